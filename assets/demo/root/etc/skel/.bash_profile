@@ -1,0 +1,2 @@
+# .bash_profile of the demo system
+[ -f ~/.bashrc ] && . ~/.bashrc

@@ -1,0 +1,2 @@
+# .bashrc of the demo system
+alias ll="ls -l"

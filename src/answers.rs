@@ -1,0 +1,178 @@
+//! The answers file: the one contract between the wizard, headless mode and fleets.
+//!
+//! Every section is optional; a missing section means "leave that part alone". Values are
+//! checked in `plan`, not here, so that every problem is reported at once and in words.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::secrets::Secret;
+
+pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshAnswers>,
+    #[serde(default, skip_serializing_if = "ApplyAnswers::is_default")]
+    pub apply: ApplyAnswers,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserAnswers {
+    pub name: String,
+    /// Plaintext; hashed in memory, never written anywhere.
+    #[serde(default, skip_serializing)]
+    pub password: Option<Secret>,
+    /// A ready crypt hash (`$6$…`), e.g. for fleets.
+    #[serde(default, skip_serializing)]
+    pub password_hash: Option<String>,
+    /// Generate a passphrase; it is shown once.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub generate: bool,
+    /// Use an account that already exists instead of refusing it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reuse: bool,
+    /// Supplementary groups (e.g. "wheel" or "sudo" so the user can become root).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshAnswers {
+    /// Kept wide so that 0 or 70000 get a message in words rather than a type error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permit_root_login: Option<bool>,
+    /// Default: `[user.name]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_users: Option<Vec<String>>,
+    /// Leave unset to keep what sshd_config says (it is checked against the login user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_authentication: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyAnswers {
+    /// How long to wait for `confirm` before everything is rolled back, e.g. "5m".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_timeout: Option<String>,
+}
+
+impl ApplyAnswers {
+    fn is_default(&self) -> bool {
+        *self == ApplyAnswers::default()
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Answers {
+    /// Parse answers text. `origin` names the file in messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Answers> {
+        toml::from_str(text).map_err(|e| Error::Answers {
+            path: origin.to_string(),
+            message: e.to_string().trim_end().replace('\n', "\n  "),
+        })
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Answers> {
+        let text = std::fs::read(path).map_err(|e| Error::Answers {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let text = String::from_utf8(text).map_err(|_| Error::Answers {
+            path: path.display().to_string(),
+            message: "not UTF-8 text".into(),
+        })?;
+        Answers::parse(&text, &path.display().to_string())
+    }
+
+    /// TOML without any secret: what the wizard offers to save for the next server.
+    pub fn to_toml_without_secrets(&self) -> String {
+        toml::to_string(self).expect("answers serialize")
+    }
+
+    /// The user names sshd will allow: `ssh.allow_users`, or the login user.
+    pub fn allow_users(&self) -> Vec<String> {
+        match (&self.ssh, &self.user) {
+            (Some(SshAnswers {
+                allow_users: Some(list),
+                ..
+            }), _) => list.clone(),
+            (_, Some(u)) => vec![u.name.clone()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Parse "5m", "300s", "90" (seconds), "1h 30m".
+pub fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(t)
+        .map_err(|_| format!("\"{t}\" is not a duration; write it like \"5m\", \"90s\" or \"1h\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = Answers::parse("[ssh]\nprot = 2222\n", "a.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("prot"), "{e}");
+        assert!(e.contains("a.toml"), "{e}");
+        let e = Answers::parse("[sssh]\nport = 2222\n", "a.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sssh"), "{e}");
+    }
+
+    #[test]
+    fn malformed_toml_is_an_error_not_a_panic() {
+        for bad in ["[user", "user = ", "[user]\nname = 3", "\u{0}"] {
+            assert!(Answers::parse(bad, "x").is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_not_exported() {
+        let a = Answers::parse(
+            "[user]\nname = \"trixuser\"\npassword = \"Secret-Words 42 here\"\npassword_hash = \"$6$x$y\"\n",
+            "x",
+        )
+        .unwrap();
+        let out = a.to_toml_without_secrets();
+        assert!(!out.contains("Secret-Words"), "{out}");
+        assert!(!out.contains("$6$"), "{out}");
+        assert!(out.contains("trixuser"), "{out}");
+        assert!(!format!("{a:?}").contains("Secret-Words"));
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_timeout("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_timeout("soon").unwrap_err().contains("soon"));
+    }
+}

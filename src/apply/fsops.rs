@@ -1,0 +1,200 @@
+//! File operations of the transaction: atomic replace that keeps mode, owner and extended
+//! attributes (the SELinux label of /etc/shadow matters: a file without it locks everyone
+//! out), and snapshots that can be restored byte for byte.
+
+use std::ffi::CString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+use nix::libc;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// name -> hex value
+    #[serde(default)]
+    pub xattrs: Vec<(String, String)>,
+}
+
+impl Meta {
+    pub fn new_file(mode: u32) -> Meta {
+        Meta {
+            mode,
+            uid: 0,
+            gid: 0,
+            xattrs: Vec::new(),
+        }
+    }
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}
+
+fn cpath(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::other("path with NUL"))
+}
+
+/// Extended attributes of a file (not following symlinks).
+pub fn read_xattrs(p: &Path) -> Vec<(String, String)> {
+    let Ok(c) = cpath(p) else { return Vec::new() };
+    let mut out = Vec::new();
+    // SAFETY: plain libc calls with valid NUL-terminated strings and buffers of the sizes given.
+    unsafe {
+        let n = libc::llistxattr(c.as_ptr(), std::ptr::null_mut(), 0);
+        if n <= 0 {
+            return out;
+        }
+        let mut names = vec![0u8; n as usize];
+        let n = libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len());
+        if n <= 0 {
+            return out;
+        }
+        for name in names[..n as usize].split(|b| *b == 0).filter(|s| !s.is_empty()) {
+            let Ok(cn) = CString::new(name) else { continue };
+            let len = libc::lgetxattr(c.as_ptr(), cn.as_ptr(), std::ptr::null_mut(), 0);
+            if len < 0 {
+                continue;
+            }
+            let mut val = vec![0u8; len as usize];
+            let len = libc::lgetxattr(c.as_ptr(), cn.as_ptr(), val.as_mut_ptr().cast(), val.len());
+            if len < 0 {
+                continue;
+            }
+            val.truncate(len as usize);
+            out.push((String::from_utf8_lossy(name).into_owned(), hex(&val)));
+        }
+    }
+    out
+}
+
+fn set_xattrs(f: &File, xattrs: &[(String, String)]) {
+    for (name, val) in xattrs {
+        let Ok(cn) = CString::new(name.as_bytes()) else { continue };
+        let v = unhex(val);
+        // SAFETY: valid fd, NUL-terminated name, buffer of the length given. Failures (no
+        // privilege, no support on this filesystem) are ignored: the label is best effort
+        // off the live system.
+        unsafe {
+            libc::fsetxattr(f.as_raw_fd(), cn.as_ptr(), v.as_ptr().cast(), v.len(), 0);
+        }
+    }
+}
+
+pub fn meta_of(p: &Path) -> io::Result<Meta> {
+    let md = fs::symlink_metadata(p)?;
+    Ok(Meta {
+        mode: md.mode() & 0o7777,
+        uid: md.uid(),
+        gid: md.gid(),
+        xattrs: read_xattrs(p),
+    })
+}
+
+pub fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Replace `path` with `bytes` atomically: temp file in the same directory, owner, mode
+/// and xattrs set, fsync, rename, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8], meta: &Meta) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("no parent directory"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("no file name"))?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.pbx-harden-{}.tmp", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        let euid = nix::unistd::geteuid().as_raw();
+        if euid == 0 {
+            std::os::unix::fs::fchown(&f, Some(meta.uid), Some(meta.gid))?;
+        }
+        // chmod after chown: chown clears set-id bits.
+        f.set_permissions(fs::Permissions::from_mode(meta.mode))?;
+        set_xattrs(&f, &meta.xattrs);
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        fsync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Create missing parent directories (0755), returning the ones created, outermost first.
+pub fn create_parents(path: &Path) -> io::Result<Vec<std::path::PathBuf>> {
+    let mut missing = Vec::new();
+    let mut p = path.parent();
+    while let Some(d) = p {
+        if d.exists() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        p = d.parent();
+    }
+    missing.reverse();
+    for d in &missing {
+        fs::create_dir(d)?;
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(missing)
+}
+
+/// Remove a file, symlink or directory tree; absent is fine.
+pub fn remove_any(p: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(p) {
+        Ok(md) if md.is_dir() => fs::remove_dir_all(p),
+        Ok(_) => fs::remove_file(p),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_keeps_mode() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("f");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        let m = meta_of(&p).unwrap();
+        write_atomic(&p, b"new", &m).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert_eq!(meta_of(&p).unwrap().mode, 0o640);
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1, "no temp file left");
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        assert_eq!(unhex(&hex(b"\x00ab\xff")), b"\x00ab\xff");
+    }
+}

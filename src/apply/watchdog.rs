@@ -1,0 +1,208 @@
+//! The rollback timer, outside the wizard's process and terminal.
+//!
+//! - A watchdog process in its own session (setsid, SIGHUP ignored, no terminal; on a live
+//!   systemd host it runs as a transient system unit through systemd-run, so logging out
+//!   cannot kill it). It polls the journal once a second: it rolls back at the deadline, or
+//!   at once if the apply process died half-way.
+//! - A boot safeguard (a oneshot systemd unit ordered before sshd, or a cron `@reboot`
+//!   entry) that rolls back an unconfirmed change after a reboot.
+//!
+//! Both run the copy of the binary in `/var/lib/pbx-harden/bin/`, so they do not depend on
+//! where pbx-harden was started from.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::journal::{self, STATE_DIR, TxState};
+use crate::error::{Error, IoContext, Result};
+use crate::root::Root;
+use crate::system::{Init, System};
+
+pub const UNIT_PATH: &str = "/etc/systemd/system/pbx-harden-rollback.service";
+pub const UNIT_LINK: &str = "/etc/systemd/system/multi-user.target.wants/pbx-harden-rollback.service";
+pub const CRON_PATH: &str = "/etc/cron.d/pbx-harden-rollback";
+pub const BIN_PATH: &str = "/var/lib/pbx-harden/bin/pbx-harden";
+
+/// The files the boot safeguard consists of, for this target.
+pub fn safeguard_paths(sys: &System) -> Vec<String> {
+    match sys.init {
+        Init::Systemd => vec![UNIT_PATH.into(), UNIT_LINK.into()],
+        _ => vec![CRON_PATH.into()],
+    }
+}
+
+pub fn unit_text() -> String {
+    format!(
+        "# Written by pbx-harden apply; removed by confirm and rollback.\n\
+         [Unit]\n\
+         Description=pbx-harden: roll back an unconfirmed change after a reboot\n\
+         DefaultDependencies=no\n\
+         After=local-fs.target\n\
+         Before=network-pre.target ssh.service sshd.service ssh.socket apf.service fail2ban.service\n\
+         ConditionPathExists={STATE_DIR}/pending/journal.json\n\
+         \n\
+         [Service]\n\
+         Type=oneshot\n\
+         ExecStart={BIN_PATH} rollback --no-restart --reason boot\n\
+         \n\
+         [Install]\n\
+         WantedBy=multi-user.target\n"
+    )
+}
+
+pub fn cron_text() -> String {
+    format!(
+        "# Written by pbx-harden apply; removed by confirm and rollback.\n\
+         @reboot root test -f {STATE_DIR}/pending/journal.json && {BIN_PATH} rollback --reason boot\n"
+    )
+}
+
+/// Write the boot safeguard files (their absence was snapshotted, so rollback removes them).
+pub fn write_safeguard(sys: &System) -> Result<()> {
+    let root = &sys.root;
+    match sys.init {
+        Init::Systemd => {
+            let unit = root.host_nofollow(UNIT_PATH);
+            super::fsops::create_parents(&unit).at(&unit)?;
+            super::fsops::write_atomic(&unit, unit_text().as_bytes(), &super::fsops::Meta::new_file(0o644))
+                .at(&unit)?;
+            let link = root.host_nofollow(UNIT_LINK);
+            super::fsops::create_parents(&link).at(&link)?;
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(UNIT_PATH, &link).at(&link)?;
+        }
+        _ => {
+            let cron = root.host_nofollow(CRON_PATH);
+            super::fsops::create_parents(&cron).at(&cron)?;
+            super::fsops::write_atomic(&cron, cron_text().as_bytes(), &super::fsops::Meta::new_file(0o644))
+                .at(&cron)?;
+        }
+    }
+    Ok(())
+}
+
+/// Put a copy of the running binary where the safeguard and the watchdog find it
+/// (a hard link when the filesystem allows).
+pub fn install_binary(root: &Root) -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
+    let dest = root.host(BIN_PATH);
+    if same_file(&exe, &dest) {
+        return Ok(dest);
+    }
+    super::fsops::create_parents(&dest).at(&dest)?;
+    let tmp = dest.with_extension("new");
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(&exe, &tmp).is_err() {
+        std::fs::copy(&exe, &tmp).at(&tmp)?;
+    }
+    std::fs::rename(&tmp, &dest).at(&dest)?;
+    Ok(dest)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (a.metadata(), b.metadata()) {
+        (Ok(x), Ok(y)) => {
+            (x.dev(), x.ino()) == (y.dev(), y.ino())
+                || (x.len() == y.len() && std::fs::read(a).ok() == std::fs::read(b).ok())
+        }
+        _ => false,
+    }
+}
+
+/// Start the watchdog for `txid`, detached from this process and its terminal.
+/// Returns a description (pid or unit) for the journal.
+pub fn spawn(root: &Root, bin: &Path, txid: &str) -> Result<String> {
+    let root_arg = root.dir().display().to_string();
+    if root.is_live()
+        && Path::new("/run/systemd/system").exists()
+        && let Some(run) = crate::system::find_program("systemd-run")
+    {
+        let unit = format!("pbx-harden-watchdog-{txid}");
+        let out = Command::new(run)
+            .args(["--unit", &unit, "--collect", "--quiet", "--description"])
+            .arg("pbx-harden rollback timer")
+            .arg("--")
+            .arg(bin)
+            .args(["--root", &root_arg, "watchdog", "--txid", txid])
+            .stdin(Stdio::null())
+            .output();
+        if let Ok(o) = out
+            && o.status.success()
+        {
+            return Ok(format!("unit {unit}"));
+        }
+    }
+    let log = root.host(&format!("{STATE_DIR}/watchdog.log"));
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .at(&log)?;
+    let mut cmd = Command::new(bin);
+    cmd.args(["--root", &root_arg, "watchdog", "--txid", txid])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .current_dir("/");
+    // SAFETY: setsid and signal are async-signal-safe; nothing else runs before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGHUP,
+                nix::sys::signal::SigHandler::SigIgn,
+            )
+            .map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| Error::io(bin, e))?;
+    Ok(format!("pid {}", child.id()))
+}
+
+/// The watchdog's loop. Returns when the transaction is confirmed, rolled back or replaced.
+pub fn run(root: &Root, txid: &str) -> Result<()> {
+    // Ignore hangups in case we were started some other way.
+    // SAFETY: installing SIG_IGN has no preconditions.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGHUP,
+            nix::sys::signal::SigHandler::SigIgn,
+        );
+    }
+    loop {
+        let j = match journal::load(root) {
+            Ok(Some(j)) if j.txid == txid => j,
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                eprintln!("pbx-harden watchdog: {e}");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let now = journal::now();
+        let apply_died = j.state == TxState::Applying && !journal::alive(j.pid, j.pid_start);
+        if apply_died || now >= j.deadline {
+            if j.state == TxState::Applying && !apply_died {
+                // apply is still working (slow restart): it re-arms the deadline when done.
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+            let reason = if apply_died {
+                "the apply process died before it finished"
+            } else {
+                "the confirm timer ran out"
+            };
+            match super::rollback(root, reason, true, Some(txid)) {
+                Ok(r) => eprintln!("pbx-harden watchdog: {}", r.headline()),
+                Err(e) => eprintln!("pbx-harden watchdog: rollback failed: {e}"),
+            }
+            return Ok(());
+        }
+        let left = j.deadline.saturating_sub(now).clamp(0, 1);
+        std::thread::sleep(Duration::from_millis(if left == 0 { 200 } else { 1000 }));
+    }
+}

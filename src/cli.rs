@@ -1,0 +1,328 @@
+//! The command line. Every command takes `--root DIR` (the target's `/`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::answers::{self, Answers};
+use crate::apply::{self, ApplyOptions, Status};
+use crate::error::{Error, Result};
+use crate::plan;
+use crate::root::Root;
+use crate::secrets;
+use crate::system::{Env, System};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pbx-harden",
+    version,
+    about = "Harden an Asterisk PBX (trixbox, FreePBX, Issabel): login user, SSH, firewall, \
+             secrets; every change reviewed as a diff and rolled back unless confirmed.",
+    after_help = "Without a command, pbx-harden opens the wizard."
+)]
+pub struct Cli {
+    /// The target system's root directory ("/" = this system; services are only restarted then)
+    #[arg(long, global = true, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate an answers file and print every change as a diff, and every command; change nothing
+    Plan {
+        #[arg(long, value_name = "FILE")]
+        answers: PathBuf,
+    },
+    /// Apply an answers file and arm the rollback timer
+    Apply {
+        #[arg(long, value_name = "FILE")]
+        answers: PathBuf,
+        /// Time to confirm before everything is rolled back (overrides apply.confirm_timeout)
+        #[arg(long, value_name = "DURATION")]
+        confirm_timeout: Option<String>,
+    },
+    /// Keep the pending change (run it from a new login on the new SSH port)
+    Confirm {
+        /// Confirm from this session (e.g. at the console) without the new-login check
+        #[arg(long)]
+        here: bool,
+    },
+    /// Undo the pending change now
+    Rollback {
+        /// Do not restart services (used at boot, before they start)
+        #[arg(long)]
+        no_restart: bool,
+        #[arg(long, default_value = "requested by the admin")]
+        reason: String,
+    },
+    /// Show the pending change and the time left
+    Status,
+    /// Print a generated passphrase and its strength
+    Password {
+        /// Number of words
+        #[arg(long, default_value_t = secrets::DEFAULT_WORDS)]
+        words: usize,
+    },
+    /// Copy the bundled demo system to a temporary directory and run plan, apply and confirm there
+    Demo,
+    /// (internal) the rollback timer process
+    #[command(hide = true)]
+    Watchdog {
+        #[arg(long)]
+        txid: String,
+    },
+}
+
+/// Run the CLI; returns the exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pbx-harden: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn open_root(dir: &std::path::Path) -> Result<Root> {
+    if dir == std::path::Path::new("/") {
+        Ok(Root::live())
+    } else {
+        Root::open(dir)
+    }
+}
+
+pub fn run(cli: Cli) -> Result<i32> {
+    let Some(cmd) = cli.command else {
+        return Err(Error::invalid(
+            "the wizard is not built yet; use plan, apply, confirm, rollback, status, password or demo \
+             (see --help)",
+        ));
+    };
+    match cmd {
+        Command::Password { words } => {
+            if !(secrets::MIN_WORDS..=secrets::MAX_WORDS).contains(&words) {
+                return Err(Error::invalid(format!(
+                    "--words {words}: use {} to {}",
+                    secrets::MIN_WORDS,
+                    secrets::MAX_WORDS
+                )));
+            }
+            let pw = secrets::generate_passphrase(words, &mut rand::rng());
+            let s = secrets::assess(pw.expose(), "");
+            println!("{}", pw.expose());
+            eprintln!(
+                "strength: {}/4 ({}); offline crack time at 10k guesses/s: {}",
+                s.score,
+                s.label(),
+                s.crack_time
+            );
+            Ok(0)
+        }
+        Command::Demo => demo(),
+        Command::Watchdog { txid } => {
+            let root = open_root(&cli.root)?;
+            apply::watchdog::run(&root, &txid)?;
+            Ok(0)
+        }
+        Command::Plan { answers } => {
+            let root = open_root(&cli.root)?;
+            let answers = Answers::load(&answers)?;
+            let sys = System::detect(&root, &Env::from_process())?;
+            let p = plan::build(&sys, &answers, &mut rand::rng());
+            print!("{}", plan::render(&p, &sys));
+            if let Ok(Status::Pending { journal, .. }) = apply::status(&root) {
+                println!(
+                    "\nNote: change {} is still pending (see `pbx-harden status`).",
+                    journal.txid
+                );
+            }
+            if p.is_valid() { Ok(0) } else { Ok(2) }
+        }
+        Command::Apply {
+            answers,
+            confirm_timeout,
+        } => {
+            let root = open_root(&cli.root)?;
+            let answers = Answers::load(&answers)?;
+            let timeout = confirm_timeout
+                .map(|t| answers::parse_timeout(&t).map_err(Error::invalid))
+                .transpose()?;
+            if timeout == Some(Duration::ZERO) {
+                return Err(Error::invalid("--confirm-timeout 0 would roll back at once"));
+            }
+            apply_cmd(&root, &answers, timeout)
+        }
+        Command::Confirm { here } => {
+            let root = open_root(&cli.root)?;
+            let r = apply::confirm(&root, &Env::from_process(), here)?;
+            for s in &r.steps {
+                println!("{s}");
+            }
+            println!("Confirmed {}.", r.txid);
+            Ok(0)
+        }
+        Command::Rollback { no_restart, reason } => {
+            let root = open_root(&cli.root)?;
+            let r = apply::rollback(&root, &reason, !no_restart, None)?;
+            println!("{}", r.headline());
+            for p in &r.restored {
+                println!("  restored {p}");
+            }
+            for p in &r.removed {
+                println!("  removed  {p}");
+            }
+            for p in &r.conflicts {
+                println!("  note: {p} was edited after apply; that version is kept in the journal history");
+            }
+            for e in &r.undo_errors {
+                println!("  undo failed: {e}");
+            }
+            Ok(0)
+        }
+        Command::Status => {
+            let root = open_root(&cli.root)?;
+            print!("{}", status_text(&root)?);
+            Ok(0)
+        }
+    }
+}
+
+pub fn status_text(root: &Root) -> Result<String> {
+    Ok(match apply::status(root)? {
+        Status::Nothing => "No change is pending.\n".to_string(),
+        Status::Pending {
+            journal: j,
+            seconds_left,
+            interrupted,
+        } => {
+            let mut o = format!("Pending change {} ", j.txid);
+            if interrupted {
+                o.push_str("(INTERRUPTED: the apply process died; the next run or `pbx-harden rollback` restores it)\n");
+            } else if seconds_left > 0 {
+                o.push_str(&format!(
+                    "- rolls back in {} unless confirmed\n",
+                    humantime::format_duration(Duration::from_secs(seconds_left as u64))
+                ));
+            } else {
+                o.push_str("- the timer has run out; rolling back\n");
+            }
+            if let Some(u) = &j.summary.login_user {
+                o.push_str(&format!("  login user: {u}\n"));
+            }
+            if let Some(p) = j.summary.ssh_port {
+                o.push_str(&format!(
+                    "  SSH port:   {p}{}\n",
+                    if j.summary.ssh_port_changed { " (moved)" } else { "" }
+                ));
+            }
+            for f in &j.summary.firewall {
+                o.push_str(&format!("  firewall:   {f}\n"));
+            }
+            o.push_str(&format!("  files:      {}\n", j.summary.files.join(", ")));
+            if let Some(w) = &j.watchdog {
+                o.push_str(&format!("  timer:      {w}\n"));
+            }
+            o
+        }
+    })
+}
+
+fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "pbx-harden".into());
+    let when = humantime::format_duration(Duration::from_secs(r.deadline.saturating_sub(apply::journal::now())));
+    if root.is_live() {
+        let port = r.summary.ssh_port.unwrap_or(22);
+        let user = r.summary.login_user.clone().unwrap_or_else(|| "USER".into());
+        format!(
+            "\nApplied. Everything is rolled back in {when} unless you confirm:\n\
+             \n  1. Keep this session open.\n  2. From a NEW terminal:   ssh -p {port} {user}@{addr}\n  \
+             3. There, become root (su -) and run:   {exe} confirm\n\
+             \nIf the new login fails, do nothing: the old configuration comes back by itself, even if\n\
+             this session dies or the machine reboots. `{exe} status` shows the time left.\n",
+            addr = r.summary.address
+        )
+    } else {
+        format!(
+            "\nApplied to {}. It is rolled back in {when} unless you run:\n  {exe} --root {} confirm\n",
+            root.dir().display(),
+            root.dir().display()
+        )
+    }
+}
+
+fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Result<i32> {
+    if let Some(r) = apply::recover(root)? {
+        println!("{}", r.headline());
+    }
+    let sys = System::detect(root, &Env::from_process())?;
+    let p = plan::build(&sys, answers, &mut rand::rng());
+    if !p.is_valid() {
+        return Err(Error::Refused(p.refusals()));
+    }
+    for w in p.problems.iter().filter(|p| !p.is_error()) {
+        println!("{w}");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let printer = std::thread::spawn(move || {
+        for line in rx {
+            println!("  {line}");
+        }
+    });
+    let r = apply::apply(
+        &sys,
+        &p,
+        &ApplyOptions {
+            timeout,
+            progress: Some(tx),
+        },
+    );
+    let _ = printer.join();
+    let r = r?;
+    if r.nothing_to_do {
+        println!("Nothing to change: the system already matches the answers.");
+        return Ok(0);
+    }
+    print!("{}", confirm_instructions(root, &r));
+    if let Some(pw) = &p.summary.generated_password {
+        println!(
+            "\nThe generated password of {} (shown this once; write it down):\n\n    {}\n",
+            p.summary.login_user.as_deref().unwrap_or("the user"),
+            pw.expose()
+        );
+    }
+    Ok(0)
+}
+
+fn demo() -> Result<i32> {
+    let dir = crate::demo::temp_root()?;
+    let root = Root::open(&dir)?;
+    let answers = Answers::parse(crate::demo::EXAMPLE_ANSWERS, "assets/demo/answers.toml")?;
+    println!("== The demo system is a copy of a small trixbox-like server in {}\n", dir.display());
+    println!("== The answers (assets/demo/answers.toml):\n\n{}", crate::demo::EXAMPLE_ANSWERS);
+    let sys = System::detect(&root, &Env::from_process())?;
+    let p = plan::build(&sys, &answers, &mut rand::rng());
+    println!("== pbx-harden --root {} plan\n", dir.display());
+    print!("{}", plan::render(&p, &sys));
+    if !p.is_valid() {
+        return Err(Error::Refused(p.refusals()));
+    }
+    println!("\n== pbx-harden --root {} apply\n", dir.display());
+    apply_cmd(&root, &answers, None)?;
+    println!("== pbx-harden --root {} status\n", dir.display());
+    print!("{}", status_text(&root)?);
+    println!("\n== pbx-harden --root {} confirm\n", dir.display());
+    let r = apply::confirm(&root, &Env::from_process(), true)?;
+    for s in &r.steps {
+        println!("{s}");
+    }
+    println!("\nDone. The hardened copy stays in {} for you to look at.", dir.display());
+    Ok(0)
+}

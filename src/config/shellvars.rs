@@ -1,0 +1,205 @@
+//! Shell-variable files that a program sources with bash (`conf.apf`, `conf.bfd`):
+//! `KEY="value"`, `KEY='value'`, `KEY=value`, several on one line (`TCR_PASS="1"\tTCR_PORTS=…`),
+//! trailing `# comments`. Only top-level assignments are editable; bash uses the last one.
+//! A value is replaced inside its quotes; every other byte stays.
+
+use std::ops::Range;
+
+use crate::config::text::Text;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub line: usize,
+    pub key: String,
+    /// The value with quotes removed (no expansion is done).
+    pub value: String,
+    /// Byte range of the value *inside* its quotes.
+    pub value_range: Range<usize>,
+    pub quote: Option<char>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellVars {
+    pub text: Text,
+    pub vars: Vec<Assignment>,
+}
+
+fn is_name_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
+}
+
+fn is_name(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Assignments at the start of a line (a simple command's prefix assignments).
+pub fn parse_assignments(line: &str, line_no: usize) -> Vec<Assignment> {
+    let b = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        if i >= b.len() || b[i] == b'#' || !is_name_start(b[i]) {
+            break;
+        }
+        let ks = i;
+        while i < b.len() && is_name(b[i]) {
+            i += 1;
+        }
+        if i >= b.len() || b[i] != b'=' {
+            break; // a command, not an assignment
+        }
+        let key = line[ks..i].to_string();
+        i += 1;
+        let (value, range, quote) = if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
+            let q = b[i];
+            i += 1;
+            let s = i;
+            while i < b.len() && b[i] != q {
+                if q == b'"' && b[i] == b'\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            let e = i.min(b.len());
+            if i < b.len() {
+                i += 1;
+            }
+            (line[s..e].to_string(), s..e, Some(q as char))
+        } else {
+            let s = i;
+            let mut depth = 0i32;
+            while i < b.len() && (depth > 0 || !(b[i] == b' ' || b[i] == b'\t' || b[i] == b';')) {
+                match b[i] {
+                    b'`' => depth = if depth > 0 { 0 } else { 1 },
+                    b'(' if i > 0 && b[i - 1] == b'$' => depth += 1,
+                    b')' if depth > 0 => depth -= 1,
+                    _ => {}
+                }
+                i += 1;
+            }
+            (line[s..i].to_string(), s..i, None)
+        };
+        out.push(Assignment {
+            line: line_no,
+            key,
+            value,
+            value_range: range,
+            quote,
+        });
+    }
+    out
+}
+
+impl ShellVars {
+    pub fn parse(bytes: &[u8]) -> ShellVars {
+        let text = Text::parse(bytes);
+        let mut vars = Vec::new();
+        let mut depth = 0i32; // inside if/for/functions: not top-level
+        for (n, l) in text.lines.iter().enumerate() {
+            let t = l.text.trim_start();
+            let first = t.split_whitespace().next().unwrap_or("");
+            if matches!(first, "if" | "for" | "while" | "case" | "until") || t.ends_with("{") {
+                depth += 1;
+            }
+            if depth == 0 {
+                vars.extend(parse_assignments(&l.text, n));
+            }
+            if matches!(first, "fi" | "done" | "esac" | "}") {
+                depth = (depth - 1).max(0);
+            }
+        }
+        ShellVars { text, vars }
+    }
+
+    /// The effective (last) top-level value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|a| a.key == key)
+            .map(|a| a.value.as_str())
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.vars.iter().any(|a| a.key == key)
+    }
+
+    /// Set the last assignment of `key` to `value` (kept in its quotes). Returns true when
+    /// the file changed. A missing key is inserted by `insert` instead.
+    pub fn set(&mut self, key: &str, value: &str) -> bool {
+        let Some(idx) = self.vars.iter().rposition(|a| a.key == key) else {
+            return false;
+        };
+        let a = self.vars[idx].clone();
+        if a.value == value {
+            return false;
+        }
+        let new_val = match a.quote {
+            Some('"') => value.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$").replace('`', "\\`"),
+            Some(_) => value.replace('\'', "'\\''"),
+            None if value.is_empty() || value.contains([' ', '\t', '"', '\'', '$', '`', ';', '#']) => {
+                // needs quotes now
+                let line = &mut self.text.lines[a.line].text;
+                line.replace_range(a.value_range.clone(), &format!("\"{value}\""));
+                self.reparse_line(a.line);
+                return true;
+            }
+            None => value.to_string(),
+        };
+        let line = &mut self.text.lines[a.line].text;
+        line.replace_range(a.value_range.clone(), &new_val);
+        self.reparse_line(a.line);
+        true
+    }
+
+    /// Insert `KEY="value"` before line `at` (for keys a version lacks).
+    pub fn insert(&mut self, at: usize, key: &str, value: &str) {
+        self.text.insert(at, format!("{key}=\"{value}\""));
+        *self = ShellVars::parse(&self.text.to_bytes());
+    }
+
+    fn reparse_line(&mut self, line: usize) {
+        self.vars.retain(|a| a.line != line);
+        let new = parse_assignments(&self.text.lines[line].text, line);
+        let pos = self.vars.iter().position(|a| a.line > line).unwrap_or(self.vars.len());
+        for (k, a) in new.into_iter().enumerate() {
+            self.vars.insert(pos + k, a);
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.text.to_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_in_place() {
+        let src = b"# conf\nDEVEL_MODE=\"1\"\nTCR_PASS=\"1\"\t\tTCR_PORTS=\"33434:33534\"\nX=plain # c\nif [ 1 ]; then\n  DEVEL_MODE=\"7\"\nfi\n";
+        let mut v = ShellVars::parse(src);
+        assert_eq!(v.to_bytes(), src);
+        assert_eq!(v.get("DEVEL_MODE"), Some("1"));
+        assert_eq!(v.get("TCR_PORTS"), Some("33434:33534"));
+        assert!(v.set("DEVEL_MODE", "0"));
+        assert!(v.set("TCR_PORTS", "1_2"));
+        assert!(v.set("X", "two words"));
+        assert!(!v.set("DEVEL_MODE", "0"));
+        assert_eq!(
+            String::from_utf8(v.to_bytes()).unwrap(),
+            "# conf\nDEVEL_MODE=\"0\"\nTCR_PASS=\"1\"\t\tTCR_PORTS=\"1_2\"\nX=\"two words\" # c\nif [ 1 ]; then\n  DEVEL_MODE=\"7\"\nfi\n"
+        );
+    }
+
+    #[test]
+    fn command_substitution_values() {
+        let v = ShellVars::parse(b"TIME_ZONE=`date +\"%z\"`\nA=$(echo b c)\n");
+        assert_eq!(v.get("TIME_ZONE"), Some("`date +\"%z\"`"));
+        assert_eq!(v.get("A"), Some("$(echo b c)"));
+    }
+}

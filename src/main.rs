@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(pbx_harden::cli::main());
+}

@@ -1,0 +1,207 @@
+//! Commands a plan runs, as data: what they look like in the review, what they touch (so the
+//! transaction can back it up first) and what undoes them.
+
+use crate::exec::argv;
+use crate::root::Root;
+use crate::secrets::Secret;
+use crate::system::System;
+
+/// How sshd is (re)started on this system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SshService {
+    /// Ubuntu >= 22.10: ssh.socket owns the port.
+    Socket(String),
+    Systemd(String),
+    SysV(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    CreateUser {
+        name: String,
+        shell: String,
+        groups: Vec<String>,
+    },
+    AddToGroups {
+        name: String,
+        groups: Vec<String>,
+    },
+    /// `chpasswd -e`, `name:hash` on stdin.
+    SetPassword { name: String, hash: Secret },
+    /// SELinux enforcing: let sshd bind the new port.
+    SelinuxSshPort { port: u16 },
+    RestartSsh(SshService),
+}
+
+/// A command line with an optional secret for stdin.
+pub struct Cmd {
+    pub argv: Vec<String>,
+    pub stdin: Option<Secret>,
+}
+
+fn root_args(root: &Root) -> Vec<String> {
+    if root.is_live() {
+        Vec::new()
+    } else {
+        vec!["--root".into(), root.dir().display().to_string()]
+    }
+}
+
+impl Action {
+    /// False for actions that only (re)start something.
+    pub fn changes_state(&self) -> bool {
+        !matches!(self, Action::RestartSsh(_))
+    }
+
+    pub fn commands(&self, root: &Root) -> Vec<Cmd> {
+        let plain = |v: Vec<String>| Cmd {
+            argv: v,
+            stdin: None,
+        };
+        match self {
+            Action::CreateUser {
+                name,
+                shell,
+                groups,
+            } => {
+                let mut v = argv(&["useradd"]);
+                v.extend(root_args(root));
+                v.extend(argv(&["-m", "-s", shell, "-c", "pbx-harden login user"]));
+                if !groups.is_empty() {
+                    v.push("-G".into());
+                    v.push(groups.join(","));
+                }
+                v.push(name.clone());
+                vec![plain(v)]
+            }
+            Action::AddToGroups { name, groups } => {
+                let mut v = argv(&["usermod"]);
+                v.extend(root_args(root));
+                v.extend(argv(&["-a", "-G", &groups.join(","), name]));
+                vec![plain(v)]
+            }
+            Action::SetPassword { name, hash } => {
+                let mut v = argv(&["chpasswd"]);
+                v.extend(root_args(root));
+                v.push("-e".into());
+                vec![Cmd {
+                    argv: v,
+                    stdin: Some(Secret::new(format!("{name}:{}", hash.expose()))),
+                }]
+            }
+            Action::SelinuxSshPort { port } => vec![plain(argv(&[
+                "semanage",
+                "port",
+                "-a",
+                "-t",
+                "ssh_port_t",
+                "-p",
+                "tcp",
+                &port.to_string(),
+            ]))],
+            Action::RestartSsh(s) => restart_ssh(s).into_iter().map(plain).collect(),
+        }
+    }
+
+    /// The command lines as the review shows them (secrets replaced by a description).
+    pub fn describe(&self, root: &Root) -> Vec<String> {
+        self.commands(root)
+            .into_iter()
+            .map(|c| {
+                let line = c.argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ");
+                match (self, &c.stdin) {
+                    (Action::SetPassword { name, .. }, Some(_)) => {
+                        format!("{line}   (stdin: {name}:<SHA-512 crypt hash>)")
+                    }
+                    _ => line,
+                }
+            })
+            .collect()
+    }
+
+    /// Commands that undo this action after the files are restored.
+    pub fn undo(&self) -> Vec<Vec<String>> {
+        match self {
+            Action::SelinuxSshPort { port } => vec![argv(&[
+                "semanage",
+                "port",
+                "-d",
+                "-t",
+                "ssh_port_t",
+                "-p",
+                "tcp",
+                &port.to_string(),
+            ])],
+            // Restart again with the restored configuration.
+            Action::RestartSsh(s) => restart_ssh(s),
+            // Users and passwords live in files that the rollback restores byte for byte.
+            Action::CreateUser { .. } | Action::AddToGroups { .. } | Action::SetPassword { .. } => {
+                Vec::new()
+            }
+        }
+    }
+
+    /// Target paths this action's commands modify.
+    pub fn touches(&self, sys: &System) -> Vec<String> {
+        let account_files = || {
+            let mut v: Vec<String> = [
+                "/etc/passwd",
+                "/etc/shadow",
+                "/etc/group",
+                "/etc/gshadow",
+                "/etc/subuid",
+                "/etc/subgid",
+            ]
+            .iter()
+            .flat_map(|f| [f.to_string(), format!("{f}-")])
+            .collect();
+            v.push("/etc/.pwd.lock".into());
+            for log in ["/var/log/lastlog", "/var/log/faillog"] {
+                // Sparse files indexed by uid; backed up when small enough to copy.
+                let small = sys
+                    .root
+                    .host(log)
+                    .metadata()
+                    .map(|m| m.len() <= 4 << 20)
+                    .unwrap_or(true);
+                if small {
+                    v.push(log.to_string());
+                }
+            }
+            v
+        };
+        match self {
+            Action::CreateUser { name, .. } => {
+                let mut v = account_files();
+                v.push(format!("/home/{name}"));
+                v.push(format!("/var/mail/{name}"));
+                v.push(format!("/var/spool/mail/{name}"));
+                v
+            }
+            Action::AddToGroups { .. } | Action::SetPassword { .. } => account_files(),
+            Action::SelinuxSshPort { .. } | Action::RestartSsh(_) => Vec::new(),
+        }
+    }
+}
+
+pub fn restart_ssh(s: &SshService) -> Vec<Vec<String>> {
+    match s {
+        SshService::Socket(unit) => vec![
+            argv(&["systemctl", "daemon-reload"]),
+            argv(&["systemctl", "restart", unit]),
+        ],
+        SshService::Systemd(unit) => vec![argv(&["systemctl", "restart", unit])],
+        SshService::SysV(name) => vec![argv(&["service", name, "restart"])],
+    }
+}
+
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}

@@ -1,0 +1,351 @@
+//! SSH: the new port and its conflict checks, PermitRootLogin, AllowUsers, and the checks
+//! that the login user can still get in.
+
+use rand::{Rng, RngExt};
+
+use super::{Action, Builder, CheckStatus, SshService};
+use crate::answers::Answers;
+use crate::config::sshd::SshdConfig;
+use crate::system::{Init, System};
+
+/// PBX ports worth a warning: SIP, SIP-TLS, IAX2, AMI.
+pub const PBX_PORTS: &[(u16, &str)] = &[
+    (5060, "SIP"),
+    (5061, "SIP over TLS"),
+    (4569, "IAX2"),
+    (5038, "the Asterisk Manager Interface"),
+];
+
+/// How a port fares as the new SSH port: refusals (`true`) and warnings (`false`).
+/// The same function drives `plan` and the wizard's live check.
+pub fn port_problems(sys: &System, port: i64) -> Vec<(bool, String)> {
+    let mut out = Vec::new();
+    if !(1..=65535).contains(&port) {
+        out.push((true, format!("{port} is not a TCP port: use 1-65535")));
+        return out;
+    }
+    let p = port as u16;
+    let current = sys.current_ssh_ports();
+    if let Some(l) = sys.tcp_listener(p)
+        && !current.contains(&p)
+    {
+        out.push((true, format!("{p} is in use by {}", l.describe())));
+    }
+    let rtp = sys.rtp;
+    if (rtp.start..=rtp.end).contains(&p) {
+        out.push((
+            true,
+            format!(
+                "{p} is inside Asterisk's RTP range {}-{} ({}): calls would take it",
+                rtp.start,
+                rtp.end,
+                if rtp.from_config {
+                    "rtp.conf"
+                } else {
+                    "Asterisk's default; no rtp.conf"
+                }
+            ),
+        ));
+    }
+    if let Some((lo, hi)) = sys.ephemeral
+        && (lo..=hi).contains(&p)
+    {
+        out.push((
+            true,
+            format!(
+                "{p} is inside the ephemeral range {lo}-{hi} (ip_local_port_range): an outgoing \
+                 connection can hold it and sshd would fail to start"
+            ),
+        ));
+    }
+    if let Some((_, what)) = PBX_PORTS.iter().find(|(n, _)| *n == p) {
+        out.push((false, format!("{p} is the port of {what}")));
+    } else if let Some(name) = sys.services.get(&p) {
+        out.push((false, format!("{p} is \"{name}\" in /etc/services")));
+    }
+    if p == 22 {
+        out.push((
+            false,
+            "22 is where every scanner knocks first; the seed moves SSH to another port".into(),
+        ));
+    } else if p == 2222 {
+        out.push((false, "2222 is the second port every SSH scanner tries".into()));
+    } else if p < 1024 {
+        out.push((false, format!("{p} is below 1024, where port scans look first")));
+    }
+    out
+}
+
+/// A free high port for SSH: not listened on, outside RTP and ephemeral ranges, not named
+/// in /etc/services, not a PBX port.
+pub fn suggest_port<R: Rng + ?Sized>(sys: &System, rng: &mut R) -> u16 {
+    for _ in 0..2000 {
+        let p: u16 = rng.random_range(1025..=32767);
+        if port_problems(sys, i64::from(p)).is_empty() {
+            return p;
+        }
+    }
+    (1025..=65535)
+        .find(|p| port_problems(sys, i64::from(*p)).is_empty())
+        .unwrap_or(22022)
+}
+
+/// How sshd is started on a live system.
+pub fn ssh_service(sys: &System) -> Option<SshService> {
+    if !sys.root.is_live() {
+        return None;
+    }
+    let unit_exists = |u: &str| {
+        ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"]
+            .iter()
+            .any(|d| sys.root.exists(&format!("{d}/{u}")))
+    };
+    match sys.init {
+        Init::Systemd => {
+            let socket_active = crate::exec::run(
+                &crate::exec::argv(&["systemctl", "is-active", "--quiet", "ssh.socket"]),
+                None,
+            )
+            .map(|o| o.ok())
+            .unwrap_or(false);
+            if socket_active {
+                Some(SshService::Socket("ssh.socket".into()))
+            } else if unit_exists("sshd.service") {
+                Some(SshService::Systemd("sshd.service".into()))
+            } else {
+                Some(SshService::Systemd("ssh.service".into()))
+            }
+        }
+        _ => {
+            if sys.root.exists("/etc/init.d/sshd") || sys.root.exists("/etc/rc.d/init.d/sshd") {
+                Some(SshService::SysV("sshd".into()))
+            } else {
+                Some(SshService::SysV("ssh".into()))
+            }
+        }
+    }
+}
+
+/// Is `port` already labelled ssh_port_t (SELinux)?
+fn selinux_labelled(port: u16) -> bool {
+    crate::exec::run(&crate::exec::argv(&["semanage", "port", "-l", "-C"]), None)
+        .map(|o| {
+            o.stdout.lines().any(|l| {
+                l.starts_with("ssh_port_t")
+                    && l.split_whitespace()
+                        .skip(2)
+                        .any(|p| p.trim_end_matches(',') == port.to_string())
+            })
+        })
+        .unwrap_or(false)
+        || port == 22
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes".into() } else { "no".into() }
+}
+
+pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
+    let Some(s) = &answers.ssh else {
+        return;
+    };
+    let sys = b.sys;
+    let before = match sys.sshd() {
+        Ok(c) => c.clone(),
+        Err(e) => {
+            b.error("ssh", format!("cannot read sshd_config: {e}"));
+            return;
+        }
+    };
+    let mut cfg = before.clone();
+
+    if let Some(port) = s.port {
+        let mut bad = false;
+        for (is_error, msg) in port_problems(sys, port) {
+            if is_error {
+                bad = true;
+                b.error("ssh.port", msg);
+            } else {
+                b.warn("ssh.port", msg);
+            }
+        }
+        if !bad {
+            let p = port as u16;
+            let was = before.listen_ports();
+            cfg.set_port(p);
+            b.summary.ssh_port = Some(p);
+            b.summary.ssh_port_changed = was != vec![p];
+        }
+    } else {
+        b.summary.ssh_port = before.listen_ports().first().copied();
+    }
+
+    let root_login = s.permit_root_login.unwrap_or(false);
+    cfg.set_first("PermitRootLogin", &[yes_no(root_login)]);
+    if root_login {
+        b.warn(
+            "ssh.permit_root_login",
+            "root may log in over SSH; the seed's advice is a separate login user and su",
+        );
+    }
+    for o in cfg.in_match("permitrootlogin") {
+        if o.args.first().is_some_and(|v| !v.eq_ignore_ascii_case("no")) && !root_login {
+            b.warn(
+                "ssh.permit_root_login",
+                format!(
+                    "{} line {}: a Match block sets PermitRootLogin {} for the connections it matches",
+                    cfg.files[o.file].path,
+                    o.line + 1,
+                    o.args.join(" ")
+                ),
+            );
+        }
+    }
+
+    let allow = answers.allow_users();
+    if s.allow_users.is_some() || answers.user.is_some() {
+        let mut ok = true;
+        if allow.is_empty() {
+            b.error(
+                "ssh.allow_users",
+                "an empty AllowUsers would let any account with a password log in; list the login user",
+            );
+            ok = false;
+        }
+        for a in &allow {
+            let name = a.split('@').next().unwrap_or("");
+            if !super::user::valid_name(name) && name != "root" {
+                b.error("ssh.allow_users", format!("\"{a}\" is not a user name (or user@host pattern)"));
+                ok = false;
+            } else if sys.users.get(name).is_none()
+                && answers.user.as_ref().map(|u| u.name.as_str()) != Some(name)
+            {
+                b.warn("ssh.allow_users", format!("there is no user \"{name}\" on this system"));
+            }
+        }
+        if let Some(u) = &answers.user
+            && !allow.iter().any(|a| a.split('@').next() == Some(u.name.as_str()))
+        {
+            b.error(
+                "ssh.allow_users",
+                format!(
+                    "it must include the login user {}, or the account you create could not log in",
+                    u.name
+                ),
+            );
+            ok = false;
+        }
+        if ok {
+            cfg.set_only("AllowUsers", &allow);
+        }
+    }
+    if let Some(pa) = s.password_authentication {
+        cfg.set_first("PasswordAuthentication", &[yes_no(pa)]);
+    }
+    for kw in ["allowusers", "denyusers"] {
+        for o in cfg.in_match(kw) {
+            b.warn(
+                "ssh.allow_users",
+                format!(
+                    "{} line {}: a Match block sets {} for the connections it matches",
+                    cfg.files[o.file].path,
+                    o.line + 1,
+                    o.args.join(" ")
+                ),
+            );
+        }
+    }
+
+    if b.has_errors_for("ssh") {
+        return;
+    }
+    let changed: Vec<(String, Vec<u8>)> = cfg
+        .changed_files()
+        .into_iter()
+        .map(|(p, _, after)| (p.to_string(), after))
+        .collect();
+    for (path, after) in &changed {
+        b.write(path, Some(after.clone()), 0o600, "SSH settings");
+    }
+
+    login_checks(b, answers, &cfg);
+    super::sshd_check::check(b, &before, &cfg, answers);
+
+    if !changed.is_empty()
+        && let Some(svc) = ssh_service(sys)
+    {
+        if let Some(p) = b.summary.ssh_port
+            && b.summary.ssh_port_changed
+            && sys.selinux_enforcing
+            && !selinux_labelled(p)
+        {
+            b.actions.push(Action::SelinuxSshPort { port: p });
+        }
+        b.actions.push(Action::RestartSsh(svc));
+    }
+}
+
+/// Can the login user still get in, according to the edited configuration?
+fn login_checks(b: &mut Builder<'_>, answers: &Answers, cfg: &SshdConfig) {
+    let Some(u) = &answers.user else {
+        return;
+    };
+    let sys = b.sys;
+    let name = u.name.as_str();
+    let allow = cfg.list("allowusers");
+    let deny = cfg.list("denyusers");
+    let allow_groups = cfg.list("allowgroups");
+    let deny_groups = cfg.list("denygroups");
+    let mut groups = sys.users.groups_of(name);
+    groups.extend(u.groups.iter().cloned());
+    if groups.is_empty() {
+        groups.push(name.to_string()); // the user's own group, created with the account
+    }
+    let user_of = |p: &String| p.split('@').next().unwrap_or("").to_string();
+    let matches = |pat: &str, s: &str| glob::Pattern::new(pat).is_ok_and(|m| m.matches(s));
+    let status = if !allow.is_empty() && !allow.iter().any(|p| matches(&user_of(p), name)) {
+        CheckStatus::Fail(format!("AllowUsers does not list {name}"))
+    } else if let Some(d) = deny.iter().find(|p| matches(&user_of(p), name)) {
+        CheckStatus::Fail(format!("DenyUsers {d} matches {name}"))
+    } else if !allow_groups.is_empty() && !groups.iter().any(|g| allow_groups.iter().any(|p| matches(p, g))) {
+        CheckStatus::Fail(format!(
+            "AllowGroups {} does not match any group of {name}",
+            allow_groups.join(" ")
+        ))
+    } else if let Some(d) = deny_groups.iter().find(|p| groups.iter().any(|g| matches(p, g))) {
+        CheckStatus::Fail(format!("DenyGroups {d} matches a group of {name}"))
+    } else {
+        CheckStatus::Pass(format!("AllowUsers {}", allow.join(" ")))
+    };
+    b.check(format!("sshd lets {name} in"), status);
+
+    let pw = cfg.value_or("passwordauthentication", "yes") != "no";
+    let kbd = cfg.value_or(
+        "kbdinteractiveauthentication",
+        &cfg.value_or("challengeresponseauthentication", "yes"),
+    ) != "no"
+        && cfg.value_or("usepam", "no") == "yes";
+    let home = sys.users.get(name).map(|x| x.home.clone()).unwrap_or_default();
+    let has_keys = !home.is_empty()
+        && sys
+            .root
+            .read(&format!("{home}/.ssh/authorized_keys"))
+            .ok()
+            .flatten()
+            .is_some_and(|k| !k.is_empty());
+    b.check(
+        format!("{name} can authenticate"),
+        if pw {
+            CheckStatus::Pass("PasswordAuthentication yes".into())
+        } else if kbd {
+            CheckStatus::Pass("keyboard-interactive through PAM".into())
+        } else if has_keys {
+            CheckStatus::Pass("with an SSH key (password logins are off)".into())
+        } else {
+            CheckStatus::Fail(format!(
+                "PasswordAuthentication is no and {name} has no SSH key: set \
+                 ssh.password_authentication = true"
+            ))
+        },
+    );
+}

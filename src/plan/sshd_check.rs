@@ -1,0 +1,337 @@
+//! `sshd -t` and `sshd -T` on the edited configuration, before anything is written.
+//!
+//! The edited files only exist in memory, so the configuration is flattened (Includes
+//! expanded in place, paths resolved inside the root) into a temporary file. For a root
+//! other than `/`, host keys come from the root or, when it has none, from a throw-away key.
+//! sshd refuses to test without its privilege-separation directory (`/run/sshd` on Debian);
+//! when that is missing, the test runs in a private mount namespace with a fresh tmpfs on
+//! /run, so nothing on the host is created.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::{Builder, CheckStatus};
+use crate::answers::Answers;
+use crate::config::sshd::{Directive, SshdConfig};
+use crate::root::Root;
+use crate::system::System;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `sshd -T` output: keyword -> values.
+    Accepted(BTreeMap<String, Vec<String>>),
+    Rejected(String),
+    Skipped(String),
+}
+
+const DEFAULT_KEYS: &[&str] = &[
+    "/etc/ssh/ssh_host_rsa_key",
+    "/etc/ssh/ssh_host_ecdsa_key",
+    "/etc/ssh/ssh_host_ed25519_key",
+];
+
+fn readable(p: &Path) -> bool {
+    std::fs::File::open(p).is_ok()
+}
+
+/// Write the flattened configuration into `dir`; returns its path.
+fn write_flat(root: &Root, cfg: &SshdConfig, dir: &Path) -> Result<PathBuf, String> {
+    let mut keys: Vec<String> = Vec::new();
+    let live = root.is_live();
+    let rewrite = |d: &Directive, line: &str| -> Option<String> {
+        match d.keyword.as_str() {
+            // Keys are collected and written at the top (outside the target they must come
+            // from the root); certificates are not needed to check the syntax.
+            "hostkey" | "hostcertificate" if !live => None,
+            _ => Some(line.to_string()),
+        }
+    };
+    let body = cfg.flatten(&rewrite);
+    if !live {
+        let mut declared: Vec<String> = cfg
+            .occurrences()
+            .into_iter()
+            .filter(|o| o.keyword == "hostkey")
+            .filter_map(|o| o.args.first().cloned())
+            .collect();
+        if declared.is_empty() {
+            declared = DEFAULT_KEYS.iter().map(|s| s.to_string()).collect();
+        }
+        for k in declared {
+            let host = root.host(&k);
+            if readable(&host) {
+                keys.push(host.display().to_string());
+            }
+        }
+        if keys.is_empty() {
+            let key = dir.join("throwaway_host_key");
+            let keygen = crate::system::find_program("ssh-keygen")
+                .ok_or("ssh-keygen is not installed on this host")?;
+            let out = Command::new(keygen)
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&key)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("ssh-keygen: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "ssh-keygen: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            keys.push(key.display().to_string());
+        }
+    }
+    let mut text = String::new();
+    for k in &keys {
+        text.push_str(&format!("HostKey {k}\n"));
+    }
+    text.push_str(&body);
+    let path = dir.join("sshd_config");
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+fn privsep_missing(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Missing privilege separation directory: "))
+        .map(|s| s.trim().to_string())
+}
+
+/// Run sshd with `args`; if it complains about a missing privilege-separation directory
+/// under /run, retry inside a private mount namespace where it exists.
+fn run_sshd(sshd: &Path, args: &[&str], euid: u32) -> Result<(bool, String, String), String> {
+    let go = |isolated: Option<String>| -> Result<(bool, String, String), String> {
+        let mut cmd = Command::new(sshd);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = isolated {
+            let dir = std::ffi::CString::new(dir).map_err(|e| e.to_string())?;
+            let run = c"/run";
+            let tmpfs = c"tmpfs";
+            // SAFETY: only async-signal-safe system calls between fork and exec; the
+            // strings were allocated before the fork.
+            unsafe {
+                cmd.pre_exec(move || {
+                    use nix::mount::{MsFlags, mount};
+                    use nix::sched::{CloneFlags, unshare};
+                    unshare(CloneFlags::CLONE_NEWNS).map_err(std::io::Error::from)?;
+                    mount(
+                        None::<&str>,
+                        "/",
+                        None::<&str>,
+                        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+                        None::<&str>,
+                    )
+                    .map_err(std::io::Error::from)?;
+                    mount(Some(tmpfs), run, Some(tmpfs), MsFlags::empty(), None::<&str>)
+                        .map_err(std::io::Error::from)?;
+                    if libc::mkdir(dir.as_ptr(), 0o755) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let out = cmd.output().map_err(|e| format!("{}: {e}", sshd.display()))?;
+        Ok((
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    };
+    let first = go(None)?;
+    if first.0 {
+        return Ok(first);
+    }
+    if let Some(dir) = privsep_missing(&first.2) {
+        if !(dir.starts_with("/run/") || dir.starts_with("/var/run/")) {
+            return Err(format!("sshd needs {dir}, which is missing"));
+        }
+        if euid != 0 {
+            return Err(format!(
+                "sshd -t needs its directory {dir}, which is missing, and only root can provide it"
+            ));
+        }
+        let dir = dir.replacen("/var/run/", "/run/", 1);
+        return go(Some(dir));
+    }
+    Ok(first)
+}
+
+/// Validate a configuration with the host's sshd.
+pub fn validate(sys: &System, cfg: &SshdConfig) -> Outcome {
+    let Some(sshd) = &sys.sshd_binary else {
+        return Outcome::Skipped("sshd is not installed on this host".into());
+    };
+    let tmp = match tempdir() {
+        Ok(t) => t,
+        Err(e) => return Outcome::Skipped(e),
+    };
+    let result = (|| {
+        let flat = write_flat(&sys.root, cfg, &tmp).map_err(|e| (true, e))?;
+        let flat_s = flat.display().to_string();
+        let (ok, _, err) = run_sshd(sshd, &["-t", "-f", &flat_s], sys.env.euid).map_err(|e| (true, e))?;
+        if !ok {
+            return Err((false, clean_stderr(&err, &flat_s)));
+        }
+        let (ok, out, err) = run_sshd(sshd, &["-T", "-f", &flat_s], sys.env.euid).map_err(|e| (true, e))?;
+        if !ok {
+            return Err((false, clean_stderr(&err, &flat_s)));
+        }
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for line in out.lines() {
+            if let Some((k, v)) = line.split_once(' ') {
+                map.entry(k.to_string()).or_default().push(v.to_string());
+            }
+        }
+        Ok(map)
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    match result {
+        Ok(m) => Outcome::Accepted(m),
+        Err((true, e)) => Outcome::Skipped(e),
+        Err((false, e)) => Outcome::Rejected(e),
+    }
+}
+
+fn clean_stderr(err: &str, flat: &str) -> String {
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.contains("Deprecated option") && !l.contains("Unsupported option"))
+        .collect();
+    let msg = if lines.is_empty() {
+        err.trim().to_string()
+    } else {
+        lines.join("; ")
+    };
+    msg.replace(flat, "sshd_config (flattened)")
+}
+
+fn tempdir() -> Result<PathBuf, String> {
+    let base = std::env::temp_dir();
+    for i in 0..100u32 {
+        let p = base.join(format!("pbx-harden-sshd-{}-{i}", std::process::id()));
+        match std::fs::create_dir(&p) {
+            Ok(()) => {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700));
+                return Ok(p);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", p.display())),
+        }
+    }
+    Err("no temporary directory".into())
+}
+
+/// Add the sshd -t / -T checks for the edited configuration to the plan.
+pub fn check(b: &mut Builder<'_>, before: &SshdConfig, after: &SshdConfig, answers: &Answers) {
+    let sys = b.sys;
+    match validate(sys, after) {
+        Outcome::Skipped(why) => {
+            b.check("sshd -t accepts the new configuration", CheckStatus::Skipped(why));
+        }
+        Outcome::Rejected(err) => {
+            // Is it this plan's doing, or does the host's sshd reject the file as it is?
+            let pre = if before != after {
+                validate(sys, before)
+            } else {
+                Outcome::Rejected(err.clone())
+            };
+            match pre {
+                Outcome::Rejected(old) if !sys.root.is_live() && old == err => b.check(
+                    "sshd -t accepts the new configuration",
+                    CheckStatus::Warn(format!(
+                        "this host's sshd rejects the current file too ({err}); the target's own \
+                         sshd may differ, so its values could not be checked here"
+                    )),
+                ),
+                Outcome::Rejected(old) if old == err => b.check(
+                    "sshd -t accepts the new configuration",
+                    CheckStatus::Fail(format!(
+                        "sshd rejects the current configuration already: {err}"
+                    )),
+                ),
+                _ => b.check(
+                    "sshd -t accepts the new configuration",
+                    CheckStatus::Fail(err),
+                ),
+            }
+        }
+        Outcome::Accepted(map) => {
+            b.check(
+                "sshd -t accepts the new configuration",
+                CheckStatus::Pass(String::new()),
+            );
+            let mut wrong = Vec::new();
+            let get = |k: &str| map.get(k).cloned().unwrap_or_default();
+            if let Some(p) = b.summary.ssh_port {
+                let ports = get("port");
+                let listen: Vec<String> = get("listenaddress");
+                let listen_ok = listen.is_empty()
+                    || listen
+                        .iter()
+                        .all(|l| l.rsplit(':').next() == Some(&p.to_string()));
+                if ports != vec![p.to_string()] || !listen_ok {
+                    wrong.push(format!(
+                        "port {} / listenaddress {} (wanted {p})",
+                        ports.join(","),
+                        listen.join(",")
+                    ));
+                }
+            }
+            if let Some(s) = &answers.ssh {
+                let want = if s.permit_root_login.unwrap_or(false) { "yes" } else { "no" };
+                let got = get("permitrootlogin").join(" ");
+                if got != want {
+                    wrong.push(format!("permitrootlogin {got} (wanted {want})"));
+                }
+                if let Some(pa) = s.password_authentication {
+                    let want = if pa { "yes" } else { "no" };
+                    let got = get("passwordauthentication").join(" ");
+                    if got != want {
+                        wrong.push(format!("passwordauthentication {got} (wanted {want})"));
+                    }
+                }
+            }
+            let allow = answers.allow_users();
+            if !allow.is_empty() {
+                let mut got = get("allowusers");
+                got.sort();
+                let mut want = allow.clone();
+                want.sort();
+                want.dedup();
+                if got != want {
+                    wrong.push(format!(
+                        "allowusers {} (wanted {})",
+                        got.join(" "),
+                        want.join(" ")
+                    ));
+                }
+            }
+            b.check(
+                "sshd -T shows the chosen values",
+                if wrong.is_empty() {
+                    let mut d = Vec::new();
+                    if let Some(p) = b.summary.ssh_port {
+                        d.push(format!("port {p}"));
+                    }
+                    d.push(format!("permitrootlogin {}", get("permitrootlogin").join(" ")));
+                    if !allow.is_empty() {
+                        d.push(format!("allowusers {}", get("allowusers").join(" ")));
+                    }
+                    CheckStatus::Pass(d.join(", "))
+                } else {
+                    CheckStatus::Fail(wrong.join("; "))
+                },
+            );
+        }
+    }
+}

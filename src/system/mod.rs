@@ -1,0 +1,300 @@
+//! What the target system is and has, read once under `--root`.
+//!
+//! `System::detect` gathers every fact the plan, the audit and the wizard need; none of them
+//! read the target again on their own. Facts that depend on the process (SSH_CONNECTION, the
+//! effective uid) come in through `Env`, so tests and snapshots can fix them.
+
+pub mod net;
+pub mod users;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::config::ini::IniFile;
+use crate::config::sshd::SshdConfig;
+use crate::error::Result;
+use crate::root::Root;
+pub use net::{AdminConnection, Listener, Proto};
+pub use users::{Group, User, Users};
+
+/// Facts about the running process that the plan depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env {
+    pub ssh_connection: Option<String>,
+    pub ssh_client: Option<String>,
+    pub euid: u32,
+    pub hostname: String,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        Env {
+            ssh_connection: std::env::var("SSH_CONNECTION").ok(),
+            ssh_client: std::env::var("SSH_CLIENT").ok(),
+            euid: nix::unistd::geteuid().as_raw(),
+            hostname: nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "localhost".into()),
+        }
+    }
+
+    /// A fixed environment for tests and snapshots.
+    pub fn fixed() -> Env {
+        Env {
+            ssh_connection: Some("203.0.113.10 50022 192.0.2.5 22".into()),
+            ssh_client: None,
+            euid: 0,
+            hostname: "pbx1".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    RedHat,
+    Debian,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsInfo {
+    pub pretty: String,
+    pub family: Family,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    Systemd,
+    SysV,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PbxInfo {
+    pub asterisk: bool,
+    /// "FreePBX", "trixbox", "Issabel", "Elastix" when recognised.
+    pub distro: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpRange {
+    pub start: u16,
+    pub end: u16,
+    /// True when read from rtp.conf, false for Asterisk's compiled-in default.
+    pub from_config: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct System {
+    pub root: Root,
+    pub env: Env,
+    pub os: OsInfo,
+    pub pbx: PbxInfo,
+    pub init: Init,
+    pub users: Users,
+    /// Users that an earlier pbx-harden apply created (reconfiguration reuses them).
+    pub managed_users: Vec<String>,
+    pub listeners: Vec<Listener>,
+    pub ephemeral: Option<(u16, u16)>,
+    pub services: BTreeMap<u16, String>,
+    pub rtp: RtpRange,
+    pub interfaces: Vec<String>,
+    pub admin: Option<AdminConnection>,
+    /// The sshd configuration, or why it could not be read.
+    pub sshd: std::result::Result<SshdConfig, String>,
+    /// The sshd binary of the host, used for `sshd -t` / `-T`.
+    pub sshd_binary: Option<PathBuf>,
+    pub selinux_enforcing: bool,
+}
+
+impl System {
+    pub fn detect(root: &Root, env: &Env) -> Result<System> {
+        let users = Users::read(root)?;
+        let sshd = SshdConfig::load(root).map_err(|e| e.to_string());
+        Ok(System {
+            root: root.clone(),
+            env: env.clone(),
+            os: os_info(root),
+            pbx: pbx_info(root),
+            init: init_system(root),
+            managed_users: crate::apply::state::managed_users(root),
+            users,
+            listeners: net::listeners(root),
+            ephemeral: net::ephemeral_range(root),
+            services: net::services(root),
+            rtp: rtp_range(root),
+            interfaces: net::interfaces(root),
+            admin: net::admin_connection(env.ssh_connection.as_deref(), env.ssh_client.as_deref()),
+            sshd,
+            sshd_binary: find_program("sshd"),
+            selinux_enforcing: selinux_enforcing(root),
+        })
+    }
+
+    /// The sshd configuration or a readable error.
+    pub fn sshd(&self) -> Result<&SshdConfig> {
+        self.sshd
+            .as_ref()
+            .map_err(|e| crate::error::Error::invalid(e.clone()))
+    }
+
+    /// Who listens on a TCP port, if anyone.
+    pub fn tcp_listener(&self, port: u16) -> Option<&Listener> {
+        self.listeners
+            .iter()
+            .find(|l| l.proto == Proto::Tcp && l.port == port)
+    }
+
+    /// The ports sshd listens on now (from its configuration).
+    pub fn current_ssh_ports(&self) -> Vec<u16> {
+        self.sshd
+            .as_ref()
+            .map(|c| c.listen_ports())
+            .unwrap_or_else(|_| vec![22])
+    }
+
+    /// A host name or address the admin can use in `ssh -p PORT USER@HOST`.
+    pub fn address_for_admin(&self) -> String {
+        match self.admin.as_ref().and_then(|a| a.server) {
+            Some(std::net::IpAddr::V6(a)) => a.to_string(),
+            Some(a) => a.to_string(),
+            None => self.env.hostname.clone(),
+        }
+    }
+}
+
+fn os_info(root: &Root) -> OsInfo {
+    let mut pretty = String::new();
+    let mut family = Family::Other;
+    if let Ok(Some(t)) = root.read_text("/etc/os-release") {
+        let mut id_like = String::new();
+        for line in t.lines() {
+            if let Some((k, v)) = line.split_once('=') {
+                let v = v.trim().trim_matches('"').to_string();
+                match k {
+                    "PRETTY_NAME" => pretty = v,
+                    "ID" | "ID_LIKE" => {
+                        id_like.push(' ');
+                        id_like.push_str(&v);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if id_like.contains("debian") || id_like.contains("ubuntu") {
+            family = Family::Debian;
+        } else if ["rhel", "fedora", "centos", "rocky", "almalinux"]
+            .iter()
+            .any(|x| id_like.contains(x))
+        {
+            family = Family::RedHat;
+        }
+    }
+    if pretty.is_empty()
+        && let Ok(Some(t)) = root.read_text("/etc/redhat-release")
+    {
+        pretty = t.lines().next().unwrap_or("").trim().to_string();
+        family = Family::RedHat;
+    }
+    if family == Family::Other && root.exists("/etc/debian_version") {
+        family = Family::Debian;
+        if pretty.is_empty() {
+            pretty = "Debian".into();
+        }
+    }
+    if pretty.is_empty() {
+        pretty = "unknown Linux".into();
+    }
+    OsInfo { pretty, family }
+}
+
+fn pbx_info(root: &Root) -> PbxInfo {
+    let asterisk = root.exists("/etc/asterisk");
+    let distro = if root.exists("/etc/trixbox") || read_contains(root, "/etc/redhat-release", "trixbox")
+    {
+        Some("trixbox")
+    } else if root.exists("/etc/issabel.conf") {
+        Some("Issabel")
+    } else if root.exists("/etc/elastix.conf") {
+        Some("Elastix")
+    } else if root.exists("/etc/freepbx.conf") || root.exists("/etc/amportal.conf") {
+        Some("FreePBX")
+    } else {
+        None
+    };
+    PbxInfo {
+        asterisk,
+        distro: distro.map(str::to_string),
+    }
+}
+
+fn read_contains(root: &Root, path: &str, needle: &str) -> bool {
+    root.read_text(path)
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.to_lowercase().contains(needle))
+}
+
+fn init_system(root: &Root) -> Init {
+    if root.is_live() {
+        if std::path::Path::new("/run/systemd/system").exists() {
+            return Init::Systemd;
+        }
+    } else if root.exists("/lib/systemd/systemd") || root.exists("/usr/lib/systemd/systemd") {
+        return Init::Systemd;
+    }
+    if root.exists("/etc/rc.d/init.d") || root.exists("/etc/init.d") || root.exists("/etc/rc.d") {
+        Init::SysV
+    } else {
+        Init::Unknown
+    }
+}
+
+fn selinux_enforcing(root: &Root) -> bool {
+    if root.is_live() {
+        return std::fs::read_to_string("/sys/fs/selinux/enforce")
+            .map(|s| s.trim() == "1")
+            .unwrap_or(false);
+    }
+    false
+}
+
+/// Asterisk's RTP port range: `rtpstart`/`rtpend` of rtp.conf, else 5000-31000.
+pub fn rtp_range(root: &Root) -> RtpRange {
+    let mut r = RtpRange {
+        start: 5000,
+        end: 31000,
+        from_config: false,
+    };
+    if let Ok(Some(b)) = root.read("/etc/asterisk/rtp.conf") {
+        let ini = IniFile::parse(&b);
+        let s = ini.get("general", "rtpstart").and_then(|(v, _)| v.parse().ok());
+        let e = ini.get("general", "rtpend").and_then(|(v, _)| v.parse().ok());
+        if let (Some(s), Some(e)) = (s, e) {
+            r = RtpRange {
+                start: s,
+                end: e,
+                from_config: true,
+            };
+        }
+    }
+    r
+}
+
+/// Find a program on the host: PATH first, then the sbin directories a non-login shell
+/// often lacks.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let extra = ["/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin", "/bin"];
+    path.split(':')
+        .chain(extra)
+        .filter(|d| !d.is_empty())
+        .map(|d| PathBuf::from(d).join(name))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
