@@ -19,8 +19,114 @@ pub struct Answers {
     pub user: Option<UserAnswers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<ServicesAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<ExtensionsAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<FirewallAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apf: Option<ApfAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<BfdAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail2ban: Option<Fail2banAnswers>,
     #[serde(default, skip_serializing_if = "ApplyAnswers::is_default")]
     pub apply: ApplyAnswers,
+}
+
+/// `[services]`: services to disable (issue: services, secrets, audit).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicesAnswers {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disable: Vec<String>,
+}
+
+/// `[extensions]`: SIP/IAX secrets.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionsAnswers {
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rotate_weak: bool,
+}
+
+/// A port or a `low-high` range, as the answers file writes it: `5060` or `"10000-20000"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum PortEntry {
+    Number(i64),
+    Text(String),
+}
+
+/// A host for the trust files: `{ host = "203.0.113.10", comment = "office" }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostEntry {
+    pub host: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `[firewall]`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallAnswers {
+    /// "apf" | "fail2ban" | "none"; default: what is installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_ports: Option<Vec<PortEntry>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_ports: Option<Vec<PortEntry>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted: Vec<HostEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<HostEntry>,
+}
+
+/// `[apf]`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApfAnswers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untrusted_iface: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_ifaces: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_trim: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress_filtering: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dshield: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos: Option<bool>,
+}
+
+/// `[bfd]`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BfdAnswers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trig: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_alerts: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_hosts: Option<Vec<String>>,
+}
+
+/// `[fail2ban]`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fail2banAnswers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxretry: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bantime: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -7,15 +7,19 @@
 
 pub mod answers;
 pub mod apply;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod extensions;
+pub mod firewall;
 pub mod exec;
 pub mod plan;
 pub mod problems;
 pub mod root;
 pub mod secrets;
+pub mod services;
 pub mod system;
 
 pub use error::{Error, Result};

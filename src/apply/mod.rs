@@ -272,7 +272,7 @@ pub fn apply(sys: &System, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyRepo
             ssh_port_changed: plan.summary.ssh_port_changed,
             address: plan.summary.address.clone(),
             files: plan.changes.iter().map(|c| c.path.clone()).collect(),
-            firewall: Vec::new(),
+            firewall: plan.summary.firewall.clone(),
         },
         watchdog: None,
     };

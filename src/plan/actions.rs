@@ -31,6 +31,20 @@ pub enum Action {
     /// SELinux enforcing: let sshd bind the new port.
     SelinuxSshPort { port: u16 },
     RestartSsh(SshService),
+    /// Any other command, with what it touches and how to undo it. Firewall, services and
+    /// Asterisk parts of the plan use this rather than adding variants.
+    Command(CommandAction),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandAction {
+    pub argv: Vec<String>,
+    /// Commands that undo it after the files are restored (run in order).
+    pub undo: Vec<Vec<String>>,
+    /// Target paths it modifies (backed up before apply, restored by rollback).
+    pub touches: Vec<String>,
+    /// False for restarts and reloads that change nothing by themselves.
+    pub changes_state: bool,
 }
 
 /// A command line with an optional secret for stdin.
@@ -50,7 +64,11 @@ fn root_args(root: &Root) -> Vec<String> {
 impl Action {
     /// False for actions that only (re)start something.
     pub fn changes_state(&self) -> bool {
-        !matches!(self, Action::RestartSsh(_))
+        match self {
+            Action::RestartSsh(_) => false,
+            Action::Command(c) => c.changes_state,
+            _ => true,
+        }
     }
 
     pub fn commands(&self, root: &Root) -> Vec<Cmd> {
@@ -100,6 +118,7 @@ impl Action {
                 &port.to_string(),
             ]))],
             Action::RestartSsh(s) => restart_ssh(s).into_iter().map(plain).collect(),
+            Action::Command(c) => vec![plain(c.argv.clone())],
         }
     }
 
@@ -134,6 +153,7 @@ impl Action {
             ])],
             // Restart again with the restored configuration.
             Action::RestartSsh(s) => restart_ssh(s),
+            Action::Command(c) => c.undo.clone(),
             // Users and passwords live in files that the rollback restores byte for byte.
             Action::CreateUser { .. } | Action::AddToGroups { .. } | Action::SetPassword { .. } => {
                 Vec::new()
@@ -180,6 +200,7 @@ impl Action {
             }
             Action::AddToGroups { .. } | Action::SetPassword { .. } => account_files(),
             Action::SelinuxSshPort { .. } | Action::RestartSsh(_) => Vec::new(),
+            Action::Command(c) => c.touches.clone(),
         }
     }
 }

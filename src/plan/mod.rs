@@ -79,6 +79,8 @@ pub struct Summary {
     pub generated_password: Option<Secret>,
     /// Where the admin reaches the box.
     pub address: String,
+    /// One line per firewall fact, for `status` (ports opened, hosts trusted, DEVEL_MODE).
+    pub firewall: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +148,8 @@ pub struct Builder<'a> {
     pub checks: Vec<Check>,
     pub problems: Vec<Problem>,
     pub summary: Summary,
+    /// Work for `confirm` (APF's DEVEL_MODE back to 0, ...).
+    pub on_confirm: Vec<ConfirmStep>,
 }
 
 impl<'a> Builder<'a> {
@@ -158,6 +162,7 @@ impl<'a> Builder<'a> {
             checks: Vec::new(),
             problems: Vec::new(),
             summary: Summary::default(),
+            on_confirm: Vec::new(),
         }
     }
 
@@ -221,7 +226,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    pub fn finish(mut self, on_confirm: Vec<ConfirmStep>) -> Plan {
+    pub fn finish(mut self) -> Plan {
         let changes = self
             .order
             .iter()
@@ -232,7 +237,7 @@ impl<'a> Builder<'a> {
             root: self.sys.root.clone(),
             changes,
             actions: self.actions,
-            on_confirm,
+            on_confirm: self.on_confirm,
             checks: self.checks,
             problems: self.problems,
             summary: self.summary,
@@ -270,9 +275,12 @@ pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> P
             Err(e) => b.error("apply.confirm_timeout", e),
         }
     }
+    crate::services::plan(&mut b, answers);
     user::plan(&mut b, answers, rng);
     ssh::plan(&mut b, answers);
-    b.finish(Vec::new())
+    crate::extensions::plan(&mut b, answers, rng);
+    crate::firewall::plan(&mut b, answers);
+    b.finish()
 }
 
 /// A unified diff of one change, secrets masked. Binary-safe (lossy text).

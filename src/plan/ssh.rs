@@ -60,7 +60,7 @@ pub fn port_problems(sys: &System, port: i64) -> Vec<(bool, String)> {
     }
     if let Some((_, what)) = PBX_PORTS.iter().find(|(n, _)| *n == p) {
         out.push((false, format!("{p} is the port of {what}")));
-    } else if let Some(name) = sys.services.get(&p) {
+    } else if let Some(name) = sys.port_names.get(&p) {
         out.push((false, format!("{p} is \"{name}\" in /etc/services")));
     }
     if p == 22 {

@@ -97,7 +97,8 @@ pub struct System {
     pub managed_users: Vec<String>,
     pub listeners: Vec<Listener>,
     pub ephemeral: Option<(u16, u16)>,
-    pub services: BTreeMap<u16, String>,
+    /// Port -> name from /etc/services (TCP).
+    pub port_names: BTreeMap<u16, String>,
     pub rtp: RtpRange,
     pub interfaces: Vec<String>,
     pub admin: Option<AdminConnection>,
@@ -106,6 +107,12 @@ pub struct System {
     /// The sshd binary of the host, used for `sshd -t` / `-T`.
     pub sshd_binary: Option<PathBuf>,
     pub selinux_enforcing: bool,
+    /// APF, BFD, fail2ban as installed on the target.
+    pub firewall: crate::firewall::FirewallInfo,
+    /// System services and their boot/run state.
+    pub services: crate::services::Inventory,
+    /// SIP/IAX peers and their secrets.
+    pub extensions: crate::extensions::Scan,
 }
 
 impl System {
@@ -122,13 +129,16 @@ impl System {
             users,
             listeners: net::listeners(root),
             ephemeral: net::ephemeral_range(root),
-            services: net::services(root),
+            port_names: net::services(root),
             rtp: rtp_range(root),
             interfaces: net::interfaces(root),
             admin: net::admin_connection(env.ssh_connection.as_deref(), env.ssh_client.as_deref()),
             sshd,
             sshd_binary: find_program("sshd"),
             selinux_enforcing: selinux_enforcing(root),
+            firewall: crate::firewall::detect(root),
+            services: crate::services::detect(root),
+            extensions: crate::extensions::scan(root),
         })
     }
 

@@ -1,0 +1,1 @@
+//! The read-only audit. (Stub: filled in by the audit work.)

@@ -1,0 +1,133 @@
+//! Shared test helpers: the demo root, the fixture corpus, real tools, tree comparisons.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The fixture corpus folder `sub` of `$PBX_HARDEN_CORPUS`. Unset: `None` (the default run
+/// uses the project's own fixtures), but in CI that is a failure. Set but missing or
+/// empty: a failure.
+pub fn corpus(sub: &str) -> Option<PathBuf> {
+    let Ok(base) = std::env::var("PBX_HARDEN_CORPUS") else {
+        assert!(!in_ci(), "CI must set PBX_HARDEN_CORPUS");
+        eprintln!("PBX_HARDEN_CORPUS is not set: corpus part skipped");
+        return None;
+    };
+    let dir = Path::new(&base).join(sub);
+    let n = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("PBX_HARDEN_CORPUS={base}: {}: {e}", dir.display()))
+        .count();
+    assert!(n > 0, "PBX_HARDEN_CORPUS={base}: {} is empty", dir.display());
+    Some(dir)
+}
+
+/// A real program the test needs. Missing: skip locally, fail in CI.
+pub fn require(tool: &str) -> Option<PathBuf> {
+    match pbx_harden::system::find_program(tool) {
+        Some(p) => Some(p),
+        None => {
+            assert!(!in_ci(), "{tool} is required in CI but not installed");
+            eprintln!("{tool} not installed: this part is skipped (it fails in CI)");
+            None
+        }
+    }
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Tests that need root (useradd --root, a real sshd): skip locally, fail in CI.
+pub fn require_root() -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(!in_ci(), "CI runs the tests as root");
+    eprintln!("not root: this part is skipped (it runs in CI)");
+    false
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_pbx-harden"))
+}
+
+/// A fresh copy of the bundled demo system.
+pub fn demo_root() -> tempfile::TempDir {
+    let t = tempfile::Builder::new().prefix("pbx-harden-test-").tempdir().unwrap();
+    pbx_harden::demo::materialize(t.path()).unwrap();
+    t
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    File { bytes: Vec<u8>, mode: u32, uid: u32, gid: u32 },
+    Dir { mode: u32, uid: u32, gid: u32 },
+    Link(PathBuf),
+}
+
+/// Every path under `dir` (except `skip` prefixes) with its content, mode and owner.
+pub fn tree(dir: &Path, skip: &[&str]) -> BTreeMap<String, Node> {
+    let mut out = BTreeMap::new();
+    fn walk(base: &Path, d: &Path, skip: &[&str], out: &mut BTreeMap<String, Node>) {
+        let mut es: Vec<_> = std::fs::read_dir(d).unwrap().flatten().collect();
+        es.sort_by_key(|e| e.file_name());
+        for e in es {
+            let p = e.path();
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            if skip.iter().any(|s| rel.starts_with(s)) {
+                continue;
+            }
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            if md.file_type().is_symlink() {
+                out.insert(rel, Node::Link(std::fs::read_link(&p).unwrap()));
+            } else if md.is_dir() {
+                out.insert(rel.clone(), Node::Dir { mode: md.mode() & 0o7777, uid: md.uid(), gid: md.gid() });
+                walk(base, &p, skip, out);
+            } else {
+                out.insert(
+                    rel,
+                    Node::File { bytes: std::fs::read(&p).unwrap(), mode: md.mode() & 0o7777, uid: md.uid(), gid: md.gid() },
+                );
+            }
+        }
+    }
+    walk(dir, dir, skip, &mut out);
+    out
+}
+
+/// Paths whose node differs between two trees (for readable assertion messages).
+pub fn tree_diff(a: &BTreeMap<String, Node>, b: &BTreeMap<String, Node>) -> Vec<String> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| match (a.get(k), b.get(k)) {
+            (None, _) => format!("+ {k}"),
+            (_, None) => format!("- {k}"),
+            _ => format!("~ {k}"),
+        })
+        .collect()
+}
+
+/// Our own state lives here; it is not part of the target's configuration.
+pub const STATE: &str = "var/lib/pbx-harden";
+
+pub fn write_answers(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("answers.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+pub fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin()).args(args).env_remove("SSH_CONNECTION").env_remove("SSH_CLIENT").output().unwrap()
+}
+
+pub fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
