@@ -14,7 +14,12 @@ fn walk(base: &Path, dir: &Path, out: &mut String) {
         let md = std::fs::symlink_metadata(&p).unwrap();
         if md.file_type().is_symlink() {
             let t = std::fs::read_link(&p).unwrap();
-            writeln!(out, "    ({rel:?}, DemoEntry::Symlink({:?})),", t.display().to_string()).unwrap();
+            writeln!(
+                out,
+                "    ({rel:?}, DemoEntry::Symlink({:?})),",
+                t.display().to_string()
+            )
+            .unwrap();
         } else if md.is_dir() {
             writeln!(out, "    ({rel:?}, DemoEntry::Dir),").unwrap();
             walk(base, &p, out);

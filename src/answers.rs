@@ -213,10 +213,13 @@ impl Answers {
     /// The user names sshd will allow: `ssh.allow_users`, or the login user.
     pub fn allow_users(&self) -> Vec<String> {
         match (&self.ssh, &self.user) {
-            (Some(SshAnswers {
-                allow_users: Some(list),
-                ..
-            }), _) => list.clone(),
+            (
+                Some(SshAnswers {
+                    allow_users: Some(list),
+                    ..
+                }),
+                _,
+            ) => list.clone(),
             (_, Some(u)) => vec![u.name.clone()],
             _ => Vec::new(),
         }

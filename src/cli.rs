@@ -154,7 +154,9 @@ pub fn run(cli: Cli) -> Result<i32> {
                 .map(|t| answers::parse_timeout(&t).map_err(Error::invalid))
                 .transpose()?;
             if timeout == Some(Duration::ZERO) {
-                return Err(Error::invalid("--confirm-timeout 0 would roll back at once"));
+                return Err(Error::invalid(
+                    "--confirm-timeout 0 would roll back at once",
+                ));
             }
             apply_cmd(&root, &answers, timeout)
         }
@@ -178,7 +180,9 @@ pub fn run(cli: Cli) -> Result<i32> {
                 println!("  removed  {p}");
             }
             for p in &r.conflicts {
-                println!("  note: {p} was edited after apply; that version is kept in the journal history");
+                println!(
+                    "  note: {p} was edited after apply; that version is kept in the journal history"
+                );
             }
             for e in &r.undo_errors {
                 println!("  undo failed: {e}");
@@ -218,7 +222,11 @@ pub fn status_text(root: &Root) -> Result<String> {
             if let Some(p) = j.summary.ssh_port {
                 o.push_str(&format!(
                     "  SSH port:   {p}{}\n",
-                    if j.summary.ssh_port_changed { " (moved)" } else { "" }
+                    if j.summary.ssh_port_changed {
+                        " (moved)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             for f in &j.summary.firewall {
@@ -237,10 +245,16 @@ fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "pbx-harden".into());
-    let when = humantime::format_duration(Duration::from_secs(r.deadline.saturating_sub(apply::journal::now())));
+    let when = humantime::format_duration(Duration::from_secs(
+        r.deadline.saturating_sub(apply::journal::now()),
+    ));
     if root.is_live() {
         let port = r.summary.ssh_port.unwrap_or(22);
-        let user = r.summary.login_user.clone().unwrap_or_else(|| "USER".into());
+        let user = r
+            .summary
+            .login_user
+            .clone()
+            .unwrap_or_else(|| "USER".into());
         format!(
             "\nApplied. Everything is rolled back in {when} unless you confirm:\n\
              \n  1. Keep this session open.\n  2. From a NEW terminal:   ssh -p {port} {user}@{addr}\n  \
@@ -305,8 +319,14 @@ fn demo() -> Result<i32> {
     let dir = crate::demo::temp_root()?;
     let root = Root::open(&dir)?;
     let answers = Answers::parse(crate::demo::EXAMPLE_ANSWERS, "assets/demo/answers.toml")?;
-    println!("== The demo system is a copy of a small trixbox-like server in {}\n", dir.display());
-    println!("== The answers (assets/demo/answers.toml):\n\n{}", crate::demo::EXAMPLE_ANSWERS);
+    println!(
+        "== The demo system is a copy of a small trixbox-like server in {}\n",
+        dir.display()
+    );
+    println!(
+        "== The answers (assets/demo/answers.toml):\n\n{}",
+        crate::demo::EXAMPLE_ANSWERS
+    );
     let sys = System::detect(&root, &Env::from_process())?;
     let p = plan::build(&sys, &answers, &mut rand::rng());
     println!("== pbx-harden --root {} plan\n", dir.display());
@@ -323,6 +343,9 @@ fn demo() -> Result<i32> {
     for s in &r.steps {
         println!("{s}");
     }
-    println!("\nDone. The hardened copy stays in {} for you to look at.", dir.display());
+    println!(
+        "\nDone. The hardened copy stays in {} for you to look at.",
+        dir.display()
+    );
     Ok(0)
 }

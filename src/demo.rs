@@ -67,5 +67,7 @@ pub fn temp_root() -> Result<PathBuf> {
             Err(e) => return Err(Error::io(p, e)),
         }
     }
-    Err(Error::invalid("could not create a temporary directory for the demo"))
+    Err(Error::invalid(
+        "could not create a temporary directory for the demo",
+    ))
 }

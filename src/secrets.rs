@@ -52,7 +52,9 @@ pub const MIN_SCORE: u8 = 3;
 
 const WORDLIST: &str = include_str!("../assets/eff_large_wordlist.txt");
 /// Symbols used in generated passphrases: none that a shell, TOML or a serial line mangles.
-const SYMBOLS: &[char] = &['!', '%', '+', ',', '.', ':', '=', '?', '@', '^', '_', '~', '-'];
+const SYMBOLS: &[char] = &[
+    '!', '%', '+', ',', '.', ':', '=', '?', '@', '^', '_', '~', '-',
+];
 
 pub fn wordlist() -> impl Iterator<Item = &'static str> {
     WORDLIST.lines().filter(|l| !l.is_empty())
@@ -146,8 +148,10 @@ pub fn assess(password: &str, user: &str) -> Strength {
     let seq = entropy.sequence();
     let alnum: usize = password.chars().filter(|c| c.is_alphanumeric()).count();
     if let Some(m) = seq.iter().find(|m| {
-        matches!(m.pattern, zxcvbn::matching::patterns::MatchPattern::Dictionary(_))
-            && m.token.chars().count() + 2 >= alnum.max(1)
+        matches!(
+            m.pattern,
+            zxcvbn::matching::patterns::MatchPattern::Dictionary(_)
+        ) && m.token.chars().count() + 2 >= alnum.max(1)
     }) && seq.len() <= 3
     {
         problems.push(format!(
@@ -240,7 +244,10 @@ pub fn check_crypt_hash(hash: &str) -> Result<(), String> {
         let parts: Vec<&str> = hash.split('$').collect();
         let want = if hash.starts_with("$6$") { 86 } else { 43 };
         let h = parts.last().copied().unwrap_or("");
-        if h.len() != want || !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '/')
+        if h.len() != want
+            || !h
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '/')
         {
             return Err(format!(
                 "this does not look like a complete {} hash",
@@ -279,8 +286,14 @@ mod tests {
     #[test]
     fn weak_passwords_get_reasons() {
         let s = assess("password", "trixuser");
-        assert!(s.problems.iter().any(|p| p.contains("dictionary word")), "{s:?}");
-        assert!(s.problems.iter().any(|p| p.contains("8 characters")), "{s:?}");
+        assert!(
+            s.problems.iter().any(|p| p.contains("dictionary word")),
+            "{s:?}"
+        );
+        assert!(
+            s.problems.iter().any(|p| p.contains("8 characters")),
+            "{s:?}"
+        );
         let s = assess("trixuser-Kettle-93!x", "trixuser");
         assert!(s.problems.iter().any(|p| p.contains("user name")), "{s:?}");
         let s = assess("P4ssw0rd", "x");

@@ -63,7 +63,10 @@ pub fn read_xattrs(p: &Path) -> Vec<(String, String)> {
         if n <= 0 {
             return out;
         }
-        for name in names[..n as usize].split(|b| *b == 0).filter(|s| !s.is_empty()) {
+        for name in names[..n as usize]
+            .split(|b| *b == 0)
+            .filter(|s| !s.is_empty())
+        {
             let Ok(cn) = CString::new(name) else { continue };
             let len = libc::lgetxattr(c.as_ptr(), cn.as_ptr(), std::ptr::null_mut(), 0);
             if len < 0 {
@@ -83,7 +86,9 @@ pub fn read_xattrs(p: &Path) -> Vec<(String, String)> {
 
 fn set_xattrs(f: &File, xattrs: &[(String, String)]) {
     for (name, val) in xattrs {
-        let Ok(cn) = CString::new(name.as_bytes()) else { continue };
+        let Ok(cn) = CString::new(name.as_bytes()) else {
+            continue;
+        };
         let v = unhex(val);
         // SAFETY: valid fd, NUL-terminated name, buffer of the length given. Failures (no
         // privilege, no support on this filesystem) are ignored: the label is best effort
@@ -111,7 +116,9 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
 /// Replace `path` with `bytes` atomically: temp file in the same directory, owner, mode
 /// and xattrs set, fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8], meta: &Meta) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| io::Error::other("no parent directory"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("no parent directory"))?;
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::other("no file name"))?
@@ -190,7 +197,11 @@ mod tests {
         write_atomic(&p, b"new", &m).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"new");
         assert_eq!(meta_of(&p).unwrap().mode, 0o640);
-        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            fs::read_dir(t.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]

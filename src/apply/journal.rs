@@ -40,8 +40,13 @@ pub enum TxState {
 pub enum Before {
     /// The path did not exist: rollback removes whatever is there.
     Absent,
-    File { backup: String, meta: Meta },
-    Symlink { target: String },
+    File {
+        backup: String,
+        meta: Meta,
+    },
+    Symlink {
+        target: String,
+    },
     /// A directory that existed: left alone.
     Dir,
 }

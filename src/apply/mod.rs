@@ -25,7 +25,11 @@ use crate::system::System;
 /// `kill -9` (no destructors, no cleanup). The step names are in `CRASH_POINTS`.
 pub fn crash_point(step: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    if AT.get_or_init(|| std::env::var("PBX_HARDEN_CRASH_AT").ok()).as_deref() == Some(step) {
+    if AT
+        .get_or_init(|| std::env::var("PBX_HARDEN_CRASH_AT").ok())
+        .as_deref()
+        == Some(step)
+    {
         std::process::abort();
     }
 }
@@ -120,7 +124,8 @@ fn snapshot(root: &Root, path: &str, dir: &std::path::Path, n: usize) -> Result<
                 .open(&bp)
                 .at(&bp)?;
             use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600)).at(&bp)?;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .at(&bp)?;
             f.write_all(&bytes).at(&bp)?;
             f.sync_all().at(&bp)?;
             Before::File {
@@ -153,8 +158,13 @@ pub fn recover(root: &Root) -> Result<Option<RollbackReport>> {
         return rollback(root, "an earlier apply was interrupted", true, None).map(Some);
     }
     if overdue {
-        return rollback(root, "the confirm timer ran out (no watchdog was running)", true, None)
-            .map(Some);
+        return rollback(
+            root,
+            "the confirm timer ran out (no watchdog was running)",
+            true,
+            None,
+        )
+        .map(Some);
     }
     Ok(None)
 }
@@ -283,7 +293,11 @@ pub fn apply(sys: &System, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyRepo
     std::fs::rename(&staging, &paths.pending).at(&paths.pending)?;
     fsops::fsync_dir(&paths.state).at(&paths.state)?;
     crash_point("journaled");
-    progress(opts, &mut steps, format!("backed up {} path(s)", touched.len()));
+    progress(
+        opts,
+        &mut steps,
+        format!("backed up {} path(s)", touched.len()),
+    );
 
     // From here on, any error rolls back.
     let result = (|| -> Result<()> {
@@ -330,7 +344,11 @@ pub fn apply(sys: &System, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyRepo
             && plan.summary.ssh_port_changed
             && let Some(port) = plan.summary.ssh_port
         {
-            progress(opts, &mut steps, format!("waiting for an SSH banner on port {port}"));
+            progress(
+                opts,
+                &mut steps,
+                format!("waiting for an SSH banner on port {port}"),
+            );
             wait_for_banner(port, Duration::from_secs(15))?;
             progress(opts, &mut steps, format!("sshd answers on port {port}"));
         }
@@ -376,14 +394,22 @@ pub fn wait_for_banner(port: u16, within: Duration) -> Result<()> {
     let start = Instant::now();
     let mut last = String::new();
     while start.elapsed() < within {
-        for addr in [SocketAddr::from(([127, 0, 0, 1], port)), SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port))] {
+        for addr in [
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)),
+        ] {
             match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
                 Ok(mut s) => {
                     let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
                     let mut buf = [0u8; 64];
                     match s.read(&mut buf) {
                         Ok(n) if buf[..n].starts_with(b"SSH-") => return Ok(()),
-                        Ok(n) => last = format!("port {port} answered without an SSH banner: {:?}", String::from_utf8_lossy(&buf[..n])),
+                        Ok(n) => {
+                            last = format!(
+                                "port {port} answered without an SSH banner: {:?}",
+                                String::from_utf8_lossy(&buf[..n])
+                            )
+                        }
                         Err(e) => last = e.to_string(),
                     }
                 }
@@ -400,15 +426,25 @@ pub fn wait_for_banner(port: u16, within: Duration) -> Result<()> {
 
 /// Restore the pending transaction. `run_undo` false skips the undo commands (the boot
 /// safeguard runs before the services start). `only` limits it to one transaction id.
-pub fn rollback(root: &Root, reason: &str, run_undo: bool, only: Option<&str>) -> Result<RollbackReport> {
+pub fn rollback(
+    root: &Root,
+    reason: &str,
+    run_undo: bool,
+    only: Option<&str>,
+) -> Result<RollbackReport> {
     let _lock = journal::lock(root)?;
     let Some(j) = journal::load(root)? else {
-        return Err(Error::Journal("nothing to roll back: no change is pending".into()));
+        return Err(Error::Journal(
+            "nothing to roll back: no change is pending".into(),
+        ));
     };
     if let Some(t) = only
         && t != j.txid
     {
-        return Err(Error::Journal(format!("the pending change is {}, not {t}", j.txid)));
+        return Err(Error::Journal(format!(
+            "the pending change is {}, not {t}",
+            j.txid
+        )));
     }
     let paths = journal::Paths::of(root);
     let files = paths.pending.join("files");
@@ -429,7 +465,9 @@ pub fn rollback(root: &Root, reason: &str, run_undo: bool, only: Option<&str>) -
             }
             Before::Dir => {}
             Before::Symlink { target } => {
-                let cur = std::fs::read_link(&host).ok().map(|t| t.display().to_string());
+                let cur = std::fs::read_link(&host)
+                    .ok()
+                    .map(|t| t.display().to_string());
                 if cur.as_deref() != Some(target.as_str()) {
                     fsops::remove_any(&host).at(&host)?;
                     std::os::unix::fs::symlink(target, &host).at(&host)?;
@@ -480,7 +518,9 @@ pub struct ConfirmReport {
 /// Is there an established connection to `port` on this host (a login on the new port)?
 fn login_on_port(port: u16) -> bool {
     for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(t) = std::fs::read_to_string(f) else { continue };
+        let Ok(t) = std::fs::read_to_string(f) else {
+            continue;
+        };
         for line in t.lines().skip(1) {
             let v: Vec<&str> = line.split_whitespace().collect();
             if v.len() > 3
@@ -503,11 +543,15 @@ fn login_on_port(port: u16) -> bool {
 pub fn confirm(root: &Root, env: &crate::system::Env, here: bool) -> Result<ConfirmReport> {
     let lock = journal::lock(root)?;
     let Some(j) = journal::load(root)? else {
-        return Err(Error::Journal("nothing to confirm: no change is pending".into()));
+        return Err(Error::Journal(
+            "nothing to confirm: no change is pending".into(),
+        ));
     };
     if j.state == TxState::Applying {
         if journal::alive(j.pid, j.pid_start) {
-            return Err(Error::Journal("apply is still running; wait for it to finish".into()));
+            return Err(Error::Journal(
+                "apply is still running; wait for it to finish".into(),
+            ));
         }
         drop(lock);
         let r = rollback(root, "the apply was interrupted", true, None)?;
@@ -521,13 +565,20 @@ pub fn confirm(root: &Root, env: &crate::system::Env, here: bool) -> Result<Conf
         && j.summary.ssh_port_changed
         && let Some(port) = j.summary.ssh_port
     {
-        let conn = crate::system::net::admin_connection(env.ssh_connection.as_deref(), env.ssh_client.as_deref());
+        let conn = crate::system::net::admin_connection(
+            env.ssh_connection.as_deref(),
+            env.ssh_client.as_deref(),
+        );
         let ok = match conn.and_then(|c| c.server_port) {
             Some(p) => p == port,
             None => login_on_port(port),
         };
         if !ok {
-            let who = j.summary.login_user.clone().unwrap_or_else(|| "USER".into());
+            let who = j
+                .summary
+                .login_user
+                .clone()
+                .unwrap_or_else(|| "USER".into());
             return Err(Error::Journal(format!(
                 "confirm from a new login on port {port}, so the new way in is proven:\n  \
                  ssh -p {port} {who}@{}\n  then: pbx-harden confirm\n\
@@ -558,7 +609,11 @@ pub fn confirm(root: &Root, env: &crate::system::Env, here: bool) -> Result<Conf
         }
     }
     // The boot safeguard goes first: once it is gone, nothing can roll back any more.
-    for p in [watchdog::UNIT_LINK, watchdog::UNIT_PATH, watchdog::CRON_PATH] {
+    for p in [
+        watchdog::UNIT_LINK,
+        watchdog::UNIT_PATH,
+        watchdog::CRON_PATH,
+    ] {
         let was_absent = j
             .snapshots
             .iter()

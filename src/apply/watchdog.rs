@@ -21,7 +21,8 @@ use crate::root::Root;
 use crate::system::{Init, System};
 
 pub const UNIT_PATH: &str = "/etc/systemd/system/pbx-harden-rollback.service";
-pub const UNIT_LINK: &str = "/etc/systemd/system/multi-user.target.wants/pbx-harden-rollback.service";
+pub const UNIT_LINK: &str =
+    "/etc/systemd/system/multi-user.target.wants/pbx-harden-rollback.service";
 pub const CRON_PATH: &str = "/etc/cron.d/pbx-harden-rollback";
 pub const BIN_PATH: &str = "/var/lib/pbx-harden/bin/pbx-harden";
 
@@ -66,8 +67,12 @@ pub fn write_safeguard(sys: &System) -> Result<()> {
         Init::Systemd => {
             let unit = root.host_nofollow(UNIT_PATH);
             super::fsops::create_parents(&unit).at(&unit)?;
-            super::fsops::write_atomic(&unit, unit_text().as_bytes(), &super::fsops::Meta::new_file(0o644))
-                .at(&unit)?;
+            super::fsops::write_atomic(
+                &unit,
+                unit_text().as_bytes(),
+                &super::fsops::Meta::new_file(0o644),
+            )
+            .at(&unit)?;
             let link = root.host_nofollow(UNIT_LINK);
             super::fsops::create_parents(&link).at(&link)?;
             let _ = std::fs::remove_file(&link);
@@ -76,8 +81,12 @@ pub fn write_safeguard(sys: &System) -> Result<()> {
         _ => {
             let cron = root.host_nofollow(CRON_PATH);
             super::fsops::create_parents(&cron).at(&cron)?;
-            super::fsops::write_atomic(&cron, cron_text().as_bytes(), &super::fsops::Meta::new_file(0o644))
-                .at(&cron)?;
+            super::fsops::write_atomic(
+                &cron,
+                cron_text().as_bytes(),
+                &super::fsops::Meta::new_file(0o644),
+            )
+            .at(&cron)?;
         }
     }
     Ok(())

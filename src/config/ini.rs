@@ -124,7 +124,9 @@ impl IniFile {
         for (i, p) in self.parsed.iter().enumerate() {
             match p {
                 IniLine::Section { name, .. } => section = Some(name),
-                IniLine::Entry { key, value, .. } => out.push((section, key.as_str(), value.as_str(), i)),
+                IniLine::Entry { key, value, .. } => {
+                    out.push((section, key.as_str(), value.as_str(), i))
+                }
                 _ => {}
             }
         }
@@ -170,7 +172,11 @@ mod tests {
             }
         );
         match parse_line("secret = 1234 ; weak") {
-            IniLine::Entry { key, value, value_range } => {
+            IniLine::Entry {
+                key,
+                value,
+                value_range,
+            } => {
                 assert_eq!((key.as_str(), value.as_str()), ("secret", "1234"));
                 assert_eq!(&"secret = 1234 ; weak"[value_range], "1234");
             }
@@ -182,7 +188,9 @@ mod tests {
         }
         assert_eq!(
             parse_line("#include sip_additional.conf"),
-            IniLine::Include { file: "sip_additional.conf".into() }
+            IniLine::Include {
+                file: "sip_additional.conf".into()
+            }
         );
         assert_eq!(parse_line("; comment = x"), IniLine::Other);
         match parse_line("secret=a\\;b") {

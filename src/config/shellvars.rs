@@ -138,9 +138,15 @@ impl ShellVars {
             return false;
         }
         let new_val = match a.quote {
-            Some('"') => value.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$").replace('`', "\\`"),
+            Some('"') => value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('$', "\\$")
+                .replace('`', "\\`"),
             Some(_) => value.replace('\'', "'\\''"),
-            None if value.is_empty() || value.contains([' ', '\t', '"', '\'', '$', '`', ';', '#']) => {
+            None if value.is_empty()
+                || value.contains([' ', '\t', '"', '\'', '$', '`', ';', '#']) =>
+            {
                 // needs quotes now
                 let line = &mut self.text.lines[a.line].text;
                 line.replace_range(a.value_range.clone(), &format!("\"{value}\""));
@@ -164,7 +170,11 @@ impl ShellVars {
     fn reparse_line(&mut self, line: usize) {
         self.vars.retain(|a| a.line != line);
         let new = parse_assignments(&self.text.lines[line].text, line);
-        let pos = self.vars.iter().position(|a| a.line > line).unwrap_or(self.vars.len());
+        let pos = self
+            .vars
+            .iter()
+            .position(|a| a.line > line)
+            .unwrap_or(self.vars.len());
         for (k, a) in new.into_iter().enumerate() {
             self.vars.insert(pos + k, a);
         }

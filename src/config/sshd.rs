@@ -641,7 +641,10 @@ mod tests {
         let d = parse_directive("  PermitRootLogin\t\tyes  # old default").unwrap();
         assert_eq!(d.keyword, "permitrootlogin");
         assert_eq!(d.args, vec!["yes"]);
-        assert_eq!(&"  PermitRootLogin\t\tyes  # old default"[d.args_range], "yes");
+        assert_eq!(
+            &"  PermitRootLogin\t\tyes  # old default"[d.args_range],
+            "yes"
+        );
         let d = parse_directive("Port=2222").unwrap();
         assert_eq!((d.keyword.as_str(), d.args[0].as_str()), ("port", "2222"));
         let d = parse_directive("AllowUsers \"a b\" c").unwrap();
@@ -664,7 +667,8 @@ mod tests {
 
     #[test]
     fn insert_after_template_and_before_match() {
-        let mut c = cfg("#Port 22\nX11Forwarding yes\n\n# per user\nMatch User bob\n\tX11Forwarding no\n");
+        let mut c =
+            cfg("#Port 22\nX11Forwarding yes\n\n# per user\nMatch User bob\n\tX11Forwarding no\n");
         c.set_port(2222);
         c.set_only("AllowUsers", &["trixuser".into()]);
         assert_eq!(
@@ -684,7 +688,8 @@ mod tests {
 
     #[test]
     fn listen_address_ports_follow() {
-        let mut c = cfg("ListenAddress 0.0.0.0:22\nListenAddress [::]:22\nListenAddress 10.0.0.1\n");
+        let mut c =
+            cfg("ListenAddress 0.0.0.0:22\nListenAddress [::]:22\nListenAddress 10.0.0.1\n");
         assert_eq!(c.listen_ports(), vec![22]);
         c.set_port(2222);
         assert_eq!(c.listen_ports(), vec![2222]);
@@ -695,8 +700,14 @@ mod tests {
     #[test]
     fn drop_in_wins_and_is_edited() {
         let mut c = SshdConfig::from_memory(&[
-            (MAIN, b"Include /etc/ssh/sshd_config.d/*.conf\n#Port 22\nPermitRootLogin yes\n"),
-            ("/etc/ssh/sshd_config.d/10-x.conf", b"Port 22\nPermitRootLogin prohibit-password\n"),
+            (
+                MAIN,
+                b"Include /etc/ssh/sshd_config.d/*.conf\n#Port 22\nPermitRootLogin yes\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/10-x.conf",
+                b"Port 22\nPermitRootLogin prohibit-password\n",
+            ),
         ]);
         assert_eq!(c.value_or("permitrootlogin", ""), "prohibit-password");
         c.set_port(2222);
@@ -715,7 +726,10 @@ mod tests {
     fn match_context_ends_with_the_included_file() {
         let c = SshdConfig::from_memory(&[
             (MAIN, b"Include conf.d/a.conf\nPermitRootLogin no\n"),
-            ("/etc/ssh/conf.d/a.conf", b"Match User x\n  PermitRootLogin yes\n"),
+            (
+                "/etc/ssh/conf.d/a.conf",
+                b"Match User x\n  PermitRootLogin yes\n",
+            ),
         ]);
         assert_eq!(c.value_or("permitrootlogin", ""), "no");
         assert_eq!(c.in_match("permitrootlogin").len(), 1);

@@ -27,9 +27,14 @@ pub enum Action {
         groups: Vec<String>,
     },
     /// `chpasswd -e`, `name:hash` on stdin.
-    SetPassword { name: String, hash: Secret },
+    SetPassword {
+        name: String,
+        hash: Secret,
+    },
     /// SELinux enforcing: let sshd bind the new port.
-    SelinuxSshPort { port: u16 },
+    SelinuxSshPort {
+        port: u16,
+    },
     RestartSsh(SshService),
     /// Any other command, with what it touches and how to undo it. Firewall, services and
     /// Asterisk parts of the plan use this rather than adding variants.
@@ -127,7 +132,12 @@ impl Action {
         self.commands(root)
             .into_iter()
             .map(|c| {
-                let line = c.argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ");
+                let line = c
+                    .argv
+                    .iter()
+                    .map(|a| shell_quote(a))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 match (self, &c.stdin) {
                     (Action::SetPassword { name, .. }, Some(_)) => {
                         format!("{line}   (stdin: {name}:<SHA-512 crypt hash>)")

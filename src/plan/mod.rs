@@ -4,8 +4,8 @@
 //! screen shows it. Every rule lives here (or in the helpers it calls), once.
 
 pub mod actions;
-pub mod sshd_check;
 pub mod ssh;
+pub mod sshd_check;
 pub mod user;
 
 use std::collections::BTreeMap;
@@ -14,11 +14,11 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::answers::{self, Answers};
+pub use crate::apply::journal::ConfirmStep;
 use crate::problems::{Level, Problem};
 use crate::root::Root;
 use crate::secrets::Secret;
 use crate::system::System;
-pub use crate::apply::journal::ConfirmStep;
 pub use actions::{Action, SshService};
 
 /// One file the plan writes (or creates, or removes).
@@ -201,16 +201,17 @@ impl<'a> Builder<'a> {
             Some(c) => c.before.clone(),
             None => self.sys.root.read(path).ok().flatten(),
         };
-        let entry = self.files.entry(path.to_string()).or_insert_with(|| {
-            FileChange {
+        let entry = self
+            .files
+            .entry(path.to_string())
+            .or_insert_with(|| FileChange {
                 path: path.to_string(),
                 before,
                 after: None,
                 mode,
                 why: Vec::new(),
                 masked: Vec::new(),
-            }
-        });
+            });
         entry.after = after;
         if !entry.why.iter().any(|w| w == why) {
             entry.why.push(why.to_string());
@@ -306,7 +307,11 @@ pub fn diff(change: &FileChange, root: &Root) -> String {
         _ => (shown.clone(), shown),
     };
     let d = similar::TextDiff::from_lines(&old, &new);
-    let mut out = d.unified_diff().context_radius(3).header(&a, &b).to_string();
+    let mut out = d
+        .unified_diff()
+        .context_radius(3)
+        .header(&a, &b)
+        .to_string();
     if !out.ends_with('\n') {
         out.push('\n');
     }
@@ -324,7 +329,10 @@ pub fn render(plan: &Plan, sys: &System) -> String {
     } else {
         plan.root.dir().display().to_string()
     };
-    o.push_str(&format!("pbx-harden plan for {target} ({})\n", sys.os.pretty));
+    o.push_str(&format!(
+        "pbx-harden plan for {target} ({})\n",
+        sys.os.pretty
+    ));
     let errors: Vec<&Problem> = plan.problems.iter().filter(|p| p.is_error()).collect();
     let warnings: Vec<&Problem> = plan.problems.iter().filter(|p| !p.is_error()).collect();
     if !errors.is_empty() {
@@ -345,7 +353,11 @@ pub fn render(plan: &Plan, sys: &System) -> String {
     if !plan.changes.is_empty() {
         o.push_str("\nFiles:\n");
         for c in &plan.changes {
-            o.push_str(&format!("# {} ({})\n", plan.root.display(&c.path), c.why.join("; ")));
+            o.push_str(&format!(
+                "# {} ({})\n",
+                plan.root.display(&c.path),
+                c.why.join("; ")
+            ));
             o.push_str(&diff(c, &plan.root));
         }
     }
@@ -370,7 +382,11 @@ pub fn render(plan: &Plan, sys: &System) -> String {
                 ConfirmStep::Run { argv } => o.push_str(&format!(
                     "  {}{}\n",
                     argv.join(" "),
-                    if plan.root.is_live() { "" } else { "   (live system only)" }
+                    if plan.root.is_live() {
+                        ""
+                    } else {
+                        "   (live system only)"
+                    }
                 )),
             }
         }

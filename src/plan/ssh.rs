@@ -69,9 +69,15 @@ pub fn port_problems(sys: &System, port: i64) -> Vec<(bool, String)> {
             "22 is where every scanner knocks first; the seed moves SSH to another port".into(),
         ));
     } else if p == 2222 {
-        out.push((false, "2222 is the second port every SSH scanner tries".into()));
+        out.push((
+            false,
+            "2222 is the second port every SSH scanner tries".into(),
+        ));
     } else if p < 1024 {
-        out.push((false, format!("{p} is below 1024, where port scans look first")));
+        out.push((
+            false,
+            format!("{p} is below 1024, where port scans look first"),
+        ));
     }
     out
 }
@@ -96,9 +102,13 @@ pub fn ssh_service(sys: &System) -> Option<SshService> {
         return None;
     }
     let unit_exists = |u: &str| {
-        ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"]
-            .iter()
-            .any(|d| sys.root.exists(&format!("{d}/{u}")))
+        [
+            "/etc/systemd/system",
+            "/lib/systemd/system",
+            "/usr/lib/systemd/system",
+        ]
+        .iter()
+        .any(|d| sys.root.exists(&format!("{d}/{u}")))
     };
     match sys.init {
         Init::Systemd => {
@@ -189,7 +199,11 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         );
     }
     for o in cfg.in_match("permitrootlogin") {
-        if o.args.first().is_some_and(|v| !v.eq_ignore_ascii_case("no")) && !root_login {
+        if o.args
+            .first()
+            .is_some_and(|v| !v.eq_ignore_ascii_case("no"))
+            && !root_login
+        {
             b.warn(
                 "ssh.permit_root_login",
                 format!(
@@ -215,16 +229,24 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         for a in &allow {
             let name = a.split('@').next().unwrap_or("");
             if !super::user::valid_name(name) && name != "root" {
-                b.error("ssh.allow_users", format!("\"{a}\" is not a user name (or user@host pattern)"));
+                b.error(
+                    "ssh.allow_users",
+                    format!("\"{a}\" is not a user name (or user@host pattern)"),
+                );
                 ok = false;
             } else if sys.users.get(name).is_none()
                 && answers.user.as_ref().map(|u| u.name.as_str()) != Some(name)
             {
-                b.warn("ssh.allow_users", format!("there is no user \"{name}\" on this system"));
+                b.warn(
+                    "ssh.allow_users",
+                    format!("there is no user \"{name}\" on this system"),
+                );
             }
         }
         if let Some(u) = &answers.user
-            && !allow.iter().any(|a| a.split('@').next() == Some(u.name.as_str()))
+            && !allow
+                .iter()
+                .any(|a| a.split('@').next() == Some(u.name.as_str()))
         {
             b.error(
                 "ssh.allow_users",
@@ -307,12 +329,19 @@ fn login_checks(b: &mut Builder<'_>, answers: &Answers, cfg: &SshdConfig) {
         CheckStatus::Fail(format!("AllowUsers does not list {name}"))
     } else if let Some(d) = deny.iter().find(|p| matches(&user_of(p), name)) {
         CheckStatus::Fail(format!("DenyUsers {d} matches {name}"))
-    } else if !allow_groups.is_empty() && !groups.iter().any(|g| allow_groups.iter().any(|p| matches(p, g))) {
+    } else if !allow_groups.is_empty()
+        && !groups
+            .iter()
+            .any(|g| allow_groups.iter().any(|p| matches(p, g)))
+    {
         CheckStatus::Fail(format!(
             "AllowGroups {} does not match any group of {name}",
             allow_groups.join(" ")
         ))
-    } else if let Some(d) = deny_groups.iter().find(|p| groups.iter().any(|g| matches(p, g))) {
+    } else if let Some(d) = deny_groups
+        .iter()
+        .find(|p| groups.iter().any(|g| matches(p, g)))
+    {
         CheckStatus::Fail(format!("DenyGroups {d} matches a group of {name}"))
     } else {
         CheckStatus::Pass(format!("AllowUsers {}", allow.join(" ")))
@@ -325,7 +354,11 @@ fn login_checks(b: &mut Builder<'_>, answers: &Answers, cfg: &SshdConfig) {
         &cfg.value_or("challengeresponseauthentication", "yes"),
     ) != "no"
         && cfg.value_or("usepam", "no") == "yes";
-    let home = sys.users.get(name).map(|x| x.home.clone()).unwrap_or_default();
+    let home = sys
+        .users
+        .get(name)
+        .map(|x| x.home.clone())
+        .unwrap_or_default();
     let has_keys = !home.is_empty()
         && sys
             .root

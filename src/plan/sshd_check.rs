@@ -129,8 +129,14 @@ fn run_sshd(sshd: &Path, args: &[&str], euid: u32) -> Result<(bool, String, Stri
                         None::<&str>,
                     )
                     .map_err(std::io::Error::from)?;
-                    mount(Some(tmpfs), run, Some(tmpfs), MsFlags::empty(), None::<&str>)
-                        .map_err(std::io::Error::from)?;
+                    mount(
+                        Some(tmpfs),
+                        run,
+                        Some(tmpfs),
+                        MsFlags::empty(),
+                        None::<&str>,
+                    )
+                    .map_err(std::io::Error::from)?;
                     if libc::mkdir(dir.as_ptr(), 0o755) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
@@ -138,7 +144,9 @@ fn run_sshd(sshd: &Path, args: &[&str], euid: u32) -> Result<(bool, String, Stri
                 });
             }
         }
-        let out = cmd.output().map_err(|e| format!("{}: {e}", sshd.display()))?;
+        let out = cmd
+            .output()
+            .map_err(|e| format!("{}: {e}", sshd.display()))?;
         Ok((
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -176,11 +184,13 @@ pub fn validate(sys: &System, cfg: &SshdConfig) -> Outcome {
     let result = (|| {
         let flat = write_flat(&sys.root, cfg, &tmp).map_err(|e| (true, e))?;
         let flat_s = flat.display().to_string();
-        let (ok, _, err) = run_sshd(sshd, &["-t", "-f", &flat_s], sys.env.euid).map_err(|e| (true, e))?;
+        let (ok, _, err) =
+            run_sshd(sshd, &["-t", "-f", &flat_s], sys.env.euid).map_err(|e| (true, e))?;
         if !ok {
             return Err((false, clean_stderr(&err, &flat_s)));
         }
-        let (ok, out, err) = run_sshd(sshd, &["-T", "-f", &flat_s], sys.env.euid).map_err(|e| (true, e))?;
+        let (ok, out, err) =
+            run_sshd(sshd, &["-T", "-f", &flat_s], sys.env.euid).map_err(|e| (true, e))?;
         if !ok {
             return Err((false, clean_stderr(&err, &flat_s)));
         }
@@ -236,7 +246,10 @@ pub fn check(b: &mut Builder<'_>, before: &SshdConfig, after: &SshdConfig, answe
     let sys = b.sys;
     match validate(sys, after) {
         Outcome::Skipped(why) => {
-            b.check("sshd -t accepts the new configuration", CheckStatus::Skipped(why));
+            b.check(
+                "sshd -t accepts the new configuration",
+                CheckStatus::Skipped(why),
+            );
         }
         Outcome::Rejected(err) => {
             // Is it this plan's doing, or does the host's sshd reject the file as it is?
@@ -288,7 +301,11 @@ pub fn check(b: &mut Builder<'_>, before: &SshdConfig, after: &SshdConfig, answe
                 }
             }
             if let Some(s) = &answers.ssh {
-                let want = if s.permit_root_login.unwrap_or(false) { "yes" } else { "no" };
+                let want = if s.permit_root_login.unwrap_or(false) {
+                    "yes"
+                } else {
+                    "no"
+                };
                 let got = get("permitrootlogin").join(" ");
                 if got != want {
                     wrong.push(format!("permitrootlogin {got} (wanted {want})"));
@@ -323,7 +340,10 @@ pub fn check(b: &mut Builder<'_>, before: &SshdConfig, after: &SshdConfig, answe
                     if let Some(p) = b.summary.ssh_port {
                         d.push(format!("port {p}"));
                     }
-                    d.push(format!("permitrootlogin {}", get("permitrootlogin").join(" ")));
+                    d.push(format!(
+                        "permitrootlogin {}",
+                        get("permitrootlogin").join(" ")
+                    ));
                     if !allow.is_empty() {
                         d.push(format!("allowusers {}", get("allowusers").join(" ")));
                     }

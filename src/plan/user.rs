@@ -9,11 +9,50 @@ use crate::system::System;
 
 /// Names guessing tools try first (sshd brute-force dictionaries), for a warning.
 const GUESSED_NAMES: &[&str] = &[
-    "admin", "administrator", "adm", "user", "test", "testuser", "guest", "pbx", "asterisk",
-    "trixbox", "freepbx", "issabel", "elastix", "support", "info", "oracle", "ubuntu",
-    "centos", "debian", "operator", "sysadmin", "postgres", "mysql", "ftp", "ftpuser", "www",
-    "webmaster", "backup", "tech", "voip", "sip", "manager", "sales", "office", "demo",
-    "temp", "service", "server", "default", "pi", "git", "nagios", "user1", "admin1",
+    "admin",
+    "administrator",
+    "adm",
+    "user",
+    "test",
+    "testuser",
+    "guest",
+    "pbx",
+    "asterisk",
+    "trixbox",
+    "freepbx",
+    "issabel",
+    "elastix",
+    "support",
+    "info",
+    "oracle",
+    "ubuntu",
+    "centos",
+    "debian",
+    "operator",
+    "sysadmin",
+    "postgres",
+    "mysql",
+    "ftp",
+    "ftpuser",
+    "www",
+    "webmaster",
+    "backup",
+    "tech",
+    "voip",
+    "sip",
+    "manager",
+    "sales",
+    "office",
+    "demo",
+    "temp",
+    "service",
+    "server",
+    "default",
+    "pi",
+    "git",
+    "nagios",
+    "user1",
+    "admin1",
 ];
 
 /// Problems with a login name; shared by the plan and the wizard's live validation.
@@ -43,7 +82,9 @@ pub fn name_problems(sys: &System, name: &str, reuse: bool) -> Vec<(bool, String
     if GUESSED_NAMES.contains(&name) {
         out.push((
             false,
-            format!("\"{name}\" is one of the first names guessing tools try; pick one only you know"),
+            format!(
+                "\"{name}\" is one of the first names guessing tools try; pick one only you know"
+            ),
         ));
     }
     if let Some(u) = sys.users.get(name) {
@@ -51,7 +92,10 @@ pub fn name_problems(sys: &System, name: &str, reuse: bool) -> Vec<(bool, String
         if !u.can_login() {
             out.push((
                 true,
-                format!("{name} is a system account (shell {}) and cannot log in", u.shell),
+                format!(
+                    "{name} is a system account (shell {}) and cannot log in",
+                    u.shell
+                ),
             ));
         } else if !(reuse || managed) {
             out.push((
@@ -94,17 +138,24 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
     if !sys.root.is_live() && sys.env.euid != 0 {
         // useradd --root needs chroot(2): without root, write the account files directly.
     } else if sys.root.is_live() && sys.env.euid != 0 {
-        b.error("user", "creating a user on this system needs root; run pbx-harden as root");
+        b.error(
+            "user",
+            "creating a user on this system needs root; run pbx-harden as root",
+        );
         fatal = true;
     }
     for g in &u.groups {
         if sys.users.group(g).is_none() {
-            b.error("user.groups", format!("there is no group \"{g}\" on this system"));
+            b.error(
+                "user.groups",
+                format!("there is no group \"{g}\" on this system"),
+            );
             fatal = true;
         }
     }
-    let sources =
-        usize::from(u.password.is_some()) + usize::from(u.password_hash.is_some()) + usize::from(u.generate);
+    let sources = usize::from(u.password.is_some())
+        + usize::from(u.password_hash.is_some())
+        + usize::from(u.generate);
     if sources > 1 {
         b.error(
             "user.password",
@@ -184,7 +235,12 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
         }
         Some(e) => {
             let have = sys.users.groups_of(&e.name);
-            let missing: Vec<String> = u.groups.iter().filter(|g| !have.contains(g)).cloned().collect();
+            let missing: Vec<String> = u
+                .groups
+                .iter()
+                .filter(|g| !have.contains(g))
+                .cloned()
+                .collect();
             if use_files {
                 if !missing.is_empty() {
                     files::add_to_groups(b, &u.name, &missing);
@@ -221,7 +277,9 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
     let root_pw = sys.users.get("root").is_some_and(|r| r.has_password());
     let mut groups = u.groups.clone();
     groups.extend(sys.users.groups_of(&u.name));
-    let admin_group = groups.iter().any(|g| matches!(g.as_str(), "wheel" | "sudo" | "admin"));
+    let admin_group = groups
+        .iter()
+        .any(|g| matches!(g.as_str(), "wheel" | "sudo" | "admin"));
     b.check(
         format!("{} can become root", u.name),
         if root_pw {
@@ -264,7 +322,9 @@ mod files {
     fn login_defs(b: &Builder<'_>, key: &str) -> Option<String> {
         text(b, "/etc/login.defs").lines().find_map(|l| {
             let mut f = l.split_whitespace();
-            (f.next() == Some(key)).then(|| f.next().map(str::to_string)).flatten()
+            (f.next() == Some(key))
+                .then(|| f.next().map(str::to_string))
+                .flatten()
         })
     }
 
@@ -273,7 +333,12 @@ mod files {
             .lines()
             .filter_map(|l| l.split(':').nth(2)?.parse().ok())
             .collect();
-        let mut id = used.iter().copied().filter(|i| *i >= min && *i < 60000).max().map_or(min, |m| m + 1);
+        let mut id = used
+            .iter()
+            .copied()
+            .filter(|i| *i >= min && *i < 60000)
+            .max()
+            .map_or(min, |m| m + 1);
         while used.contains(&id) {
             id += 1;
         }
@@ -287,10 +352,19 @@ mod files {
             .unwrap_or(0)
     }
 
-    pub fn create_user(b: &mut Builder<'_>, name: &str, shell: &str, groups: &[String], hash: &Secret) {
-        let uid_min = login_defs(b, "UID_MIN").and_then(|v| v.parse().ok()).unwrap_or(1000);
+    pub fn create_user(
+        b: &mut Builder<'_>,
+        name: &str,
+        shell: &str,
+        groups: &[String],
+        hash: &Secret,
+    ) {
+        let uid_min = login_defs(b, "UID_MIN")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
         let uid = next_id(b, "/etc/passwd", uid_min);
-        let usergroups = login_defs(b, "USERGROUPS_ENAB").is_none_or(|v| v.eq_ignore_ascii_case("yes"));
+        let usergroups =
+            login_defs(b, "USERGROUPS_ENAB").is_none_or(|v| v.eq_ignore_ascii_case("yes"));
         let gid = if usergroups {
             let gid = if text(b, "/etc/group")
                 .lines()
@@ -314,7 +388,11 @@ mod files {
             &format!("{name}:x:{uid}:{gid}:pbx-harden login user:/home/{name}:{shell}"),
             0o644,
         );
-        let line = format!("{name}:{}:{}:0:99999:7:::", hash.expose(), days_since_epoch());
+        let line = format!(
+            "{name}:{}:{}:0:99999:7:::",
+            hash.expose(),
+            days_since_epoch()
+        );
         append(b, "/etc/shadow", &line, 0o600);
         b.mask("/etc/shadow", hash.clone());
         if !groups.is_empty() {
@@ -377,7 +455,12 @@ mod files {
         if t.ends_with('\n') {
             s.push('\n');
         }
-        b.write("/etc/shadow", Some(s.into_bytes()), 0o600, "login user password");
+        b.write(
+            "/etc/shadow",
+            Some(s.into_bytes()),
+            0o600,
+            "login user password",
+        );
         b.mask("/etc/shadow", hash.clone());
     }
 }

@@ -221,18 +221,18 @@ fn os_info(root: &Root) -> OsInfo {
 
 fn pbx_info(root: &Root) -> PbxInfo {
     let asterisk = root.exists("/etc/asterisk");
-    let distro = if root.exists("/etc/trixbox") || read_contains(root, "/etc/redhat-release", "trixbox")
-    {
-        Some("trixbox")
-    } else if root.exists("/etc/issabel.conf") {
-        Some("Issabel")
-    } else if root.exists("/etc/elastix.conf") {
-        Some("Elastix")
-    } else if root.exists("/etc/freepbx.conf") || root.exists("/etc/amportal.conf") {
-        Some("FreePBX")
-    } else {
-        None
-    };
+    let distro =
+        if root.exists("/etc/trixbox") || read_contains(root, "/etc/redhat-release", "trixbox") {
+            Some("trixbox")
+        } else if root.exists("/etc/issabel.conf") {
+            Some("Issabel")
+        } else if root.exists("/etc/elastix.conf") {
+            Some("Elastix")
+        } else if root.exists("/etc/freepbx.conf") || root.exists("/etc/amportal.conf") {
+            Some("FreePBX")
+        } else {
+            None
+        };
     PbxInfo {
         asterisk,
         distro: distro.map(str::to_string),
@@ -279,8 +279,12 @@ pub fn rtp_range(root: &Root) -> RtpRange {
     };
     if let Ok(Some(b)) = root.read("/etc/asterisk/rtp.conf") {
         let ini = IniFile::parse(&b);
-        let s = ini.get("general", "rtpstart").and_then(|(v, _)| v.parse().ok());
-        let e = ini.get("general", "rtpend").and_then(|(v, _)| v.parse().ok());
+        let s = ini
+            .get("general", "rtpstart")
+            .and_then(|(v, _)| v.parse().ok());
+        let e = ini
+            .get("general", "rtpend")
+            .and_then(|(v, _)| v.parse().ok());
         if let (Some(s), Some(e)) = (s, e) {
             r = RtpRange {
                 start: s,

@@ -136,7 +136,10 @@ fn name_programs(root: &Root, listeners: &mut [Listener]) {
     let Ok(pids) = root.list_dir("/proc") else {
         return;
     };
-    for pid in pids.iter().filter(|p| p.chars().all(|c| c.is_ascii_digit())) {
+    for pid in pids
+        .iter()
+        .filter(|p| p.chars().all(|c| c.is_ascii_digit()))
+    {
         let fd_dir = format!("/proc/{pid}/fd");
         let Ok(fds) = root.list_dir(&fd_dir) else {
             continue;
@@ -229,7 +232,10 @@ pub struct AdminConnection {
     pub server_port: Option<u16>,
 }
 
-pub fn admin_connection(ssh_connection: Option<&str>, ssh_client: Option<&str>) -> Option<AdminConnection> {
+pub fn admin_connection(
+    ssh_connection: Option<&str>,
+    ssh_client: Option<&str>,
+) -> Option<AdminConnection> {
     if let Some(c) = ssh_connection {
         let f: Vec<&str> = c.split_whitespace().collect();
         if f.len() == 4

@@ -25,7 +25,9 @@ impl User {
 
     /// A shell that lets the user log in.
     pub fn can_login(&self) -> bool {
-        !(self.shell.ends_with("nologin") || self.shell.ends_with("/false") || self.shell.is_empty())
+        !(self.shell.ends_with("nologin")
+            || self.shell.ends_with("/false")
+            || self.shell.is_empty())
     }
 }
 
