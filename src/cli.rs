@@ -276,6 +276,7 @@ fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Resul
     if let Some(r) = apply::recover(root)? {
         println!("{}", r.headline());
     }
+    apply::ensure_no_pending(root)?;
     let sys = System::detect(root, &Env::from_process())?;
     let p = plan::build(&sys, answers, &mut rand::rng());
     if !p.is_valid() {

@@ -108,7 +108,12 @@ fn progress(opts: &ApplyOptions, steps: &mut Vec<String>, msg: String) {
 fn snapshot(root: &Root, path: &str, dir: &std::path::Path, n: usize) -> Result<Snapshot> {
     let host = root.host_nofollow(path);
     let before = match std::fs::symlink_metadata(&host) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Before::Absent,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.raw_os_error() == Some(nix::libc::ENOTDIR) =>
+        {
+            Before::Absent
+        }
         Err(e) => return Err(Error::io(host, e)),
         Ok(md) if md.file_type().is_symlink() => Before::Symlink {
             target: std::fs::read_link(&host).at(&host)?.display().to_string(),
@@ -167,6 +172,19 @@ pub fn recover(root: &Root) -> Result<Option<RollbackReport>> {
         .map(Some);
     }
     Ok(None)
+}
+
+/// Refuse to start a new change while one waits for confirmation.
+pub fn ensure_no_pending(root: &Root) -> Result<()> {
+    match journal::load(root)? {
+        Some(j) => Err(Error::Journal(format!(
+            "a change ({}) is waiting for confirmation ({}s left): run `pbx-harden confirm` \
+             or `pbx-harden rollback` first",
+            j.txid,
+            j.deadline.saturating_sub(journal::now())
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Apply `plan` on `sys`. The plan must be valid.
@@ -228,19 +246,26 @@ pub fn apply(sys: &System, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyRepo
             .at(&files_dir)?;
     }
     let mut touched = plan.touched_paths(sys);
-    // Parent directories a new file needs are created by apply and removed by rollback.
-    for c in &plan.changes {
-        let mut p = std::path::Path::new(&c.path).parent();
+    touched.extend(watchdog::safeguard_paths(sys));
+    // Parent directories that do not exist yet are created on the way (by apply or by a
+    // command) and removed by rollback: snapshot them as absent, before their children.
+    let mut with_parents = Vec::new();
+    for t in &touched {
+        let mut parents = Vec::new();
+        let mut p = std::path::Path::new(t).parent();
         while let Some(d) = p {
             let ds = d.display().to_string();
-            if ds == "/" || root.host(&ds).exists() {
+            if ds == "/" || std::fs::symlink_metadata(root.host(&ds)).is_ok() {
                 break;
             }
-            touched.insert(0, ds);
+            parents.push(ds);
             p = d.parent();
         }
+        parents.reverse();
+        with_parents.extend(parents);
+        with_parents.push(t.clone());
     }
-    touched.extend(watchdog::safeguard_paths(sys));
+    let mut touched = with_parents;
     let mut seen = std::collections::BTreeSet::new();
     touched.retain(|p| seen.insert(p.clone()));
     let mut snapshots = Vec::new();

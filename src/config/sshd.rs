@@ -439,6 +439,9 @@ impl SshdConfig {
     /// Move sshd to `port`: exactly one effective `Port`, and listen addresses that carry an
     /// explicit port follow it.
     pub fn set_port(&mut self, port: u16) -> bool {
+        if self.listen_ports() == vec![port] && self.all("port").len() <= 1 {
+            return false; // already so (also: no Port line and 22 wanted, the default)
+        }
         let mut changed = self.set_only("Port", &[port.to_string()]);
         for o in self.all("listenaddress") {
             let Some(addr) = o.args.first() else { continue };

@@ -32,7 +32,7 @@ pub fn port_problems(sys: &System, port: i64) -> Vec<(bool, String)> {
         out.push((true, format!("{p} is in use by {}", l.describe())));
     }
     let rtp = sys.rtp;
-    if (rtp.start..=rtp.end).contains(&p) {
+    if sys.pbx.asterisk && (rtp.start..=rtp.end).contains(&p) {
         out.push((
             true,
             format!(

@@ -259,17 +259,15 @@ pub fn check(b: &mut Builder<'_>, before: &SshdConfig, after: &SshdConfig, answe
                 Outcome::Rejected(err.clone())
             };
             match pre {
-                Outcome::Rejected(old) if !sys.root.is_live() && old == err => b.check(
-                    "sshd -t accepts the new configuration",
-                    CheckStatus::Warn(format!(
-                        "this host's sshd rejects the current file too ({err}); the target's own \
-                         sshd may differ, so its values could not be checked here"
-                    )),
-                ),
                 Outcome::Rejected(old) if old == err => b.check(
                     "sshd -t accepts the new configuration",
                     CheckStatus::Fail(format!(
-                        "sshd rejects the current configuration already: {err}"
+                        "sshd rejects the current configuration already ({err}); fix it first{}",
+                        if sys.root.is_live() {
+                            String::new()
+                        } else {
+                            " (with --root, this host's sshd judges the target's file)".to_string()
+                        }
                     )),
                 ),
                 _ => b.check(
