@@ -26,6 +26,18 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
+    /// Open the wizard on a temporary copy of the bundled demo system
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Pre-fill the wizard from an answers file
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+
+    /// Plain ASCII, no colour, no alternate screen (also: TERM=vt100, NO_COLOR, non-UTF-8 locale)
+    #[arg(long)]
+    pub ascii: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -99,10 +111,7 @@ fn open_root(dir: &std::path::Path) -> Result<Root> {
 
 pub fn run(cli: Cli) -> Result<i32> {
     let Some(cmd) = cli.command else {
-        return Err(Error::invalid(
-            "the wizard is not built yet; use plan, apply, confirm, rollback, status, password or demo \
-             (see --help)",
-        ));
+        return wizard(&cli);
     };
     match cmd {
         Command::Password { words } => {
@@ -314,6 +323,29 @@ fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Resul
         );
     }
     Ok(0)
+}
+
+fn wizard(cli: &Cli) -> Result<i32> {
+    let prefill = cli.answers.as_deref().map(Answers::load).transpose()?;
+    let root = if cli.demo {
+        if cli.root != std::path::Path::new("/") {
+            return Err(Error::invalid("--demo makes its own root; leave out --root"));
+        }
+        let dir = crate::demo::temp_root()?;
+        eprintln!("The demo system is a copy in {}", dir.display());
+        Root::open(&dir)?
+    } else {
+        open_root(&cli.root)?
+    };
+    let code = crate::tui::run(crate::tui::WizardOptions {
+        root: root.clone(),
+        prefill,
+        ascii: cli.ascii,
+    })?;
+    if cli.demo {
+        eprintln!("The demo system stays in {} for you to look at.", root.dir().display());
+    }
+    Ok(code)
 }
 
 fn demo() -> Result<i32> {

@@ -21,5 +21,6 @@ pub mod root;
 pub mod secrets;
 pub mod services;
 pub mod system;
+pub mod tui;
 
 pub use error::{Error, Result};

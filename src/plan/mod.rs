@@ -284,8 +284,13 @@ pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> P
     b.finish()
 }
 
-/// A unified diff of one change, secrets masked. Binary-safe (lossy text).
+/// A unified diff of one change, secrets masked, with host paths in the headers.
 pub fn diff(change: &FileChange, root: &Root) -> String {
+    diff_labeled(change, &root.display(&change.path))
+}
+
+/// A unified diff of one change, secrets masked, headed by `shown`. Binary-safe (lossy text).
+pub fn diff_labeled(change: &FileChange, shown: &str) -> String {
     let mask = |b: &Option<Vec<u8>>| -> String {
         let mut s = b
             .as_ref()
@@ -300,7 +305,7 @@ pub fn diff(change: &FileChange, root: &Root) -> String {
     };
     let old = mask(&change.before);
     let new = mask(&change.after);
-    let shown = root.display(&change.path);
+    let shown = shown.to_string();
     let (a, b) = match (&change.before, &change.after) {
         (None, _) => ("/dev/null".to_string(), shown),
         (_, None) => (shown, "/dev/null".to_string()),
@@ -314,9 +319,6 @@ pub fn diff(change: &FileChange, root: &Root) -> String {
         .to_string();
     if !out.ends_with('\n') {
         out.push('\n');
-    }
-    if !old.is_empty() && !old.ends_with('\n') || !new.is_empty() && !new.ends_with('\n') {
-        // similar already prints "\ No newline at end of file" markers.
     }
     out
 }

@@ -82,6 +82,36 @@ pub fn port_problems(sys: &System, port: i64) -> Vec<(bool, String)> {
     out
 }
 
+/// Problems with an AllowUsers list: refusals (`true`) and warnings. `login` is the user
+/// the plan creates or reuses, who must be in it.
+pub fn allow_problems(sys: &System, allow: &[String], login: Option<&str>) -> Vec<(bool, String)> {
+    let mut out = Vec::new();
+    if allow.is_empty() {
+        out.push((
+            true,
+            "an empty AllowUsers would let any account with a password log in; list the login user"
+                .to_string(),
+        ));
+    }
+    for a in allow {
+        let name = a.split('@').next().unwrap_or("");
+        if !super::user::valid_name(name) && name != "root" {
+            out.push((true, format!("\"{a}\" is not a user name (or user@host pattern)")));
+        } else if sys.users.get(name).is_none() && login != Some(name) {
+            out.push((false, format!("there is no user \"{name}\" on this system")));
+        }
+    }
+    if let Some(u) = login
+        && !allow.iter().any(|a| a.split('@').next() == Some(u))
+    {
+        out.push((
+            true,
+            format!("it must include the login user {u}, or the account you create could not log in"),
+        ));
+    }
+    out
+}
+
 /// A free high port for SSH: not listened on, outside RTP and ephemeral ranges, not named
 /// in /etc/services, not a PBX port.
 pub fn suggest_port<R: Rng + ?Sized>(sys: &System, rng: &mut R) -> u16 {
@@ -218,44 +248,15 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
 
     let allow = answers.allow_users();
     if s.allow_users.is_some() || answers.user.is_some() {
+        let login = answers.user.as_ref().map(|u| u.name.as_str());
         let mut ok = true;
-        if allow.is_empty() {
-            b.error(
-                "ssh.allow_users",
-                "an empty AllowUsers would let any account with a password log in; list the login user",
-            );
-            ok = false;
-        }
-        for a in &allow {
-            let name = a.split('@').next().unwrap_or("");
-            if !super::user::valid_name(name) && name != "root" {
-                b.error(
-                    "ssh.allow_users",
-                    format!("\"{a}\" is not a user name (or user@host pattern)"),
-                );
+        for (is_error, msg) in allow_problems(sys, &allow, login) {
+            if is_error {
                 ok = false;
-            } else if sys.users.get(name).is_none()
-                && answers.user.as_ref().map(|u| u.name.as_str()) != Some(name)
-            {
-                b.warn(
-                    "ssh.allow_users",
-                    format!("there is no user \"{name}\" on this system"),
-                );
+                b.error("ssh.allow_users", msg);
+            } else {
+                b.warn("ssh.allow_users", msg);
             }
-        }
-        if let Some(u) = &answers.user
-            && !allow
-                .iter()
-                .any(|a| a.split('@').next() == Some(u.name.as_str()))
-        {
-            b.error(
-                "ssh.allow_users",
-                format!(
-                    "it must include the login user {}, or the account you create could not log in",
-                    u.name
-                ),
-            );
-            ok = false;
         }
         if ok {
             cfg.set_only("AllowUsers", &allow);

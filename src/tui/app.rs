@@ -1,0 +1,280 @@
+//! The wizard's state, `update` (events in, effects out, no I/O) and `view` (no I/O).
+//!
+//! The model every screen edits is an `Answers` value — the same contract headless mode
+//! reads — so the wizard adds no rule of its own: it calls the core's validators live and
+//! `plan::build` for the review.
+
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::keys::Key;
+use super::screens::{self, ScreenId};
+use super::theme::Theme;
+use crate::answers::Answers;
+use crate::apply::{ApplyReport, ConfirmReport, RollbackReport};
+use crate::plan::Plan;
+use crate::secrets::{Secret, Strength};
+use crate::system::System;
+
+/// Work the event loop does for the app (I/O, threads), reported back as `Event`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Score a password off the input path; the newest generation wins.
+    Score { generation: u64, password: Secret, user: String },
+    BuildPlan,
+    Apply,
+    /// Confirm from this session (the admin chose to, at the console).
+    ConfirmHere,
+    RollbackNow,
+    /// Look at the pending change (once a second on the confirm screen).
+    PollPending,
+    SaveAnswers(String),
+    Redraw,
+    Quit,
+}
+
+/// What happened outside the app.
+#[derive(Debug)]
+pub enum Event {
+    Key(Key),
+    Tick { now: u64 },
+    Scored { generation: u64, strength: Strength },
+    Planned(Box<Plan>),
+    ApplyProgress(String),
+    Applied(Result<ApplyReport, String>),
+    Confirmed(Result<ConfirmReport, String>),
+    RolledBack(Result<RollbackReport, String>),
+    /// The pending change as `status` sees it: (txid, deadline), or None when it is gone
+    /// (with how it ended, when known).
+    Pending(Option<(String, u64)>, Option<String>),
+    Saved(Result<String, String>),
+}
+
+/// Shared by all screens.
+pub struct Ctx {
+    pub sys: System,
+    pub theme: Theme,
+    /// The model: what the answers file would say.
+    pub answers: Answers,
+    pub rng: StdRng,
+    pub now: u64,
+    /// The latest plan (review), built by the event loop.
+    pub plan: Option<Plan>,
+    pub applied: Option<ApplyReport>,
+    /// Where `Done` offers to save the answers.
+    pub save_path: String,
+    /// Was this a fresh system (no earlier pbx-harden change)?
+    pub first_run: bool,
+}
+
+/// What a screen's update asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nav {
+    Stay,
+    Next,
+    Back,
+    Go(ScreenId),
+    Do(Effect),
+}
+
+pub struct App {
+    pub ctx: Ctx,
+    pub screens: screens::Screens,
+    pub current: ScreenId,
+    /// The status line: a message for the admin (errors in words).
+    pub status: Option<(String, bool)>,
+    pub quit_prompt: bool,
+    pub quit: bool,
+}
+
+impl App {
+    /// `rng_seed` and `now` make snapshots deterministic; the wizard passes entropy and the
+    /// clock.
+    pub fn new(sys: System, prefill: Option<Answers>, theme: Theme, rng_seed: u64, now: u64) -> App {
+        let first_run = sys.managed_users.is_empty();
+        let save_path = if sys.root.is_live() {
+            "/root/pbx-harden-answers.toml".to_string()
+        } else {
+            sys.root.dir().join("pbx-harden-answers.toml").display().to_string()
+        };
+        let mut ctx = Ctx {
+            sys,
+            theme,
+            answers: prefill.clone().unwrap_or_default(),
+            rng: StdRng::seed_from_u64(rng_seed),
+            now,
+            plan: None,
+            applied: None,
+            save_path,
+            first_run,
+        };
+        let screens = screens::Screens::new(&mut ctx, prefill.as_ref());
+        App {
+            ctx,
+            screens,
+            current: ScreenId::Welcome,
+            status: None,
+            quit_prompt: false,
+            quit: false,
+        }
+    }
+
+    /// The screens that apply to this system, in order.
+    pub fn flow(&self) -> Vec<ScreenId> {
+        ScreenId::ALL
+            .iter()
+            .copied()
+            .filter(|s| self.screens.applies(*s, &self.ctx))
+            .collect()
+    }
+
+    fn step(&self, dir: i32) -> Option<ScreenId> {
+        let flow = self.flow();
+        let i = flow.iter().position(|s| *s == self.current)? as i32 + dir;
+        flow.get(usize::try_from(i).ok()?).copied()
+    }
+
+    fn go(&mut self, to: ScreenId) -> Vec<Effect> {
+        self.screens.leave(self.current, &mut self.ctx);
+        self.current = to;
+        self.status = None;
+        self.screens.enter(to, &mut self.ctx)
+    }
+
+    /// Handle one event; returns the effects for the event loop.
+    pub fn update(&mut self, ev: Event) -> Vec<Effect> {
+        match ev {
+            Event::Key(k) => self.key(k),
+            Event::Tick { now } => {
+                self.ctx.now = now;
+                if self.current == ScreenId::Confirm {
+                    vec![Effect::PollPending]
+                } else {
+                    Vec::new()
+                }
+            }
+            other => {
+                let nav = self.screens.event(self.current, other, &mut self.ctx);
+                self.nav(nav)
+            }
+        }
+    }
+
+    fn key(&mut self, k: Key) -> Vec<Effect> {
+        if self.quit_prompt {
+            self.quit_prompt = false;
+            if matches!(k, Key::Char('y') | Key::Char('Y')) {
+                self.quit = true;
+                return vec![Effect::Quit];
+            }
+            self.status = None;
+            return Vec::new();
+        }
+        match k {
+            Key::Ctrl('c') | Key::Ctrl('q') => {
+                self.quit_prompt = true;
+                return Vec::new();
+            }
+            Key::Ctrl('l') => return vec![Effect::Redraw],
+            _ => {}
+        }
+        let nav = self.screens.key(self.current, k, &mut self.ctx);
+        self.nav(nav)
+    }
+
+    fn nav(&mut self, nav: Nav) -> Vec<Effect> {
+        match nav {
+            Nav::Stay => Vec::new(),
+            Nav::Next => match self.screens.check(self.current, &self.ctx) {
+                Err(msg) => {
+                    self.status = Some((msg, true));
+                    Vec::new()
+                }
+                Ok(()) => match self.step(1) {
+                    Some(s) => self.go(s),
+                    None => Vec::new(),
+                },
+            },
+            Nav::Back => match self.step(-1) {
+                Some(s) if self.current.can_go_back() => self.go(s),
+                _ => Vec::new(),
+            },
+            Nav::Go(s) => self.go(s),
+            Nav::Do(e) => {
+                if e == Effect::Quit {
+                    self.quit = true;
+                }
+                vec![e]
+            }
+        }
+    }
+
+    pub fn view(&self, f: &mut Frame) {
+        let area = f.area();
+        let [title, body, status, keys] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Min(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let flow = self.flow();
+        let n = flow.iter().position(|s| *s == self.current).map_or(0, |i| i + 1);
+        let t = &self.ctx.theme;
+        let title_text = format!(" pbx-harden  {n}/{}  {} ", flow.len(), self.current.title());
+        f.render_widget(
+            Paragraph::new(Line::from(Span::styled(title_text, t.title()))),
+            Rect { height: 1, ..title },
+        );
+        let body = Rect {
+            x: body.x + 1,
+            width: body.width.saturating_sub(2),
+            ..body
+        };
+        self.screens.view(self.current, f, body, &self.ctx);
+        let (msg, is_err) = if self.quit_prompt {
+            (self.quit_question(), true)
+        } else {
+            self.status.clone().unwrap_or_default()
+        };
+        if !msg.is_empty() {
+            let style = if is_err { t.error() } else { t.ok() };
+            f.render_widget(Paragraph::new(Span::styled(format!(" {msg}"), style)), status);
+        }
+        let help = if self.quit_prompt {
+            " y quit   any other key: stay".to_string()
+        } else {
+            format!(" {}", self.screens.keys(self.current, &self.ctx))
+        };
+        f.render_widget(Paragraph::new(help), keys);
+    }
+
+    fn quit_question(&self) -> String {
+        if self.ctx.applied.is_some() && self.current == ScreenId::Confirm {
+            "Leave the wizard? The rollback timer keeps running. (y/n)".into()
+        } else if matches!(self.current, ScreenId::Done) {
+            "Quit? (y/n)".into()
+        } else {
+            "Quit the wizard? Nothing has been changed. (y/n)".into()
+        }
+    }
+
+    /// Seconds left on the pending change, for the countdown.
+    pub fn seconds_left(&self) -> Option<u64> {
+        self.ctx
+            .applied
+            .as_ref()
+            .map(|a| a.deadline.saturating_sub(self.ctx.now))
+    }
+}
+
+pub fn fmt_countdown(secs: u64) -> String {
+    let d = Duration::from_secs(secs);
+    format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60)
+}

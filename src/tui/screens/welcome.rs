@@ -1,0 +1,106 @@
+//! Welcome: what was detected, and the seed's first advice.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::lines;
+use crate::system::{Init, Proto};
+use crate::tui::app::{Ctx, Nav};
+use crate::tui::keys::Key;
+
+pub struct State;
+
+pub fn key(k: Key) -> Nav {
+    match k {
+        Key::Enter | Key::Char(' ') => Nav::Next,
+        _ => Nav::Stay,
+    }
+}
+
+fn ports(ctx: &Ctx, proto: Proto) -> String {
+    let mut v: Vec<u16> = ctx
+        .sys
+        .listeners
+        .iter()
+        .filter(|l| l.proto == proto)
+        .map(|l| l.port)
+        .collect();
+    v.dedup();
+    v.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+/// The facts, as (label, value) rows.
+pub fn facts(ctx: &Ctx) -> Vec<(&'static str, String)> {
+    let s = &ctx.sys;
+    let mut system = s.os.pretty.clone();
+    if let Some(d) = &s.pbx.distro {
+        system.push_str(&format!(", {d}"));
+    }
+    system.push_str(match s.init {
+        Init::Systemd => ", systemd",
+        Init::SysV => ", SysV init",
+        Init::Unknown => "",
+    });
+    let pbx = if s.pbx.asterisk {
+        format!("Asterisk, RTP {}-{}", s.rtp.start, s.rtp.end)
+    } else {
+        "no Asterisk found".into()
+    };
+    let ssh = match &s.sshd {
+        Ok(c) => format!(
+            "port {}, PermitRootLogin {}",
+            c.listen_ports().iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","),
+            c.value_or("permitrootlogin", "default")
+        ),
+        Err(e) => format!("unreadable: {e}"),
+    };
+    let mut rows = vec![("System", system), ("PBX", pbx), ("SSH", ssh)];
+    rows.push(("Firewall", crate::tui::screens::welcome::firewall_line(ctx)));
+    rows.push((
+        "Network",
+        if s.interfaces.is_empty() { "no interfaces found".into() } else { s.interfaces.join(" ") },
+    ));
+    let tcp = ports(ctx, Proto::Tcp);
+    let udp = ports(ctx, Proto::Udp);
+    if !tcp.is_empty() || !udp.is_empty() {
+        rows.push(("Listening", format!("tcp {tcp}; udp {udp}")));
+    }
+    rows.push((
+        "You",
+        match &s.admin {
+            Some(a) => format!(
+                "{}{}",
+                a.client,
+                a.server_port.map(|p| format!(", on port {p}")).unwrap_or_default()
+            ),
+            None => "at the console (no SSH connection)".into(),
+        },
+    ));
+    rows
+}
+
+pub fn firewall_line(ctx: &Ctx) -> String {
+    let _ = ctx;
+    "not examined yet".into()
+}
+
+pub fn view(f: &mut Frame, area: Rect, ctx: &Ctx) {
+    let t = &ctx.theme;
+    let mut out = vec![
+        Line::from("This wizard hardens this PBX step by step, as \"Securing your"),
+        Line::from("trixbox server\" does. Nothing changes until you accept the review."),
+        Line::from(""),
+    ];
+    for (label, value) in facts(ctx) {
+        out.push(Line::from(vec![
+            Span::styled(format!("{label:<10}"), t.heading()),
+            Span::raw(value),
+        ]));
+    }
+    out.push(Line::from(""));
+    out.push(Line::from("Advice: keep the PBX behind a firewall; reach SSH and the web GUI"));
+    out.push(Line::from("over a VPN, not the open Internet."));
+    f.render_widget(Paragraph::new(lines(out)).wrap(Wrap { trim: false }), area);
+}
