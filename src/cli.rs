@@ -329,7 +329,9 @@ fn wizard(cli: &Cli) -> Result<i32> {
     let prefill = cli.answers.as_deref().map(Answers::load).transpose()?;
     let root = if cli.demo {
         if cli.root != std::path::Path::new("/") {
-            return Err(Error::invalid("--demo makes its own root; leave out --root"));
+            return Err(Error::invalid(
+                "--demo makes its own root; leave out --root",
+            ));
         }
         let dir = crate::demo::temp_root()?;
         eprintln!("The demo system is a copy in {}", dir.display());
@@ -343,7 +345,10 @@ fn wizard(cli: &Cli) -> Result<i32> {
         ascii: cli.ascii,
     })?;
     if cli.demo {
-        eprintln!("The demo system stays in {} for you to look at.", root.dir().display());
+        eprintln!(
+            "The demo system stays in {} for you to look at.",
+            root.dir().display()
+        );
     }
     Ok(code)
 }

@@ -96,7 +96,10 @@ pub fn allow_problems(sys: &System, allow: &[String], login: Option<&str>) -> Ve
     for a in allow {
         let name = a.split('@').next().unwrap_or("");
         if !super::user::valid_name(name) && name != "root" {
-            out.push((true, format!("\"{a}\" is not a user name (or user@host pattern)")));
+            out.push((
+                true,
+                format!("\"{a}\" is not a user name (or user@host pattern)"),
+            ));
         } else if sys.users.get(name).is_none() && login != Some(name) {
             out.push((false, format!("there is no user \"{name}\" on this system")));
         }
@@ -106,7 +109,9 @@ pub fn allow_problems(sys: &System, allow: &[String], login: Option<&str>) -> Ve
     {
         out.push((
             true,
-            format!("it must include the login user {u}, or the account you create could not log in"),
+            format!(
+                "it must include the login user {u}, or the account you create could not log in"
+            ),
         ));
     }
     out
@@ -115,6 +120,13 @@ pub fn allow_problems(sys: &System, allow: &[String], login: Option<&str>) -> Ve
 /// A free high port for SSH: not listened on, outside RTP and ephemeral ranges, not named
 /// in /etc/services, not a PBX port.
 pub fn suggest_port<R: Rng + ?Sized>(sys: &System, rng: &mut R) -> u16 {
+    // Prefer a five-digit port below the usual ephemeral range.
+    for _ in 0..2000 {
+        let p: u16 = rng.random_range(10000..=32767);
+        if port_problems(sys, i64::from(p)).is_empty() {
+            return p;
+        }
+    }
     for _ in 0..2000 {
         let p: u16 = rng.random_range(1025..=32767);
         if port_problems(sys, i64::from(p)).is_empty() {

@@ -26,7 +26,11 @@ use crate::system::System;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Score a password off the input path; the newest generation wins.
-    Score { generation: u64, password: Secret, user: String },
+    Score {
+        generation: u64,
+        password: Secret,
+        user: String,
+    },
     BuildPlan,
     Apply,
     /// Confirm from this session (the admin chose to, at the console).
@@ -43,8 +47,13 @@ pub enum Effect {
 #[derive(Debug)]
 pub enum Event {
     Key(Key),
-    Tick { now: u64 },
-    Scored { generation: u64, strength: Strength },
+    Tick {
+        now: u64,
+    },
+    Scored {
+        generation: u64,
+        strength: Strength,
+    },
     Planned(Box<Plan>),
     ApplyProgress(String),
     Applied(Result<ApplyReport, String>),
@@ -96,12 +105,22 @@ pub struct App {
 impl App {
     /// `rng_seed` and `now` make snapshots deterministic; the wizard passes entropy and the
     /// clock.
-    pub fn new(sys: System, prefill: Option<Answers>, theme: Theme, rng_seed: u64, now: u64) -> App {
+    pub fn new(
+        sys: System,
+        prefill: Option<Answers>,
+        theme: Theme,
+        rng_seed: u64,
+        now: u64,
+    ) -> App {
         let first_run = sys.managed_users.is_empty();
         let save_path = if sys.root.is_live() {
             "/root/pbx-harden-answers.toml".to_string()
         } else {
-            sys.root.dir().join("pbx-harden-answers.toml").display().to_string()
+            sys.root
+                .dir()
+                .join("pbx-harden-answers.toml")
+                .display()
+                .to_string()
         };
         let mut ctx = Ctx {
             sys,
@@ -176,6 +195,8 @@ impl App {
             self.status = None;
             return Vec::new();
         }
+        // A message answers the last key; the next key clears it.
+        self.status = None;
         match k {
             Key::Ctrl('c') | Key::Ctrl('q') => {
                 self.quit_prompt = true;
@@ -225,7 +246,10 @@ impl App {
         ])
         .areas(area);
         let flow = self.flow();
-        let n = flow.iter().position(|s| *s == self.current).map_or(0, |i| i + 1);
+        let n = flow
+            .iter()
+            .position(|s| *s == self.current)
+            .map_or(0, |i| i + 1);
         let t = &self.ctx.theme;
         let title_text = format!(" pbx-harden  {n}/{}  {} ", flow.len(), self.current.title());
         f.render_widget(
@@ -245,7 +269,21 @@ impl App {
         };
         if !msg.is_empty() {
             let style = if is_err { t.error() } else { t.ok() };
-            f.render_widget(Paragraph::new(Span::styled(format!(" {msg}"), style)), status);
+            let width = usize::from(status.width.saturating_sub(2));
+            let shown = if msg.chars().count() > width {
+                format!(
+                    "{}...",
+                    msg.chars()
+                        .take(width.saturating_sub(3))
+                        .collect::<String>()
+                )
+            } else {
+                msg
+            };
+            f.render_widget(
+                Paragraph::new(Span::styled(format!(" {shown}"), style)),
+                status,
+            );
         }
         let help = if self.quit_prompt {
             " y quit   any other key: stay".to_string()

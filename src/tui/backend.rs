@@ -108,13 +108,14 @@ impl Sgr {
             && (self.fg.is_none() || self.fg == to.fg)
             && (self.bg.is_none() || self.bg == to.bg);
         if only_adds {
-            let mut add = Sgr::default();
-            add.bold = to.bold && !self.bold;
-            add.dim = to.dim && !self.dim;
-            add.underline = to.underline && !self.underline;
-            add.reverse = to.reverse && !self.reverse;
-            add.fg = if to.fg != self.fg { to.fg } else { None };
-            add.bg = if to.bg != self.bg { to.bg } else { None };
+            let add = Sgr {
+                bold: to.bold && !self.bold,
+                dim: to.dim && !self.dim,
+                underline: to.underline && !self.underline,
+                reverse: to.reverse && !self.reverse,
+                fg: if to.fg != self.fg { to.fg } else { None },
+                bg: if to.bg != self.bg { to.bg } else { None },
+            };
             format!("\x1b[{}m", add.codes().join(";"))
         } else {
             format!("\x1b[0;{}m", to.codes().join(";"))
@@ -156,7 +157,9 @@ fn ascii(sym: &str) -> &str {
     match sym {
         "─" | "━" | "═" => "-",
         "│" | "┃" | "║" => "|",
-        "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" | "╭" | "╮" | "╰" | "╯" => "+",
+        "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" | "╭" | "╮" | "╰" | "╯" => {
+            "+"
+        }
         "█" | "▓" | "▒" => "#",
         "░" => "-",
         "…" => ".",
@@ -205,7 +208,8 @@ impl<W: Write> FrugalBackend<W> {
     /// A new window size (SIGWINCH); the next draw repaints everything.
     pub fn set_size(&mut self, size: Size) {
         self.size = size;
-        self.screen = vec![(" ".into(), Sgr::default()); size.width as usize * size.height as usize];
+        self.screen =
+            vec![(" ".into(), Sgr::default()); size.width as usize * size.height as usize];
         self.pos = None;
     }
 
@@ -256,7 +260,11 @@ impl<W: Write> FrugalBackend<W> {
             Equal => String::new(),
             Greater => {
                 let n = to - from;
-                let cuf = if n == 1 { "\x1b[C".to_string() } else { format!("\x1b[{n}C") };
+                let cuf = if n == 1 {
+                    "\x1b[C".to_string()
+                } else {
+                    format!("\x1b[{n}C")
+                };
                 match self.rewrite(y, from, to) {
                     Some(r) if r.len() <= cuf.len() => r,
                     _ => cuf,
@@ -264,13 +272,20 @@ impl<W: Write> FrugalBackend<W> {
             }
             Less => {
                 let n = from - to;
-                let cub = if n == 1 { "\x08".to_string() } else { format!("\x1b[{n}D") };
+                let cub = if n == 1 {
+                    "\x08".to_string()
+                } else {
+                    format!("\x1b[{n}D")
+                };
                 let cr = match self.rewrite(y, 0, to) {
                     Some(r) => format!("\r{r}"),
                     None => format!("\r\x1b[{to}C"),
                 };
                 let bs = "\x08".repeat(n as usize);
-                [cub, cr, bs].into_iter().min_by_key(|s| s.len()).unwrap_or_default()
+                [cub, cr, bs]
+                    .into_iter()
+                    .min_by_key(|s| s.len())
+                    .unwrap_or_default()
             }
         }
     }
@@ -288,7 +303,11 @@ impl<W: Write> FrugalBackend<W> {
                 if lf.len() <= cud.len() { lf } else { cud }
             } else if y < cy {
                 let n = cy - y;
-                if n == 1 { "\x1b[A".to_string() } else { format!("\x1b[{n}A") }
+                if n == 1 {
+                    "\x1b[A".to_string()
+                } else {
+                    format!("\x1b[{n}A")
+                }
             } else {
                 String::new()
             };
@@ -345,7 +364,11 @@ impl<W: Write> Backend for FrugalBackend<W> {
             self.screen[i] = (sym.to_string(), sgr);
             let w = unicode_width(sym);
             let nx = x + w;
-            self.pos = if nx >= self.size.width { None } else { Some((nx, y)) };
+            self.pos = if nx >= self.size.width {
+                None
+            } else {
+                Some((nx, y))
+            };
         }
         Ok(())
     }
@@ -373,7 +396,10 @@ impl<W: Write> Backend for FrugalBackend<W> {
 
     fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
         let p = position.into();
-        self.move_to(p.x.min(self.size.width.saturating_sub(1)), p.y.min(self.size.height.saturating_sub(1)));
+        self.move_to(
+            p.x.min(self.size.width.saturating_sub(1)),
+            p.y.min(self.size.height.saturating_sub(1)),
+        );
         Ok(())
     }
 
@@ -431,7 +457,13 @@ fn unicode_width(s: &str) -> u16 {
     // Everything we draw is single-width (ASCII, box drawing, blocks); wide CJK text in a
     // callerid would be two, which ratatui handles by skipping the next cell.
     s.chars()
-        .map(|c| if (c as u32) >= 0x1100 && is_wide(c) { 2 } else { 1 })
+        .map(|c| {
+            if (c as u32) >= 0x1100 && is_wide(c) {
+                2
+            } else {
+                1
+            }
+        })
         .sum::<u16>()
         .max(1)
 }
@@ -489,19 +521,29 @@ mod tests {
 
     #[test]
     fn styles_are_sent_once_per_run() {
-        use ratatui::style::{Style, Stylize};
+        use ratatui::style::Style;
         let mut t = term(Caps::BASIC);
         t.clear().unwrap();
         take(&mut t);
         t.draw(|f| {
             let r = ratatui::layout::Rect::new(0, 0, 5, 1);
-            f.render_widget(Paragraph::new("title").style(Style::new().reversed()), r);
-            f.render_widget(Paragraph::new("plain"), ratatui::layout::Rect::new(0, 1, 5, 1));
+            f.render_widget(
+                Paragraph::new("title")
+                    .style(Style::new().add_modifier(ratatui::style::Modifier::REVERSED)),
+                r,
+            );
+            f.render_widget(
+                Paragraph::new("plain"),
+                ratatui::layout::Rect::new(0, 1, 5, 1),
+            );
         })
         .unwrap();
         let out = String::from_utf8(take(&mut t)).unwrap();
         // attributes on once, off once; the second line is reached with CR LF
-        assert_eq!(out, "\x1b[m\x1b[H\x1b[2J\x1b[7mtitle\n\r\x1b[mplain\x1b[?25l");
+        assert_eq!(
+            out,
+            "\x1b[m\x1b[H\x1b[2J\x1b[7mtitle\n\r\x1b[mplain\x1b[?25l"
+        );
     }
 
     #[test]

@@ -75,7 +75,14 @@ impl TextField {
     /// Up/Down, Esc) are not handled here.
     pub fn input(&mut self, key: Key) -> bool {
         match key {
-            Key::Enter | Key::Tab | Key::BackTab | Key::Up | Key::Down | Key::Esc | Key::PageUp | Key::PageDown => {
+            Key::Enter
+            | Key::Tab
+            | Key::BackTab
+            | Key::Up
+            | Key::Down
+            | Key::Esc
+            | Key::PageUp
+            | Key::PageDown => {
                 return false;
             }
             Key::Char(c) => {

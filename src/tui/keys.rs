@@ -241,9 +241,18 @@ mod tests {
 
     #[test]
     fn parses_what_terminals_send() {
-        assert_eq!(keys(b"ab\r"), vec![Key::Char('a'), Key::Char('b'), Key::Enter]);
-        assert_eq!(keys(b"\x1b[A\x1bOB\x1b[3~\x1b[Z"), vec![Key::Up, Key::Down, Key::Delete, Key::BackTab]);
-        assert_eq!(keys(b"\x03\x7f\t"), vec![Key::Ctrl('c'), Key::Backspace, Key::Tab]);
+        assert_eq!(
+            keys(b"ab\r"),
+            vec![Key::Char('a'), Key::Char('b'), Key::Enter]
+        );
+        assert_eq!(
+            keys(b"\x1b[A\x1bOB\x1b[3~\x1b[Z"),
+            vec![Key::Up, Key::Down, Key::Delete, Key::BackTab]
+        );
+        assert_eq!(
+            keys(b"\x03\x7f\t"),
+            vec![Key::Ctrl('c'), Key::Backspace, Key::Tab]
+        );
         assert_eq!(keys("é".as_bytes()), vec![Key::Char('é')]);
         assert_eq!(keys(b"\x1b"), vec![Key::Esc]);
         assert_eq!(keys(b"\x1bx"), vec![Key::Esc, Key::Char('x')]);

@@ -62,11 +62,20 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
         color: !mode.basic,
         attrs: !mode.dumb,
     };
-    let out = tty.output.try_clone().map_err(|e| Error::io("/dev/tty", e))?;
+    let out = tty
+        .output
+        .try_clone()
+        .map_err(|e| Error::io("/dev/tty", e))?;
     let backend = FrugalBackend::new(out, caps, tty.size());
     let mut terminal = ratatui::Terminal::new(backend).map_err(|e| Error::io("/dev/tty", e))?;
     terminal.clear().map_err(|e| Error::io("/dev/tty", e))?;
-    let mut app = App::new(sys.clone(), opts.prefill, Theme::new(mode.basic, mode.dumb), rand::random(), now());
+    let mut app = App::new(
+        sys.clone(),
+        opts.prefill,
+        Theme::new(mode.basic, mode.dumb),
+        rand::random(),
+        now(),
+    );
     if let Some(r) = recovered {
         app.status = Some((r.headline(), false));
     }
@@ -74,19 +83,22 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
     // The password scorer: zxcvbn can take most of a second on a hostile 100-character
     // input, so it never runs on the input path. It skips to the newest request.
-    let (score_tx, score_rx) = mpsc::channel::<(u64, crate::secrets::Secret, String)>();
+    let (score_tx, score_rx) = mpsc::channel::<Effect>();
     {
         let ev_tx = ev_tx.clone();
-        let waker = tty.waker.try_clone().map_err(|e| Error::io("socketpair", e))?;
+        let waker = tty
+            .waker
+            .try_clone()
+            .map_err(|e| Error::io("socketpair", e))?;
         std::thread::spawn(move || {
             while let Ok(mut job) = score_rx.recv() {
                 while let Ok(newer) = score_rx.try_recv() {
                     job = newer;
                 }
-                let (generation, pw, user) = job;
-                let strength = crate::secrets::assess(pw.expose(), &user);
-                if ev_tx.send(Event::Scored { generation, strength }).is_err() {
-                    break;
+                for ev in perform(&job, &Job::default(), &|_| {}) {
+                    if ev_tx.send(ev).is_err() {
+                        return;
+                    }
                 }
                 wake(&waker);
             }
@@ -125,84 +137,39 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
         }
         for e in effects {
             match e {
-                Effect::Score {
-                    generation,
-                    password,
-                    user,
-                } => {
-                    let _ = score_tx.send((generation, password, user));
-                }
-                Effect::BuildPlan => {
-                    let (sys, answers, tx) = (sys.clone(), app.ctx.answers.clone(), ev_tx.clone());
-                    let waker = tty.waker.try_clone().map_err(|e| Error::io("socketpair", e))?;
-                    std::thread::spawn(move || {
-                        let p = plan::build(&sys, &answers, &mut rand::rng());
-                        let _ = tx.send(Event::Planned(Box::new(p)));
-                        wake(&waker);
-                    });
-                }
-                Effect::Apply => {
-                    let Some(p) = app.ctx.plan.clone() else { continue };
-                    let (sys, tx) = (sys.clone(), ev_tx.clone());
-                    let waker = tty.waker.try_clone().map_err(|e| Error::io("socketpair", e))?;
-                    std::thread::spawn(move || {
-                        let (ptx, prx) = mpsc::channel::<String>();
-                        let fwd_tx = tx.clone();
-                        let fwd_waker = waker.try_clone().ok();
-                        let fwd = std::thread::spawn(move || {
-                            for line in prx {
-                                let _ = fwd_tx.send(Event::ApplyProgress(line));
-                                if let Some(w) = &fwd_waker {
-                                    wake(w);
-                                }
-                            }
-                        });
-                        let r = apply::ensure_no_pending(&sys.root).and_then(|_| {
-                            apply::apply(
-                                &sys,
-                                &p,
-                                &ApplyOptions {
-                                    timeout: None,
-                                    progress: Some(ptx),
-                                },
-                            )
-                        });
-                        let _ = fwd.join();
-                        let _ = tx.send(Event::Applied(r.map_err(|e| e.to_string())));
-                        wake(&waker);
-                    });
-                }
-                Effect::ConfirmHere => {
-                    let r = apply::confirm(&root, &env, true).map_err(|e| e.to_string());
-                    effects_after(&mut app, Event::Confirmed(r));
-                }
-                Effect::RollbackNow => {
-                    let r = apply::rollback(&root, "rolled back from the wizard", true, None).map_err(|e| e.to_string());
-                    effects_after(&mut app, Event::RolledBack(r));
-                }
-                Effect::PollPending => {
-                    let ev = match apply::status(&root) {
-                        Ok(Status::Pending { journal, .. }) => Event::Pending(Some((journal.txid.clone(), journal.deadline)), None),
-                        _ => {
-                            let how = app.ctx.applied.as_ref().and_then(|a| outcome(&root, &a.txid));
-                            Event::Pending(None, how)
-                        }
-                    };
-                    effects_after(&mut app, ev);
-                }
-                Effect::SaveAnswers(path) => {
-                    let text = format!(
-                        "# pbx-harden answers saved by the wizard (no passwords: add one, or generate = true)\n{}",
-                        app.ctx.answers.to_toml_without_secrets()
-                    );
-                    let r = write_private(&path, &text).map(|_| path.clone());
-                    effects_after(&mut app, Event::Saved(r));
+                Effect::Score { .. } => {
+                    let _ = score_tx.send(e);
                 }
                 Effect::Redraw => {
                     terminal.backend_mut().invalidate();
                     let _ = terminal.clear();
                 }
                 Effect::Quit => app.quit = true,
+                // Slow work (plan with sshd -t, apply) runs on a thread, so keys and the
+                // countdown stay live; its events come back through the channel.
+                Effect::BuildPlan | Effect::Apply => {
+                    let job = Job::of(&app, &root, &env);
+                    let tx = ev_tx.clone();
+                    let waker = tty
+                        .waker
+                        .try_clone()
+                        .map_err(|e| Error::io("socketpair", e))?;
+                    std::thread::spawn(move || {
+                        let send = |ev: Event| {
+                            let _ = tx.send(ev);
+                            wake(&waker);
+                        };
+                        for ev in perform(&e, &job, &send) {
+                            send(ev);
+                        }
+                    });
+                }
+                other => {
+                    let job = Job::of(&app, &root, &env);
+                    for ev in perform(&other, &job, &|_| {}) {
+                        let _ = app.update(ev);
+                    }
+                }
             }
         }
         if app.quit {
@@ -214,22 +181,141 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
     if let Some(n) = exit_note {
         eprintln!("pbx-harden: {n}");
     }
-    if let Ok(Status::Pending { journal, seconds_left, .. }) = apply::status(&root) {
+    if let Ok(Status::Pending {
+        journal,
+        seconds_left,
+        ..
+    }) = apply::status(&root)
+    {
         let port = journal.summary.ssh_port.unwrap_or(22);
-        let user = journal.summary.login_user.clone().unwrap_or_else(|| "USER".into());
+        let user = journal
+            .summary
+            .login_user
+            .clone()
+            .unwrap_or_else(|| "USER".into());
         eprintln!(
             "A change is pending: it rolls back in {}s unless confirmed.\n  ssh -p {port} {user}@{}   then   pbx-harden{} confirm",
             seconds_left.max(0),
             journal.summary.address,
-            if root.is_live() { String::new() } else { format!(" --root {}", root.dir().display()) }
+            if root.is_live() {
+                String::new()
+            } else {
+                format!(" --root {}", root.dir().display())
+            }
         );
     }
     Ok(0)
 }
 
-/// Effects that complete at once feed their result straight back.
-fn effects_after(app: &mut App, ev: Event) {
-    let _ = app.update(ev);
+/// What an effect needs from the app, copied so it can run on another thread.
+#[derive(Clone, Default)]
+pub struct Job {
+    pub sys: Option<System>,
+    pub env: Option<Env>,
+    pub answers: Answers,
+    pub plan: Option<crate::plan::Plan>,
+    pub txid: Option<String>,
+}
+
+impl Job {
+    pub fn of(app: &App, root: &Root, env: &Env) -> Job {
+        let _ = root;
+        Job {
+            sys: Some(app.ctx.sys.clone()),
+            env: Some(env.clone()),
+            answers: app.ctx.answers.clone(),
+            plan: app.ctx.plan.clone(),
+            txid: app.ctx.applied.as_ref().map(|a| a.txid.clone()),
+        }
+    }
+}
+
+/// Carry out one effect, blocking; returns the events to feed back. `progress` receives
+/// events while it runs (apply's steps). The event loop runs the slow ones on a thread;
+/// tests call this directly.
+pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<Event> {
+    let sys = job.sys.as_ref();
+    match e {
+        Effect::Score {
+            generation,
+            password,
+            user,
+        } => vec![Event::Scored {
+            generation: *generation,
+            strength: crate::secrets::assess(password.expose(), user),
+        }],
+        Effect::BuildPlan => {
+            let Some(sys) = sys else { return Vec::new() };
+            vec![Event::Planned(Box::new(plan::build(
+                sys,
+                &job.answers,
+                &mut rand::rng(),
+            )))]
+        }
+        Effect::Apply => {
+            let (Some(sys), Some(p)) = (sys, &job.plan) else {
+                return Vec::new();
+            };
+            let (ptx, prx) = mpsc::channel::<String>();
+            let r = std::thread::scope(|s| {
+                let fwd = s.spawn(move || {
+                    for line in prx {
+                        progress(Event::ApplyProgress(line));
+                    }
+                });
+                let r = apply::ensure_no_pending(&sys.root).and_then(|_| {
+                    apply::apply(
+                        sys,
+                        p,
+                        &ApplyOptions {
+                            timeout: None,
+                            progress: Some(ptx),
+                        },
+                    )
+                });
+                let _ = fwd.join();
+                r
+            });
+            vec![Event::Applied(r.map_err(|e| e.to_string()))]
+        }
+        Effect::ConfirmHere => {
+            let (Some(sys), Some(env)) = (sys, &job.env) else {
+                return Vec::new();
+            };
+            vec![Event::Confirmed(
+                apply::confirm(&sys.root, env, true).map_err(|e| e.to_string()),
+            )]
+        }
+        Effect::RollbackNow => {
+            let Some(sys) = sys else { return Vec::new() };
+            vec![Event::RolledBack(
+                apply::rollback(&sys.root, "rolled back from the wizard", true, None)
+                    .map_err(|e| e.to_string()),
+            )]
+        }
+        Effect::PollPending => {
+            let Some(sys) = sys else { return Vec::new() };
+            vec![match apply::status(&sys.root) {
+                Ok(Status::Pending { journal, .. }) => {
+                    Event::Pending(Some((journal.txid.clone(), journal.deadline)), None)
+                }
+                _ => Event::Pending(
+                    None,
+                    job.txid.as_deref().and_then(|t| outcome(&sys.root, t)),
+                ),
+            }]
+        }
+        Effect::SaveAnswers(path) => {
+            let text = format!(
+                "# pbx-harden answers saved by the wizard (no passwords: add one, or generate = true)\n{}",
+                job.answers.to_toml_without_secrets()
+            );
+            vec![Event::Saved(
+                write_private(path, &text).map(|_| path.clone()),
+            )]
+        }
+        Effect::Redraw | Effect::Quit => Vec::new(),
+    }
 }
 
 fn write_private(path: &str, text: &str) -> std::result::Result<(), String> {
@@ -241,5 +327,6 @@ fn write_private(path: &str, text: &str) -> std::result::Result<(), String> {
         .mode(0o600)
         .open(path)
         .map_err(|e| format!("{path}: {e}"))?;
-    f.write_all(text.as_bytes()).map_err(|e| format!("{path}: {e}"))
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("{path}: {e}"))
 }

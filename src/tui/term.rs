@@ -28,7 +28,12 @@ pub struct Mode {
 }
 
 /// Decide the mode from TERM, the locale, NO_COLOR and --ascii.
-pub fn detect_mode(term: Option<&str>, locale: &[Option<String>], no_color: bool, ascii_flag: bool) -> Mode {
+pub fn detect_mode(
+    term: Option<&str>,
+    locale: &[Option<String>],
+    no_color: bool,
+    ascii_flag: bool,
+) -> Mode {
     let term = term.unwrap_or("dumb");
     let utf8 = locale
         .iter()
@@ -38,8 +43,10 @@ pub fn detect_mode(term: Option<&str>, locale: &[Option<String>], no_color: bool
             let l = v.to_ascii_lowercase();
             l.contains("utf-8") || l.contains("utf8")
         });
-    let legacy = matches!(term, "vt100" | "vt102" | "vt220" | "vt52" | "vt320" | "dumb" | "ansi")
-        || term.starts_with("vt");
+    let legacy = matches!(
+        term,
+        "vt100" | "vt102" | "vt220" | "vt52" | "vt320" | "dumb" | "ansi"
+    ) || term.starts_with("vt");
     Mode {
         basic: ascii_flag || no_color || legacy || !utf8,
         dumb: term == "dumb",
@@ -123,11 +130,21 @@ impl Tty {
         let stdin_tty = nix::unistd::isatty(io::stdin().as_fd()).unwrap_or(false);
         let stdout_tty = nix::unistd::isatty(io::stdout().as_fd()).unwrap_or(false);
         let (input, output) = if stdin_tty && stdout_tty {
-            (dup_file(io::stdin().as_fd())?, dup_file(io::stdout().as_fd())?)
+            (
+                dup_file(io::stdin().as_fd())?,
+                dup_file(io::stdout().as_fd())?,
+            )
         } else {
-            let t = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").map_err(|e| {
-                io::Error::new(e.kind(), "the wizard needs a terminal (no tty); use plan/apply --answers instead")
-            })?;
+            let t = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        "the wizard needs a terminal (no tty); use plan/apply --answers instead",
+                    )
+                })?;
             (t.try_clone()?, t)
         };
         let saved = termios::tcgetattr(input.as_fd()).map_err(io::Error::from)?;
@@ -200,7 +217,9 @@ impl Tty {
             }
             let now = Instant::now();
             if self.parser.pending() {
-                let d = *self.esc_deadline.get_or_insert(now + Duration::from_millis(80));
+                let d = *self
+                    .esc_deadline
+                    .get_or_insert(now + Duration::from_millis(80));
                 if now >= d {
                     self.esc_deadline = None;
                     self.queue.extend(self.parser.flush());
@@ -228,7 +247,10 @@ impl Tty {
                 Err(_) => return Ev::Gone("poll failed"),
             }
             let [tty_fd, wake_fd, sig_fd] = fds;
-            let (sig, woke) = (sig_fd.any().unwrap_or(false), wake_fd.any().unwrap_or(false));
+            let (sig, woke) = (
+                sig_fd.any().unwrap_or(false),
+                wake_fd.any().unwrap_or(false),
+            );
             let rev = tty_fd.revents().unwrap_or(PollFlags::empty());
             if sig {
                 drain(&mut self.sig_rx);
@@ -245,7 +267,8 @@ impl Tty {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => return Ev::Gone("the terminal went away"),
                 }
-            } else if rev.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+            } else if rev.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL)
+            {
                 return Ev::Gone("the terminal hung up");
             }
         }
@@ -290,7 +313,12 @@ pub fn window_size(fd: RawFd) -> Size {
     };
     // SAFETY: TIOCGWINSZ fills the winsize struct we pass.
     let ok = unsafe { nix::libc::ioctl(fd, nix::libc::TIOCGWINSZ, &mut ws) } == 0;
-    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u16>().ok()).filter(|v| *v > 0);
+    let env = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse::<u16>().ok())
+            .filter(|v| *v > 0)
+    };
     let (w, h) = if ok && ws.ws_col > 0 && ws.ws_row > 0 {
         (ws.ws_col, ws.ws_row)
     } else {

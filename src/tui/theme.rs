@@ -82,7 +82,11 @@ impl Theme {
     /// A strength bar for a zxcvbn score 0..=4, 10 cells.
     pub fn meter(&self, score: u8) -> String {
         let n = usize::from(score.min(4)) * 10 / 4;
-        let (on, off) = if self.basic { ("#", "-") } else { ("█", "░") };
+        let (on, off) = if self.basic {
+            ("#", "-")
+        } else {
+            ("█", "░")
+        };
         format!("{}{}", on.repeat(n), off.repeat(10 - n))
     }
 

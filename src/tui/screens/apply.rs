@@ -76,7 +76,9 @@ impl State {
                 out.push(Line::from(Span::styled(l.to_string(), t.error())));
             }
             out.push(Line::from(""));
-            out.push(Line::from("Nothing stays changed: every file was restored from its backup."));
+            out.push(Line::from(
+                "Nothing stays changed: every file was restored from its backup.",
+            ));
             out.push(Line::from(""));
         }
         let room = h.saturating_sub(out.len());

@@ -29,7 +29,8 @@ impl State {
     pub fn confirmed(&mut self, r: Result<ConfirmReport, String>, _ctx: &mut Ctx) -> Nav {
         match r {
             Ok(rep) => {
-                self.outcome = Some((true, format!("Confirmed {}: the change is final.", rep.txid)));
+                let _ = rep;
+                self.outcome = Some((true, "Confirmed here: the change is final.".to_string()));
                 Nav::Go(ScreenId::Done)
             }
             Err(e) => {
@@ -42,7 +43,14 @@ impl State {
     pub fn rolled_back(&mut self, r: Result<RollbackReport, String>, _ctx: &mut Ctx) -> Nav {
         match r {
             Ok(rep) => {
-                self.outcome = Some((false, format!("Rolled back: {}.", rep.headline())));
+                self.outcome = Some((
+                    false,
+                    format!(
+                        "Rolled back: {} file(s) restored, {} removed.",
+                        rep.restored.len(),
+                        rep.removed.len()
+                    ),
+                ));
                 Nav::Go(ScreenId::Done)
             }
             Err(e) => {
@@ -61,9 +69,10 @@ impl State {
                 self.outcome = Some((
                     confirmed,
                     if confirmed {
-                        format!("Confirmed {} from another login: the change is final.", a.txid)
+                        "Confirmed from the new login: the change is final.".to_string()
                     } else {
-                        format!("The timer ran out: {} was rolled back.", a.txid)
+                        let _ = a;
+                        "The timer ran out: everything was rolled back.".to_string()
                     },
                 ));
                 Nav::Go(ScreenId::Done)
@@ -75,7 +84,11 @@ impl State {
     pub fn key(&mut self, k: Key, _ctx: &mut Ctx) -> Nav {
         if let Some(q) = self.asking.take() {
             if matches!(k, Key::Char('y') | Key::Char('Y')) {
-                return Nav::Do(if q == 'c' { Effect::ConfirmHere } else { Effect::RollbackNow });
+                return Nav::Do(if q == 'c' {
+                    Effect::ConfirmHere
+                } else {
+                    Effect::RollbackNow
+                });
             }
             return Nav::Stay;
         }
@@ -101,7 +114,11 @@ impl State {
         let Some(a) = &ctx.applied else { return };
         let left = a.deadline.saturating_sub(ctx.now);
         let port = a.summary.ssh_port.unwrap_or(22);
-        let user = a.summary.login_user.clone().unwrap_or_else(|| "USER".into());
+        let user = a
+            .summary
+            .login_user
+            .clone()
+            .unwrap_or_else(|| "USER".into());
         let mut out = vec![
             Line::from(vec![
                 Span::raw("Everything rolls back in "),
@@ -113,17 +130,35 @@ impl State {
         if ctx.sys.root.is_live() {
             out.push(Line::from("1. Keep this session open."));
             out.push(Line::from("2. From a NEW terminal, log in the new way:"));
-            out.push(Line::from(Span::styled(format!("     ssh -p {port} {user}@{}", a.summary.address), t.heading())));
-            out.push(Line::from("3. There, become root (su -) and run:"));
-            out.push(Line::from(Span::styled("     pbx-harden confirm", t.heading())));
-            out.push(Line::from(""));
-            out.push(Line::from("If the new login fails, do nothing: the old setup comes back by"));
-            out.push(Line::from("itself, even if this terminal dies or the machine reboots."));
-        } else {
-            out.push(Line::from(format!("The target is {} (not this system),", ctx.sys.root.dir().display())));
-            out.push(Line::from("so there is no new login to test: confirm here with c, or run"));
             out.push(Line::from(Span::styled(
-                format!("     pbx-harden --root {} confirm", ctx.sys.root.dir().display()),
+                format!("     ssh -p {port} {user}@{}", a.summary.address),
+                t.heading(),
+            )));
+            out.push(Line::from("3. There, become root (su -) and run:"));
+            out.push(Line::from(Span::styled(
+                "     pbx-harden confirm",
+                t.heading(),
+            )));
+            out.push(Line::from(""));
+            out.push(Line::from(
+                "If the new login fails, do nothing: the old setup comes back by",
+            ));
+            out.push(Line::from(
+                "itself, even if this terminal dies or the machine reboots.",
+            ));
+        } else {
+            out.push(Line::from(format!(
+                "The target is {} (not this system),",
+                ctx.sys.root.dir().display()
+            )));
+            out.push(Line::from(
+                "so there is no new login to test: confirm here with c, or run",
+            ));
+            out.push(Line::from(Span::styled(
+                format!(
+                    "     pbx-harden --root {} confirm",
+                    ctx.sys.root.dir().display()
+                ),
                 t.heading(),
             )));
         }
@@ -132,7 +167,10 @@ impl State {
             out.push(Line::from(if self.show_password {
                 format!("Password of {user}: {}", pw.expose())
             } else {
-                format!("Password of {user}: {} (^T shows it)", "*".repeat(pw.char_count().min(40)))
+                format!(
+                    "Password of {user}: {} (^T shows it)",
+                    "*".repeat(pw.char_count().min(40))
+                )
             }));
         }
         if let Some(q) = self.asking {

@@ -63,10 +63,15 @@ impl State {
             for fw in &a.summary.firewall {
                 out.push(Line::from(format!("Firewall:    {fw}")));
             }
-            out.push(Line::from(format!("Files:       {}", a.summary.files.len())));
+            out.push(Line::from(format!(
+                "Files:       {}",
+                a.summary.files.len()
+            )));
             out.push(Line::from(""));
         }
-        out.push(Line::from("Save these answers for the next server (passwords are left out):"));
+        out.push(Line::from(
+            "Save these answers for the next server (passwords are left out):",
+        ));
         let field_row = out.len();
         out.push(Line::from(""));
         match &self.saved {
@@ -80,7 +85,12 @@ impl State {
         f.render_widget(Paragraph::new(lines(out)), area);
         self.path.render(
             f,
-            Rect { x: area.x, y: area.y + field_row as u16, width: area.width, height: 1 },
+            Rect {
+                x: area.x,
+                y: area.y + field_row as u16,
+                width: area.width,
+                height: 1,
+            },
             true,
         );
     }

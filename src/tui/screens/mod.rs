@@ -55,7 +55,10 @@ impl ScreenId {
 
     /// Once applied, there is no way back through the screens.
     pub fn can_go_back(self) -> bool {
-        !matches!(self, ScreenId::Apply | ScreenId::Confirm | ScreenId::Done | ScreenId::Welcome)
+        !matches!(
+            self,
+            ScreenId::Apply | ScreenId::Confirm | ScreenId::Done | ScreenId::Welcome
+        )
     }
 }
 
@@ -128,6 +131,7 @@ impl Screens {
             ScreenId::User => self.user.check(ctx),
             ScreenId::Password => self.password.check(ctx),
             ScreenId::Ssh => self.ssh.check(ctx),
+            ScreenId::Review => self.review.check(ctx),
             _ => Ok(()),
         }
     }
@@ -147,7 +151,10 @@ impl Screens {
 
     pub fn event(&mut self, s: ScreenId, ev: Event, ctx: &mut Ctx) -> Nav {
         match ev {
-            Event::Scored { generation, strength } => {
+            Event::Scored {
+                generation,
+                strength,
+            } => {
                 self.password.scored(generation, strength);
                 Nav::Stay
             }
@@ -221,7 +228,9 @@ impl Screens {
 }
 
 /// Lines of text for a paragraph, one per item.
-pub fn lines<'a>(items: impl IntoIterator<Item = ratatui::text::Line<'a>>) -> ratatui::text::Text<'a> {
+pub fn lines<'a>(
+    items: impl IntoIterator<Item = ratatui::text::Line<'a>>,
+) -> ratatui::text::Text<'a> {
     ratatui::text::Text::from(items.into_iter().collect::<Vec<_>>())
 }
 
@@ -231,5 +240,64 @@ pub fn cycle(focus: usize, n: usize, k: Key) -> usize {
         Key::Tab | Key::Down => (focus + 1) % n.max(1),
         Key::BackTab | Key::Up => (focus + n.max(1) - 1) % n.max(1),
         _ => focus,
+    }
+}
+
+/// Word-wrap `text` to `width` columns (long words are cut).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        while word.chars().count() > width {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            out.push(head);
+        }
+        let need = if cur.is_empty() {
+            word.chars().count()
+        } else {
+            cur.chars().count() + 1 + word.chars().count()
+        };
+        if need > width && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(&word);
+    }
+    if !cur.is_empty() || out.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Styled, wrapped message lines.
+pub fn wrapped<'a>(
+    text: &str,
+    width: u16,
+    style: ratatui::style::Style,
+) -> Vec<ratatui::text::Line<'a>> {
+    wrap(text, width as usize)
+        .into_iter()
+        .map(|l| ratatui::text::Line::from(ratatui::text::Span::styled(l, style)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wraps_words() {
+        assert_eq!(super::wrap("aaa bbb ccc", 7), vec!["aaa bbb", "ccc"]);
+        assert_eq!(super::wrap("", 7), vec![""]);
+        assert_eq!(
+            super::wrap("abcdefghijklmnop", 10),
+            vec!["abcdefghij", "klmnop"]
+        );
     }
 }

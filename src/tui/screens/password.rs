@@ -67,7 +67,10 @@ impl State {
     }
 
     fn can_keep(&self, ctx: &Ctx) -> bool {
-        ctx.sys.users.get(&self.user).is_some_and(|u| u.has_password())
+        ctx.sys
+            .users
+            .get(&self.user)
+            .is_some_and(|u| u.has_password())
     }
 
     fn items(&self, ctx: &Ctx) -> Vec<Item> {
@@ -106,14 +109,23 @@ impl State {
     }
 
     pub fn enter(&mut self, ctx: &mut Ctx) -> Vec<Effect> {
-        let user = ctx.answers.user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+        let user = ctx
+            .answers
+            .user
+            .as_ref()
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
         if user != self.user {
             self.user = user;
         }
         if self.generated.is_empty() {
             self.generated = secrets::generate_passphrase(secrets::DEFAULT_WORDS, &mut ctx.rng);
         }
-        if self.can_keep(ctx) && self.pw.text().is_empty() && self.mode == Mode::Generated && !ctx.first_run {
+        if self.can_keep(ctx)
+            && self.pw.text().is_empty()
+            && self.mode == Mode::Generated
+            && !ctx.first_run
+        {
             self.mode = Mode::Keep;
         }
         if !self.can_keep(ctx) && self.mode == Mode::Keep {
@@ -211,7 +223,9 @@ impl State {
 
     pub fn keys(&self) -> String {
         match self.mode {
-            Mode::Generated => "Enter next  Esc back  Space choose  ^R another  ^T show/hide  ^C quit".into(),
+            Mode::Generated => {
+                "Enter next  Esc back  Space choose  ^R another  ^T show/hide  ^C quit".into()
+            }
             _ => "Enter next  Esc back  Tab field  Space choose  ^T show/hide  ^C quit".into(),
         }
     }
@@ -219,9 +233,15 @@ impl State {
     pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let t = &ctx.theme;
         let items = self.items(ctx);
-        let who = if self.user.is_empty() { "the user" } else { &self.user };
+        let who = if self.user.is_empty() {
+            "the user"
+        } else {
+            &self.user
+        };
         let mut out = vec![
-            Line::from(format!("How {who} logs in. Letters, digits and symbols strung into a")),
+            Line::from(format!(
+                "How {who} logs in. Letters, digits and symbols strung into a"
+            )),
             Line::from("sentence; never a dictionary word, never the user name."),
             Line::from(""),
         ];
@@ -232,7 +252,11 @@ impl State {
         };
         for (i, it) in items.iter().enumerate() {
             if let Item::Choice(m) = it {
-                let style = if self.focus == i { t.focus() } else { Default::default() };
+                let style = if self.focus == i {
+                    t.focus()
+                } else {
+                    Default::default()
+                };
                 out.push(Line::from(Span::styled(
                     format!("{} {}", t.radio(self.mode == *m), label(*m)),
                     style,
@@ -271,10 +295,13 @@ impl State {
                     let style = if s.acceptable() { t.ok() } else { t.error() };
                     out.push(Line::from(vec![
                         Span::raw("Strength: "),
-                        Span::styled(format!("[{}] {} ({}/4)", t.meter(s.score), s.label(), s.score), style),
+                        Span::styled(
+                            format!("[{}] {} ({}/4)", t.meter(s.score), s.label(), s.score),
+                            style,
+                        ),
                     ]));
                     for p in s.problems.iter().take(3) {
-                        out.push(Line::from(Span::styled(format!("- {p}"), t.error())));
+                        out.extend(super::wrapped(&format!("- {p}"), area.width, t.error()));
                     }
                     if s.problems.is_empty() {
                         out.push(Line::from(format!("- {} to crack offline", s.crack_time)));
@@ -282,8 +309,14 @@ impl State {
                 }
                 None => out.push(Line::from("Strength: (type a password)")),
             }
-            if self.mode == Mode::Typed && !self.again.text().is_empty() && self.again.text() != self.pw.text() {
-                out.push(Line::from(Span::styled("- the two entries differ", t.error())));
+            if self.mode == Mode::Typed
+                && !self.again.text().is_empty()
+                && self.again.text() != self.pw.text()
+            {
+                out.push(Line::from(Span::styled(
+                    "- the two entries differ",
+                    t.error(),
+                )));
             }
         }
         f.render_widget(Paragraph::new(lines(out)), area);
@@ -292,12 +325,22 @@ impl State {
             let focused = items.get(self.focus).copied();
             self.pw.render(
                 f,
-                Rect { x: area.x + 10, y: area.y + field_rows.0 as u16, width: w, height: 1 },
+                Rect {
+                    x: area.x + 10,
+                    y: area.y + field_rows.0 as u16,
+                    width: w,
+                    height: 1,
+                },
                 focused == Some(Item::Pw),
             );
             self.again.render(
                 f,
-                Rect { x: area.x + 10, y: area.y + field_rows.1 as u16, width: w, height: 1 },
+                Rect {
+                    x: area.x + 10,
+                    y: area.y + field_rows.1 as u16,
+                    width: w,
+                    height: 1,
+                },
                 focused == Some(Item::Again),
             );
         }

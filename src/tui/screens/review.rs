@@ -30,6 +30,8 @@ pub struct State {
     pub building: bool,
     /// Height of the last view, for paging.
     page: std::cell::Cell<usize>,
+    /// Rows of the last view (after wrapping), for the end of scrolling.
+    total: std::cell::Cell<usize>,
 }
 
 fn style(t: &Theme, k: Kind) -> Style {
@@ -49,7 +51,10 @@ impl State {
         self.building = true;
         self.scroll = 0;
         ctx.plan = None;
-        self.lines = vec![("Checking the plan (sshd -t, sshd -T)...".into(), Kind::Plain)];
+        self.lines = vec![(
+            "Checking the plan (sshd -t, sshd -T)...".into(),
+            Kind::Plain,
+        )];
         vec![Effect::BuildPlan]
     }
 
@@ -60,13 +65,19 @@ impl State {
         let mut v: Vec<(String, Kind)> = Vec::new();
         let refusals = p.refusals();
         if !refusals.is_empty() {
-            v.push(("The plan is refused; Esc to go back and fix:".into(), Kind::Error));
+            v.push((
+                "The plan is refused; Esc to go back and fix:".into(),
+                Kind::Error,
+            ));
             for r in &refusals {
                 v.push((format!(" {}: {}", r.key, r.message), Kind::Error));
             }
             v.push((String::new(), Kind::Plain));
         } else if p.is_empty() {
-            v.push(("No changes: the system already matches these answers.".into(), Kind::Ok));
+            v.push((
+                "No changes: the system already matches these answers.".into(),
+                Kind::Ok,
+            ));
             v.push((String::new(), Kind::Plain));
         } else {
             v.push((
@@ -76,7 +87,10 @@ impl State {
                 ),
                 Kind::Heading,
             ));
-            v.push(("from a new login. Up/Down/PgUp/PgDn scroll.".into(), Kind::Heading));
+            v.push((
+                "from a new login. Up/Down/PgUp/PgDn scroll.".into(),
+                Kind::Heading,
+            ));
             v.push((String::new(), Kind::Plain));
         }
         let warnings: Vec<_> = p.problems.iter().filter(|x| !x.is_error()).collect();
@@ -127,7 +141,10 @@ impl State {
             v.push((String::new(), Kind::Plain));
         }
         if !p.root.is_live() {
-            v.push(("Services are not restarted: the target is not this system.".into(), Kind::Plain));
+            v.push((
+                "Services are not restarted: the target is not this system.".into(),
+                Kind::Plain,
+            ));
         }
         if !p.on_confirm.is_empty() {
             v.push(("On confirm".into(), Kind::Heading));
@@ -136,7 +153,9 @@ impl State {
                     ConfirmStep::SetShellVar { path, key, value } => {
                         v.push((format!(" {path}: {key}=\"{value}\""), Kind::Plain))
                     }
-                    ConfirmStep::Run { argv } => v.push((format!(" {}", argv.join(" ")), Kind::Plain)),
+                    ConfirmStep::Run { argv } => {
+                        v.push((format!(" {}", argv.join(" ")), Kind::Plain))
+                    }
                 }
             }
         }
@@ -145,7 +164,7 @@ impl State {
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         let page = self.page.get().max(1);
-        let max = self.lines.len().saturating_sub(page);
+        let max = self.total.get().max(self.lines.len()).saturating_sub(page);
         match k {
             Key::Esc => return Nav::Back,
             Key::Enter if !self.building => return Nav::Next,
@@ -165,7 +184,9 @@ impl State {
     pub fn check(&self, ctx: &Ctx) -> Result<(), String> {
         match &ctx.plan {
             None => Err("The plan is still being checked".into()),
-            Some(p) if !p.is_valid() => Err("The plan is refused: Esc, fix what it says, come back".into()),
+            Some(p) if !p.is_valid() => {
+                Err("The plan is refused: Esc, fix what it says, come back".into())
+            }
             Some(p) if p.is_empty() => Err("Nothing to apply: the system already matches".into()),
             Some(_) => Ok(()),
         }
@@ -173,21 +194,49 @@ impl State {
 
     pub fn keys(&self, ctx: &Ctx) -> String {
         match &ctx.plan {
-            Some(p) if p.is_valid() && !p.is_empty() => "Enter APPLY  Esc back  Up/Down/PgUp/PgDn scroll  ^C quit".into(),
+            Some(p) if p.is_valid() && !p.is_empty() => {
+                "Enter APPLY  Esc back  Up/Down/PgUp/PgDn scroll  ^C quit".into()
+            }
             _ => "Esc back  Up/Down/PgUp/PgDn scroll  ^C quit".into(),
         }
+    }
+
+    /// The lines as shown at `width`: long lines continue, indented, on the next rows.
+    fn rows(&self, width: u16) -> Vec<(String, Kind)> {
+        let w = usize::from(width.max(20));
+        let mut out = Vec::new();
+        for (s, k) in &self.lines {
+            if s.chars().count() <= w {
+                out.push((s.clone(), *k));
+                continue;
+            }
+            let lead = s.len() - s.trim_start().len();
+            let indent = " ".repeat((lead + 4).min(w / 2));
+            let mut first = true;
+            for piece in super::wrap(s.trim_start(), w - indent.len()) {
+                let text = if first {
+                    format!("{}{piece}", &s[..lead])
+                } else {
+                    format!("{indent}{piece}")
+                };
+                out.push((text, *k));
+                first = false;
+            }
+        }
+        out
     }
 
     pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let t = &ctx.theme;
         let h = area.height as usize;
+        let rows = self.rows(area.width);
         self.page.set(h);
-        let shown: Vec<Line> = self
-            .lines
-            .iter()
+        self.total.set(rows.len());
+        let shown: Vec<Line> = rows
+            .into_iter()
             .skip(self.scroll)
             .take(h)
-            .map(|(s, k)| Line::from(Span::styled(s.clone(), style(t, *k))))
+            .map(|(s, k)| Line::from(Span::styled(s, style(t, k))))
             .collect();
         f.render_widget(Paragraph::new(shown), area);
     }

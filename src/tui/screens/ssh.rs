@@ -59,7 +59,11 @@ impl State {
     }
 
     fn allow_list(&self) -> Vec<String> {
-        self.allow.text().split_whitespace().map(str::to_string).collect()
+        self.allow
+            .text()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
     }
 
     fn port_value(&self) -> i64 {
@@ -85,11 +89,7 @@ impl State {
                 self.port.input(k);
             }
             1 if k == Key::Char(' ') => self.no_root = !self.no_root,
-            2 => {
-                if self.allow.input(k) {
-                    self.allow_touched = true;
-                }
-            }
+            2 if self.allow.input(k) => self.allow_touched = true,
             _ => {}
         }
         let _ = ctx;
@@ -100,7 +100,10 @@ impl State {
         if self.port.text().is_empty() {
             return Err("Give the SSH port".into());
         }
-        if let Some((_, m)) = port_problems(&ctx.sys, self.port_value()).into_iter().find(|(e, _)| *e) {
+        if let Some((_, m)) = port_problems(&ctx.sys, self.port_value())
+            .into_iter()
+            .find(|(e, _)| *e)
+        {
             return Err(format!("Port {m}"));
         }
         let login = ctx.answers.user.as_ref().map(|u| u.name.as_str());
@@ -120,8 +123,16 @@ impl State {
             port: Some(self.port_value()),
             permit_root_login: Some(!self.no_root),
             // Written only when it says more than "the login user".
-            allow_users: if login.is_some_and(|l| allow == vec![l]) { None } else { Some(allow) },
-            password_authentication: ctx.answers.ssh.as_ref().and_then(|s| s.password_authentication),
+            allow_users: if login.is_some_and(|l| allow == vec![l]) {
+                None
+            } else {
+                Some(allow)
+            },
+            password_authentication: ctx
+                .answers
+                .ssh
+                .as_ref()
+                .and_then(|s| s.password_authentication),
         });
     }
 
@@ -131,7 +142,12 @@ impl State {
 
     pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let t = &ctx.theme;
-        let now: Vec<String> = ctx.sys.current_ssh_ports().iter().map(|p| p.to_string()).collect();
+        let now: Vec<String> = ctx
+            .sys
+            .current_ssh_ports()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
         let mut out = vec![
             Line::from(format!(
                 "sshd listens on port {} now. Scanners knock on 22 and 2222 first;",
@@ -139,7 +155,10 @@ impl State {
             )),
             Line::from("pick a free high port outside the RTP and ephemeral ranges."),
             Line::from(""),
-            Line::from(format!("Port:          (suggested free port: {}, ^R)", self.suggested)),
+            Line::from(format!(
+                "Port:          (suggested free port: {}, ^R)",
+                self.suggested
+            )),
         ];
         let text = self.port.text();
         if text.is_empty() {
@@ -147,16 +166,30 @@ impl State {
         } else {
             let problems = port_problems(&ctx.sys, self.port_value());
             if problems.is_empty() {
-                out.push(Line::from(Span::styled("free: nothing listens there, no range conflict", t.ok())));
+                out.push(Line::from(Span::styled(
+                    "free: nothing listens there, no range conflict",
+                    t.ok(),
+                )));
             }
             for (is_err, m) in problems.iter().take(3) {
-                out.push(Line::from(Span::styled(m.clone(), if *is_err { t.error() } else { t.warn() })));
+                out.extend(super::wrapped(
+                    m,
+                    area.width,
+                    if *is_err { t.error() } else { t.warn() },
+                ));
             }
         }
         out.push(Line::from(""));
         out.push(Line::from(Span::styled(
-            format!("{} refuse root logins (PermitRootLogin no)", t.check(self.no_root)),
-            if self.focus == 1 { t.focus() } else { Default::default() },
+            format!(
+                "{} refuse root logins (PermitRootLogin no)",
+                t.check(self.no_root)
+            ),
+            if self.focus == 1 {
+                t.focus()
+            } else {
+                Default::default()
+            },
         )));
         if !self.no_root {
             out.push(Line::from(Span::styled(
@@ -168,11 +201,27 @@ impl State {
         let allow_row = out.len();
         out.push(Line::from("Allowed users:"));
         let login = ctx.answers.user.as_ref().map(|u| u.name.as_str());
-        for (is_err, m) in allow_problems(&ctx.sys, &self.allow_list(), login).iter().take(2) {
-            out.push(Line::from(Span::styled(m.clone(), if *is_err { t.error() } else { t.warn() })));
+        for (is_err, m) in allow_problems(&ctx.sys, &self.allow_list(), login)
+            .iter()
+            .take(2)
+        {
+            out.extend(super::wrapped(
+                m,
+                area.width,
+                if *is_err { t.error() } else { t.warn() },
+            ));
         }
         f.render_widget(Paragraph::new(lines(out)), area);
-        self.port.render(f, Rect { x: area.x + 6, y: area.y + 3, width: 7, height: 1 }, self.focus == 0);
+        self.port.render(
+            f,
+            Rect {
+                x: area.x + 6,
+                y: area.y + 3,
+                width: 7,
+                height: 1,
+            },
+            self.focus == 0,
+        );
         self.allow.render(
             f,
             Rect {

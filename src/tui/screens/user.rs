@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{cycle, lines};
-use crate::answers::{Answers, UserAnswers};
+use crate::answers::Answers;
 use crate::plan::user::name_problems;
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::field::TextField;
@@ -35,7 +35,7 @@ impl State {
             .into_iter()
             .find(|g| sys.users.group(g).is_some())
             .map(|g| {
-                let on = pre.map_or(true, |u| u.groups.iter().any(|x| x == g));
+                let on = pre.is_none_or(|u| u.groups.iter().any(|x| x == g));
                 (g.to_string(), on)
             });
         State {
@@ -100,7 +100,7 @@ impl State {
     }
 
     pub fn store(&self, ctx: &mut Ctx) {
-        let mut u = ctx.answers.user.take().unwrap_or(UserAnswers::default());
+        let mut u = ctx.answers.user.take().unwrap_or_default();
         u.name = self.name.text();
         u.reuse = self.reuse && self.exists(ctx);
         u.groups = match &self.group {
@@ -134,10 +134,11 @@ impl State {
             if name.is_empty() {
                 break;
             }
-            out.push(Line::from(Span::styled(
-                msg.clone(),
+            out.extend(super::wrapped(
+                msg,
+                area.width,
                 if *is_err { t.error() } else { t.warn() },
-            )));
+            ));
         }
         out.push(Line::from(""));
         let mut idx = 1;
@@ -152,7 +153,10 @@ impl State {
         if let Some((g, on)) = &self.group {
             let sel = self.focus == idx;
             out.push(Line::from(Span::styled(
-                format!("{} add to group {g}, so the user can su/sudo to root", t.check(*on)),
+                format!(
+                    "{} add to group {g}, so the user can su/sudo to root",
+                    t.check(*on)
+                ),
                 if sel { t.focus() } else { Default::default() },
             )));
         }

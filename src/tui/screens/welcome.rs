@@ -28,7 +28,10 @@ fn ports(ctx: &Ctx, proto: Proto) -> String {
         .map(|l| l.port)
         .collect();
     v.dedup();
-    v.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" ")
+    v.iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The facts, as (label, value) rows.
@@ -51,8 +54,12 @@ pub fn facts(ctx: &Ctx) -> Vec<(&'static str, String)> {
     let ssh = match &s.sshd {
         Ok(c) => format!(
             "port {}, PermitRootLogin {}",
-            c.listen_ports().iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","),
-            c.value_or("permitrootlogin", "default")
+            c.listen_ports()
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            c.value_or("permitrootlogin", "not set")
         ),
         Err(e) => format!("unreadable: {e}"),
     };
@@ -60,7 +67,11 @@ pub fn facts(ctx: &Ctx) -> Vec<(&'static str, String)> {
     rows.push(("Firewall", crate::tui::screens::welcome::firewall_line(ctx)));
     rows.push((
         "Network",
-        if s.interfaces.is_empty() { "no interfaces found".into() } else { s.interfaces.join(" ") },
+        if s.interfaces.is_empty() {
+            "no interfaces found".into()
+        } else {
+            s.interfaces.join(" ")
+        },
     ));
     let tcp = ports(ctx, Proto::Tcp);
     let udp = ports(ctx, Proto::Udp);
@@ -73,7 +84,9 @@ pub fn facts(ctx: &Ctx) -> Vec<(&'static str, String)> {
             Some(a) => format!(
                 "{}{}",
                 a.client,
-                a.server_port.map(|p| format!(", on port {p}")).unwrap_or_default()
+                a.server_port
+                    .map(|p| format!(", on port {p}"))
+                    .unwrap_or_default()
             ),
             None => "at the console (no SSH connection)".into(),
         },
@@ -100,7 +113,9 @@ pub fn view(f: &mut Frame, area: Rect, ctx: &Ctx) {
         ]));
     }
     out.push(Line::from(""));
-    out.push(Line::from("Advice: keep the PBX behind a firewall; reach SSH and the web GUI"));
+    out.push(Line::from(
+        "Advice: keep the PBX behind a firewall; reach SSH and the web GUI",
+    ));
     out.push(Line::from("over a VPN, not the open Internet."));
     f.render_widget(Paragraph::new(lines(out)).wrap(Wrap { trim: false }), area);
 }

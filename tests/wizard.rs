@@ -1,0 +1,353 @@
+//! The wizard, screen by screen, at 80x24 in both looks (insta snapshots in snapshots/), and
+//! flows driven by keys. Time, randomness and the system are fixed, so every frame is
+//! deterministic. No secret appears in any snapshot.
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::*;
+use pbx_harden::answers::Answers;
+use pbx_harden::root::Root;
+use pbx_harden::system::{Env, System};
+use pbx_harden::tui::app::{App, Event};
+use pbx_harden::tui::keys::Key;
+use pbx_harden::tui::run::{Job, perform};
+use pbx_harden::tui::screens::ScreenId;
+use pbx_harden::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const PW: &str = "Tundra mosaic 8! lantern quill";
+const NOW: u64 = 1_800_000_000;
+
+struct W {
+    app: App,
+    root: tempfile::TempDir,
+    /// Every frame rendered, to check that no secret ever shows.
+    frames: Vec<String>,
+}
+
+fn wizard(basic: bool, setup: impl FnOnce(&std::path::Path)) -> W {
+    let root = demo_root();
+    setup(root.path());
+    let r = Root::open(root.path()).unwrap();
+    let sys = System::detect(&r, &Env::fixed()).unwrap();
+    let app = App::new(sys, None, Theme::new(basic, false), 42, NOW);
+    W {
+        app,
+        root,
+        frames: Vec::new(),
+    }
+}
+
+impl W {
+    fn run_effects(&mut self, effects: Vec<pbx_harden::tui::app::Effect>) {
+        let mut queue = effects;
+        while let Some(e) = queue.pop() {
+            let job = Job::of(&self.app, &self.app.ctx.sys.root.clone(), &Env::fixed());
+            let during = Mutex::new(Vec::new());
+            let evs = perform(&e, &job, &|ev| during.lock().unwrap().push(ev));
+            for ev in during.into_inner().unwrap().into_iter().chain(evs) {
+                queue.extend(self.app.update(ev));
+            }
+        }
+    }
+
+    fn key(&mut self, k: Key) -> &mut Self {
+        let effects = self.app.update(Event::Key(k));
+        self.run_effects(effects);
+        self
+    }
+
+    fn keys(&mut self, ks: &[Key]) -> &mut Self {
+        for k in ks {
+            self.key(*k);
+        }
+        self
+    }
+
+    fn type_str(&mut self, s: &str) -> &mut Self {
+        for c in s.chars() {
+            self.key(Key::Char(c));
+        }
+        self
+    }
+
+    fn screen(&mut self) -> String {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| self.app.view(f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let mut s = String::new();
+        for y in 0..24u16 {
+            let mut line = String::new();
+            for x in 0..80u16 {
+                line.push_str(buf[(x, y)].symbol());
+            }
+            s.push_str(line.trim_end());
+            s.push('\n');
+        }
+        let cur = match t.get_cursor_position() {
+            Ok(p) if !t.hidden_cursor() => format!("cursor at column {}, row {}", p.x, p.y),
+            _ => "cursor hidden".into(),
+        };
+        s.push_str(&cur);
+        let s = s.replace(&self.root.path().display().to_string(), "<ROOT>");
+        self.frames.push(s.clone());
+        s
+    }
+
+    fn snap(&mut self, name: &str) {
+        let s = self.screen();
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(name, s);
+        });
+    }
+
+    fn no_secret_shown(&self) {
+        let generated = self.app.screens.password.generated.expose().to_string();
+        for f in &self.frames {
+            assert!(!f.contains(PW), "the typed password was shown:\n{f}");
+            assert!(
+                generated.is_empty() || !f.contains(&generated),
+                "the generated password was shown:\n{f}"
+            );
+        }
+    }
+}
+
+trait HiddenCursor {
+    fn hidden_cursor(&self) -> bool;
+}
+
+impl HiddenCursor for Terminal<TestBackend> {
+    fn hidden_cursor(&self) -> bool {
+        !self.backend().cursor_visible()
+    }
+}
+
+/// The review shows `sshd -t` results and the real useradd command lines, and apply runs
+/// them: these tests need root and sshd (CI has both; locally they are skipped without).
+fn real_parts() -> bool {
+    require_root() && require("sshd").is_some()
+}
+
+fn all_screens(basic: bool) {
+    if !real_parts() {
+        return;
+    }
+    let m = if basic { "basic" } else { "full" };
+    let mut w = wizard(basic, |_| {});
+    w.snap(&format!("{m}-01-welcome"));
+    w.key(Key::Enter);
+    w.snap(&format!("{m}-02-user-empty"));
+    w.type_str("Trix User");
+    w.snap(&format!("{m}-03-user-bad-name"));
+    w.key(Key::Enter);
+    w.snap(&format!("{m}-04-user-refused-on-enter"));
+    w.key(Key::Ctrl('u')).type_str("trixuser");
+    w.snap(&format!("{m}-05-user-ok"));
+    w.key(Key::Enter);
+    w.snap(&format!("{m}-06-password-generated"));
+    w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
+        .type_str("password1");
+    w.snap(&format!("{m}-07-password-weak"));
+    w.key(Key::Ctrl('u'))
+        .type_str(PW)
+        .key(Key::Tab)
+        .type_str("Tundra mosaic");
+    w.snap(&format!("{m}-08-password-mismatch"));
+    w.key(Key::Ctrl('u')).type_str(PW);
+    w.snap(&format!("{m}-09-password-ok"));
+    w.key(Key::Enter);
+    w.snap(&format!("{m}-10-ssh-suggested"));
+    w.key(Key::Ctrl('u')).type_str("80");
+    w.snap(&format!("{m}-11-ssh-port-in-use"));
+    w.key(Key::Ctrl('u')).type_str("12000");
+    w.snap(&format!("{m}-12-ssh-port-in-rtp"));
+    w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Review);
+    w.snap(&format!("{m}-13-review"));
+    w.key(Key::PageDown);
+    w.snap(&format!("{m}-14-review-page-2"));
+    w.key(Key::Enter);
+    assert_eq!(
+        w.app.current,
+        ScreenId::Confirm,
+        "{:?}",
+        w.app.screens.apply.failed
+    );
+    // The countdown against a fixed clock: 4:59 left.
+    let deadline = w.app.ctx.applied.as_ref().unwrap().deadline;
+    w.app.update(Event::Tick {
+        now: deadline - 299,
+    });
+    w.snap(&format!("{m}-15-confirm"));
+    w.key(Key::Char('c'));
+    w.snap(&format!("{m}-16-confirm-asking"));
+    w.key(Key::Char('y'));
+    assert_eq!(w.app.current, ScreenId::Done);
+    w.snap(&format!("{m}-17-done"));
+    w.no_secret_shown();
+    if basic {
+        for f in &w.frames {
+            assert!(f.is_ascii(), "the basic look is ASCII only:\n{f}");
+        }
+    }
+}
+
+#[test]
+fn every_screen_full() {
+    all_screens(false);
+}
+
+#[test]
+fn every_screen_basic() {
+    all_screens(true);
+}
+
+#[test]
+fn error_states() {
+    if !real_parts() {
+        return;
+    }
+    for basic in [false, true] {
+        let m = if basic { "basic" } else { "full" };
+        // A lockout check fails: password logins are off and the new user has no key.
+        let mut w = wizard(basic, |root| {
+            let p = root.join("etc/ssh/sshd_config");
+            let t = std::fs::read_to_string(&p)
+                .unwrap()
+                .replace("PasswordAuthentication yes", "PasswordAuthentication no");
+            std::fs::write(p, t).unwrap();
+        });
+        w.key(Key::Enter)
+            .type_str("trixuser")
+            .key(Key::Enter)
+            .key(Key::Enter)
+            .key(Key::Enter);
+        assert_eq!(w.app.current, ScreenId::Review);
+        w.snap(&format!("{m}-20-review-lockout-refused"));
+        w.key(Key::Enter);
+        assert_eq!(
+            w.app.current,
+            ScreenId::Review,
+            "a refused plan is not applied"
+        );
+        w.snap(&format!("{m}-21-review-enter-refused"));
+
+        // Apply failed (and was rolled back): what the admin sees.
+        w.app.current = ScreenId::Apply;
+        w.app.screens.apply.steps = vec![
+            "backed up 21 path(s)".into(),
+            "wrote /etc/ssh/sshd_config".into(),
+        ];
+        w.app.update(Event::Applied(Err(
+            "useradd --root <ROOT> -m trixuser failed: exit 12: cannot create directory /home/trixuser\neverything was rolled back: rolled back 1795 (apply failed): 3 file(s) restored, 2 removed".into(),
+        )));
+        w.snap(&format!("{m}-22-apply-failed"));
+        w.no_secret_shown();
+    }
+}
+
+#[test]
+fn the_wizard_writes_the_answers_headless_mode_reads() {
+    if !real_parts() {
+        return;
+    }
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter).type_str("trixuser").key(Key::Enter);
+    w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
+        .type_str(PW)
+        .key(Key::Tab)
+        .type_str(PW)
+        .key(Key::Enter);
+    w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Review);
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/wizard-answers.toml"
+    ))
+    .unwrap();
+    let want = Answers::parse(&fixture, "wizard-answers.toml").unwrap();
+    assert_eq!(w.app.ctx.answers, want);
+
+    // Its plan is headless `plan` on that file.
+    let sys = &w.app.ctx.sys;
+    let wizard_plan = w.app.ctx.plan.clone().unwrap();
+    let headless = pbx_harden::plan::build(sys, &want, &mut rand::rng());
+    assert_eq!(
+        pbx_harden::plan::render(&wizard_plan, sys),
+        pbx_harden::plan::render(&headless, sys)
+    );
+    let o = run(&[
+        "--root",
+        w.root.path().to_str().unwrap(),
+        "plan",
+        "--answers",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/wizard-answers.toml"
+        ),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // (the CLI detects the process environment; the diffs are the same)
+    let cli = String::from_utf8_lossy(&o.stdout).to_string();
+    for c in &wizard_plan.changes {
+        assert!(
+            cli.contains(&pbx_harden::plan::diff(c, &wizard_plan.root)),
+            "{cli}"
+        );
+    }
+}
+
+#[test]
+fn back_and_forward_keep_what_was_entered() {
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter).type_str("trixuser").key(Key::Enter);
+    w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
+        .type_str(PW)
+        .key(Key::Tab)
+        .type_str(PW)
+        .key(Key::Enter);
+    w.key(Key::Ctrl('u')).type_str("22022");
+    w.key(Key::Esc).key(Key::Esc);
+    assert_eq!(w.app.current, ScreenId::User);
+    assert_eq!(w.app.screens.user.name.text(), "trixuser");
+    w.key(Key::Enter).key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ssh);
+    assert_eq!(w.app.screens.ssh.port.text(), "22022");
+    assert_eq!(w.app.screens.password.pw.text(), PW);
+}
+
+#[test]
+fn prefilled_from_an_answers_file() {
+    let root = demo_root();
+    let r = Root::open(root.path()).unwrap();
+    let sys = System::detect(&r, &Env::fixed()).unwrap();
+    let a = Answers::parse(
+        &format!("[user]\nname = \"pbxadmin\"\npassword = \"{PW}\"\n[ssh]\nport = 23023\n"),
+        "x",
+    )
+    .unwrap();
+    let app = App::new(sys, Some(a), Theme::new(false, false), 1, NOW);
+    assert_eq!(app.screens.user.name.text(), "pbxadmin");
+    assert_eq!(app.screens.ssh.port.text(), "23023");
+    assert_eq!(app.screens.password.pw.text(), PW);
+}
+
+#[test]
+fn quitting_asks_first_and_changes_nothing() {
+    let mut w = wizard(false, |_| {});
+    let before = tree(w.root.path(), &[]);
+    w.key(Key::Enter).type_str("trixuser").key(Key::Ctrl('c'));
+    w.snap("full-30-quit-prompt");
+    w.key(Key::Char('n'));
+    assert!(!w.app.quit);
+    w.key(Key::Ctrl('c')).key(Key::Char('y'));
+    assert!(w.app.quit);
+    assert_eq!(
+        tree_diff(&before, &tree(w.root.path(), &[])),
+        Vec::<String>::new()
+    );
+}
