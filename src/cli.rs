@@ -80,7 +80,11 @@ pub enum Command {
         words: usize,
     },
     /// Copy the bundled demo system to a temporary directory and run plan, apply and confirm there
-    Demo,
+    Demo {
+        /// Only write the demo system into DIR (to look at, or to try --root DIR on)
+        #[arg(long, value_name = "DIR")]
+        extract: Option<PathBuf>,
+    },
     /// (internal) the rollback timer process
     #[command(hide = true)]
     Watchdog {
@@ -133,7 +137,15 @@ pub fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Demo => demo(),
+        Command::Demo { extract: Some(dir) } => {
+            if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+                return Err(Error::invalid(format!("--extract {}: give a new or empty directory", dir.display())));
+            }
+            crate::demo::materialize(&dir)?;
+            println!("The demo system is in {}; try: pbx-harden --root {} (the wizard)", dir.display(), dir.display());
+            Ok(0)
+        }
+        Command::Demo { extract: None } => demo(),
         Command::Watchdog { txid } => {
             let root = open_root(&cli.root)?;
             apply::watchdog::run(&root, &txid)?;

@@ -54,7 +54,17 @@ impl W {
         }
     }
 
+    /// A key, then the pause a person leaves before looking (live checks settle).
     fn key(&mut self, k: Key) -> &mut Self {
+        let effects = self.app.update(Event::Key(k));
+        self.run_effects(effects);
+        let effects = self.app.update(Event::Settle);
+        self.run_effects(effects);
+        self
+    }
+
+    /// A key without the pause (fast typing).
+    fn quick(&mut self, k: Key) -> &mut Self {
         let effects = self.app.update(Event::Key(k));
         self.run_effects(effects);
         self
@@ -350,4 +360,20 @@ fn quitting_asks_first_and_changes_nothing() {
         tree_diff(&before, &tree(w.root.path(), &[])),
         Vec::<String>::new()
     );
+}
+
+#[test]
+fn live_checks_wait_for_a_pause_in_typing() {
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter);
+    for c in "Trix".chars() {
+        w.quick(Key::Char(c));
+    }
+    assert!(w.app.needs_settle());
+    let fast = w.screen();
+    assert!(fast.contains("Name: Trix"), "the echo is immediate:\n{fast}");
+    assert!(!fast.contains("not a valid login name"), "no check while typing:\n{fast}");
+    w.app.update(Event::Settle);
+    assert!(!w.app.needs_settle());
+    assert!(w.screen().contains("\"Trix\" is not a valid login name"));
 }

@@ -50,6 +50,8 @@ pub enum Event {
     Tick {
         now: u64,
     },
+    /// Typing paused (no key for a quarter second): live checks catch up.
+    Settle,
     Scored {
         generation: u64,
         strength: Strength,
@@ -170,6 +172,10 @@ impl App {
     pub fn update(&mut self, ev: Event) -> Vec<Effect> {
         match ev {
             Event::Key(k) => self.key(k),
+            Event::Settle => {
+                let nav = self.screens.settle(self.current, &mut self.ctx);
+                self.nav(nav)
+            }
             Event::Tick { now } => {
                 self.ctx.now = now;
                 if self.current == ScreenId::Confirm {
@@ -301,6 +307,12 @@ impl App {
         } else {
             "Quit the wizard? Nothing has been changed. (y/n)".into()
         }
+    }
+
+    /// Has a field been typed into since the last pause? The event loop then sends
+    /// `Event::Settle` after a quarter second without keys.
+    pub fn needs_settle(&self) -> bool {
+        self.screens.dirty(self.current)
     }
 
     /// Seconds left on the pending change, for the countdown.

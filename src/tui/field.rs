@@ -12,6 +12,9 @@ use super::keys::Key;
 
 pub struct TextField {
     ta: TextArea<'static>,
+    /// The text as of the last pause in typing: live checks show this one, so a fast
+    /// typist on a slow line gets one redraw per pause instead of one per key.
+    settled: String,
     masked: bool,
     /// Only these characters are accepted (e.g. digits for a port), when set.
     filter: Option<fn(char) -> bool>,
@@ -26,6 +29,7 @@ impl TextField {
         ta.move_cursor(ratatui_textarea::CursorMove::End);
         TextField {
             ta,
+            settled: initial.to_string(),
             masked: false,
             filter: None,
             max_len: 256,
@@ -48,6 +52,7 @@ impl TextField {
     }
 
     pub fn set_text(&mut self, s: &str) {
+        self.settled = s.to_string();
         self.ta = {
             let mut t = TextArea::new(vec![s.to_string()]);
             t.set_cursor_style(Style::default());
@@ -56,6 +61,27 @@ impl TextField {
             t
         };
         self.set_masked(self.masked);
+    }
+
+    /// The text live checks should show (see `settle`).
+    pub fn settled(&self) -> &str {
+        &self.settled
+    }
+
+    /// Typed since the last pause?
+    pub fn is_dirty(&self) -> bool {
+        self.text() != self.settled
+    }
+
+    /// Typing paused (or focus moved): checks catch up. True when something changed.
+    pub fn settle(&mut self) -> bool {
+        let t = self.text();
+        if t != self.settled {
+            self.settled = t;
+            true
+        } else {
+            false
+        }
     }
 
     pub fn set_masked(&mut self, masked: bool) {

@@ -111,7 +111,10 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
             exit_note = Some(format!("the terminal went away ({e})"));
             break;
         }
-        let timeout = if app.current == ScreenId::Confirm {
+        let settle = app.needs_settle();
+        let timeout = if settle {
+            Duration::from_millis(250)
+        } else if app.current == ScreenId::Confirm {
             Duration::from_secs(1)
         } else {
             Duration::from_secs(30)
@@ -129,6 +132,7 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                     effects.extend(app.update(ev));
                 }
             }
+            Ev::Tick if settle => effects.extend(app.update(Event::Settle)),
             Ev::Tick => effects.extend(app.update(Event::Tick { now: now() })),
             Ev::Gone(why) => {
                 exit_note = Some(format!("the wizard ended: {why}"));

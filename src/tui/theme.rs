@@ -22,6 +22,11 @@ impl Theme {
         Style::new().add_modifier(Modifier::BOLD)
     }
 
+    /// Labels in front of values: bold where it is cheap, plain on serial lines.
+    pub fn label(&self) -> Style {
+        if self.basic { Style::new() } else { self.heading() }
+    }
+
     pub fn error(&self) -> Style {
         if self.basic {
             Style::new().add_modifier(Modifier::BOLD)

@@ -125,6 +125,33 @@ impl Screens {
         }
     }
 
+    /// Any field typed into since the last pause?
+    pub fn dirty(&self, s: ScreenId) -> bool {
+        match s {
+            ScreenId::User => self.user.name.is_dirty(),
+            ScreenId::Password => self.password.pw.is_dirty() || self.password.again.is_dirty(),
+            ScreenId::Ssh => self.ssh.port.is_dirty() || self.ssh.allow.is_dirty(),
+            _ => false,
+        }
+    }
+
+    /// Typing paused: let the live checks catch up (and the password be scored).
+    pub fn settle(&mut self, s: ScreenId, _ctx: &mut Ctx) -> Nav {
+        match s {
+            ScreenId::User => {
+                self.user.name.settle();
+                Nav::Stay
+            }
+            ScreenId::Password => self.password.settle(),
+            ScreenId::Ssh => {
+                self.ssh.port.settle();
+                self.ssh.allow.settle();
+                Nav::Stay
+            }
+            _ => Nav::Stay,
+        }
+    }
+
     /// May the wizard move on from this screen? The message says what to fix.
     pub fn check(&self, s: ScreenId, ctx: &Ctx) -> Result<(), String> {
         match s {
@@ -193,7 +220,7 @@ impl Screens {
                 self.done.saved(r);
                 Nav::Stay
             }
-            Event::Key(_) | Event::Tick { .. } => {
+            Event::Key(_) | Event::Tick { .. } | Event::Settle => {
                 let _ = s;
                 Nav::Stay
             }

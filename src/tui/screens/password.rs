@@ -93,6 +93,13 @@ impl State {
         }
     }
 
+    /// Typing paused: score what is there now (debounced, and off the input path).
+    pub fn settle(&mut self) -> Nav {
+        let a = self.pw.settle();
+        let b = self.again.settle();
+        if a || b { self.effects() } else { Nav::Stay }
+    }
+
     fn rescore(&mut self) -> Vec<Effect> {
         self.generation += 1;
         match self.candidate() {
@@ -152,7 +159,7 @@ impl State {
             Key::Esc => return Nav::Back,
             Key::Tab | Key::BackTab | Key::Up | Key::Down => {
                 self.focus = super::cycle(self.focus, items.len(), k);
-                return Nav::Stay;
+                return self.settle();
             }
             Key::Ctrl('t') => {
                 self.show = !self.show;
@@ -175,9 +182,8 @@ impl State {
                 Nav::Stay
             }
             Some(Item::Pw) => {
-                if self.pw.input(k) {
-                    return self.effects();
-                }
+                // Scored when typing pauses (Event::Settle), not on every key.
+                self.pw.input(k);
                 Nav::Stay
             }
             Some(Item::Again) => {

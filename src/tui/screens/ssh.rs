@@ -72,15 +72,21 @@ impl State {
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         match k {
-            Key::Enter => return Nav::Next,
             Key::Esc => return Nav::Back,
             Key::Tab | Key::BackTab | Key::Up | Key::Down => {
+                self.port.settle();
+                self.allow.settle();
                 self.focus = cycle(self.focus, 3, k);
                 return Nav::Stay;
             }
             Key::Ctrl('r') => {
                 self.port.set_text(&self.suggested.to_string());
                 return Nav::Stay;
+            }
+            Key::Enter => {
+                self.port.settle();
+                self.allow.settle();
+                return Nav::Next;
             }
             _ => {}
         }
@@ -160,11 +166,11 @@ impl State {
                 self.suggested
             )),
         ];
-        let text = self.port.text();
+        let text = self.port.settled().to_string();
         if text.is_empty() {
             out.push(Line::from("1-65535"));
         } else {
-            let problems = port_problems(&ctx.sys, self.port_value());
+            let problems = port_problems(&ctx.sys, text.parse().unwrap_or(-1));
             if problems.is_empty() {
                 out.push(Line::from(Span::styled(
                     "free: nothing listens there, no range conflict",

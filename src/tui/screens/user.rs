@@ -66,6 +66,7 @@ impl State {
             Key::Enter => return Nav::Next,
             Key::Esc => return Nav::Back,
             Key::Tab | Key::BackTab | Key::Up | Key::Down => {
+                self.name.settle();
                 self.focus = cycle(self.focus, n, k);
                 return Nav::Stay;
             }
@@ -123,7 +124,7 @@ impl State {
             Line::from("Name:"),
             Line::from(""),
         ];
-        let name = self.name.text();
+        let name = self.name.settled().to_string();
         let problems = name_problems(&ctx.sys, &name, self.reuse);
         if name.is_empty() {
             out.push(Line::from("lowercase letters, digits, - and _"));

@@ -108,7 +108,7 @@ pub fn view(f: &mut Frame, area: Rect, ctx: &Ctx) {
     ];
     for (label, value) in facts(ctx) {
         out.push(Line::from(vec![
-            Span::styled(format!("{label:<10}"), t.heading()),
+            Span::styled(format!("{label:<10}"), t.label()),
             Span::raw(value),
         ]));
     }
