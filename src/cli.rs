@@ -69,12 +69,43 @@ pub enum Command {
     },
     /// Copy the bundled demo system to a temporary directory and run plan, apply and confirm there
     Demo,
+    /// Report the server's security posture; change nothing (exit 0 clean, 1 findings, 2 error)
+    Audit {
+        #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+        format: AuditFormat,
+    },
     /// (internal) the rollback timer process
     #[command(hide = true)]
     Watchdog {
         #[arg(long)]
         txid: String,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditFormat {
+    Text,
+    Json,
+}
+
+/// `pbx-harden audit`: exit 0 when clean, 1 with findings, 2 on any error.
+fn audit_cmd(dir: &std::path::Path, format: AuditFormat) -> i32 {
+    let report = open_root(dir)
+        .and_then(|root| System::detect(&root, &Env::from_process()))
+        .map(|sys| crate::audit::audit(&sys));
+    match report {
+        Ok(r) => {
+            match format {
+                AuditFormat::Text => print!("{}", r.to_text()),
+                AuditFormat::Json => print!("{}", r.to_json()),
+            }
+            if r.is_clean() { 0 } else { 1 }
+        }
+        Err(e) => {
+            eprintln!("pbx-harden: {e}");
+            2
+        }
+    }
 }
 
 /// Run the CLI; returns the exit status.
@@ -100,7 +131,7 @@ fn open_root(dir: &std::path::Path) -> Result<Root> {
 pub fn run(cli: Cli) -> Result<i32> {
     let Some(cmd) = cli.command else {
         return Err(Error::invalid(
-            "the wizard is not built yet; use plan, apply, confirm, rollback, status, password or demo \
+            "the wizard is not built yet; use plan, apply, confirm, rollback, status, audit, password or demo \
              (see --help)",
         ));
     };
@@ -125,6 +156,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Demo => demo(),
+        Command::Audit { format } => Ok(audit_cmd(&cli.root, format)),
         Command::Watchdog { txid } => {
             let root = open_root(&cli.root)?;
             apply::watchdog::run(&root, &txid)?;
