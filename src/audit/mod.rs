@@ -190,7 +190,7 @@ const WHY_OPEN_IAX: &str = "anyone on the Internet can place calls into that con
 const WHY_AMI: &str = "the Asterisk Manager Interface (5038) controls the whole PBX (it can \
      originate calls); it must never be reachable from outside";
 const WHY_AMI_SECRET: &str = "an AMI login can originate calls and read every configuration; \
-     FreePBX's default amp111 is in every attack script";
+     FreePBX's default AMI password is in every attack script";
 const WHY_APF: &str = "the seed: \"Never have your trixbox system exposed completely on the open \
      Internet\"; APF is its firewall";
 const WHY_DEVEL: &str = "with DEVEL_MODE=\"1\" APF flushes its rules every 5 minutes, leaving the \
