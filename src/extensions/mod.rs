@@ -231,10 +231,12 @@ pub fn scan(root: &Root) -> Scan {
         }
         out.errors.extend(l.errors.iter().cloned());
     }
-    scan_chan_sip(&sip, &mut out.peers);
-    scan_iax(&iax, &mut out.peers);
-    scan_pjsip(&pjsip, &mut out.peers);
-    scan_wizard(&wizard, &mut out.peers);
+    let mut jobs = Vec::new();
+    scan_chan_sip(&sip, &mut out.peers, &mut jobs);
+    scan_iax(&iax, &mut out.peers, &mut jobs);
+    scan_pjsip(&pjsip, &mut out.peers, &mut jobs);
+    scan_wizard(&wizard, &mut out.peers, &mut jobs);
+    run_jobs(&mut out.peers, jobs);
     out
 }
 
@@ -256,10 +258,60 @@ fn val(l: &Loaded, idx: usize, key: &str) -> Option<String> {
     l.lookup(idx, key).map(|(e, _)| e.value.clone())
 }
 
-/// Judge a non-empty secret.
-fn judge(value: &str, names: &[(&str, &str)]) -> Option<Problem> {
-    let reasons = weak::assess(value, names);
-    (!reasons.is_empty()).then_some(Problem::Weak { reasons })
+/// A secret to judge once the scan is done (zxcvbn is the slow part: the judgments run
+/// on every core).
+struct Job {
+    peer: usize,
+    value: Secret,
+    names: Vec<(&'static str, String)>,
+}
+
+/// Queue a non-empty secret for judging; its peer is the next one pushed to `out`.
+fn judge(
+    jobs: &mut Vec<Job>,
+    out: &[Peer],
+    value: &str,
+    names: &[(&'static str, &str)],
+) -> Option<Problem> {
+    jobs.push(Job {
+        peer: out.len(),
+        value: Secret::new(value),
+        names: names.iter().map(|(w, n)| (*w, n.to_string())).collect(),
+    });
+    None
+}
+
+fn run_jobs(peers: &mut [Peer], jobs: Vec<Job>) {
+    let one = |j: &Job| {
+        let names: Vec<(&str, &str)> = j.names.iter().map(|(w, n)| (*w, n.as_str())).collect();
+        (j.peer, weak::assess(j.value.expose(), &names))
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let results: Vec<(usize, Vec<Reason>)> = if threads < 2 || jobs.len() < 32 {
+        jobs.iter().map(one).collect()
+    } else {
+        let size = jobs.len().div_ceil(threads);
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = jobs
+                .chunks(size)
+                .map(|c| sc.spawn(move || c.iter().map(one).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
+    for (i, reasons) in results {
+        if !reasons.is_empty()
+            && let Some(p) = peers.get_mut(i)
+        {
+            p.problem = Some(Problem::Weak { reasons });
+        }
+    }
 }
 
 fn peer_names<'a>(
@@ -277,7 +329,7 @@ fn peer_names<'a>(
     v
 }
 
-fn scan_chan_sip(l: &Loaded, out: &mut Vec<Peer>) {
+fn scan_chan_sip(l: &Loaded, out: &mut Vec<Peer>, jobs: &mut Vec<Job>) {
     for (i, s) in l.sections.iter().enumerate() {
         let lname = s.name.to_ascii_lowercase();
         if s.is_template || lname == "general" || lname == "authentication" {
@@ -305,7 +357,7 @@ fn scan_chan_sip(l: &Loaded, out: &mut Vec<Peer>) {
             Role::Remote
         };
         let problem = match &secret {
-            Some((_, v)) => judge(v, &peer_names(&s.name, &s.name, &users)),
+            Some((_, v)) => judge(jobs, out, v, &peer_names(&s.name, &s.name, &users)),
             None if !md5 && dynamic && kind.as_deref() != Some("user") => Some(Problem::NoSecret),
             None => None,
         };
@@ -325,7 +377,7 @@ fn scan_chan_sip(l: &Loaded, out: &mut Vec<Peer>) {
     }
 }
 
-fn scan_iax(l: &Loaded, out: &mut Vec<Peer>) {
+fn scan_iax(l: &Loaded, out: &mut Vec<Peer>, jobs: &mut Vec<Job>) {
     for (i, s) in l.sections.iter().enumerate() {
         if s.is_template || s.name.eq_ignore_ascii_case("general") {
             continue;
@@ -358,7 +410,7 @@ fn scan_iax(l: &Loaded, out: &mut Vec<Peer>) {
             Role::Remote
         };
         let problem = match &secret {
-            Some((_, v)) => judge(v, &peer_names(&s.name, &s.name, &users)),
+            Some((_, v)) => judge(jobs, out, v, &peer_names(&s.name, &s.name, &users)),
             None if db || rsa => None,
             None if takes_calls && !restricted => Some(Problem::OpenIax {
                 context: val(l, i, "context"),
@@ -392,7 +444,7 @@ fn list(v: Option<String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-fn scan_pjsip(l: &Loaded, out: &mut Vec<Peer>) {
+fn scan_pjsip(l: &Loaded, out: &mut Vec<Peer>, jobs: &mut Vec<Job>) {
     let kind_of = |i: usize| val(l, i, "type").map(|t| t.to_ascii_lowercase());
     // name -> endpoints that use it inbound / outbound
     let mut inbound: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -454,7 +506,7 @@ fn scan_pjsip(l: &Loaded, out: &mut Vec<Peer>) {
                 let opaque = secret.is_none() && hashed;
                 let problem = match &secret {
                     Some((_, v)) if auth_type != "md5" => {
-                        judge(v, &peer_names(&s.name, &extension, &users))
+                        judge(jobs, out, v, &peer_names(&s.name, &extension, &users))
                     }
                     None if !opaque && role == Role::Phone => Some(Problem::NoSecret),
                     _ => None,
@@ -499,7 +551,7 @@ fn scan_pjsip(l: &Loaded, out: &mut Vec<Peer>) {
     }
 }
 
-fn scan_wizard(l: &Loaded, out: &mut Vec<Peer>) {
+fn scan_wizard(l: &Loaded, out: &mut Vec<Peer>, jobs: &mut Vec<Job>) {
     for (i, s) in l.sections.iter().enumerate() {
         if s.is_template || !val(l, i, "type").is_some_and(|t| t.eq_ignore_ascii_case("wizard")) {
             continue;
@@ -520,7 +572,7 @@ fn scan_wizard(l: &Loaded, out: &mut Vec<Peer>) {
                 .collect();
             let secret = secret_at(l, i, key).filter(|(_, v)| !v.is_empty());
             let problem = match &secret {
-                Some((_, v)) => judge(v, &peer_names(&s.name, &s.name, &users)),
+                Some((_, v)) => judge(jobs, out, v, &peer_names(&s.name, &s.name, &users)),
                 None if dir == "inbound" && registers && !accepts_auth => Some(Problem::NoSecret),
                 None => None,
             };
