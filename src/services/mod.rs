@@ -636,8 +636,19 @@ fn sysv_touches(b: &Builder<'_>, name: &str) -> Vec<String> {
     for n in 0..=6u8 {
         let dir = format!("{base}/rc{n}.d");
         for file in b.sys.root.list_dir(&dir).unwrap_or_default() {
-            if parse_rc_name(&file).is_some_and(|(_, _, nm)| nm == name) {
-                out.push(format!("{dir}/{file}"));
+            let Some((start, prio, nm)) = parse_rc_name(&file) else {
+                continue;
+            };
+            if nm != name {
+                continue;
+            }
+            out.push(format!("{dir}/{file}"));
+            if start {
+                // The K links `update-rc.d NAME disable` / `chkconfig NAME off` may create
+                // (absent now: rollback removes them if they appear).
+                for k in [prio, 100 - prio.min(99), 1] {
+                    out.push(format!("{dir}/K{:02}{name}", k.min(99)));
+                }
             }
         }
     }
