@@ -376,6 +376,12 @@ fn demo() -> Result<i32> {
         println!("{s}");
     }
     println!(
+        "\n== pbx-harden --root {} audit   (what is left to do)\n",
+        dir.display()
+    );
+    let sys = System::detect(&root, &Env::from_process())?;
+    print!("{}", crate::audit::audit(&sys).to_text());
+    println!(
         "\nDone. The hardened copy stays in {} for you to look at.",
         dir.display()
     );

@@ -47,13 +47,22 @@ fn audit_of_the_weak_demo_root() {
     let (code_j, json_out) = audit(t.path(), true);
     assert_eq!(code_j, 1);
     // The audit reads, never writes: not even the state directory appears.
-    assert_eq!(tree_diff(&before, &tree(t.path(), &[])), Vec::<String>::new());
+    assert_eq!(
+        tree_diff(&before, &tree(t.path(), &[])),
+        Vec::<String>::new()
+    );
 
     let v: serde_json::Value = serde_json::from_str(&json_out).unwrap();
     assert_eq!(v["format"], "pbx-harden-audit");
     assert_eq!(v["version"], 1);
     assert_eq!(v["summary"]["total"], 20);
-    for secret in ["password1", "amp111", "trunkpass", "Rq7!wanderer", "Tundra-Mosaic"] {
+    for secret in [
+        "password1",
+        "amp111",
+        "trunkpass",
+        "Rq7!wanderer",
+        "Tundra-Mosaic",
+    ] {
         assert!(!json_out.contains(secret), "{secret} leaked");
         assert!(!text.contains(secret), "{secret} leaked");
     }
@@ -139,14 +148,22 @@ fn firewall_and_brute_force_checks() {
     )
     .unwrap();
     let v = json(r);
-    assert!(ids(&v).contains(&"bruteforce.none -".to_string()), "{:?}", ids(&v));
+    assert!(
+        ids(&v).contains(&"bruteforce.none -".to_string()),
+        "{:?}",
+        ids(&v)
+    );
     std::fs::write(
         r.join("etc/fail2ban/jail.d/defaults-debian.conf"),
         "[sshd]\nenabled = true\n",
     )
     .unwrap();
     let v = json(r);
-    assert!(!ids(&v).contains(&"bruteforce.none -".to_string()), "{:?}", ids(&v));
+    assert!(
+        !ids(&v).contains(&"bruteforce.none -".to_string()),
+        "{:?}",
+        ids(&v)
+    );
 }
 
 #[test]
@@ -161,7 +178,13 @@ fn a_hardened_root_has_none_of_the_findings_it_fixed() {
         t.path().parent().unwrap(),
         pbx_harden::demo::EXAMPLE_ANSWERS,
     );
-    let o = run(&["--root", dir, "apply", "--answers", answers.to_str().unwrap()]);
+    let o = run(&[
+        "--root",
+        dir,
+        "apply",
+        "--answers",
+        answers.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let pending = ids(&json(t.path()));
     assert!(
@@ -187,9 +210,15 @@ fn a_hardened_root_has_none_of_the_findings_it_fixed() {
         "service.unneeded rpcidmapd",
     ];
     for f in fixed {
-        assert!(weak.contains(&f.to_string()), "{f} was found before: {weak:?}");
+        assert!(
+            weak.contains(&f.to_string()),
+            "{f} was found before: {weak:?}"
+        );
         assert!(!after.contains(&f.to_string()), "{f} is fixed: {after:?}");
     }
-    let remaining: Vec<&String> = weak.iter().filter(|f| !fixed.contains(&f.as_str())).collect();
+    let remaining: Vec<&String> = weak
+        .iter()
+        .filter(|f| !fixed.contains(&f.as_str()))
+        .collect();
     assert_eq!(after.iter().collect::<Vec<_>>(), remaining);
 }
