@@ -345,7 +345,8 @@ fn templates_includes_and_pjsip_references() {
         (
             "iax.conf",
             b"[general]\n[guest]\ntype=user\ndeny=0.0.0.0/0.0.0.0\npermit=192.0.2.1/255.255.255.255\n\
-              [keyed]\ntype=user\nauth=rsa\ninkeys=office\n[office]\ntype=user\nsecret=office\n",
+              [keyed]\ntype=user\nauth=rsa\ninkeys=office\n[office]\ntype=user\nsecret=office\n\
+              [fpbx]\ntype=user\ncontext=from-trunk\ndeny=0.0.0.0/0.0.0.0\npermit=0.0.0.0/0.0.0.0\n",
         ),
     ]);
     let s = scan_dir(t.path());
@@ -359,6 +360,7 @@ fn templates_includes_and_pjsip_references() {
             "Sip 300 weak Phone",
             "Sip 302 weak Phone",
             "Iax office weak Remote",
+            "Iax fpbx open-iax Remote",
             "Pjsip 400-auth weak Phone",
             "Pjsip 401 no-secret Phone",
             "Pjsip trunk-auth weak Trunk",

@@ -301,7 +301,7 @@ fn run_jobs(peers: &mut [Peer], jobs: Vec<Job>) {
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         })
     };
@@ -398,9 +398,7 @@ fn scan_iax(l: &Loaded, out: &mut Vec<Peer>, jobs: &mut Vec<Job>) {
         let db = val(l, i, "dbsecret").is_some_and(|v| !v.is_empty());
         let rsa = val(l, i, "auth").is_some_and(|a| a.to_ascii_lowercase().contains("rsa"))
             && val(l, i, "inkeys").is_some_and(|k| !k.is_empty());
-        let restricted = !l.all(i, "permit").is_empty()
-            || !l.all(i, "deny").is_empty()
-            || !l.all(i, "acl").is_empty();
+        let restricted = acl_restricts(l, i);
         let takes_calls = kind != "peer";
         let role = if dynamic {
             Role::Phone
@@ -432,6 +430,23 @@ fn scan_iax(l: &Loaded, out: &mut Vec<Peer>, jobs: &mut Vec<Job>) {
             problem,
         });
     }
+}
+
+/// Do `permit`/`deny`/`acl` limit who may use the section? Without a `deny` a `permit`
+/// changes nothing, and FreePBX's `deny=0.0.0.0/0.0.0.0` + `permit=0.0.0.0/0.0.0.0`
+/// lets everyone in.
+fn acl_restricts(l: &Loaded, idx: usize) -> bool {
+    if !l.all(idx, "acl").is_empty() {
+        return true;
+    }
+    let everyone = |v: &str| {
+        let v = v.trim();
+        matches!(
+            v,
+            "0.0.0.0/0" | "0.0.0.0/0.0.0.0" | "::/0" | "0.0.0.0" | "any"
+        )
+    };
+    !l.all(idx, "deny").is_empty() && !l.all(idx, "permit").iter().any(|e| everyone(&e.value))
 }
 
 fn list(v: Option<String>) -> Vec<String> {

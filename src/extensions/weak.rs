@@ -198,6 +198,21 @@ mod tests {
     }
 
     #[test]
+    fn odd_unicode_is_judged_without_panicking() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let pool: Vec<char> = "aA1!-_ é漢字ẞßİıǅ🙂\u{301}\u{200d}\u{feff}\t;\\\"'0Ωω"
+            .chars()
+            .collect();
+        for _ in 0..300 {
+            let n = rng.random_range(1..40);
+            let s: String = (0..n)
+                .map(|_| pool[rng.random_range(0..pool.len())])
+                .collect();
+            let _ = assess(&s, &[("extension", "İ"), ("user name", "ß")]);
+        }
+    }
+
+    #[test]
     fn generated_secrets_are_strong_and_plain() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         for _ in 0..50 {
