@@ -130,6 +130,10 @@ fn systemd_root() -> tempfile::TempDir {
         "[Service]\nExecStart=/usr/sbin/sshd -D\n\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n",
     );
     unit(
+        "odd.service",
+        "[Service]\nExecStart=/bin/true\n\n[Install]\nWantedBy=multi-user.target\nAlso=ssh.service\n",
+    );
+    unit(
         "rpcbind.service",
         "[Service]\nExecStart=/sbin/rpcbind -w\n\n[Install]\nWantedBy=multi-user.target\n",
     );
@@ -228,6 +232,12 @@ fn systemd_disable_and_rollback_restore_every_link() {
     let shown = pbx_harden::plan::render(&p, &detect(t.path()));
     assert!(shown.contains("disable avahi-daemon.service"), "{shown}");
     assert!(!shown.contains("rpcbind"), "already disabled: {shown}");
+    let odd = plan_for(t.path(), "[services]\ndisable = [\"odd\"]\n");
+    assert!(
+        errors(&odd)[0].contains("would also disable ssh.service"),
+        "{:?}",
+        odd.problems
+    );
 
     let a = write_answers(
         t.path().parent().unwrap(),

@@ -539,7 +539,25 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             continue;
         };
         match &svc.kind {
-            Kind::Systemd { unit, state } => plan_systemd(b, &svc, unit, state),
+            Kind::Systemd { unit, state } => {
+                // `systemctl disable` also disables the units of `Also=`: the same rules.
+                let also = also_units(&b.sys.root, unit);
+                if let Some((a, why)) = also.iter().find_map(|a| {
+                    let n = normalize(a);
+                    l.never(&n).map(|e| (a, e.reason.clone())).or_else(|| {
+                        l.kept(&n)
+                            .filter(|_| !s.override_keep_list.iter().any(|o| normalize(o) == n))
+                            .map(|e| (a, e.reason.clone()))
+                    })
+                }) {
+                    b.error(
+                        key,
+                        format!("{raw}: disabling {unit} would also disable {a} (Also=): {why}"),
+                    );
+                    continue;
+                }
+                plan_systemd(b, &svc, unit, state)
+            }
             Kind::SysV { .. } => plan_sysv(b, &svc),
         }
     }
