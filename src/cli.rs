@@ -102,7 +102,12 @@ fn audit_cmd(dir: &std::path::Path, format: AuditFormat) -> i32 {
             if r.is_clean() { 0 } else { 1 }
         }
         Err(e) => {
-            eprintln!("pbx-harden: {e}");
+            let hint = if nix::unistd::geteuid().is_root() {
+                ""
+            } else {
+                " (run the audit as root: it reads /etc/shadow and /etc/asterisk)"
+            };
+            eprintln!("pbx-harden: {e}{hint}");
             2
         }
     }
