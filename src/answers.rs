@@ -41,6 +41,10 @@ pub struct Answers {
 pub struct ServicesAnswers {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disable: Vec<String>,
+    /// Services on the keep-list that `disable` may disable anyway (each must be in both).
+    /// The SSH daemon cannot be overridden.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub override_keep_list: Vec<String>,
 }
 
 /// `[extensions]`: SIP/IAX secrets.

@@ -85,12 +85,48 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         extract: Option<PathBuf>,
     },
+    /// Report the server's security posture; change nothing (exit 0 clean, 1 findings, 2 error)
+    Audit {
+        #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+        format: AuditFormat,
+    },
     /// (internal) the rollback timer process
     #[command(hide = true)]
     Watchdog {
         #[arg(long)]
         txid: String,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditFormat {
+    Text,
+    Json,
+}
+
+/// `pbx-harden audit`: exit 0 when clean, 1 with findings, 2 on any error.
+fn audit_cmd(dir: &std::path::Path, format: AuditFormat) -> i32 {
+    let report = open_root(dir)
+        .and_then(|root| System::detect(&root, &Env::from_process()))
+        .map(|sys| crate::audit::audit(&sys));
+    match report {
+        Ok(r) => {
+            match format {
+                AuditFormat::Text => print!("{}", r.to_text()),
+                AuditFormat::Json => print!("{}", r.to_json()),
+            }
+            if r.is_clean() { 0 } else { 1 }
+        }
+        Err(e) => {
+            let hint = if nix::unistd::geteuid().is_root() {
+                ""
+            } else {
+                " (run the audit as root: it reads /etc/shadow and /etc/asterisk)"
+            };
+            eprintln!("pbx-harden: {e}{hint}");
+            2
+        }
+    }
 }
 
 /// Run the CLI; returns the exit status.
@@ -146,6 +182,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Demo { extract: None } => demo(),
+        Command::Audit { format } => Ok(audit_cmd(&cli.root, format)),
         Command::Watchdog { txid } => {
             let root = open_root(&cli.root)?;
             apply::watchdog::run(&root, &txid)?;
@@ -393,6 +430,12 @@ fn demo() -> Result<i32> {
     for s in &r.steps {
         println!("{s}");
     }
+    println!(
+        "\n== pbx-harden --root {} audit   (what is left to do)\n",
+        dir.display()
+    );
+    let sys = System::detect(&root, &Env::from_process())?;
+    print!("{}", crate::audit::audit(&sys).to_text());
     println!(
         "\nDone. The hardened copy stays in {} for you to look at.",
         dir.display()

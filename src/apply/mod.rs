@@ -495,6 +495,8 @@ pub fn rollback(
                     .map(|t| t.display().to_string());
                 if cur.as_deref() != Some(target.as_str()) {
                     fsops::remove_any(&host).at(&host)?;
+                    // `systemctl disable` removes a `.wants` directory it emptied.
+                    fsops::create_parents(&host).at(&host)?;
                     std::os::unix::fs::symlink(target, &host).at(&host)?;
                     rep.restored.push(s.path.clone());
                 }

@@ -1,5 +1,7 @@
 //! Asterisk-style ini files (`sip.conf`, `rtp.conf`, `manager.conf`, fail2ban's jail files):
-//! `[section](template,!)`, `key = value ; comment`, `key => value`, `#include file`.
+//! `[section](template,!)`, `key = value ; comment`, `key => value`, `#include file`,
+//! `#tryinclude file`, and Asterisk's block comments `;-- ... --;` (which may span lines and
+//! nest; `;---` is an ordinary comment, so FreePBX's `;-----;` banners are not blocks).
 //! The parse keeps every line and the byte range of each value, so an editor can replace a
 //! value inside its line and leave every other byte alone.
 
@@ -56,7 +58,11 @@ pub fn parse_line(line: &str) -> IniLine {
     if t.is_empty() {
         return IniLine::Other;
     }
-    if let Some(rest) = t.strip_prefix("#include") {
+    if let Some(rest) = t
+        .strip_prefix("#include")
+        .or_else(|| t.strip_prefix("#tryinclude"))
+        && rest.starts_with([' ', '\t', '"', '<'])
+    {
         let f = rest.trim().trim_matches(['"', '<', '>']).to_string();
         return IniLine::Include { file: f };
     }
@@ -110,11 +116,107 @@ pub fn parse_line(line: &str) -> IniLine {
     }
 }
 
+/// Blank out the parts of `line` inside Asterisk block comments (`;--` opens one unless a
+/// fourth `-` follows, `--;` closes one; they nest). `depth` carries over between lines.
+/// The result has the same byte length, so ranges found in it hold for `line`.
+pub fn mask_block_comments<'a>(line: &'a str, depth: &mut u32) -> std::borrow::Cow<'a, str> {
+    if *depth == 0 && !line.contains(";--") {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let b = line.as_bytes();
+    let mut out = b.to_vec();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && *depth == 0 {
+            i += 2;
+            continue;
+        }
+        if b[i] == b';' {
+            if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2) == Some(&b'-')
+                && b.get(i + 3) != Some(&b'-')
+            {
+                *depth += 1;
+                out[i..i + 3].fill(b' ');
+                i += 3;
+                continue;
+            }
+            if *depth > 0 && i >= 2 && b[i - 1] == b'-' && b[i - 2] == b'-' {
+                *depth -= 1;
+                out[i] = b' ';
+                i += 1;
+                continue;
+            }
+            if *depth == 0 {
+                // An ordinary comment: the rest of the line is not looked at.
+                break;
+            }
+        }
+        if *depth > 0 {
+            out[i] = b' ';
+        }
+        i += 1;
+    }
+    // Only whole characters are blanked (`;` and `-` are ASCII), so this stays UTF-8.
+    std::borrow::Cow::Owned(String::from_utf8(out).unwrap_or_else(|_| line.to_string()))
+}
+
+fn parse_lines(text: &Text) -> Vec<IniLine> {
+    let mut depth = 0u32;
+    text.lines
+        .iter()
+        .map(|l| {
+            let masked = mask_block_comments(&l.text, &mut depth);
+            parse_line(&masked)
+        })
+        .collect()
+}
+
+/// A section header with the flags Asterisk knows: `[name](+)` adds to an earlier section
+/// of the same name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionHeader {
+    pub line: usize,
+    pub name: String,
+    pub templates: Vec<String>,
+    pub is_template: bool,
+    pub addition: bool,
+}
+
 impl IniFile {
     pub fn parse(bytes: &[u8]) -> IniFile {
         let text = Text::parse(bytes);
-        let parsed = text.lines.iter().map(|l| parse_line(&l.text)).collect();
+        let parsed = parse_lines(&text);
         IniFile { text, parsed }
+    }
+
+    /// Every section header, with the `(+)` flag.
+    pub fn section_headers(&self) -> Vec<SectionHeader> {
+        let mut out = Vec::new();
+        for (i, p) in self.parsed.iter().enumerate() {
+            if let IniLine::Section {
+                name,
+                templates,
+                is_template,
+            } = p
+            {
+                let t = &self.text.lines[i].text;
+                let after = t
+                    .find(']')
+                    .map(|c| &t[c + 1..])
+                    .and_then(|a| a.trim_start().strip_prefix('('))
+                    .and_then(|a| a.split(')').next())
+                    .unwrap_or("");
+                out.push(SectionHeader {
+                    line: i,
+                    name: name.clone(),
+                    templates: templates.clone(),
+                    is_template: *is_template,
+                    addition: after.split(',').any(|p| p.trim() == "+"),
+                });
+            }
+        }
+        out
     }
 
     /// (section, key, value, line index) for every entry.
@@ -148,7 +250,7 @@ impl IniFile {
         if let IniLine::Entry { value_range, .. } = &self.parsed[line] {
             let r = value_range.clone();
             self.text.lines[line].text.replace_range(r, value);
-            self.parsed[line] = parse_line(&self.text.lines[line].text);
+            self.parsed = parse_lines(&self.text);
         }
     }
 
@@ -197,6 +299,57 @@ mod tests {
             IniLine::Entry { value, .. } => assert_eq!(value, "a\\;b"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn block_comments_span_lines_and_banners_are_not_blocks() {
+        let f = IniFile::parse(
+            b";--\n[hidden]\nsecret=1\n--;\n[shown] ;-- inline --; \nsecret = 2 ;-- x --;\n\
+              ;--------;\n[after]\nsecret=3\n",
+        );
+        let e: Vec<_> = f
+            .entries()
+            .into_iter()
+            .map(|(s, k, v, _)| (s.unwrap_or(""), k, v))
+            .collect();
+        assert_eq!(e, vec![("shown", "secret", "2"), ("after", "secret", "3")]);
+        // nested
+        let f = IniFile::parse(b";-- a ;-- b --; still --;\n[x]\nk=v\n");
+        assert_eq!(f.get("x", "k").map(|(v, _)| v), Some("v"));
+        let f = IniFile::parse(b";-- a ;-- b --; still\n[x]\nk=v\n");
+        assert_eq!(f.get("x", "k"), None);
+    }
+
+    #[test]
+    fn includes_and_additions() {
+        assert_eq!(
+            parse_line("#tryinclude \"pjsip_custom.conf\""),
+            IniLine::Include {
+                file: "pjsip_custom.conf".into()
+            }
+        );
+        assert_eq!(parse_line("#includes = 3"), IniLine::Other);
+        let f = IniFile::parse(b"[a](!)\n[b](a)\n[b](+)\n[c](+,a) ; x\n");
+        let h = f.section_headers();
+        assert_eq!(
+            h.iter()
+                .map(|h| (h.name.as_str(), h.addition))
+                .collect::<Vec<_>>(),
+            vec![("a", false), ("b", false), ("b", true), ("c", true)]
+        );
+        assert!(h[0].is_template);
+        assert_eq!(h[3].templates, vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn set_value_without_final_newline_and_in_utf8() {
+        let mut f = IniFile::parse("[30]\ncallerid=Bảng <30>\nsecret=30".as_bytes());
+        let (_, line) = f.get("30", "secret").unwrap();
+        f.set_value(line, "Xy7-long-secret");
+        assert_eq!(
+            f.to_bytes(),
+            "[30]\ncallerid=Bảng <30>\nsecret=Xy7-long-secret".as_bytes()
+        );
     }
 
     #[test]

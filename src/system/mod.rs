@@ -119,12 +119,13 @@ impl System {
     pub fn detect(root: &Root, env: &Env) -> Result<System> {
         let users = Users::read(root)?;
         let sshd = SshdConfig::load(root).map_err(|e| e.to_string());
+        let init = init_system(root);
         Ok(System {
             root: root.clone(),
             env: env.clone(),
             os: os_info(root),
             pbx: pbx_info(root),
-            init: init_system(root),
+            init,
             managed_users: crate::apply::state::managed_users(root),
             users,
             listeners: net::listeners(root),
@@ -137,7 +138,7 @@ impl System {
             sshd_binary: find_program("sshd"),
             selinux_enforcing: selinux_enforcing(root),
             firewall: crate::firewall::detect(root),
-            services: crate::services::detect(root),
+            services: crate::services::detect(root, init),
             extensions: crate::extensions::scan(root),
         })
     }
