@@ -5,3 +5,4 @@ pub mod ini;
 pub mod shellvars;
 pub mod sshd;
 pub mod text;
+pub mod trust;
