@@ -2,6 +2,7 @@
 //! unchanged file round-trips to identical bytes.
 
 pub mod ini;
+pub mod jail;
 pub mod shellvars;
 pub mod sshd;
 pub mod text;
