@@ -22,7 +22,11 @@ pub fn corpus(sub: &str) -> Option<PathBuf> {
     let n = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("PBX_HARDEN_CORPUS={base}: {}: {e}", dir.display()))
         .count();
-    assert!(n > 0, "PBX_HARDEN_CORPUS={base}: {} is empty", dir.display());
+    assert!(
+        n > 0,
+        "PBX_HARDEN_CORPUS={base}: {} is empty",
+        dir.display()
+    );
     Some(dir)
 }
 
@@ -58,15 +62,27 @@ pub fn bin() -> PathBuf {
 
 /// A fresh copy of the bundled demo system.
 pub fn demo_root() -> tempfile::TempDir {
-    let t = tempfile::Builder::new().prefix("pbx-harden-test-").tempdir().unwrap();
+    let t = tempfile::Builder::new()
+        .prefix("pbx-harden-test-")
+        .tempdir()
+        .unwrap();
     pbx_harden::demo::materialize(t.path()).unwrap();
     t
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
-    File { bytes: Vec<u8>, mode: u32, uid: u32, gid: u32 },
-    Dir { mode: u32, uid: u32, gid: u32 },
+    File {
+        bytes: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    Dir {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
     Link(PathBuf),
 }
 
@@ -86,12 +102,24 @@ pub fn tree(dir: &Path, skip: &[&str]) -> BTreeMap<String, Node> {
             if md.file_type().is_symlink() {
                 out.insert(rel, Node::Link(std::fs::read_link(&p).unwrap()));
             } else if md.is_dir() {
-                out.insert(rel.clone(), Node::Dir { mode: md.mode() & 0o7777, uid: md.uid(), gid: md.gid() });
+                out.insert(
+                    rel.clone(),
+                    Node::Dir {
+                        mode: md.mode() & 0o7777,
+                        uid: md.uid(),
+                        gid: md.gid(),
+                    },
+                );
                 walk(base, &p, skip, out);
             } else {
                 out.insert(
                     rel,
-                    Node::File { bytes: std::fs::read(&p).unwrap(), mode: md.mode() & 0o7777, uid: md.uid(), gid: md.gid() },
+                    Node::File {
+                        bytes: std::fs::read(&p).unwrap(),
+                        mode: md.mode() & 0o7777,
+                        uid: md.uid(),
+                        gid: md.gid(),
+                    },
                 );
             }
         }
@@ -125,9 +153,18 @@ pub fn write_answers(dir: &Path, text: &str) -> PathBuf {
 }
 
 pub fn run(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(bin()).args(args).env_remove("SSH_CONNECTION").env_remove("SSH_CLIENT").output().unwrap()
+    std::process::Command::new(bin())
+        .args(args)
+        .env_remove("SSH_CONNECTION")
+        .env_remove("SSH_CLIENT")
+        .output()
+        .unwrap()
 }
 
 pub fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
