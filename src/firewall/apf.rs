@@ -28,14 +28,14 @@ pub const SNAPSHOT_V6: &str = "/var/lib/pbx-harden/pending/ip6tables.rules";
 
 /// Save the running rules of one family (`iptables` / `ip6tables`). Fixed script; the file
 /// name is an argument, never part of the script.
-fn save_argv(tool: &str, file: &str) -> Vec<String> {
+pub fn save_argv(tool: &str, file: &str) -> Vec<String> {
     argv(&["sh", "-c", "\"$2-save\" > \"$1\"", "sh", file, tool])
 }
 
 /// Load saved rules back: tables that did not exist before (APF adds `mangle` for TOS) are
 /// flushed, then `iptables-restore` replaces the rest. Nothing happens when no snapshot was
 /// taken (apply failed earlier).
-fn restore_argv(tool: &str, file: &str) -> Vec<String> {
+pub fn restore_argv(tool: &str, file: &str) -> Vec<String> {
     argv(&[
         "sh",
         "-c",
