@@ -406,6 +406,25 @@ pub fn plan(
                 "egress filtering is on and DNS (53) is not allowed out",
             );
         }
+        let lists_on = [
+            "DLIST_PHP",
+            "DLIST_SPAMHAUS",
+            "DLIST_DSHIELD",
+            "DLIST_RESERVED",
+            "USE_DS",
+            "USE_DROP",
+            "USE_RD",
+        ]
+        .iter()
+        .any(|k| conf.get(k).as_deref() == Some("1"));
+        if lists_on && !(ports::apf_list_opens(&eg_tcp, 80) && ports::apf_list_opens(&eg_tcp, 443))
+        {
+            b.warn(
+                "apf.egress_tcp_ports",
+                "egress filtering is on and 80/443 are not both allowed out: APF could not \
+                 download its block lists on refresh",
+            );
+        }
         if answers.bfd.as_ref().and_then(|x| x.email_alerts) == Some(true)
             && !ports::apf_list_opens(&eg_tcp, 25)
         {

@@ -878,12 +878,19 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
              use fail2ban",
         );
     }
-    if backend == Backend::None && fw.apf.is_none() && ctx.moved {
+    if backend == Backend::Fail2ban && fw.apf.is_some() {
+        b.warn(
+            "firewall.backend",
+            "APF is installed too: every APF restart flushes the chains fail2ban bans with",
+        );
+    }
+    if backend != Backend::Apf && fw.apf.is_none() && ctx.moved {
         b.check(
             format!("the SSH port {} is open in the firewall", ctx.ssh_port()),
             CheckStatus::Skipped(
-                "no APF here; other firewalls (firewalld, ufw, plain iptables rules) are not \
-                 checked: open the port there before you confirm"
+                "no APF here (fail2ban only bans, it opens and closes no port); other firewalls \
+                 (firewalld, ufw, plain iptables rules) are not checked: open the port there \
+                 before you confirm"
                     .into(),
             ),
         );
