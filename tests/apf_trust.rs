@@ -248,12 +248,14 @@ fn an_existing_ban_of_the_admin_fails_the_check_until_trusted_or_removed() {
     each_version(|v, src, _fmt| {
         let t = root_with(src, From::Absent);
         let deny = t.path().join("etc/apf/deny_hosts.rules");
-        let mut d = std::fs::read(&deny).unwrap();
-        d.extend_from_slice(b"203.0.113.0/24\n");
+        let shipped_deny = std::fs::read(&deny).unwrap();
+        let mut d = shipped_deny.clone();
+        // As someone typed it: host bits set, which iptables masks to 203.0.113.0/24.
+        d.extend_from_slice(b"203.0.113.7/24\n");
         std::fs::write(&deny, &d).unwrap();
         let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\n");
         assert!(
-            matches!(check(&p, "not blocked"), CheckStatus::Fail(m) if m.contains("203.0.113.0/24")),
+            matches!(check(&p, "not blocked"), CheckStatus::Fail(m) if m.contains("203.0.113.7/24")),
             "{v}: {:?}",
             check(&p, "not blocked")
         );
@@ -272,7 +274,7 @@ fn an_existing_ban_of_the_admin_fails_the_check_until_trusted_or_removed() {
         );
         let (_s, p) = plan_for(
             t.path(),
-            "[ssh]\nport = 22022\n[firewall]\nremove = [\"203.0.113.0/24\"]\n",
+            "[ssh]\nport = 22022\n[firewall]\nremove = [\"203.0.113.7/24\"]\n",
         );
         assert!(p.is_valid(), "{v}: {:#?}", errors(&p));
         assert!(

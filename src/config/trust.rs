@@ -433,6 +433,27 @@ pub fn parse_entry(s: &str, fmt: TrustFormat) -> Result<Entry, String> {
     }))
 }
 
+/// An entry as APF loads it from a file, for checks: like `parse_entry`, but a network with
+/// host bits set counts as its network (iptables masks them), as APF would apply it.
+pub fn loaded_entry(token: &str) -> Option<Entry> {
+    if let Ok(e) = parse_entry(token, TrustFormat::Apf2) {
+        return Some(e);
+    }
+    let (head, host) = match token.rfind('=') {
+        Some(i) => token.split_at(i + 1),
+        None => ("", token),
+    };
+    let (addr, len) = host.split_once('/')?;
+    let ip = parse_ip(addr.trim_matches(['[', ']'])).ok()?;
+    let len: u8 = len.parse().ok()?;
+    let net = network_of(ip, len);
+    let fixed = match (net, host.starts_with('[')) {
+        (IpAddr::V6(n), true) => format!("{head}[{n}/{len}]"),
+        (n, _) => format!("{head}{n}/{len}"),
+    };
+    parse_entry(&fixed, TrustFormat::Apf2).ok()
+}
+
 /// Check the free text of a comment.
 pub fn check_comment(c: &str) -> Result<(), String> {
     if c.chars().any(|ch| ch.is_control()) {
@@ -734,6 +755,16 @@ mod tests {
                 .unwrap_err()
                 .contains("IPv6")
         );
+    }
+
+    #[test]
+    fn loaded_entries_are_masked_like_iptables_does() {
+        let admin: IpAddr = "203.0.113.10".parse().unwrap();
+        let e = loaded_entry("203.0.113.7/24").unwrap();
+        assert_eq!(e.host().covers(admin), Some(true));
+        let e = loaded_entry("tcp:in:d=22:s=203.0.113.7/24").unwrap();
+        assert_eq!(e.host().covers(admin), Some(true));
+        assert!(loaded_entry("garbage").is_none());
     }
 
     #[test]

@@ -171,15 +171,12 @@ fn bool01(b: bool) -> &'static str {
     if b { "1" } else { "0" }
 }
 
-/// Trust entries loaded from a file, parsed (tokens APF would not understand are skipped).
+/// Trust entries loaded from a file, parsed as APF applies them (tokens APF would not
+/// understand are skipped).
 fn parsed_entries(f: &TrustFile) -> Vec<(String, Entry)> {
     f.entries()
         .into_iter()
-        .filter_map(|t| {
-            trust::parse_entry(&t, TrustFormat::Apf2)
-                .ok()
-                .map(|e| (t, e))
-        })
+        .filter_map(|t| trust::loaded_entry(&t).map(|e| (t, e)))
         .collect()
 }
 

@@ -9,7 +9,7 @@ use crate::answers::{Answers, BfdAnswers};
 use crate::config::text::Text;
 use crate::config::trust::{Host, parse_host};
 use crate::firewall::apf::VarEdit;
-use crate::firewall::{BFD_CONF, BFD_CRON, BFD_IGNORE, Ctx, Spec};
+use crate::firewall::{BFD_CONF, BFD_CRON, BFD_IGNORE, Spec};
 use crate::plan::{Builder, CheckStatus};
 
 const WHY: &str = "BFD brute-force detection";
@@ -65,7 +65,7 @@ fn bool01(b: bool) -> &'static str {
     if b { "1" } else { "0" }
 }
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
+pub fn plan(b: &mut Builder<'_>, answers: &Answers, spec: &Spec) {
     let sys = b.sys;
     let Some(info) = sys.firewall.bfd.clone() else {
         return;
@@ -265,7 +265,6 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
             s.push(conf.settings_line(BFD_CONF));
         }
     }
-    let _ = ctx;
 }
 
 fn ip_text(given: &str, ip: IpAddr) -> String {

@@ -388,8 +388,6 @@ pub struct Spec {
     pub trust_admin: Option<IpAddr>,
 }
 
-pub const KEY: &str = "firewall";
-
 fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
     let fw = &b.sys.firewall;
     let Some(name) = answers.firewall.as_ref().and_then(|f| f.backend.as_deref()) else {
@@ -456,16 +454,11 @@ fn port_lists(
         let Some(list) = list else {
             continue;
         };
-        let mut ranges = match ports::parse_list(list) {
-            Ok(r) => r,
-            Err(errs) => {
-                for e in errs {
-                    b.error(key, e);
-                }
-                continue;
-            }
-        };
-        let mut bad = false;
+        let (mut ranges, errs) = ports::parse_list_partial(list);
+        let mut bad = !errs.is_empty();
+        for e in errs {
+            b.error(key, e);
+        }
         for c in catalog.iter().filter(|c| c.proto == proto) {
             let hit = ranges.iter().find(|r| r.overlaps(&c.ports)).copied();
             match (c.exposure, hit) {
@@ -473,8 +466,16 @@ fn port_lists(
                     b.error(
                         key,
                         format!(
-                            "{r}: {} is {} ({}/{}); it is refused",
-                            c.ports, c.service, c.proto, c.note
+                            "{}: {} ({}/{}) is never opened: {}",
+                            if r == c.ports {
+                                r.to_string()
+                            } else {
+                                format!("{r} holds {}", c.ports)
+                            },
+                            c.service,
+                            c.ports,
+                            c.proto,
+                            c.note
                         ),
                     );
                     bad = true;
@@ -483,10 +484,19 @@ fn port_lists(
                     b.error(
                         key,
                         format!(
-                            "{r}: {} is {} ({}), which the seed opens only to its peers: list each \
-                             peer in firewall.trusted (e.g. {{ host = \"pbx2.example.com\", comment = \
-                             \"IAX peer\" }}), or for one port only \"udp:in:d={}:s=PEER\"",
-                            c.ports, c.service, c.proto, c.ports.lo
+                            "{}: {} ({}/{}) is opened only to its peers, as the seed does: list \
+                             each peer in firewall.trusted (e.g. {{ host = \"pbx2.example.com\", \
+                             comment = \"IAX peer\" }}), or for this port only \
+                             \"udp:in:d={}:s=PEER\"",
+                            if r == c.ports {
+                                r.to_string()
+                            } else {
+                                format!("{r} holds {}", c.ports)
+                            },
+                            c.service,
+                            c.ports,
+                            c.proto,
+                            c.ports.lo
                         ),
                     );
                     bad = true;
@@ -745,8 +755,12 @@ fn spec(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, fmt: TrustFormat) -> 
     }
     for r in &fw.remove {
         let r = r.trim();
-        if let Err(e) = trust::parse_entry(r, fmt) {
-            b.error("firewall.remove", e);
+        // Whatever is in the files may be removed, even entries pbx-harden would not write.
+        if r.is_empty() || r.contains(char::is_whitespace) || r.contains('#') {
+            b.error(
+                "firewall.remove",
+                format!("\"{r}\" is not one trust entry (no spaces or \"#\")"),
+            );
         } else if s.trusted.iter().chain(&s.blocked).any(|x| x.text == r) {
             b.error(
                 "firewall.remove",
@@ -864,7 +878,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
     }
     if fw.bfd.is_some() {
         if answers.bfd.is_some() || spec.trust_admin.is_some() {
-            bfd::plan(b, answers, &ctx, &spec);
+            bfd::plan(b, answers, &spec);
         }
     } else if answers.bfd.is_some() {
         b.error(

@@ -107,6 +107,17 @@ pub fn parse_entry(e: &PortEntry) -> Result<PortRange, String> {
 /// Validate a whole answers list: every entry, and no port listed twice (directly or inside
 /// a range). Returns the ports in order, or every problem found.
 pub fn parse_list(list: &[PortEntry]) -> Result<Vec<PortRange>, Vec<String>> {
+    let (ranges, errors) = parse_list_partial(list);
+    if errors.is_empty() {
+        Ok(ranges)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The valid entries of a list and the problems of the others (so that every problem of a
+/// list can be reported at once).
+pub fn parse_list_partial(list: &[PortEntry]) -> (Vec<PortRange>, Vec<String>) {
     let mut out: Vec<PortRange> = Vec::new();
     let mut errors = Vec::new();
     for e in list {
@@ -125,11 +136,7 @@ pub fn parse_list(list: &[PortEntry]) -> Result<Vec<PortRange>, Vec<String>> {
             Err(m) => errors.push(m),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    (out, errors)
 }
 
 /// The elements of an APF port list (`tr ',' ' '` and word splitting, as APF does).
