@@ -325,3 +325,19 @@ fn backend_none_still_opens_the_moved_ssh_port_in_apf() {
         CheckStatus::Skipped(_)
     ));
 }
+
+#[test]
+fn the_same_ports_in_another_order_change_nothing() {
+    let t = demo_root();
+    let conf = t.path().join("etc/apf/conf.apf");
+    let c = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace("IG_TCP_CPORTS=\"22\"", "IG_TCP_CPORTS=\"443 80,22\"");
+    std::fs::write(&conf, c).unwrap();
+    let (_s, p) = plan_for(
+        t.path(),
+        "[firewall]\nbackend = \"apf\"\ntcp_ports = [80, 443]\n",
+    );
+    assert!(p.is_valid(), "{:#?}", errors(&p));
+    assert!(change(&p, "/etc/apf/conf.apf").is_none(), "{:?}", p.changes);
+}

@@ -159,6 +159,25 @@ fn valid_iface(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c))
 }
 
+/// Set a port list, unless the file already opens exactly these ports (in any order or
+/// spelling), so that a second run changes nothing.
+fn set_ports(conf: &mut VarEdit, key: &str, list: &[PortRange]) {
+    let cur = conf.get(key).unwrap_or_default();
+    let tokens = ports::apf_tokens(&cur);
+    let mut have: Vec<PortRange> = tokens
+        .iter()
+        .filter_map(|t| ports::apf_token_range(t))
+        .collect();
+    let mut want = list.to_vec();
+    have.sort();
+    want.sort();
+    if have.len() == tokens.len() && have == want {
+        conf.set.push((key.to_string(), shell_quote_value(&cur)));
+    } else {
+        conf.set(key, &ports::apf_list(list));
+    }
+}
+
 fn human(value: &str) -> String {
     ports::apf_tokens(value)
         .iter()
@@ -317,7 +336,7 @@ pub fn plan(
     // Inbound ports and the SSH helper.
     let cur_tcp = conf.get("IG_TCP_CPORTS").unwrap_or_default();
     match &spec.tcp {
-        Some(list) => conf.set("IG_TCP_CPORTS", &ports::apf_list(list)),
+        Some(list) => set_ports(&mut conf, "IG_TCP_CPORTS", list),
         None => {
             let bad = ports::apf_bad_tokens(&cur_tcp);
             if !bad.is_empty() {
@@ -360,7 +379,7 @@ pub fn plan(
         }
     }
     if let Some(list) = &spec.udp {
-        conf.set("IG_UDP_CPORTS", &ports::apf_list(list));
+        set_ports(&mut conf, "IG_UDP_CPORTS", list);
     }
     conf.set("HELPER_SSH_PORT", &ctx.ssh_port().to_string());
 
@@ -374,7 +393,7 @@ pub fn plan(
     ] {
         if let Some(list) = list {
             match ports::parse_list(list) {
-                Ok(r) => conf.set(var, &ports::apf_list(&r)),
+                Ok(r) => set_ports(&mut conf, var, &r),
                 Err(errs) => {
                     for e in errs {
                         b.error(key, e);
@@ -744,16 +763,23 @@ fn live_actions(b: &mut Builder<'_>, conf: &VarEdit, install: &str, apf_bin: &st
             CheckStatus::Fail(format!("{apf_bin} is missing")),
         );
     }
+    b.actions.extend(restart_actions(install, apf_bin, v6));
+}
+
+/// The commands around an APF restart on the live system: save the running rules into the
+/// pending transaction, restart APF; rollback loads the saved rules back.
+pub fn restart_actions(install: &str, apf_bin: &str, v6: bool) -> Vec<Action> {
     debug_assert!(SNAPSHOT_V4.starts_with(STATE_DIR));
+    let mut out = Vec::new();
     let mut undo = vec![restore_argv("iptables", SNAPSHOT_V4)];
-    b.actions.push(Action::Command(CommandAction {
+    out.push(Action::Command(CommandAction {
         argv: save_argv("iptables", SNAPSHOT_V4),
         undo: Vec::new(),
         touches: Vec::new(),
         changes_state: false,
     }));
     if v6 {
-        b.actions.push(Action::Command(CommandAction {
+        out.push(Action::Command(CommandAction {
             argv: save_argv("ip6tables", SNAPSHOT_V6),
             undo: Vec::new(),
             touches: Vec::new(),
@@ -761,12 +787,13 @@ fn live_actions(b: &mut Builder<'_>, conf: &VarEdit, install: &str, apf_bin: &st
         }));
         undo.push(restore_argv("ip6tables", SNAPSHOT_V6));
     }
-    b.actions.push(Action::Command(CommandAction {
+    out.push(Action::Command(CommandAction {
         argv: argv(&[apf_bin, "-r"]),
         undo,
         touches: generated_files(install),
         changes_state: true,
     }));
+    out
 }
 
 fn summary(
@@ -1021,6 +1048,33 @@ mod tests {
         let (again, n2) = udp_tos_patch(out.as_bytes());
         assert_eq!(n2, 0);
         assert_eq!(again, out.as_bytes());
+    }
+
+    #[test]
+    fn restart_saves_first_and_rollback_restores() {
+        let a = restart_actions("/etc/apf", "/etc/apf/apf", true);
+        assert_eq!(a.len(), 3);
+        let Action::Command(save) = &a[0] else {
+            panic!()
+        };
+        assert_eq!(save.argv[0], "sh");
+        assert!(save.argv.contains(&SNAPSHOT_V4.to_string()));
+        assert!(!save.changes_state && save.undo.is_empty());
+        let Action::Command(restart) = &a[2] else {
+            panic!()
+        };
+        assert_eq!(restart.argv, vec!["/etc/apf/apf", "-r"]);
+        assert_eq!(restart.undo.len(), 2);
+        assert!(restart.undo[0].contains(&SNAPSHOT_V4.to_string()));
+        assert!(restart.undo[1].contains(&"ip6tables".to_string()));
+        for f in [
+            "/etc/crontab",
+            "/etc/cron.d/apf_develmode",
+            "/etc/apf/deny_hosts.rules",
+        ] {
+            assert!(restart.touches.contains(&f.to_string()), "{f}");
+        }
+        assert!(SNAPSHOT_V4.starts_with(&format!("{STATE_DIR}/pending/")));
     }
 
     #[test]
