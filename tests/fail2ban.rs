@@ -246,3 +246,32 @@ fn apply_then_rollback_restores_every_byte() {
         .collect();
     assert_eq!(d, Vec::<String>::new());
 }
+
+#[test]
+fn a_debian_box_without_auth_log_reads_the_journal() {
+    let Some(t) = f2b_root() else { return };
+    std::fs::remove_file(t.path().join("etc/redhat-release")).unwrap();
+    std::fs::write(t.path().join("etc/debian_version"), "12.0\n").unwrap();
+    std::fs::remove_file(t.path().join("var/log/secure")).unwrap();
+    std::fs::create_dir_all(t.path().join("lib/systemd")).unwrap();
+    std::fs::write(t.path().join("lib/systemd/systemd"), "").unwrap();
+    let (_s, p) = plan_for(t.path(), ANSWERS);
+    assert!(p.is_valid(), "{:#?}", errors(&p));
+    let j = after(&p, JAIL);
+    let text = String::from_utf8(j.clone()).unwrap();
+    assert!(
+        text.contains("[sshd]\nenabled = true\nport = 22022\nbackend = systemd\n"),
+        "{text}"
+    );
+    assert_eq!(sshd_port(&real_check(t.path(), &j)), "22022");
+    // With /var/log/auth.log (rsyslog), that file.
+    std::fs::write(t.path().join("var/log/auth.log"), "").unwrap();
+    let (_s, p) = plan_for(t.path(), ANSWERS);
+    let j = after(&p, JAIL);
+    assert!(
+        String::from_utf8(j.clone())
+            .unwrap()
+            .contains("logpath = /var/log/auth.log\n")
+    );
+    assert_eq!(sshd_port(&real_check(t.path(), &j)), "22022");
+}
