@@ -937,7 +937,7 @@ fn checks(
                 name,
                 match (trusted, denied) {
                     (Some((t, _)), _) => {
-                        CheckStatus::Pass(format!("{admin} is trusted ({t} in allow_hosts)"))
+                        CheckStatus::Pass(format!("{admin} is trusted (allow_hosts: {t})"))
                     }
                     (None, Some((d, _))) => CheckStatus::Fail(format!(
                         "{d} in the deny rules covers {admin}: add it to firewall.remove, or set \
