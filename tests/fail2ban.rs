@@ -275,3 +275,22 @@ fn a_debian_box_without_auth_log_reads_the_journal() {
     );
     assert_eq!(sshd_port(&real_check(t.path(), &j)), "22022");
 }
+
+#[test]
+fn a_bare_ssh_move_only_moves_the_sshd_jail() {
+    let Some(t) = f2b_root() else { return };
+    let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\n");
+    assert!(p.is_valid(), "{:#?}", errors(&p));
+    let text = String::from_utf8(after(&p, JAIL)).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "{}\n[sshd]\nport = 22022\n",
+            pbx_harden::firewall::fail2ban::HEADER
+        )
+    );
+    assert!(!matches!(
+        check(&p, "fail2ban-client -t"),
+        CheckStatus::Fail(_)
+    ));
+}

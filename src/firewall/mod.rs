@@ -849,7 +849,9 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             }
         }
         Backend::Fail2ban => {
-            fail2ban::plan(b, answers, &ctx, &spec);
+            // Without fail2ban answers (an SSH move only), the [sshd] jail just follows the port.
+            let full = answers.firewall.is_some() || answers.fail2ban.is_some();
+            fail2ban::plan(b, answers, &ctx, &spec, full);
             if let Some(info) = &fw.apf
                 && ctx.moved
             {
