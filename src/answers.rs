@@ -87,6 +87,16 @@ pub struct FirewallAnswers {
     pub trusted: Vec<HostEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked: Vec<HostEntry>,
+    /// Open TFTP (69/udp) for phone provisioning; it is never opened otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tftp: Option<bool>,
+    /// Trust the admin's own address (SSH_CONNECTION): allow_hosts.rules, BFD's ignore.hosts,
+    /// fail2ban's ignoreip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_admin: Option<bool>,
+    /// Entries to take out of allow_hosts.rules / deny_hosts.rules (exactly; `apf -u`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
 }
 
 /// `[apf]`
@@ -105,6 +115,17 @@ pub struct ApfAnswers {
     pub dshield: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tos: Option<bool>,
+    /// The seed's change to internals/functions.apf so that TOS marks UDP too (APF < 9.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_udp_patch: Option<bool>,
+    /// Spamhaus DROP list (DLIST_SPAMHAUS; USE_DROP before 9.6-5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spamhaus: Option<bool>,
+    /// Outbound ports allowed when egress filtering is on (EG_TCP_CPORTS / EG_UDP_CPORTS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress_tcp_ports: Option<Vec<PortEntry>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress_udp_ports: Option<Vec<PortEntry>>,
 }
 
 /// `[bfd]`

@@ -2,6 +2,8 @@
 //! unchanged file round-trips to identical bytes.
 
 pub mod ini;
+pub mod jail;
 pub mod shellvars;
 pub mod sshd;
 pub mod text;
+pub mod trust;

@@ -161,6 +161,46 @@ impl ShellVars {
         true
     }
 
+    /// Replace the text inside the double quotes of the last assignment of `key` verbatim:
+    /// the caller writes shell syntax that bash must expand later (BFD's
+    /// `BAN_COMMAND="/etc/apf/apf -d $ATTACK_HOST {bfd.$MOD}"`). False when the key is missing
+    /// or not double-quoted, or the value is already that text.
+    pub fn set_raw(&mut self, key: &str, raw: &str) -> bool {
+        let Some(idx) = self.vars.iter().rposition(|a| a.key == key) else {
+            return false;
+        };
+        let a = self.vars[idx].clone();
+        if a.quote != Some('"') || a.value == raw {
+            return false;
+        }
+        self.text.lines[a.line]
+            .text
+            .replace_range(a.value_range.clone(), raw);
+        self.reparse_line(a.line);
+        true
+    }
+
+    /// Add `KEY="value"` for a key the file lacks: before the line that sources the internal
+    /// settings (`. $CNFINT` in conf.apf), so that they still come last, or at the end.
+    pub fn insert_missing(&mut self, key: &str, value: &str) {
+        let at = self
+            .text
+            .lines
+            .iter()
+            .rposition(|l| {
+                let t = l.text.trim_start();
+                t.starts_with(". ") || t.starts_with("source ")
+            })
+            .unwrap_or(self.text.len());
+        let escaped = value
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('$', "\\$")
+            .replace('`', "\\`");
+        self.text.insert(at, format!("{key}=\"{escaped}\""));
+        *self = ShellVars::parse(&self.text.to_bytes());
+    }
+
     /// Insert `KEY="value"` before line `at` (for keys a version lacks).
     pub fn insert(&mut self, at: usize, key: &str, value: &str) {
         self.text.insert(at, format!("{key}=\"{value}\""));
@@ -204,6 +244,23 @@ mod tests {
             String::from_utf8(v.to_bytes()).unwrap(),
             "# conf\nDEVEL_MODE=\"0\"\nTCR_PASS=\"1\"\t\tTCR_PORTS=\"1_2\"\nX=\"two words\" # c\nif [ 1 ]; then\n  DEVEL_MODE=\"7\"\nfi\n"
         );
+    }
+
+    #[test]
+    fn raw_values_and_missing_keys() {
+        let src = b"BAN_COMMAND=\"/usr/sbin/apf -d $ATTACK_HOST\"\nCNFINT=\"x\"\n. $CNFINT\n";
+        let mut v = ShellVars::parse(src);
+        assert!(v.set_raw("BAN_COMMAND", "/etc/apf/apf -d $ATTACK_HOST {bfd.$MOD}"));
+        v.insert_missing("HELPER_SSH_PORT", "22022");
+        v.insert_missing("NOTE", "a $b");
+        assert_eq!(
+            String::from_utf8(v.to_bytes()).unwrap(),
+            "BAN_COMMAND=\"/etc/apf/apf -d $ATTACK_HOST {bfd.$MOD}\"\nCNFINT=\"x\"\n\
+             HELPER_SSH_PORT=\"22022\"\nNOTE=\"a \\$b\"\n. $CNFINT\n"
+        );
+        let mut w = ShellVars::parse(b"A=1");
+        w.insert_missing("B", "2");
+        assert_eq!(w.to_bytes(), b"A=1\nB=\"2\"");
     }
 
     #[test]

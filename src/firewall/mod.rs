@@ -1,16 +1,926 @@
 //! Firewall and brute-force protection: APF + BFD where installed, fail2ban otherwise.
-//! (Stub: filled in by the firewall work.)
+//!
+//! - `detect` reads what is installed under the root (APF, its version and trust-file
+//!   format; BFD; fail2ban), the network interfaces and local addresses, and what Asterisk
+//!   listens on and logs to.
+//! - `plan` turns `[firewall]`, `[apf]`, `[bfd]` and `[fail2ban]` into file edits, commands and
+//!   lockout checks, in the same transaction as the SSH changes (it runs after them, so it
+//!   knows the new SSH port). When sshd moves and APF is installed, the new port is opened
+//!   in APF even without a `[firewall]` section: the admin must never be locked out.
 
-use crate::answers::Answers;
-use crate::plan::Builder;
+pub mod apf;
+pub mod asterisk;
+pub mod bfd;
+pub mod fail2ban;
+pub mod ports;
+
+use std::net::IpAddr;
+
+use crate::answers::{Answers, HostEntry};
+use crate::config::trust::{self, Entry, Flow, Host, Stamp, TrustFormat};
+use crate::plan::{Builder, CheckStatus};
 use crate::root::Root;
+use crate::system::Proto;
+pub use asterisk::AsteriskPorts;
+use ports::{Exposure, PortRange};
+
+pub const APF_CONF: &str = "/etc/apf/conf.apf";
+pub const APF_VERSION: &str = "/etc/apf/VERSION";
+pub const BFD_CONF: &str = "/usr/local/bfd/conf.bfd";
+pub const BFD_IGNORE: &str = "/usr/local/bfd/ignore.hosts";
+pub const BFD_CRON: &str = "/etc/cron.d/bfd";
+pub const FAIL2BAN_DIR: &str = "/etc/fail2ban";
+pub const JAIL_LOCAL: &str = "/etc/fail2ban/jail.local";
+
+/// APF as installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApfInfo {
+    /// `version:` of /etc/apf/VERSION (`9.7-2`), when the file is there.
+    pub version: Option<String>,
+    /// The trust-file format of that version (from the configuration's variables when the
+    /// VERSION file is missing).
+    pub format: TrustFormat,
+    /// INSTALL_PATH of conf.apf (where `apf` and the trust files are).
+    pub install_path: String,
+    /// `INSTALL_PATH/apf` exists.
+    pub binary: bool,
+}
+
+/// BFD as installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BfdInfo {
+    /// From the header of conf.bfd (`1.5-2`, `2.0.1`).
+    pub version: Option<String>,
+    /// 1 for the 1.x line (no CIDR in ignore.hosts), 2 for 2.x.
+    pub major: u32,
+}
+
+/// fail2ban as installed (its configuration directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fail2banInfo {
+    pub jail_local: bool,
+    pub jail_conf: bool,
+}
 
 /// What is installed on the target.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FirewallInfo {}
-
-pub fn detect(_root: &Root) -> FirewallInfo {
-    FirewallInfo::default()
+pub struct FirewallInfo {
+    pub apf: Option<ApfInfo>,
+    pub bfd: Option<BfdInfo>,
+    pub fail2ban: Option<Fail2banInfo>,
+    /// Network interfaces (without `lo`); empty when they could not be found.
+    pub interfaces: Vec<String>,
+    /// Addresses of this host (loopback always counts as local too).
+    pub local_addrs: Vec<IpAddr>,
+    /// What Asterisk listens on, and its log file for fail2ban.
+    pub asterisk: AsteriskPorts,
+    /// A `wget` under the root (APF downloads its block lists with it).
+    pub wget: bool,
 }
 
-pub fn plan(_b: &mut Builder<'_>, _answers: &Answers) {}
+impl FirewallInfo {
+    /// The backend used when the answers do not name one: what is installed.
+    pub fn default_backend(&self) -> Backend {
+        if self.apf.is_some() {
+            Backend::Apf
+        } else if self.fail2ban.is_some() {
+            Backend::Fail2ban
+        } else {
+            Backend::None
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Apf,
+    Fail2ban,
+    None,
+}
+
+pub fn detect(root: &Root) -> FirewallInfo {
+    let hostname = hostname(root);
+    FirewallInfo {
+        apf: detect_apf(root),
+        bfd: detect_bfd(root),
+        fail2ban: root.exists(FAIL2BAN_DIR).then(|| Fail2banInfo {
+            jail_local: root.exists(JAIL_LOCAL),
+            jail_conf: root.exists("/etc/fail2ban/jail.conf"),
+        }),
+        interfaces: interfaces(root),
+        local_addrs: local_addrs(root),
+        asterisk: asterisk::detect(root, &hostname),
+        wget: ["/usr/bin/wget", "/bin/wget", "/usr/local/bin/wget"]
+            .iter()
+            .any(|p| root.exists(p)),
+    }
+}
+
+fn detect_apf(root: &Root) -> Option<ApfInfo> {
+    let conf = root.read(APF_CONF).ok().flatten()?;
+    let vars = crate::config::shellvars::ShellVars::parse(&conf);
+    let version = root.read_text(APF_VERSION).ok().flatten().and_then(|t| {
+        t.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("version:")
+                    .map(|v| v.trim().to_string())
+            })
+            .filter(|v| !v.is_empty())
+    });
+    let format = version
+        .as_deref()
+        .and_then(TrustFormat::from_version)
+        .unwrap_or(if vars.has("IFACE_UNTRUSTED") {
+            if vars.has("IG_TCP_CLIMIT") || vars.has("USE_IPSET") {
+                TrustFormat::Apf2
+            } else {
+                TrustFormat::Apf17
+            }
+        } else {
+            TrustFormat::Apf9
+        });
+    let install_path = vars
+        .get("INSTALL_PATH")
+        .filter(|p| p.starts_with('/') && !p.contains('$'))
+        .unwrap_or("/etc/apf")
+        .trim_end_matches('/')
+        .to_string();
+    let binary = root.exists(&format!("{install_path}/apf"));
+    Some(ApfInfo {
+        version,
+        format,
+        install_path,
+        binary,
+    })
+}
+
+fn detect_bfd(root: &Root) -> Option<BfdInfo> {
+    let conf = root.read_text(BFD_CONF).ok().flatten()?;
+    // "# BFD 1.5-2 <bfd@rfxn.com>" or "# Brute Force Detection 2.0.1 <bfd@rfxn.com>"
+    let version = conf.lines().take(10).find_map(|l| {
+        let l = l.trim_start_matches('#').trim();
+        let rest = l
+            .strip_prefix("BFD ")
+            .or_else(|| l.strip_prefix("Brute Force Detection "))?;
+        let v = rest.split_whitespace().next()?;
+        v.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+            .then(|| v.to_string())
+    });
+    let major = version
+        .as_deref()
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(if conf.contains("TRIG_WINDOW") { 2 } else { 1 });
+    Some(BfdInfo { version, major })
+}
+
+fn hostname(root: &Root) -> String {
+    if root.is_live() {
+        return nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".into());
+    }
+    if let Ok(Some(h)) = root.read_text("/etc/hostname")
+        && let Some(l) = h.lines().next().map(str::trim).filter(|l| !l.is_empty())
+    {
+        return l.to_string();
+    }
+    if let Ok(Some(n)) = root.read_text("/etc/sysconfig/network") {
+        for l in n.lines() {
+            if let Some(v) = l.trim().strip_prefix("HOSTNAME=") {
+                return v.trim().trim_matches('"').to_string();
+            }
+        }
+    }
+    "localhost".into()
+}
+
+/// Interfaces: `ip -o link` on the live system, else /sys/class/net, else the network
+/// scripts of an offline disk (RedHat ifcfg-*, Debian /etc/network/interfaces).
+pub fn interfaces(root: &Root) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    if root.is_live()
+        && let Ok(o) = crate::exec::run(&crate::exec::argv(&["ip", "-o", "link", "show"]), None)
+        && o.ok()
+    {
+        for l in o.stdout.lines() {
+            // "2: eth0@if5: <BROADCAST,...> mtu 1500 ..."
+            if let Some(n) = l.split(": ").nth(1) {
+                names.push(n.split('@').next().unwrap_or(n).trim().to_string());
+            }
+        }
+    }
+    if names.is_empty() {
+        names = root
+            .list_dir("/sys/class/net")
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+    }
+    if names.is_empty() {
+        for f in root
+            .list_dir("/etc/sysconfig/network-scripts")
+            .unwrap_or_default()
+        {
+            if let Some(n) = f.strip_prefix("ifcfg-") {
+                names.push(n.to_string());
+            }
+        }
+        if let Ok(Some(t)) = root.read_text("/etc/network/interfaces") {
+            for l in t.lines() {
+                let mut w = l.split_whitespace();
+                if w.next() == Some("iface")
+                    && let Some(n) = w.next()
+                {
+                    names.push(n.to_string());
+                }
+            }
+        }
+    }
+    names.retain(|n| n != "lo" && !n.is_empty());
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Addresses of this host: `ip -o addr` live; the network scripts of an offline disk.
+pub fn local_addrs(root: &Root) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    if root.is_live() {
+        if let Ok(o) = crate::exec::run(&crate::exec::argv(&["ip", "-o", "addr", "show"]), None)
+            && o.ok()
+        {
+            for l in o.stdout.lines() {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                if let Some(i) = f.iter().position(|w| *w == "inet" || *w == "inet6")
+                    && let Some(a) = f.get(i + 1)
+                    && let Ok(ip) = a.split('/').next().unwrap_or("").parse()
+                {
+                    out.push(ip);
+                }
+            }
+        }
+    } else {
+        for f in root
+            .list_dir("/etc/sysconfig/network-scripts")
+            .unwrap_or_default()
+        {
+            if !f.starts_with("ifcfg-") {
+                continue;
+            }
+            if let Ok(Some(t)) = root.read_text(&format!("/etc/sysconfig/network-scripts/{f}")) {
+                for l in t.lines() {
+                    if let Some((k, v)) = l.split_once('=')
+                        && k.trim().starts_with("IPADDR")
+                        && let Ok(ip) = v.trim().trim_matches(['"', '\'']).parse()
+                    {
+                        out.push(ip);
+                    }
+                }
+            }
+        }
+        if let Ok(Some(t)) = root.read_text("/etc/network/interfaces") {
+            for l in t.lines() {
+                let mut w = l.split_whitespace();
+                if w.next() == Some("address")
+                    && let Some(a) = w.next()
+                    && let Ok(ip) = a.split('/').next().unwrap_or("").parse()
+                {
+                    out.push(ip);
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Facts the firewall parts share: the SSH ports after the plan, the admin, local addresses.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The ports sshd listens on after the plan (the new one after a move).
+    pub ssh_ports: Vec<u16>,
+    /// The ports it listens on now.
+    pub old_ssh_ports: Vec<u16>,
+    pub moved: bool,
+    /// The admin's own address and client port (SSH_CONNECTION / SSH_CLIENT).
+    pub admin: Option<IpAddr>,
+    pub admin_client_port: Option<u16>,
+    pub local: Vec<IpAddr>,
+    pub stamp: Stamp,
+}
+
+impl Ctx {
+    pub fn new(b: &Builder<'_>) -> Ctx {
+        let sys = b.sys;
+        let old = sys.current_ssh_ports();
+        let ssh_ports = match b.summary.ssh_port {
+            Some(p) if b.summary.ssh_port_changed => vec![p],
+            _ if old.is_empty() => vec![b.summary.ssh_port.unwrap_or(22)],
+            _ => old.clone(),
+        };
+        let mut local = sys.firewall.local_addrs.clone();
+        if let Some(s) = sys.admin.as_ref().and_then(|a| a.server) {
+            local.push(s);
+        }
+        let client_port = sys
+            .env
+            .ssh_connection
+            .as_deref()
+            .or(sys.env.ssh_client.as_deref())
+            .and_then(|c| c.split_whitespace().nth(1))
+            .and_then(|p| p.parse().ok());
+        Ctx {
+            moved: b.summary.ssh_port_changed,
+            ssh_ports,
+            old_ssh_ports: old,
+            admin: sys.admin.as_ref().map(|a| a.client),
+            admin_client_port: client_port,
+            local,
+            stamp: Stamp::now(),
+        }
+    }
+
+    pub fn ssh_port(&self) -> u16 {
+        self.ssh_ports.first().copied().unwrap_or(22)
+    }
+
+    pub fn is_local(&self, ip: IpAddr) -> bool {
+        ip.is_loopback()
+            || ip.is_unspecified()
+            || self
+                .local
+                .iter()
+                .any(|l| Host::Ip(*l).covers(ip) == Some(true))
+    }
+
+    /// The admin's address, when it is a remote one.
+    pub fn remote_admin(&self) -> Option<IpAddr> {
+        self.admin.filter(|a| !self.is_local(*a))
+    }
+}
+
+/// One validated host of `firewall.trusted` / `blocked` (or the admin's own address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostItem {
+    /// The text written into the trust file.
+    pub text: String,
+    pub comment: Option<String>,
+    pub entry: Entry,
+}
+
+/// The backend-independent part of the answers, validated.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    /// The inbound TCP ports (SSH first), when the answers list them.
+    pub tcp: Option<Vec<PortRange>>,
+    pub udp: Option<Vec<PortRange>>,
+    pub trusted: Vec<HostItem>,
+    pub blocked: Vec<HostItem>,
+    pub remove: Vec<String>,
+    /// The admin's address is trusted (allow_hosts, ignore.hosts, ignoreip).
+    pub trust_admin: Option<IpAddr>,
+}
+
+fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
+    let fw = &b.sys.firewall;
+    let Some(name) = answers.firewall.as_ref().and_then(|f| f.backend.as_deref()) else {
+        return Some(fw.default_backend());
+    };
+    match name {
+        "apf" => {
+            if fw.apf.is_none() {
+                b.error(
+                    "firewall.backend",
+                    format!(
+                        "\"apf\": APF is not installed here (no {APF_CONF}); install APF and BFD \
+                         first, or use \"fail2ban\""
+                    ),
+                );
+                return None;
+            }
+            Some(Backend::Apf)
+        }
+        "fail2ban" => {
+            if fw.fail2ban.is_none() {
+                b.error(
+                    "firewall.backend",
+                    format!(
+                        "\"fail2ban\": fail2ban is not installed here (no {FAIL2BAN_DIR}); \
+                         install it first"
+                    ),
+                );
+                return None;
+            }
+            Some(Backend::Fail2ban)
+        }
+        "none" => Some(Backend::None),
+        other => {
+            b.error(
+                "firewall.backend",
+                format!("\"{other}\" is not a backend: use \"apf\", \"fail2ban\" or \"none\""),
+            );
+            None
+        }
+    }
+}
+
+/// Validate the port lists against the catalog: AMI refused, IAX only through trusted
+/// hosts, SIP-TLS only when configured, RTP as rtp.conf says; the SSH port always first and
+/// the old SSH port gone after a move.
+fn port_lists(
+    b: &mut Builder<'_>,
+    answers: &Answers,
+    ctx: &Ctx,
+) -> (Option<Vec<PortRange>>, Option<Vec<PortRange>>) {
+    let Some(fw) = &answers.firewall else {
+        return (None, None);
+    };
+    let sys = b.sys;
+    let ast = &sys.firewall.asterisk;
+    let catalog = ports::catalog(ast, sys.rtp, ctx.ssh_port());
+    let lists = [
+        (Proto::Tcp, &fw.tcp_ports, "firewall.tcp_ports"),
+        (Proto::Udp, &fw.udp_ports, "firewall.udp_ports"),
+    ];
+    let mut out: [Option<Vec<PortRange>>; 2] = [None, None];
+    for (i, (proto, list, key)) in lists.into_iter().enumerate() {
+        let Some(list) = list else {
+            continue;
+        };
+        let (mut ranges, errs) = ports::parse_list_partial(list);
+        let mut bad = !errs.is_empty();
+        for e in errs {
+            b.error(key, e);
+        }
+        for c in catalog.iter().filter(|c| c.proto == proto) {
+            let hit = ranges.iter().find(|r| r.overlaps(&c.ports)).copied();
+            match (c.exposure, hit) {
+                (Exposure::Refused, Some(r)) => {
+                    b.error(
+                        key,
+                        format!(
+                            "{}: {} ({}/{}) is never opened: {}",
+                            if r == c.ports {
+                                r.to_string()
+                            } else {
+                                format!("{r} holds {}", c.ports)
+                            },
+                            c.service,
+                            c.ports,
+                            c.proto,
+                            c.note
+                        ),
+                    );
+                    bad = true;
+                }
+                (Exposure::TrustedOnly, Some(r)) => {
+                    b.error(
+                        key,
+                        format!(
+                            "{}: {} ({}/{}) is opened only to its peers, as the seed does: list \
+                             each peer in firewall.trusted (e.g. {{ host = \"pbx2.example.com\", \
+                             comment = \"IAX peer\" }}), or for this port only \
+                             \"udp:in:d={}:s=PEER\"",
+                            if r == c.ports {
+                                r.to_string()
+                            } else {
+                                format!("{r} holds {}", c.ports)
+                            },
+                            c.service,
+                            c.ports,
+                            c.proto,
+                            c.ports.lo
+                        ),
+                    );
+                    bad = true;
+                }
+                _ => {}
+            }
+        }
+        if proto == Proto::Tcp {
+            for r in &ranges {
+                if (r.contains(5061) || r.contains(5062))
+                    && ast.sip_tls.is_empty()
+                    && r.lo == r.hi
+                    && r.lo == 5061
+                {
+                    b.warn(
+                        key,
+                        "5061 is SIP over TLS, but Asterisk has no TLS transport configured \
+                         (sip.conf tlsenable, or a pjsip transport with protocol=tls); nothing \
+                         would answer there",
+                    );
+                }
+            }
+            // The SSH port always, first; the old one gone after a move.
+            if ctx.moved {
+                for old in &ctx.old_ssh_ports {
+                    if !ctx.ssh_ports.contains(old)
+                        && let Some(pos) = ranges.iter().position(|r| *r == PortRange::one(*old))
+                    {
+                        ranges.remove(pos);
+                        b.warn(
+                            key,
+                            format!(
+                                "{old} is left out: SSH moves to {}; the old port is closed",
+                                ctx.ssh_port()
+                            ),
+                        );
+                    }
+                }
+            }
+            for p in ctx.ssh_ports.iter().rev() {
+                if !ranges.iter().any(|r| r.contains(*p)) {
+                    ranges.insert(0, PortRange::one(*p));
+                }
+            }
+        } else {
+            let rtp = PortRange {
+                lo: sys.rtp.start,
+                hi: sys.rtp.end,
+            };
+            if !ranges.iter().any(|r| r.covers(&rtp)) {
+                b.warn(
+                    key,
+                    format!(
+                        "Asterisk's RTP range {rtp} ({}) is not open: calls would connect \
+                         without audio",
+                        if sys.rtp.from_config {
+                            "rtp.conf"
+                        } else {
+                            "its default; there is no rtp.conf"
+                        }
+                    ),
+                );
+            }
+            for p in &ast.sip_udp {
+                if ast.present && !ranges.iter().any(|r| r.contains(*p)) {
+                    b.warn(
+                        key,
+                        format!(
+                            "SIP ({p}/udp) is not open: phones and trunks could not reach Asterisk"
+                        ),
+                    );
+                }
+            }
+            if fw.tftp == Some(true) && !ranges.iter().any(|r| r.contains(69)) {
+                ranges.push(PortRange::one(69));
+            }
+        }
+        if !bad {
+            out[i] = Some(ranges);
+        }
+    }
+    if fw.tftp == Some(true) && fw.udp_ports.is_none() {
+        b.warn(
+            "firewall.tftp",
+            "TFTP is opened only together with firewall.udp_ports (list the UDP ports too)",
+        );
+    }
+    if fw.tftp != Some(true)
+        && let Some(u) = &out[1]
+        && u.iter().any(|r| r.contains(69))
+    {
+        b.warn(
+            "firewall.udp_ports",
+            "69 (TFTP) serves phone configuration files, secrets included, to anyone who asks: \
+             open it only while provisioning phones (firewall.tftp = true says you mean it)",
+        );
+    }
+    let [tcp, udp] = out;
+    (tcp, udp)
+}
+
+/// Validate one `trusted` / `blocked` host list.
+fn host_list(
+    b: &mut Builder<'_>,
+    key: &str,
+    list: &[HostEntry],
+    fmt: TrustFormat,
+    ctx: &Ctx,
+    blocking: bool,
+) -> Vec<HostItem> {
+    let mut out: Vec<HostItem> = Vec::new();
+    for h in list {
+        let text = h.host.trim().to_string();
+        if text != h.host {
+            b.warn(key, format!("\"{}\": surrounding spaces removed", h.host));
+        }
+        if let Some(c) = &h.comment
+            && let Err(e) = trust::check_comment(c)
+        {
+            b.error(key, format!("{text}: {e}"));
+            continue;
+        }
+        let entry = match trust::parse_entry(&text, fmt) {
+            Ok(e) => e,
+            Err(e) => {
+                b.error(key, e);
+                continue;
+            }
+        };
+        if out.iter().any(|o| o.text == text) {
+            b.error(key, format!("{text} is listed twice"));
+            continue;
+        }
+        if let Entry::Advanced(a) = &entry
+            && a.proto.is_none()
+            && fmt == TrustFormat::Apf9
+        {
+            b.warn(
+                key,
+                format!("{text}: APF 9.x applies an advanced entry without tcp:/udp: to TCP only"),
+            );
+        }
+        let host = entry.host();
+        // Local addresses: APF refuses them in the trust system; blocking one cuts the box off.
+        let local = ctx
+            .local
+            .iter()
+            .copied()
+            .chain(["127.0.0.1".parse().expect("ip"), "::1".parse().expect("ip")]);
+        let mut refused = false;
+        for l in local {
+            if host.covers(l) == Some(true) {
+                b.error(
+                    key,
+                    if blocking {
+                        format!(
+                            "{text} covers {l}, an address of this server: blocking it would cut \
+                             the server off"
+                        )
+                    } else {
+                        format!(
+                            "{text} is {l}, an address of this server: APF refuses local \
+                             addresses in the trust system"
+                        )
+                    },
+                );
+                refused = true;
+                break;
+            }
+        }
+        if refused {
+            continue;
+        }
+        if blocking {
+            match (ctx.remote_admin(), host.covers_admin(ctx)) {
+                (Some(admin), Some(true)) if blocks_ssh(&entry, &ctx.ssh_ports) => {
+                    b.error(
+                        key,
+                        format!(
+                            "{text} {} your own address {admin} (from SSH_CONNECTION): you would \
+                             lock yourself out",
+                            if matches!(host, Host::Ip(_)) {
+                                "is"
+                            } else {
+                                "contains"
+                            }
+                        ),
+                    );
+                    continue;
+                }
+                (Some(_), None) => b.warn(
+                    key,
+                    format!(
+                        "{text} is a name: pbx-harden can not tell whether it resolves to your own \
+                         address; APF resolves it at every start"
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        out.push(HostItem {
+            text,
+            comment: h.comment.clone().filter(|c| !c.trim().is_empty()),
+            entry,
+        });
+    }
+    out
+}
+
+trait CoversAdmin {
+    fn covers_admin(&self, ctx: &Ctx) -> Option<bool>;
+}
+
+impl CoversAdmin for Host {
+    fn covers_admin(&self, ctx: &Ctx) -> Option<bool> {
+        ctx.admin.and_then(|a| self.covers(a))
+    }
+}
+
+/// Would a deny entry stop the admin's SSH connections?
+pub fn blocks_ssh(entry: &Entry, ssh_ports: &[u16]) -> bool {
+    match entry {
+        Entry::Plain(_) => true,
+        Entry::Advanced(a) => {
+            let proto_ok = a.proto.as_deref().is_none_or(|p| p == "tcp");
+            let inbound = a.direction.as_deref() != Some("out") && a.host_flow == Flow::Source;
+            let outbound = a.direction.as_deref() != Some("in") && a.host_flow == Flow::Dest;
+            let port_hit = ssh_ports.iter().any(|p| a.covers_port(*p));
+            proto_ok
+                && port_hit
+                && ((inbound && a.port_flow == Flow::Dest)
+                    || (outbound && a.port_flow == Flow::Source))
+        }
+    }
+}
+
+fn spec(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, fmt: TrustFormat) -> Spec {
+    let (tcp, udp) = port_lists(b, answers, ctx);
+    let mut s = Spec {
+        tcp,
+        udp,
+        ..Default::default()
+    };
+    let Some(fw) = &answers.firewall else {
+        return s;
+    };
+    s.trusted = host_list(b, "firewall.trusted", &fw.trusted, fmt, ctx, false);
+    s.blocked = host_list(b, "firewall.blocked", &fw.blocked, fmt, ctx, true);
+    for t in &s.trusted {
+        if s.blocked.iter().any(|x| x.text == t.text) {
+            b.error(
+                "firewall.blocked",
+                format!("{} is both trusted and blocked", t.text),
+            );
+        }
+    }
+    for r in &fw.remove {
+        let r = r.trim();
+        // Whatever is in the files may be removed, even entries pbx-harden would not write.
+        if r.is_empty() || r.contains(char::is_whitespace) || r.contains('#') {
+            b.error(
+                "firewall.remove",
+                format!("\"{r}\" is not one trust entry (no spaces or \"#\")"),
+            );
+        } else if s.trusted.iter().chain(&s.blocked).any(|x| x.text == r) {
+            b.error(
+                "firewall.remove",
+                format!("{r} is also in trusted/blocked; say one thing about it"),
+            );
+        } else {
+            s.remove.push(r.to_string());
+        }
+    }
+    match (fw.trust_admin, ctx.admin) {
+        (Some(true), Some(a)) if ctx.is_local(a) => b.warn(
+            "firewall.trust_admin",
+            format!("your connection comes from {a}, an address of this server: nothing to trust"),
+        ),
+        (Some(true), Some(a)) => {
+            if s.blocked
+                .iter()
+                .any(|x| x.entry.host().covers(a) == Some(true))
+            {
+                // Reported by host_list already.
+            } else {
+                s.trust_admin = Some(a);
+            }
+        }
+        (Some(true), None) => b.warn(
+            "firewall.trust_admin",
+            "no SSH_CONNECTION (you are not logged in over SSH): there is no address to trust",
+        ),
+        (None, Some(a)) if !ctx.is_local(a) => {
+            let covered = s.trusted.iter().any(|t| {
+                matches!(t.entry, Entry::Plain(_)) && t.entry.host().covers(a) == Some(true)
+            });
+            if !covered {
+                b.warn(
+                    "firewall.trust_admin",
+                    format!(
+                        "not set: with trust_admin = true your address {a} goes into the trusted \
+                         hosts (and BFD's ignore.hosts / fail2ban's ignoreip), so a mistyped \
+                         password can not ban you"
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
+    s
+}
+
+pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
+    let sys = b.sys;
+    let fw = &sys.firewall;
+    let ctx = Ctx::new(b);
+    let any_answers = answers.firewall.is_some()
+        || answers.apf.is_some()
+        || answers.bfd.is_some()
+        || answers.fail2ban.is_some();
+    if !any_answers && !ctx.moved {
+        return;
+    }
+    let Some(backend) = backend(b, answers) else {
+        return;
+    };
+    let fmt = fw
+        .apf
+        .as_ref()
+        .map(|a| a.format)
+        .unwrap_or(TrustFormat::Apf2);
+    let spec = spec(b, answers, &ctx, fmt);
+
+    if answers.apf.is_some() && backend != Backend::Apf {
+        b.warn(
+            "apf",
+            "the [apf] section is used only with firewall.backend = \"apf\"",
+        );
+    }
+    if answers.fail2ban.is_some() && backend != Backend::Fail2ban {
+        b.warn(
+            "fail2ban",
+            "the [fail2ban] section is used only with firewall.backend = \"fail2ban\"",
+        );
+    }
+    match backend {
+        Backend::Apf => {
+            if let Some(info) = &fw.apf {
+                apf::plan(b, answers, &ctx, &spec, info, true);
+            }
+        }
+        Backend::Fail2ban => {
+            // Without fail2ban answers (an SSH move only), the [sshd] jail just follows the port.
+            let full = answers.firewall.is_some() || answers.fail2ban.is_some();
+            fail2ban::plan(b, answers, &ctx, &spec, full);
+            if let Some(info) = &fw.apf
+                && ctx.moved
+            {
+                // APF stays installed: its next start must not shut the new port out.
+                apf::plan(b, answers, &ctx, &Spec::default(), info, false);
+            }
+        }
+        Backend::None => {
+            if let Some(info) = &fw.apf
+                && ctx.moved
+            {
+                apf::plan(b, answers, &ctx, &Spec::default(), info, false);
+            }
+            if answers.firewall.as_ref().is_some_and(|f| {
+                f.tcp_ports.is_some()
+                    || f.udp_ports.is_some()
+                    || !f.trusted.is_empty()
+                    || !f.blocked.is_empty()
+            }) {
+                b.warn(
+                    "firewall.backend",
+                    "\"none\": the ports and hosts of [firewall] are not applied",
+                );
+            }
+        }
+    }
+    if fw.bfd.is_some() {
+        if answers.bfd.is_some() || spec.trust_admin.is_some() {
+            bfd::plan(b, answers, &spec);
+        }
+    } else if answers.bfd.is_some() {
+        b.error(
+            "bfd",
+            format!("BFD is not installed here (no {BFD_CONF}); install it, or use fail2ban"),
+        );
+    } else if backend == Backend::Apf {
+        b.warn(
+            "bfd",
+            "BFD is not installed: nothing bans brute-force logins (SSH, SIP); install BFD, or \
+             use fail2ban",
+        );
+    }
+    if backend == Backend::Fail2ban && fw.apf.is_some() {
+        b.warn(
+            "firewall.backend",
+            "APF is installed too: every APF restart flushes the chains fail2ban bans with",
+        );
+    }
+    if backend != Backend::Apf && fw.apf.is_none() && ctx.moved {
+        b.check(
+            format!("the SSH port {} is open in the firewall", ctx.ssh_port()),
+            CheckStatus::Skipped(
+                "no APF here (fail2ban only bans, it opens and closes no port); other firewalls \
+                 (firewalld, ufw, plain iptables rules) are not checked: open the port there \
+                 before you confirm"
+                    .into(),
+            ),
+        );
+    }
+}
+
+/// A summary line of trusted/blocked hosts.
+fn hosts_line(items: &[HostItem]) -> String {
+    items
+        .iter()
+        .map(|h| match &h.comment {
+            Some(c) => format!("{} ({c})", h.text),
+            None => h.text.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,1092 @@
+//! APF: conf.apf edited in place (interfaces, SET_TRIM, the inbound port lists,
+//! HELPER_SSH_PORT, egress filtering, block-list feeds, TOS), the trust files written the way
+//! the installed version's `apf -a` / `apf -d` write them, the seed's UDP TOS patch as a
+//! separate edit, and DEVEL_MODE tied to pbx-harden's confirm:
+//!
+//! - apply writes `DEVEL_MODE="1"` and restarts APF (live system only), after saving the
+//!   running rules with `iptables-save`;
+//! - confirm writes `DEVEL_MODE="0"` and restarts APF;
+//! - rollback restores conf.apf and the trust files byte for byte, then loads the saved rules
+//!   back with `iptables-restore`. (APF's own DEVEL_MODE cron only *flushes* the firewall
+//!   every five minutes, leaving the box open; rollback brings back the old rules instead.)
+
+use crate::answers::{Answers, ApfAnswers};
+use crate::apply::journal::STATE_DIR;
+use crate::config::shellvars::ShellVars;
+use crate::config::trust::{self, Entry, Host, Kind, TrustFile, TrustFormat};
+use crate::exec::argv;
+use crate::firewall::ports::{self, PortRange};
+use crate::firewall::{APF_CONF, ApfInfo, Ctx, HostItem, Spec, blocks_ssh, hosts_line};
+use crate::plan::actions::CommandAction;
+use crate::plan::{Action, Builder, CheckStatus, ConfirmStep};
+
+const WHY: &str = "APF firewall";
+
+/// Where apply saves the running rules for rollback (inside the pending transaction).
+pub const SNAPSHOT_V4: &str = "/var/lib/pbx-harden/pending/iptables.rules";
+pub const SNAPSHOT_V6: &str = "/var/lib/pbx-harden/pending/ip6tables.rules";
+
+/// Save the running rules of one family (`iptables` / `ip6tables`). Fixed script; the file
+/// name is an argument, never part of the script.
+pub fn save_argv(tool: &str, file: &str) -> Vec<String> {
+    argv(&["sh", "-c", "\"$2-save\" > \"$1\"", "sh", file, tool])
+}
+
+/// Load saved rules back: tables that did not exist before (APF adds `mangle` for TOS) are
+/// flushed, then `iptables-restore` replaces the rest. Nothing happens when no snapshot was
+/// taken (apply failed earlier).
+pub fn restore_argv(tool: &str, file: &str) -> Vec<String> {
+    argv(&[
+        "sh",
+        "-c",
+        "[ -s \"$1\" ] || exit 0; \
+         for t in $(\"$2-save\" | sed -n 's/^\\*//p'); do \
+         grep -qx \"\\*$t\" \"$1\" || { \"$2\" -t \"$t\" -F; \"$2\" -t \"$t\" -X; }; \
+         done; \
+         \"$2-restore\" < \"$1\"",
+        "sh",
+        file,
+        tool,
+    ])
+}
+
+/// Files `apf -r` writes besides the rules: the DEVEL_MODE cron (9.x appends to /etc/crontab),
+/// the refresh cron, fast-load state, and the deny files it trims (SET_TRIM).
+pub fn generated_files(install: &str) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "/etc/crontab",
+        "/etc/crontab.bk",
+        "/etc/cron.d/apf_develmode",
+        "/etc/cron.d/refresh.apf",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for f in [
+        "internals/.apf.restore",
+        "internals/.last.full",
+        "internals/.md5.cores",
+        "internals/.md5.cores.new",
+        "internals/.last.vars",
+        "internals/.last.vars.new",
+        "internals/.localaddrs",
+        "internals/.localaddrs6",
+        "deny_hosts.rules",
+        "glob_deny.rules",
+    ] {
+        v.push(format!("{install}/{f}"));
+    }
+    v
+}
+
+/// A value as bash reads it back from `KEY="value"` (the summary line is valid shell).
+pub fn shell_quote_value(v: &str) -> String {
+    let e = v
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('$', "\\$")
+        .replace('`', "\\`");
+    format!("\"{e}\"")
+}
+
+/// The `KEY="value" …` summary of what a plan sets in a shell-variable file: valid shell,
+/// so a test can let bash read it and compare with the file bash sources.
+pub fn settings_line(file: &str, set: &[(String, String)]) -> String {
+    let mut keys: Vec<&str> = Vec::new();
+    for (k, _) in set {
+        keys.retain(|x| x != k);
+        keys.push(k);
+    }
+    let parts: Vec<String> = keys
+        .into_iter()
+        .map(|k| {
+            let v = &set.iter().rev().find(|(kk, _)| kk == k).expect("key").1;
+            format!("{k}={v}")
+        })
+        .collect();
+    format!("{file} sets {}", parts.join(" "))
+}
+
+/// Edits to one shell-variable file, remembering what was set (as shell words).
+pub struct VarEdit {
+    pub vars: ShellVars,
+    pub set: Vec<(String, String)>,
+}
+
+impl VarEdit {
+    pub fn new(bytes: &[u8]) -> VarEdit {
+        VarEdit {
+            vars: ShellVars::parse(bytes),
+            set: Vec::new(),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.vars.get(key).map(str::to_string)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.vars.has(key)
+    }
+
+    /// Set a literal value (inserted before `. $CNFINT` when the file lacks the key).
+    pub fn set(&mut self, key: &str, value: &str) {
+        if self.vars.has(key) {
+            self.vars.set(key, value);
+        } else {
+            self.vars.insert_missing(key, value);
+        }
+        self.set.push((key.to_string(), shell_quote_value(value)));
+    }
+
+    /// Set shell text that bash expands when it sources the file (`$ATTACK_HOST`).
+    pub fn set_raw(&mut self, key: &str, raw: &str) {
+        if self.vars.set_raw(key, raw) || self.vars.get(key) == Some(raw) {
+            self.set.push((key.to_string(), format!("\"{raw}\"")));
+        }
+    }
+
+    pub fn settings_line(&self, file: &str) -> String {
+        settings_line(file, &self.set)
+    }
+}
+
+fn valid_iface(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c))
+}
+
+/// Set a port list, unless the file already opens exactly these ports (in any order or
+/// spelling), so that a second run changes nothing.
+fn set_ports(conf: &mut VarEdit, key: &str, list: &[PortRange]) {
+    let cur = conf.get(key).unwrap_or_default();
+    let tokens = ports::apf_tokens(&cur);
+    let mut have: Vec<PortRange> = tokens
+        .iter()
+        .filter_map(|t| ports::apf_token_range(t))
+        .collect();
+    let mut want = list.to_vec();
+    have.sort();
+    want.sort();
+    if have.len() == tokens.len() && have == want {
+        conf.set.push((key.to_string(), shell_quote_value(&cur)));
+    } else {
+        conf.set(key, &ports::apf_list(list));
+    }
+}
+
+fn human(value: &str) -> String {
+    ports::apf_tokens(value)
+        .iter()
+        .map(|t| t.replace('_', "-"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn bool01(b: bool) -> &'static str {
+    if b { "1" } else { "0" }
+}
+
+/// Trust entries loaded from a file, parsed as APF applies them (tokens APF would not
+/// understand are skipped).
+fn parsed_entries(f: &TrustFile) -> Vec<(String, Entry)> {
+    f.entries()
+        .into_iter()
+        .filter_map(|t| trust::loaded_entry(&t).map(|e| (t, e)))
+        .collect()
+}
+
+pub fn plan(
+    b: &mut Builder<'_>,
+    answers: &Answers,
+    ctx: &Ctx,
+    spec: &Spec,
+    info: &ApfInfo,
+    full: bool,
+) {
+    let sys = b.sys;
+    let fw = &sys.firewall;
+    let a: ApfAnswers = if full {
+        answers.apf.clone().unwrap_or_default()
+    } else {
+        ApfAnswers::default()
+    };
+    let before = match b.current(APF_CONF) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return,
+        Err(e) => {
+            b.error("apf", format!("cannot read {APF_CONF}: {e}"));
+            return;
+        }
+    };
+    let mut conf = VarEdit::new(&before);
+    let fmt = info.format;
+    let install = info.install_path.clone();
+    let version = info
+        .version
+        .clone()
+        .unwrap_or_else(|| "(no VERSION file)".into());
+
+    // Interfaces.
+    let iface_keys: Vec<&str> = if conf.has("IFACE_UNTRUSTED") {
+        vec!["IFACE_UNTRUSTED"]
+    } else if conf.has("IFACE_IN") || fmt == TrustFormat::Apf9 {
+        vec!["IFACE_IN", "IFACE_OUT"]
+    } else {
+        vec!["IFACE_UNTRUSTED"]
+    };
+    let known = &fw.interfaces;
+    let list_known = || {
+        if known.is_empty() {
+            "none found".to_string()
+        } else {
+            known.join(", ")
+        }
+    };
+    if let Some(u) = &a.untrusted_iface {
+        if !valid_iface(u) {
+            b.error(
+                "apf.untrusted_iface",
+                format!("\"{u}\" is not an interface name"),
+            );
+        } else if !known.is_empty() && !known.contains(u) {
+            b.error(
+                "apf.untrusted_iface",
+                format!(
+                    "\"{u}\" is not an interface of this system ({}): APF would abort after \
+                     flushing its rules, leaving the box open",
+                    list_known()
+                ),
+            );
+        } else {
+            for k in &iface_keys {
+                conf.set(k, u);
+            }
+        }
+    }
+    if let Some(list) = &a.trusted_ifaces {
+        let mut ok = true;
+        for t in list {
+            if !valid_iface(t) {
+                b.error(
+                    "apf.trusted_ifaces",
+                    format!("\"{t}\" is not an interface name"),
+                );
+                ok = false;
+            } else if !known.is_empty() && !known.contains(t) {
+                b.error(
+                    "apf.trusted_ifaces",
+                    format!(
+                        "\"{t}\" is not an interface of this system ({})",
+                        list_known()
+                    ),
+                );
+                ok = false;
+            } else if iface_keys
+                .iter()
+                .any(|k| conf.get(k).as_deref() == Some(t.as_str()))
+            {
+                b.error(
+                    "apf.trusted_ifaces",
+                    format!(
+                        "\"{t}\" is the untrusted (Internet) interface: trusting it would open \
+                         everything"
+                    ),
+                );
+                ok = false;
+            }
+        }
+        if ok {
+            if !list.is_empty() {
+                b.warn(
+                    "apf.trusted_ifaces",
+                    format!(
+                        "all traffic on {} bypasses the firewall; trust only an internal network",
+                        list.join(", ")
+                    ),
+                );
+            }
+            // Space separated: 9.x checks the routes of `$IFACE_TRUSTED` without `tr ','`.
+            conf.set("IFACE_TRUSTED", &list.join(" "));
+        }
+    }
+    if let Some(t) = a.set_trim {
+        if !(0..=1_000_000).contains(&t) {
+            b.error(
+                "apf.set_trim",
+                format!("{t}: use 0 (no limit, as the seed advises) or a number of lines"),
+            );
+        } else {
+            if t > 0 && fw.bfd.is_some() {
+                b.warn(
+                    "apf.set_trim",
+                    format!(
+                        "{t}: with BFD banning addresses, the oldest bans are cut once there are \
+                         {t}; the seed sets 0 (no limit)"
+                    ),
+                );
+            }
+            conf.set("SET_TRIM", &t.to_string());
+        }
+    }
+
+    // Inbound ports and the SSH helper.
+    let cur_tcp = conf.get("IG_TCP_CPORTS").unwrap_or_default();
+    match &spec.tcp {
+        Some(list) => set_ports(&mut conf, "IG_TCP_CPORTS", list),
+        None => {
+            let bad = ports::apf_bad_tokens(&cur_tcp);
+            if !bad.is_empty() {
+                b.warn(
+                    "firewall.tcp_ports",
+                    format!(
+                        "{APF_CONF} IG_TCP_CPORTS has {}: APF hands it to iptables, which rejects \
+                         it; list the ports in firewall.tcp_ports to rewrite the list",
+                        bad.join(", ")
+                    ),
+                );
+            }
+            let mut tokens = ports::apf_tokens(&cur_tcp);
+            let mut at = None;
+            if ctx.moved {
+                let mut i = 0;
+                while i < tokens.len() {
+                    let old = ctx
+                        .old_ssh_ports
+                        .iter()
+                        .any(|o| !ctx.ssh_ports.contains(o) && tokens[i] == o.to_string());
+                    if old {
+                        tokens.remove(i);
+                        at.get_or_insert(i);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            let mut changed = at.is_some();
+            for p in ctx.ssh_ports.iter().rev() {
+                if !ports::apf_list_opens(&tokens.join(","), *p) {
+                    tokens.insert(at.unwrap_or(0).min(tokens.len()), p.to_string());
+                    changed = true;
+                }
+            }
+            if changed {
+                conf.set("IG_TCP_CPORTS", &tokens.join(","));
+            }
+        }
+    }
+    if let Some(list) = &spec.udp {
+        set_ports(&mut conf, "IG_UDP_CPORTS", list);
+    }
+    conf.set("HELPER_SSH_PORT", &ctx.ssh_port().to_string());
+
+    // Egress filtering.
+    if let Some(e) = a.egress_filtering {
+        conf.set("EGF", bool01(e));
+    }
+    for (key, list, var) in [
+        ("apf.egress_tcp_ports", &a.egress_tcp_ports, "EG_TCP_CPORTS"),
+        ("apf.egress_udp_ports", &a.egress_udp_ports, "EG_UDP_CPORTS"),
+    ] {
+        if let Some(list) = list {
+            match ports::parse_list(list) {
+                Ok(r) => set_ports(&mut conf, var, &r),
+                Err(errs) => {
+                    for e in errs {
+                        b.error(key, e);
+                    }
+                }
+            }
+        }
+    }
+    if full && conf.get("EGF").as_deref() == Some("1") {
+        let eg_udp = conf.get("EG_UDP_CPORTS").unwrap_or_default();
+        let eg_tcp = conf.get("EG_TCP_CPORTS").unwrap_or_default();
+        for p in &fw.asterisk.sip_udp {
+            if !ports::apf_list_opens(&eg_udp, *p) {
+                b.warn(
+                    "apf.egress_udp_ports",
+                    format!(
+                        "egress filtering is on and {p}/udp (SIP) is not allowed out: calls to \
+                         trunks would fail; RTP to the far end needs its ports too"
+                    ),
+                );
+            }
+        }
+        if !ports::apf_list_opens(&eg_udp, 53) && !ports::apf_list_opens(&eg_tcp, 53) {
+            b.warn(
+                "apf.egress_udp_ports",
+                "egress filtering is on and DNS (53) is not allowed out",
+            );
+        }
+        let lists_on = [
+            "DLIST_PHP",
+            "DLIST_SPAMHAUS",
+            "DLIST_DSHIELD",
+            "DLIST_RESERVED",
+            "USE_DS",
+            "USE_DROP",
+            "USE_RD",
+        ]
+        .iter()
+        .any(|k| conf.get(k).as_deref() == Some("1"));
+        if lists_on && !(ports::apf_list_opens(&eg_tcp, 80) && ports::apf_list_opens(&eg_tcp, 443))
+        {
+            b.warn(
+                "apf.egress_tcp_ports",
+                "egress filtering is on and 80/443 are not both allowed out: APF could not \
+                 download its block lists on refresh",
+            );
+        }
+        if answers.bfd.as_ref().and_then(|x| x.email_alerts) == Some(true)
+            && !ports::apf_list_opens(&eg_tcp, 25)
+        {
+            b.warn(
+                "apf.egress_tcp_ports",
+                "egress filtering is on and SMTP (25) is not allowed out: BFD's alerts would not \
+                 leave the box",
+            );
+        }
+    }
+
+    // Block-list feeds: the seed's USE_DS, DLIST_* since 9.6-5.
+    let mut feed_on = false;
+    for (name, want, keys) in [
+        ("apf.dshield", a.dshield, ["DLIST_DSHIELD", "USE_DS"]),
+        ("apf.spamhaus", a.spamhaus, ["DLIST_SPAMHAUS", "USE_DROP"]),
+    ] {
+        let Some(on) = want else { continue };
+        match keys.iter().find(|k| conf.has(k)) {
+            Some(k) => {
+                conf.set(k, bool01(on));
+                feed_on |= on;
+            }
+            None => b.error(
+                name,
+                format!(
+                    "{APF_CONF} has neither {} nor {}: this APF version has no such block list",
+                    keys[0], keys[1]
+                ),
+            ),
+        }
+    }
+    if feed_on && !fw.wget {
+        let msg = "APF downloads its block lists with wget, and there is no wget on this system";
+        if fmt == TrustFormat::Apf9 {
+            b.error(
+                "apf.dshield",
+                format!(
+                    "{msg}: APF 9.x then aborts its start after flushing the rules, leaving the \
+                     box open; install wget first"
+                ),
+            );
+        } else {
+            b.warn("apf.dshield", format!("{msg}: the lists stay empty"));
+        }
+    }
+
+    // TOS for SIP, IAX and RTP (TOS_16: minimize delay).
+    let ast = &fw.asterisk;
+    let mut tos_tokens: Vec<String> = Vec::new();
+    for p in ast.sip_udp.iter().chain(&ast.sip_tcp) {
+        let t = p.to_string();
+        if !tos_tokens.contains(&t) {
+            tos_tokens.push(t);
+        }
+    }
+    if let Some(p) = ast.iax {
+        tos_tokens.push(p.to_string());
+    }
+    tos_tokens.push(
+        PortRange {
+            lo: sys.rtp.start,
+            hi: sys.rtp.end,
+        }
+        .apf(),
+    );
+    let tos_keys: Vec<&str> = ["TOS_0", "TOS_2", "TOS_4", "TOS_8", "TOS_16"]
+        .into_iter()
+        .filter(|k| conf.has(k))
+        .collect();
+    if let Some(on) = a.tos {
+        if on && !conf.has("TOS_16") {
+            b.error("apf.tos", format!("{APF_CONF} has no TOS_16 list"));
+        } else {
+            for k in &tos_keys {
+                let cur = conf.get(k).unwrap_or_default();
+                let mut t = ports::apf_tokens(&cur);
+                let before_t = t.clone();
+                t.retain(|x| !tos_tokens.contains(x));
+                if on && *k == "TOS_16" {
+                    t.extend(tos_tokens.iter().cloned());
+                }
+                if t != before_t {
+                    conf.set(k, &t.join(","));
+                }
+            }
+            if on {
+                let def = conf.get("TOS_DEF_RANGE").unwrap_or_default();
+                let covered = tos_tokens.iter().any(|t| {
+                    ports::apf_token_range(t).is_some_and(|r| {
+                        ports::apf_tokens(&def)
+                            .iter()
+                            .filter_map(|d| ports::apf_token_range(d))
+                            .any(|d| d.overlaps(&r))
+                    })
+                });
+                if covered {
+                    b.warn(
+                        "apf.tos",
+                        format!(
+                            "TOS_DEF_RANGE=\"{def}\" is marked last, with TOS_DEF, and would undo \
+                             the marks of SIP/IAX/RTP: it is emptied"
+                        ),
+                    );
+                    conf.set("TOS_DEF_RANGE", "");
+                }
+            }
+        }
+    }
+    let functions = format!("{install}/internals/functions.apf");
+    let mut functions_after: Option<Vec<u8>> = None;
+    if full && (a.tos == Some(true) || a.tos_udp_patch.is_some()) {
+        match b.current(&functions) {
+            Ok(Some(f)) => {
+                let (patched, n) = udp_tos_patch(&f);
+                if n > 0 {
+                    if a.tos_udp_patch == Some(true) {
+                        functions_after = Some(patched);
+                    } else if a.tos_udp_patch.is_none() {
+                        b.warn(
+                            "apf.tos_udp_patch",
+                            format!(
+                                "APF {version} marks TOS for TCP only, and SIP, IAX and RTP are \
+                                 UDP: set tos_udp_patch = true for the seed's change to \
+                                 {functions} ({n} lines added)"
+                            ),
+                        );
+                    }
+                }
+            }
+            _ if a.tos_udp_patch == Some(true) => b.error(
+                "apf.tos_udp_patch",
+                format!("there is no {functions} to patch"),
+            ),
+            _ => {}
+        }
+    }
+
+    // Trust files.
+    let allow_path = format!("{install}/allow_hosts.rules");
+    let deny_path = format!("{install}/deny_hosts.rules");
+    let read = |b: &Builder<'_>, p: &str| b.current(p).ok().flatten();
+    let allow_before = read(b, &allow_path);
+    let deny_before = read(b, &deny_path);
+    let mut allow = TrustFile::parse(allow_before.as_deref().unwrap_or(b""), fmt);
+    let mut deny = TrustFile::parse(deny_before.as_deref().unwrap_or(b""), fmt);
+    let mut trusted: Vec<HostItem> = spec.trusted.clone();
+    if let Some(admin) = spec.trust_admin
+        && !trusted.iter().any(|t| {
+            matches!(t.entry, Entry::Plain(_)) && t.entry.host().covers(admin) == Some(true)
+        })
+    {
+        trusted.push(HostItem {
+            text: admin.to_string(),
+            comment: Some("pbx-harden: the admin's own address".into()),
+            entry: Entry::Plain(Host::Ip(admin)),
+        });
+    }
+    let ipv6_on = conf.get("USE_IPV6").as_deref() == Some("1");
+    for item in trusted.iter().chain(&spec.blocked) {
+        if item.entry.host().is_v6() && !ipv6_on {
+            b.error(
+                "firewall.trusted",
+                format!(
+                    "{}: IPv6 entries need USE_IPV6=\"1\" in {APF_CONF}",
+                    item.text
+                ),
+            );
+        }
+    }
+    for t in &trusted {
+        if deny.remove(&t.text) {
+            b.warn(
+                "firewall.trusted",
+                format!(
+                    "{} was in deny_hosts.rules; it moves to allow_hosts.rules",
+                    t.text
+                ),
+            );
+        }
+        allow.add(&t.text, t.comment.as_deref(), Kind::Allow, &ctx.stamp);
+    }
+    let expire: i64 = conf
+        .get("SET_EXPIRE")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for x in &spec.blocked {
+        if allow.remove(&x.text) {
+            b.warn(
+                "firewall.blocked",
+                format!(
+                    "{} was in allow_hosts.rules; it moves to deny_hosts.rules",
+                    x.text
+                ),
+            );
+        }
+        if deny.add(&x.text, x.comment.as_deref(), Kind::Deny, &ctx.stamp)
+            && expire > 0
+            && !x
+                .comment
+                .as_deref()
+                .is_some_and(|c| c.contains("static") || c.contains("noexpire"))
+        {
+            b.warn(
+                "firewall.blocked",
+                format!(
+                    "{}: SET_EXPIRE={expire} lifts the ban after {expire}s unless the comment \
+                     says \"static\" or \"noexpire\"",
+                    x.text
+                ),
+            );
+        }
+    }
+    for r in &spec.remove {
+        let a1 = allow.remove(r);
+        let d1 = deny.remove(r);
+        if !a1 && !d1 {
+            b.warn(
+                "firewall.remove",
+                format!("{r} is in neither allow_hosts.rules nor deny_hosts.rules"),
+            );
+        }
+    }
+    let allow_after = allow.to_bytes();
+    let deny_after = deny.to_bytes();
+    let allow_changed = allow_after != allow_before.clone().unwrap_or_default();
+    let deny_changed = deny_after != deny_before.clone().unwrap_or_default();
+
+    // DEVEL_MODE: on while the change waits for confirm.
+    let conf_changed = conf.vars.to_bytes() != before;
+    let anything = conf_changed || allow_changed || deny_changed || functions_after.is_some();
+    if !anything {
+        if conf.get("DEVEL_MODE").as_deref() == Some("1") {
+            b.warn(
+                "apf",
+                "DEVEL_MODE is 1: APF's cron flushes (opens) the firewall every 5 minutes; a \
+                 firewall change through pbx-harden turns it off at confirm",
+            );
+        }
+    } else {
+        if b.has_errors_for("firewall") || b.has_errors_for("apf") {
+            return;
+        }
+        conf.set("DEVEL_MODE", "1");
+        b.write(APF_CONF, Some(conf.vars.to_bytes()), 0o600, WHY);
+        if allow_changed {
+            b.write(
+                &allow_path,
+                Some(allow_after.clone()),
+                0o600,
+                "APF trusted hosts",
+            );
+        }
+        if deny_changed {
+            b.write(
+                &deny_path,
+                Some(deny_after.clone()),
+                0o600,
+                "APF blocked hosts",
+            );
+        }
+        if let Some(f) = &functions_after {
+            b.write(
+                &functions,
+                Some(f.clone()),
+                0o640,
+                "the seed's UDP TOS change to APF's functions",
+            );
+        }
+        let apf_bin = format!("{install}/apf");
+        b.on_confirm.push(ConfirmStep::SetShellVar {
+            path: APF_CONF.into(),
+            key: "DEVEL_MODE".into(),
+            value: "0".into(),
+        });
+        b.on_confirm.push(ConfirmStep::Run {
+            argv: argv(&[&apf_bin, "-r"]),
+        });
+        if sys.root.is_live() {
+            live_actions(b, &conf, &install, &apf_bin);
+        }
+        summary(b, &conf, &version, ctx, &trusted, spec, full);
+    }
+
+    checks(
+        b,
+        &conf,
+        ctx,
+        &allow,
+        &deny,
+        &install,
+        fmt,
+        anything,
+        &iface_keys,
+    );
+}
+
+fn live_actions(b: &mut Builder<'_>, conf: &VarEdit, install: &str, apf_bin: &str) {
+    let sys = b.sys;
+    let find = crate::system::find_program;
+    let v4 = find("iptables-save").is_some() && find("iptables-restore").is_some();
+    let v6 = conf.get("USE_IPV6").as_deref() == Some("1")
+        && find("ip6tables-save").is_some()
+        && find("ip6tables-restore").is_some();
+    b.check(
+        "the previous firewall rules can be restored on rollback",
+        if v4 {
+            CheckStatus::Pass("iptables-save now, iptables-restore on rollback".into())
+        } else {
+            CheckStatus::Fail(
+                "iptables-save / iptables-restore are not installed: the running rules could not \
+                 be brought back"
+                    .into(),
+            )
+        },
+    );
+    if !sys.firewall.apf.as_ref().is_some_and(|a| a.binary) {
+        b.check(
+            "APF can be restarted",
+            CheckStatus::Fail(format!("{apf_bin} is missing")),
+        );
+    }
+    b.actions.extend(restart_actions(install, apf_bin, v6));
+}
+
+/// The commands around an APF restart on the live system: save the running rules into the
+/// pending transaction, restart APF; rollback loads the saved rules back.
+pub fn restart_actions(install: &str, apf_bin: &str, v6: bool) -> Vec<Action> {
+    debug_assert!(SNAPSHOT_V4.starts_with(STATE_DIR));
+    let mut out = Vec::new();
+    let mut undo = vec![restore_argv("iptables", SNAPSHOT_V4)];
+    out.push(Action::Command(CommandAction {
+        argv: save_argv("iptables", SNAPSHOT_V4),
+        undo: Vec::new(),
+        touches: Vec::new(),
+        changes_state: false,
+    }));
+    if v6 {
+        out.push(Action::Command(CommandAction {
+            argv: save_argv("ip6tables", SNAPSHOT_V6),
+            undo: Vec::new(),
+            touches: Vec::new(),
+            changes_state: false,
+        }));
+        undo.push(restore_argv("ip6tables", SNAPSHOT_V6));
+    }
+    out.push(Action::Command(CommandAction {
+        argv: argv(&[apf_bin, "-r"]),
+        undo,
+        touches: generated_files(install),
+        changes_state: true,
+    }));
+    out
+}
+
+fn summary(
+    b: &mut Builder<'_>,
+    conf: &VarEdit,
+    version: &str,
+    ctx: &Ctx,
+    trusted: &[HostItem],
+    spec: &Spec,
+    full: bool,
+) {
+    let s = &mut b.summary.firewall;
+    s.push(format!(
+        "APF {version}: inbound TCP {}; UDP {}",
+        human(&conf.get("IG_TCP_CPORTS").unwrap_or_default()),
+        match human(&conf.get("IG_UDP_CPORTS").unwrap_or_default()) {
+            u if u.is_empty() => "none".to_string(),
+            u => u,
+        }
+    ));
+    if !full {
+        s.push(format!(
+            "APF: only the SSH port follows the move to {} (firewall.backend is not \"apf\")",
+            ctx.ssh_port()
+        ));
+    }
+    if !trusted.is_empty() {
+        s.push(format!("APF trusted: {}", hosts_line(trusted)));
+    }
+    if !spec.blocked.is_empty() {
+        s.push(format!("APF blocked: {}", hosts_line(&spec.blocked)));
+    }
+    if !spec.remove.is_empty() {
+        s.push(format!("APF removed: {}", spec.remove.join(", ")));
+    }
+    s.push(
+        "APF DEVEL_MODE=1 until confirm (APF's cron flushes, i.e. opens, the firewall every 5 \
+         minutes meanwhile); confirm sets 0 and restarts APF; rollback restores the previous \
+         rules"
+            .into(),
+    );
+    s.push(conf.settings_line(APF_CONF));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn checks(
+    b: &mut Builder<'_>,
+    conf: &VarEdit,
+    ctx: &Ctx,
+    allow: &TrustFile,
+    deny: &TrustFile,
+    install: &str,
+    fmt: TrustFormat,
+    restarting: bool,
+    iface_keys: &[&str],
+) {
+    let sys = b.sys;
+    let tcp = conf.get("IG_TCP_CPORTS").unwrap_or_default();
+    let p = ctx.ssh_port();
+    let closed: Vec<u16> = ctx
+        .ssh_ports
+        .iter()
+        .copied()
+        .filter(|p| !ports::apf_list_opens(&tcp, *p))
+        .collect();
+    b.check(
+        format!("the SSH port {p} is open in APF"),
+        if closed.is_empty() {
+            CheckStatus::Pass(format!("IG_TCP_CPORTS=\"{tcp}\""))
+        } else {
+            CheckStatus::Fail(format!(
+                "IG_TCP_CPORTS=\"{tcp}\" does not open {}",
+                closed
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        },
+    );
+    let helper = conf.get("HELPER_SSH_PORT").unwrap_or_default();
+    b.check(
+        format!("APF's SSH helper follows port {p}"),
+        if helper == p.to_string() {
+            CheckStatus::Pass(format!("HELPER_SSH_PORT=\"{helper}\""))
+        } else {
+            CheckStatus::Fail(format!("HELPER_SSH_PORT=\"{helper}\""))
+        },
+    );
+    if conf.get("SET_VNET").as_deref() == Some("1") {
+        for f in sys.root.glob(&format!("{install}/vnet/*.rules")) {
+            if let Ok(Some(t)) = sys.root.read(&f) {
+                let v = ShellVars::parse(&t);
+                if let Some(list) = v.get("IG_TCP_CPORTS")
+                    && !ports::apf_list_opens(list, p)
+                {
+                    b.warn(
+                        "apf",
+                        format!(
+                            "{f} sets IG_TCP_CPORTS=\"{list}\" for its address without port {p} \
+                             (SET_VNET=1): pbx-harden does not edit vnet files"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    // The admin's own address: not denied (unless trusted, which APF checks first).
+    let glob = |name: &str| {
+        sys.root
+            .read(&format!("{install}/{name}"))
+            .ok()
+            .flatten()
+            .map(|b| TrustFile::parse(&b, fmt))
+    };
+    let name = "your own address is not blocked by APF";
+    match ctx.remote_admin() {
+        None => b.check(
+            name,
+            CheckStatus::Skipped(
+                "no SSH_CONNECTION: not logged in over SSH, so there is no address to check".into(),
+            ),
+        ),
+        Some(admin) => {
+            let mut allows = parsed_entries(allow);
+            let mut denies = parsed_entries(deny);
+            if let Some(g) = glob("glob_allow.rules") {
+                allows.extend(parsed_entries(&g));
+            }
+            if let Some(g) = glob("glob_deny.rules") {
+                denies.extend(parsed_entries(&g));
+            }
+            let trusted = allows.iter().find(|(_, e)| {
+                matches!(e, Entry::Plain(_)) && e.host().covers(admin) == Some(true)
+            });
+            let denied = denies.iter().find(|(_, e)| {
+                e.host().covers(admin) == Some(true) && blocks_ssh(e, &ctx.ssh_ports)
+            });
+            b.check(
+                name,
+                match (trusted, denied) {
+                    (Some((t, _)), _) => {
+                        CheckStatus::Pass(format!("{admin} is trusted (allow_hosts: {t})"))
+                    }
+                    (None, Some((d, _))) => CheckStatus::Fail(format!(
+                        "{d} in the deny rules covers {admin}: add it to firewall.remove, or set \
+                         firewall.trust_admin = true"
+                    )),
+                    (None, None) => CheckStatus::Pass(format!("no deny rule covers {admin}")),
+                },
+            );
+            if conf.get("EGF").as_deref() == Some("1") {
+                let name = "replies to you pass APF's egress filter";
+                b.check(
+                    name,
+                    match (trusted, ctx.admin_client_port) {
+                        (Some(_), _) => {
+                            CheckStatus::Pass(format!("{admin} is trusted in both directions"))
+                        }
+                        (None, Some(cp)) if cp >= 1024 => CheckStatus::Pass(format!(
+                            "APF lets ESTABLISHED replies out to ports 1024-65535; your client \
+                             port is {cp}"
+                        )),
+                        (None, Some(cp)) => CheckStatus::Fail(format!(
+                            "your SSH client port {cp} is below 1024: APF's egress filter drops \
+                             the replies; set firewall.trust_admin = true"
+                        )),
+                        (None, None) => CheckStatus::Warn(
+                            "your client port is unknown; set firewall.trust_admin = true to be \
+                             sure"
+                                .into(),
+                        ),
+                    },
+                );
+            }
+        }
+    }
+
+    if restarting {
+        let name = "APF's interfaces exist";
+        let known = &sys.firewall.interfaces;
+        let mut missing = Vec::new();
+        let mut used = Vec::new();
+        for k in iface_keys.iter().copied().chain(["IFACE_TRUSTED"]) {
+            for v in conf
+                .get(k)
+                .unwrap_or_default()
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|v| !v.is_empty())
+            {
+                used.push(format!("{k}={v}"));
+                if !known.iter().any(|i| i == v) {
+                    missing.push(format!("{k}={v}"));
+                }
+            }
+        }
+        b.check(
+            name,
+            if known.is_empty() {
+                CheckStatus::Skipped("the interfaces of this system could not be listed".into())
+            } else if missing.is_empty() {
+                CheckStatus::Pass(used.join(", "))
+            } else {
+                CheckStatus::Fail(format!(
+                    "{} not found (this system has {}): APF would abort after flushing its \
+                     rules; set apf.untrusted_iface",
+                    missing.join(", "),
+                    known.join(", ")
+                ))
+            },
+        );
+    }
+}
+
+/// The seed's change to internals/functions.apf: after every TOS rule for TCP that has no UDP
+/// twin, the same rule for UDP. Returns the new file and the number of lines added.
+pub fn udp_tos_patch(bytes: &[u8]) -> (Vec<u8>, usize) {
+    let mut text = crate::config::text::Text::parse(bytes);
+    let mut i = 0;
+    let mut added = 0;
+    while i < text.len() {
+        let line = text.lines[i].text.clone();
+        if line.contains("--set-tos")
+            && line.contains("-p tcp")
+            && !line.trim_start().starts_with('#')
+        {
+            let twin = line.replacen("-p tcp", "-p udp", 1);
+            let next = text.lines.get(i + 1).map(|l| l.text.clone());
+            if next.as_deref() != Some(twin.as_str()) {
+                text.insert(i + 1, twin);
+                added += 1;
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    (text.to_bytes(), added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn udp_tos_patch_adds_twins_once() {
+        let src = "if [ ! \"$TOS_8\" == \"\" ]; then\n  for i in `echo $TOS_8 | tr ',' ' '`; do\n    $IPT -t mangle -A PREROUTING -p tcp --sport $i -j TOS --set-tos 8\n  done\nfi\n";
+        let (out, n) = udp_tos_patch(src.as_bytes());
+        assert_eq!(n, 1);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("-p tcp --sport $i -j TOS --set-tos 8\n    $IPT -t mangle -A PREROUTING -p udp --sport $i -j TOS --set-tos 8\n"));
+        let (again, n2) = udp_tos_patch(out.as_bytes());
+        assert_eq!(n2, 0);
+        assert_eq!(again, out.as_bytes());
+    }
+
+    #[test]
+    fn restart_saves_first_and_rollback_restores() {
+        let a = restart_actions("/etc/apf", "/etc/apf/apf", true);
+        assert_eq!(a.len(), 3);
+        let Action::Command(save) = &a[0] else {
+            panic!()
+        };
+        assert_eq!(save.argv[0], "sh");
+        assert!(save.argv.contains(&SNAPSHOT_V4.to_string()));
+        assert!(!save.changes_state && save.undo.is_empty());
+        let Action::Command(restart) = &a[2] else {
+            panic!()
+        };
+        assert_eq!(restart.argv, vec!["/etc/apf/apf", "-r"]);
+        assert_eq!(restart.undo.len(), 2);
+        assert!(restart.undo[0].contains(&SNAPSHOT_V4.to_string()));
+        assert!(restart.undo[1].contains(&"ip6tables".to_string()));
+        for f in [
+            "/etc/crontab",
+            "/etc/cron.d/apf_develmode",
+            "/etc/apf/deny_hosts.rules",
+        ] {
+            assert!(restart.touches.contains(&f.to_string()), "{f}");
+        }
+        assert!(SNAPSHOT_V4.starts_with(&format!("{STATE_DIR}/pending/")));
+    }
+
+    #[test]
+    fn settings_line_is_shell() {
+        let mut e = VarEdit::new(b"A=\"0\"\nB=\"\"\nC=\"x\"\n");
+        e.set("A", "1");
+        e.set("B", "a \"b\" $c");
+        e.set("A", "2");
+        e.set_raw("C", "/etc/apf/apf -d $ATTACK_HOST");
+        assert_eq!(
+            e.settings_line("/x"),
+            "/x sets B=\"a \\\"b\\\" \\$c\" A=\"2\" C=\"/etc/apf/apf -d $ATTACK_HOST\""
+        );
+    }
+}

@@ -1,0 +1,440 @@
+//! fail2ban, where APF/BFD are not installed: a `jail.local` (jail.conf is never edited)
+//! that enables `[sshd]` on the SSH port sshd will listen on, and `[asterisk]` reading the log
+//! file logger.conf really writes. It is checked with the real `fail2ban-client -t`, and
+//! `fail2ban-client -d` must show the new SSH port in the `[sshd]` jail's action.
+
+use std::path::{Path, PathBuf};
+
+use crate::answers::{Answers, Fail2banAnswers};
+use crate::config::jail::JailFile;
+use crate::config::trust::Entry;
+use crate::exec::argv;
+use crate::firewall::{Ctx, FAIL2BAN_DIR, JAIL_LOCAL, Spec};
+use crate::plan::actions::CommandAction;
+use crate::plan::{Action, Builder, CheckStatus};
+use crate::root::Root;
+use crate::system::{Family, Init};
+
+const WHY: &str = "fail2ban jails";
+
+pub const HEADER: &str = "\
+# jail.local: local settings on top of jail.conf (jail.conf is never edited).
+# Written by pbx-harden; rolled back with the rest of its change until you confirm it.
+";
+
+/// fail2ban's time syntax: seconds (`600`, `-1` = forever) or `10m`, `1h`, `1d 12h`, `1w`.
+pub fn check_time(t: &str) -> Result<(), String> {
+    let t = t.trim();
+    if t == "-1" || (!t.is_empty() && t.chars().all(|c| c.is_ascii_digit())) {
+        return Ok(());
+    }
+    let mut rest = t;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return Err(format!(
+                "\"{t}\" is not a time: write e.g. \"10m\", \"1h\", \"1d\", or seconds (-1: forever)"
+            ));
+        }
+        rest = &rest[digits..];
+        let unit = ["mo", "s", "m", "h", "d", "w", "y"]
+            .into_iter()
+            .find(|u| rest.starts_with(u));
+        let Some(u) = unit else {
+            return Err(format!(
+                "\"{t}\" is not a time: units are s, m, h, d, w, mo, y (e.g. \"1h\")"
+            ));
+        };
+        rest = &rest[u.len()..];
+        parts += 1;
+    }
+    if parts == 0 {
+        return Err(format!("\"{t}\" is not a time"));
+    }
+    Ok(())
+}
+
+/// The SSH log of the target: /var/log/secure (RedHat), /var/log/auth.log (Debian); None
+/// when neither exists (systemd journal only).
+fn ssh_log(b: &Builder<'_>) -> Option<String> {
+    let sys = b.sys;
+    let order: &[&str] = match sys.os.family {
+        Family::Debian => &["/var/log/auth.log", "/var/log/secure"],
+        _ => &["/var/log/secure", "/var/log/auth.log"],
+    };
+    order
+        .iter()
+        .find(|p| sys.root.exists(p))
+        .map(|p| p.to_string())
+}
+
+/// `full`: the answers ask for fail2ban (jails enabled, log paths, limits, ignoreip).
+/// Otherwise only sshd moved: the `[sshd]` jail's port follows, nothing else changes, and
+/// fail2ban is restarted only if it runs.
+pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full: bool) {
+    let sys = b.sys;
+    let a: Fail2banAnswers = answers.fail2ban.clone().unwrap_or_default();
+    if let Some(m) = a.maxretry
+        && !(1..=100).contains(&m)
+    {
+        b.error(
+            "fail2ban.maxretry",
+            format!("{m}: give the failures before a ban, e.g. 5"),
+        );
+    }
+    if let Some(t) = &a.bantime
+        && let Err(e) = check_time(t)
+    {
+        b.error("fail2ban.bantime", e);
+    }
+    if !spec.blocked.is_empty() {
+        b.error(
+            "firewall.blocked",
+            "fail2ban keeps no list of blocked hosts (it bans what it sees failing); block \
+             hosts with APF, or drop the list",
+        );
+    }
+    if !spec.remove.is_empty() {
+        b.error(
+            "firewall.remove",
+            "there are no APF trust files to remove entries from with fail2ban",
+        );
+    }
+    let mut ignore: Vec<String> = Vec::new();
+    for t in &spec.trusted {
+        match &t.entry {
+            Entry::Plain(_) => ignore.push(t.text.clone()),
+            Entry::Advanced(_) => b.error(
+                "firewall.trusted",
+                format!(
+                    "{}: fail2ban's ignoreip takes addresses, networks and names; advanced \
+                     entries are APF's",
+                    t.text
+                ),
+            ),
+        }
+    }
+    if let Some(admin) = spec.trust_admin
+        && !ignore.contains(&admin.to_string())
+    {
+        ignore.push(admin.to_string());
+    }
+    let ast = &sys.firewall.asterisk;
+    let ast_log = match (&ast.log, &ast.log_problem) {
+        _ if !full => None,
+        (Some(l), _) => Some(l.clone()),
+        (None, Some(p)) if ast.present => {
+            b.error(
+                "fail2ban",
+                format!("the [asterisk] jail needs a log file with Asterisk's notices: {p}"),
+            );
+            None
+        }
+        _ => None,
+    };
+    if b.has_errors_for("fail2ban") || b.has_errors_for("firewall") {
+        return;
+    }
+
+    let before = b.current(JAIL_LOCAL).ok().flatten();
+    let mut j = JailFile::parse(before.as_deref().unwrap_or(HEADER.as_bytes()));
+    if !ignore.is_empty() {
+        let mut list: Vec<String> = match j.get("DEFAULT", "ignoreip") {
+            Some(v) => v
+                .split([' ', ','])
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect(),
+            None => vec!["127.0.0.1/8".into(), "::1".into()],
+        };
+        for h in ignore {
+            if !list.contains(&h) {
+                list.push(h);
+            }
+        }
+        j.set("DEFAULT", "ignoreip", &list.join(" "));
+    }
+    let ports = ctx
+        .ssh_ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut jails = vec![format!("[sshd] port {ports}")];
+    if full {
+        j.set("sshd", "enabled", "true");
+    }
+    j.set("sshd", "port", &ports);
+    if full {
+        match ssh_log(b) {
+            Some(l) => {
+                j.set("sshd", "logpath", &l);
+            }
+            None if sys.init == Init::Systemd => {
+                j.set("sshd", "backend", "systemd");
+            }
+            None => {
+                let l = if sys.os.family == Family::Debian {
+                    "/var/log/auth.log"
+                } else {
+                    "/var/log/secure"
+                };
+                b.warn(
+                    "fail2ban",
+                    format!("{l} does not exist yet: fail2ban starts the [sshd] jail once it does"),
+                );
+                j.set("sshd", "logpath", l);
+            }
+        }
+    }
+    if let Some(log) = &ast_log {
+        j.set("asterisk", "enabled", "true");
+        j.set("asterisk", "logpath", log);
+        jails.push(format!("[asterisk] {log}"));
+    }
+    for (section, on) in [("sshd", full), ("asterisk", ast_log.is_some())] {
+        if !on {
+            continue;
+        }
+        if let Some(m) = a.maxretry {
+            j.set(section, "maxretry", &m.to_string());
+        }
+        if let Some(t) = &a.bantime {
+            j.set(section, "bantime", t.trim());
+        }
+    }
+    let after = j.to_bytes();
+    let changed = before.as_deref() != Some(&after[..]);
+    if changed {
+        b.write(JAIL_LOCAL, Some(after.clone()), 0o644, WHY);
+        b.summary.firewall.push(format!(
+            "fail2ban: {}{}{}",
+            jails.join(", "),
+            a.maxretry
+                .map(|m| format!("; maxretry {m}"))
+                .unwrap_or_default(),
+            a.bantime
+                .as_ref()
+                .map(|t| format!("; bantime {t}"))
+                .unwrap_or_default()
+        ));
+        if let Some(ig) = j.get("DEFAULT", "ignoreip") {
+            b.summary
+                .firewall
+                .push(format!("fail2ban never bans: {ig}"));
+        }
+        if sys.root.is_live() {
+            live_actions(b, full);
+        }
+    }
+
+    // The real fail2ban reads it.
+    let port = ctx.ssh_port();
+    let name = "fail2ban-client -t accepts jail.local";
+    match validate(&sys.root, &after) {
+        None => {
+            b.check(
+                name,
+                CheckStatus::Skipped("fail2ban-client is not installed on this host".into()),
+            );
+        }
+        Some(Err(e)) => {
+            // Refuse what breaks a working fail2ban, or what the answers ask for; a move on
+            // a box whose fail2ban already fails only gets a warning.
+            let already_broken = !full
+                && matches!(
+                    validate(&sys.root, before.as_deref().unwrap_or(b"")),
+                    Some(Err(_))
+                );
+            b.check(
+                name,
+                if already_broken {
+                    CheckStatus::Warn(format!(
+                        "fail2ban's configuration fails already, before this change: {e}"
+                    ))
+                } else {
+                    CheckStatus::Fail(e)
+                },
+            );
+        }
+        Some(Ok(dump)) => {
+            b.check(name, CheckStatus::Pass(String::new()));
+            b.check(
+                format!("fail2ban's [sshd] jail watches port {port}"),
+                match sshd_ports(&dump) {
+                    Some(p) if p.split(',').any(|x| x.trim() == port.to_string()) => {
+                        CheckStatus::Pass(format!("fail2ban-client -d: port {p}"))
+                    }
+                    Some(p) => CheckStatus::Fail(format!("fail2ban-client -d: port {p}")),
+                    None if dump.contains("['start', 'sshd']") => {
+                        CheckStatus::Pass("its action bans on all ports".into())
+                    }
+                    None if !full => CheckStatus::Skipped("the [sshd] jail is not enabled".into()),
+                    None => CheckStatus::Fail("the [sshd] jail is not started".into()),
+                },
+            );
+        }
+    }
+    let admin_ignored = spec.trust_admin.is_some()
+        || ctx.remote_admin().is_none_or(|ad| {
+            j.get("DEFAULT", "ignoreip").is_some_and(|ig| {
+                ig.split([' ', ','])
+                    .filter_map(|x| crate::config::trust::parse_host(x).ok())
+                    .any(|h| h.covers(ad) == Some(true))
+            })
+        });
+    if full
+        && !admin_ignored
+        && let Some(ad) = ctx.remote_admin()
+    {
+        b.check(
+            "fail2ban can not ban you",
+            CheckStatus::Warn(format!(
+                "a few mistyped passwords from {ad} would ban you; set firewall.trust_admin = true"
+            )),
+        );
+    }
+}
+
+fn service_argv(sys: &crate::system::System, verb: &str) -> Vec<String> {
+    if sys.init == Init::Systemd {
+        argv(&["systemctl", verb, "fail2ban"])
+    } else {
+        argv(&["service", "fail2ban", verb])
+    }
+}
+
+/// Restart fail2ban with the new jail.local; rollback restarts it again with the old one, or
+/// stops it if it was not running. After a bare SSH move, a stopped fail2ban stays stopped.
+fn live_actions(b: &mut Builder<'_>, full: bool) {
+    let sys = b.sys;
+    let active = crate::exec::run(&service_argv(sys, "status"), None)
+        .map(|o| o.ok())
+        .unwrap_or(false);
+    if !active && !full {
+        return;
+    }
+    b.actions.push(Action::Command(CommandAction {
+        argv: service_argv(sys, "restart"),
+        undo: vec![service_argv(sys, if active { "restart" } else { "stop" })],
+        touches: Vec::new(),
+        changes_state: true,
+    }));
+}
+
+/// The `port` of the `[sshd]` jail's action in a `fail2ban-client -d` dump.
+pub fn sshd_ports(dump: &str) -> Option<String> {
+    dump.lines()
+        .filter(|l| l.starts_with("['multi-set', 'sshd', 'action'"))
+        .find_map(|l| {
+            let i = l.find("['port', '")?;
+            let rest = &l[i + "['port', '".len()..];
+            Some(rest[..rest.find('\'')?].to_string())
+        })
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let src = e.path();
+        let dst = to.join(e.file_name());
+        let md = std::fs::metadata(&src)?;
+        if md.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Check `jail_local` with the real fail2ban of this host against the target's fail2ban
+/// configuration: `fail2ban-client -c COPY -t`, then `-d`. `None` when fail2ban-client is
+/// not installed; `Err` with fail2ban's own words when it refuses. With `--root`, log paths
+/// in jail.local are looked up inside the root.
+pub fn validate(root: &Root, jail_local: &[u8]) -> Option<Result<String, String>> {
+    let client = crate::system::find_program("fail2ban-client")?;
+    Some(run_validation(root, &client, jail_local))
+}
+
+fn run_validation(root: &Root, client: &Path, jail_local: &[u8]) -> Result<String, String> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "pbx-harden-f2b-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    let tmp = TempDir(dir.clone());
+    copy_dir(&root.host(FAIL2BAN_DIR), &tmp.0)
+        .map_err(|e| format!("cannot copy {}: {e}", root.display(FAIL2BAN_DIR)))?;
+    let mut j = JailFile::parse(jail_local);
+    if !root.is_live() {
+        for s in j.sections() {
+            if let Some(lp) = j.get(&s, "logpath")
+                && lp.starts_with('/')
+                && !lp.contains(char::is_whitespace)
+            {
+                j.set(&s, "logpath", &root.host(&lp).display().to_string());
+            }
+        }
+    }
+    std::fs::write(tmp.0.join("jail.local"), j.to_bytes())
+        .map_err(|e| format!("cannot write a test copy of jail.local: {e}"))?;
+    let c = client.display().to_string();
+    let d = tmp.0.display().to_string();
+    let t = crate::exec::run(&argv(&[&c, "-c", &d, "-t"]), None).map_err(|e| e.to_string())?;
+    if !t.ok() {
+        let msg: Vec<&str> = t
+            .stderr
+            .lines()
+            .chain(t.stdout.lines())
+            .filter(|l| l.contains("ERROR"))
+            .collect();
+        return Err(format!(
+            "fail2ban-client -t: {}",
+            if msg.is_empty() {
+                format!("exit {}", t.status)
+            } else {
+                msg.join("; ")
+            }
+        ));
+    }
+    let dump = crate::exec::run(&argv(&[&c, "-c", &d, "-d"]), None).map_err(|e| e.to_string())?;
+    if !dump.ok() {
+        return Err(format!("fail2ban-client -d: exit {}", dump.status));
+    }
+    Ok(dump.stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        for ok in ["600", "-1", "10m", "1h", "1d 12h", "1w", "2mo"] {
+            assert!(check_time(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "soon", "1 hour", "h", "1x", "-5"] {
+            assert!(check_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dump_port() {
+        let d = "['add', 'sshd', 'auto']\n['multi-set', 'sshd', 'action', 'iptables-multiport', [['actionstart', 'x'], ['port', '22022'], ['protocol', 'tcp']]]\n";
+        assert_eq!(sshd_ports(d).as_deref(), Some("22022"));
+        assert_eq!(sshd_ports("['start', 'sshd']"), None);
+    }
+}
