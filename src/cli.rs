@@ -174,11 +174,22 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Demo { extract: Some(dir) } => {
-            if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-                return Err(Error::invalid(format!("--extract {}: give a new or empty directory", dir.display())));
+            if dir.exists()
+                && std::fs::read_dir(&dir)
+                    .map(|mut d| d.next().is_some())
+                    .unwrap_or(true)
+            {
+                return Err(Error::invalid(format!(
+                    "--extract {}: give a new or empty directory",
+                    dir.display()
+                )));
             }
             crate::demo::materialize(&dir)?;
-            println!("The demo system is in {}; try: pbx-harden --root {} (the wizard)", dir.display(), dir.display());
+            println!(
+                "The demo system is in {}; try: pbx-harden --root {} (the wizard)",
+                dir.display(),
+                dir.display()
+            );
             Ok(0)
         }
         Command::Demo { extract: None } => demo(),

@@ -150,36 +150,67 @@ fn all_screens(basic: bool) {
     let mut w = wizard(basic, |_| {});
     w.snap(&format!("{m}-01-welcome"));
     w.key(Key::Enter);
-    w.snap(&format!("{m}-02-user-empty"));
+    assert_eq!(w.app.current, ScreenId::Services);
+    w.snap(&format!("{m}-02-services"));
+    w.keys(&[Key::Down, Key::Char(' ')]);
+    w.snap(&format!("{m}-03-services-toggled"));
+    w.key(Key::Char(' ')).key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    w.snap(&format!("{m}-04-user-empty"));
     w.type_str("Trix User");
-    w.snap(&format!("{m}-03-user-bad-name"));
+    w.snap(&format!("{m}-05-user-bad-name"));
     w.key(Key::Enter);
-    w.snap(&format!("{m}-04-user-refused-on-enter"));
+    w.snap(&format!("{m}-06-user-refused-on-enter"));
     w.key(Key::Ctrl('u')).type_str("trixuser");
-    w.snap(&format!("{m}-05-user-ok"));
+    w.snap(&format!("{m}-07-user-ok"));
     w.key(Key::Enter);
-    w.snap(&format!("{m}-06-password-generated"));
+    w.snap(&format!("{m}-08-password-generated"));
     w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
         .type_str("password1");
-    w.snap(&format!("{m}-07-password-weak"));
+    w.snap(&format!("{m}-09-password-weak"));
     w.key(Key::Ctrl('u'))
         .type_str(PW)
         .key(Key::Tab)
         .type_str("Tundra mosaic");
-    w.snap(&format!("{m}-08-password-mismatch"));
+    w.snap(&format!("{m}-10-password-mismatch"));
     w.key(Key::Ctrl('u')).type_str(PW);
-    w.snap(&format!("{m}-09-password-ok"));
+    w.snap(&format!("{m}-11-password-ok"));
     w.key(Key::Enter);
-    w.snap(&format!("{m}-10-ssh-suggested"));
+    w.snap(&format!("{m}-12-ssh-suggested"));
     w.key(Key::Ctrl('u')).type_str("80");
-    w.snap(&format!("{m}-11-ssh-port-in-use"));
+    w.snap(&format!("{m}-13-ssh-port-in-use"));
     w.key(Key::Ctrl('u')).type_str("12000");
-    w.snap(&format!("{m}-12-ssh-port-in-rtp"));
+    w.snap(&format!("{m}-14-ssh-port-in-rtp"));
     w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Extensions);
+    w.snap(&format!("{m}-15-extensions"));
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ports);
+    w.snap(&format!("{m}-16-ports"));
+    // Block a network that holds the admin's own address: refused as typed.
+    w.key(Key::BackTab); // the last field: blocked hosts
+    w.type_str("203.0.113.0/24");
+    w.snap(&format!("{m}-17-ports-blocks-admin"));
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ports, "refused");
+    w.key(Key::Ctrl('u'))
+        .type_str("198.51.100.0/24")
+        .key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Protection);
+    w.snap(&format!("{m}-18-protection"));
+    w.app.screens.protection.email.set_text("not an address");
+    w.key(Key::Enter);
+    w.snap(&format!("{m}-19-protection-bad-email"));
+    w.app
+        .screens
+        .protection
+        .email
+        .set_text("pbx-admin@example.com");
+    w.key(Key::Enter);
     assert_eq!(w.app.current, ScreenId::Review);
-    w.snap(&format!("{m}-13-review"));
+    w.snap(&format!("{m}-20-review"));
     w.key(Key::PageDown);
-    w.snap(&format!("{m}-14-review-page-2"));
+    w.snap(&format!("{m}-21-review-page-2"));
     w.key(Key::Enter);
     assert_eq!(
         w.app.current,
@@ -192,12 +223,12 @@ fn all_screens(basic: bool) {
     w.app.update(Event::Tick {
         now: deadline - 299,
     });
-    w.snap(&format!("{m}-15-confirm"));
+    w.snap(&format!("{m}-22-confirm"));
     w.key(Key::Char('c'));
-    w.snap(&format!("{m}-16-confirm-asking"));
+    w.snap(&format!("{m}-23-confirm-asking"));
     w.key(Key::Char('y'));
     assert_eq!(w.app.current, ScreenId::Done);
-    w.snap(&format!("{m}-17-done"));
+    w.snap(&format!("{m}-24-done"));
     w.no_secret_shown();
     if basic {
         for f in &w.frames {
@@ -231,11 +262,10 @@ fn error_states() {
                 .replace("PasswordAuthentication yes", "PasswordAuthentication no");
             std::fs::write(p, t).unwrap();
         });
-        w.key(Key::Enter)
-            .type_str("trixuser")
-            .key(Key::Enter)
-            .key(Key::Enter)
-            .key(Key::Enter);
+        w.key(Key::Enter).key(Key::Enter).type_str("trixuser");
+        for _ in 0..6 {
+            w.key(Key::Enter); // user, password, ssh, extensions, ports, protection
+        }
         assert_eq!(w.app.current, ScreenId::Review);
         w.snap(&format!("{m}-20-review-lockout-refused"));
         w.key(Key::Enter);
@@ -266,13 +296,17 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
         return;
     }
     let mut w = wizard(false, |_| {});
-    w.key(Key::Enter).type_str("trixuser").key(Key::Enter);
+    w.key(Key::Enter)
+        .key(Key::Enter)
+        .type_str("trixuser")
+        .key(Key::Enter);
     w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
         .type_str(PW)
         .key(Key::Tab)
         .type_str(PW)
         .key(Key::Enter);
     w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    w.key(Key::Enter).key(Key::Enter).key(Key::Enter); // extensions, ports, protection
     assert_eq!(w.app.current, ScreenId::Review);
     let fixture = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -290,18 +324,23 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
         pbx_harden::plan::render(&wizard_plan, sys),
         pbx_harden::plan::render(&headless, sys)
     );
-    let o = run(&[
-        "--root",
-        w.root.path().to_str().unwrap(),
-        "plan",
-        "--answers",
-        concat!(
+    // The CLI in the same situation (the admin's SSH connection, the same clock).
+    let o = std::process::Command::new(bin())
+        .args([
+            "--root",
+            w.root.path().to_str().unwrap(),
+            "plan",
+            "--answers",
+        ])
+        .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/wizard-answers.toml"
-        ),
-    ]);
+        ))
+        .env("SSH_CONNECTION", Env::fixed().ssh_connection.unwrap())
+        .env("SOURCE_DATE_EPOCH", Env::fixed().clock.unwrap().to_string())
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    // (the CLI detects the process environment; the diffs are the same)
     let cli = String::from_utf8_lossy(&o.stdout).to_string();
     for c in &wizard_plan.changes {
         assert!(
@@ -314,7 +353,10 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
 #[test]
 fn back_and_forward_keep_what_was_entered() {
     let mut w = wizard(false, |_| {});
-    w.key(Key::Enter).type_str("trixuser").key(Key::Enter);
+    w.key(Key::Enter)
+        .key(Key::Enter)
+        .type_str("trixuser")
+        .key(Key::Enter);
     w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
         .type_str(PW)
         .key(Key::Tab)
@@ -350,7 +392,10 @@ fn prefilled_from_an_answers_file() {
 fn quitting_asks_first_and_changes_nothing() {
     let mut w = wizard(false, |_| {});
     let before = tree(w.root.path(), &[]);
-    w.key(Key::Enter).type_str("trixuser").key(Key::Ctrl('c'));
+    w.key(Key::Enter)
+        .key(Key::Enter)
+        .type_str("trixuser")
+        .key(Key::Ctrl('c'));
     w.snap("full-30-quit-prompt");
     w.key(Key::Char('n'));
     assert!(!w.app.quit);
@@ -365,14 +410,20 @@ fn quitting_asks_first_and_changes_nothing() {
 #[test]
 fn live_checks_wait_for_a_pause_in_typing() {
     let mut w = wizard(false, |_| {});
-    w.key(Key::Enter);
+    w.key(Key::Enter).key(Key::Enter);
     for c in "Trix".chars() {
         w.quick(Key::Char(c));
     }
     assert!(w.app.needs_settle());
     let fast = w.screen();
-    assert!(fast.contains("Name: Trix"), "the echo is immediate:\n{fast}");
-    assert!(!fast.contains("not a valid login name"), "no check while typing:\n{fast}");
+    assert!(
+        fast.contains("Name: Trix"),
+        "the echo is immediate:\n{fast}"
+    );
+    assert!(
+        !fast.contains("not a valid login name"),
+        "no check while typing:\n{fast}"
+    );
     w.app.update(Event::Settle);
     assert!(!w.app.needs_settle());
     assert!(w.screen().contains("\"Trix\" is not a valid login name"));

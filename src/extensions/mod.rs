@@ -696,7 +696,7 @@ pub fn report_path(b: &Builder<'_>) -> String {
         .map(|u| u.home.clone())
         .filter(|h| h.starts_with('/') && h.len() > 1)
         .unwrap_or_else(|| "/root".into());
-    let (y, m, d) = civil((crate::apply::journal::now() / 86_400) as i64);
+    let (y, m, d) = civil(b.sys.env.epoch() / 86_400);
     let base = format!("{home}/pbx-harden-secrets-{y:04}-{m:02}-{d:02}");
     let mut path = format!("{base}.csv");
     let mut n = 2;

@@ -65,6 +65,32 @@ fn bool01(b: bool) -> &'static str {
     if b { "1" } else { "0" }
 }
 
+/// TRIG: refused (`true`) outside 1-1000, a warning above the seed's 5.
+pub fn trig_problem(t: i64) -> Option<(bool, String)> {
+    if !(1..=1000).contains(&t) {
+        Some((
+            true,
+            format!("{t}: give the number of failed logins before a ban, e.g. 5"),
+        ))
+    } else if t > 5 {
+        Some((
+            false,
+            format!("{t}: the seed advises not above 5 failures before a ban"),
+        ))
+    } else {
+        None
+    }
+}
+
+/// EMAIL_SUBJECT: one line of text.
+pub fn check_subject(subj: &str) -> Result<(), String> {
+    if subj.trim().is_empty() || subj.chars().any(char::is_control) || subj.len() > 200 {
+        Err("give one line of text (at most 200 characters)".into())
+    } else {
+        Ok(())
+    }
+}
+
 pub fn plan(b: &mut Builder<'_>, answers: &Answers, spec: &Spec) {
     let sys = b.sys;
     let Some(info) = sys.firewall.bfd.clone() else {
@@ -85,19 +111,14 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, spec: &Spec) {
         .unwrap_or_else(|| "(unknown version)".into());
 
     if let Some(t) = a.trig {
-        if !(1..=1000).contains(&t) {
-            b.error(
-                "bfd.trig",
-                format!("{t}: give the number of failed logins before a ban, e.g. 5"),
-            );
-        } else {
-            if t > 5 {
-                b.warn(
-                    "bfd.trig",
-                    format!("{t}: the seed advises not above 5 failures before a ban"),
-                );
+        match trig_problem(t) {
+            Some((true, m)) => b.error("bfd.trig", m),
+            other => {
+                if let Some((_, m)) = other {
+                    b.warn("bfd.trig", m);
+                }
+                conf.set("TRIG", &t.to_string());
             }
-            conf.set("TRIG", &t.to_string());
         }
     }
     if let Some(on) = a.email_alerts {
@@ -116,13 +137,9 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, spec: &Spec) {
         }
     }
     if let Some(subj) = &a.email_subject {
-        if subj.trim().is_empty() || subj.chars().any(char::is_control) || subj.len() > 200 {
-            b.error(
-                "bfd.email_subject",
-                "give one line of text (at most 200 characters)",
-            );
-        } else {
-            conf.set("EMAIL_SUBJECT", subj);
+        match check_subject(subj) {
+            Err(e) => b.error("bfd.email_subject", e),
+            Ok(()) => conf.set("EMAIL_SUBJECT", subj),
         }
     }
 

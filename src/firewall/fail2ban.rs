@@ -73,16 +73,22 @@ fn ssh_log(b: &Builder<'_>) -> Option<String> {
 /// `full`: the answers ask for fail2ban (jails enabled, log paths, limits, ignoreip).
 /// Otherwise only sshd moved: the `[sshd]` jail's port follows, nothing else changes, and
 /// fail2ban is restarted only if it runs.
+/// maxretry: 1-100.
+pub fn check_maxretry(m: i64) -> Result<(), String> {
+    if (1..=100).contains(&m) {
+        Ok(())
+    } else {
+        Err(format!("{m}: give the failures before a ban, e.g. 5"))
+    }
+}
+
 pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full: bool) {
     let sys = b.sys;
     let a: Fail2banAnswers = answers.fail2ban.clone().unwrap_or_default();
     if let Some(m) = a.maxretry
-        && !(1..=100).contains(&m)
+        && let Err(e) = check_maxretry(m)
     {
-        b.error(
-            "fail2ban.maxretry",
-            format!("{m}: give the failures before a ban, e.g. 5"),
-        );
+        b.error("fail2ban.maxretry", e);
     }
     if let Some(t) = &a.bantime
         && let Err(e) = check_time(t)

@@ -44,6 +44,10 @@ pub struct ApfInfo {
     pub install_path: String,
     /// `INSTALL_PATH/apf` exists.
     pub binary: bool,
+    /// conf.apf's effective top-level values (the wizard starts from them).
+    pub vars: std::collections::BTreeMap<String, String>,
+    /// Lines the seed's UDP TOS change would add to internals/functions.apf (0: not needed).
+    pub udp_tos_patch_lines: usize,
 }
 
 /// BFD as installed.
@@ -53,6 +57,8 @@ pub struct BfdInfo {
     pub version: Option<String>,
     /// 1 for the 1.x line (no CIDR in ignore.hosts), 2 for 2.x.
     pub major: u32,
+    /// conf.bfd's effective top-level values (the wizard starts from them).
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 /// fail2ban as installed (its configuration directory).
@@ -147,11 +153,22 @@ fn detect_apf(root: &Root) -> Option<ApfInfo> {
         .trim_end_matches('/')
         .to_string();
     let binary = root.exists(&format!("{install_path}/apf"));
+    let udp_tos_patch_lines = root
+        .read(&format!("{install_path}/internals/functions.apf"))
+        .ok()
+        .flatten()
+        .map_or(0, |f| apf::udp_tos_patch(&f).1);
     Some(ApfInfo {
         version,
         format,
         install_path,
         binary,
+        vars: vars
+            .vars
+            .iter()
+            .map(|a| (a.key.clone(), a.value.clone()))
+            .collect(),
+        udp_tos_patch_lines,
     })
 }
 
@@ -174,7 +191,16 @@ fn detect_bfd(root: &Root) -> Option<BfdInfo> {
         .and_then(|v| v.split('.').next())
         .and_then(|m| m.parse().ok())
         .unwrap_or(if conf.contains("TRIG_WINDOW") { 2 } else { 1 });
-    Some(BfdInfo { version, major })
+    let vars = crate::config::shellvars::ShellVars::parse(conf.as_bytes())
+        .vars
+        .into_iter()
+        .map(|a| (a.key, a.value))
+        .collect();
+    Some(BfdInfo {
+        version,
+        major,
+        vars,
+    })
 }
 
 fn hostname(root: &Root) -> String {
@@ -343,7 +369,7 @@ impl Ctx {
             admin: sys.admin.as_ref().map(|a| a.client),
             admin_client_port: client_port,
             local,
-            stamp: Stamp::now(),
+            stamp: Stamp::at(sys.env.epoch()),
         }
     }
 
@@ -714,6 +740,32 @@ impl CoversAdmin for Host {
     fn covers_admin(&self, ctx: &Ctx) -> Option<bool> {
         ctx.admin.and_then(|a| self.covers(a))
     }
+}
+
+/// The wizard's live checks: what the plan says about these firewall answers (ports and
+/// trusted/blocked hosts) for the SSH port the admin chose. The plan's own validation, on a
+/// scratch builder: no second copy of any rule, and no I/O.
+pub fn check(
+    sys: &crate::system::System,
+    answers: &Answers,
+    ssh_port: u16,
+    moved: bool,
+) -> Vec<crate::problems::Problem> {
+    let mut b = Builder::new(sys);
+    b.summary.ssh_port = Some(ssh_port);
+    b.summary.ssh_port_changed = moved;
+    let ctx = Ctx::new(&b);
+    let fmt = sys
+        .firewall
+        .apf
+        .as_ref()
+        .map_or(TrustFormat::Apf2, |a| a.format);
+    let _ = port_lists(&mut b, answers, &ctx);
+    if let Some(fw) = &answers.firewall {
+        host_list(&mut b, "firewall.trusted", &fw.trusted, fmt, &ctx, false);
+        host_list(&mut b, "firewall.blocked", &fw.blocked, fmt, &ctx, true);
+    }
+    b.problems
 }
 
 /// Would a deny entry stop the admin's SSH connections?

@@ -24,6 +24,9 @@ pub struct Env {
     pub ssh_client: Option<String>,
     pub euid: u32,
     pub hostname: String,
+    /// A fixed clock (seconds since 1970) for what the plan writes with a date in it
+    /// (trust-file comments, report names); `SOURCE_DATE_EPOCH` sets it from outside.
+    pub clock: Option<i64>,
 }
 
 impl Env {
@@ -36,7 +39,16 @@ impl Env {
                 .ok()
                 .and_then(|h| h.into_string().ok())
                 .unwrap_or_else(|| "localhost".into()),
+            clock: std::env::var("SOURCE_DATE_EPOCH")
+                .ok()
+                .and_then(|v| v.trim().parse().ok()),
         }
+    }
+
+    /// Now, as the plan should write it (the fixed clock when there is one).
+    pub fn epoch(&self) -> i64 {
+        self.clock
+            .unwrap_or_else(|| crate::apply::journal::now() as i64)
     }
 
     /// A fixed environment for tests and snapshots.
@@ -46,6 +58,7 @@ impl Env {
             ssh_client: None,
             euid: 0,
             hostname: "pbx1".into(),
+            clock: Some(1_800_000_000),
         }
     }
 }

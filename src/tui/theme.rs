@@ -24,7 +24,11 @@ impl Theme {
 
     /// Labels in front of values: bold where it is cheap, plain on serial lines.
     pub fn label(&self) -> Style {
-        if self.basic { Style::new() } else { self.heading() }
+        if self.basic {
+            Style::new()
+        } else {
+            self.heading()
+        }
     }
 
     pub fn error(&self) -> Style {

@@ -60,8 +60,19 @@ impl State {
             if let Some(p) = a.summary.ssh_port {
                 out.push(Line::from(format!("SSH port:    {p}")));
             }
-            for fw in &a.summary.firewall {
-                out.push(Line::from(format!("Firewall:    {fw}")));
+            // The technical per-file lines and the (now past) DEVEL_MODE window are left out.
+            for fw in a
+                .summary
+                .firewall
+                .iter()
+                .filter(|l| !l.starts_with('/') && !l.contains("DEVEL_MODE"))
+            {
+                out.extend(super::wrapped_indent(
+                    &format!("Firewall:    {fw}"),
+                    area.width,
+                    0,
+                    t.dim(),
+                ));
             }
             out.push(Line::from(format!(
                 "Files:       {}",

@@ -3,8 +3,12 @@
 pub mod apply;
 pub mod confirm;
 pub mod done;
+pub mod extensions;
+pub mod firewall;
 pub mod password;
+pub mod protection;
 pub mod review;
+pub mod services;
 pub mod ssh;
 pub mod user;
 pub mod welcome;
@@ -19,9 +23,13 @@ use crate::answers::Answers;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScreenId {
     Welcome,
+    Services,
     User,
     Password,
     Ssh,
+    Extensions,
+    Ports,
+    Protection,
     Review,
     Apply,
     Confirm,
@@ -31,9 +39,13 @@ pub enum ScreenId {
 impl ScreenId {
     pub const ALL: &'static [ScreenId] = &[
         ScreenId::Welcome,
+        ScreenId::Services,
         ScreenId::User,
         ScreenId::Password,
         ScreenId::Ssh,
+        ScreenId::Extensions,
+        ScreenId::Ports,
+        ScreenId::Protection,
         ScreenId::Review,
         ScreenId::Apply,
         ScreenId::Confirm,
@@ -43,6 +55,10 @@ impl ScreenId {
     pub fn title(self) -> &'static str {
         match self {
             ScreenId::Welcome => "Welcome",
+            ScreenId::Services => "Services",
+            ScreenId::Extensions => "Extensions",
+            ScreenId::Ports => "Firewall ports",
+            ScreenId::Protection => "Brute-force protection",
             ScreenId::User => "Login user",
             ScreenId::Password => "Password",
             ScreenId::Ssh => "SSH",
@@ -64,6 +80,10 @@ impl ScreenId {
 
 pub struct Screens {
     pub welcome: welcome::State,
+    pub services: services::State,
+    pub extensions: extensions::State,
+    pub ports: firewall::State,
+    pub protection: protection::State,
     pub user: user::State,
     pub password: password::State,
     pub ssh: ssh::State,
@@ -77,6 +97,10 @@ impl Screens {
     pub fn new(ctx: &mut Ctx, prefill: Option<&Answers>) -> Screens {
         Screens {
             welcome: welcome::State,
+            services: services::State::new(ctx, prefill),
+            extensions: extensions::State::new(ctx, prefill),
+            ports: firewall::State::new(ctx, prefill),
+            protection: protection::State::new(ctx, prefill),
             user: user::State::new(ctx, prefill),
             password: password::State::new(ctx, prefill),
             ssh: ssh::State::new(ctx, prefill),
@@ -90,10 +114,11 @@ impl Screens {
     pub fn applies(&self, s: ScreenId, ctx: &Ctx) -> bool {
         match s {
             ScreenId::Password => self.user.wants_user(),
-            _ => {
-                let _ = ctx;
-                true
-            }
+            ScreenId::Services => self.services.applies(),
+            ScreenId::Extensions => self.extensions.applies(ctx),
+            ScreenId::Ports => self.ports.applies(ctx),
+            ScreenId::Protection => self.protection.applies(ctx),
+            _ => true,
         }
     }
 
@@ -103,6 +128,10 @@ impl Screens {
             ScreenId::Password => self.password.enter(ctx),
             ScreenId::Ssh => {
                 self.ssh.enter(ctx);
+                Vec::new()
+            }
+            ScreenId::Ports => {
+                self.ports.enter(ctx);
                 Vec::new()
             }
             ScreenId::Review => self.review.enter(ctx),
@@ -121,6 +150,10 @@ impl Screens {
             ScreenId::User => self.user.store(ctx),
             ScreenId::Password => self.password.store(ctx),
             ScreenId::Ssh => self.ssh.store(ctx),
+            ScreenId::Services => self.services.store(ctx),
+            ScreenId::Extensions => self.extensions.store(ctx),
+            ScreenId::Ports => self.ports.store(ctx),
+            ScreenId::Protection => self.protection.store(ctx),
             _ => {}
         }
     }
@@ -131,13 +164,23 @@ impl Screens {
             ScreenId::User => self.user.name.is_dirty(),
             ScreenId::Password => self.password.pw.is_dirty() || self.password.again.is_dirty(),
             ScreenId::Ssh => self.ssh.port.is_dirty() || self.ssh.allow.is_dirty(),
+            ScreenId::Ports => self.ports.dirty(),
+            ScreenId::Protection => self.protection.dirty(),
             _ => false,
         }
     }
 
     /// Typing paused: let the live checks catch up (and the password be scored).
-    pub fn settle(&mut self, s: ScreenId, _ctx: &mut Ctx) -> Nav {
+    pub fn settle(&mut self, s: ScreenId, ctx: &mut Ctx) -> Nav {
         match s {
+            ScreenId::Ports => {
+                self.ports.settle(ctx);
+                Nav::Stay
+            }
+            ScreenId::Protection => {
+                self.protection.settle();
+                Nav::Stay
+            }
             ScreenId::User => {
                 self.user.name.settle();
                 Nav::Stay
@@ -159,6 +202,8 @@ impl Screens {
             ScreenId::Password => self.password.check(ctx),
             ScreenId::Ssh => self.ssh.check(ctx),
             ScreenId::Review => self.review.check(ctx),
+            ScreenId::Ports => self.ports.check(ctx),
+            ScreenId::Protection => self.protection.check(ctx),
             _ => Ok(()),
         }
     }
@@ -166,6 +211,10 @@ impl Screens {
     pub fn key(&mut self, s: ScreenId, k: Key, ctx: &mut Ctx) -> Nav {
         match s {
             ScreenId::Welcome => welcome::key(k),
+            ScreenId::Services => self.services.key(k, ctx),
+            ScreenId::Extensions => self.extensions.key(k, ctx),
+            ScreenId::Ports => self.ports.key(k, ctx),
+            ScreenId::Protection => self.protection.key(k, ctx),
             ScreenId::User => self.user.key(k, ctx),
             ScreenId::Password => self.password.key(k, ctx),
             ScreenId::Ssh => self.ssh.key(k, ctx),
@@ -230,6 +279,10 @@ impl Screens {
     pub fn view(&self, s: ScreenId, f: &mut Frame, area: Rect, ctx: &Ctx) {
         match s {
             ScreenId::Welcome => welcome::view(f, area, ctx),
+            ScreenId::Services => self.services.view(f, area, ctx),
+            ScreenId::Extensions => self.extensions.view(f, area, ctx),
+            ScreenId::Ports => self.ports.view(f, area, ctx),
+            ScreenId::Protection => self.protection.view(f, area, ctx),
             ScreenId::User => self.user.view(f, area, ctx),
             ScreenId::Password => self.password.view(f, area, ctx),
             ScreenId::Ssh => self.ssh.view(f, area, ctx),
@@ -243,6 +296,10 @@ impl Screens {
     pub fn keys(&self, s: ScreenId, ctx: &Ctx) -> String {
         match s {
             ScreenId::Welcome => "Enter next   ^C quit".into(),
+            ScreenId::Services => self.services.keys(),
+            ScreenId::Extensions => self.extensions.keys(),
+            ScreenId::Ports => self.ports.keys(),
+            ScreenId::Protection => self.protection.keys(),
             ScreenId::User => self.user.keys(),
             ScreenId::Password => self.password.keys(),
             ScreenId::Ssh => self.ssh.keys(),
@@ -302,6 +359,20 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+/// Styled, wrapped lines, every one indented by `indent` spaces.
+pub fn wrapped_indent<'a>(
+    text: &str,
+    width: u16,
+    indent: usize,
+    style: ratatui::style::Style,
+) -> Vec<ratatui::text::Line<'a>> {
+    let pad = " ".repeat(indent);
+    wrap(text.trim_start(), (width as usize).saturating_sub(indent))
+        .into_iter()
+        .map(|l| ratatui::text::Line::from(ratatui::text::Span::styled(format!("{pad}{l}"), style)))
+        .collect()
 }
 
 /// Styled, wrapped message lines.

@@ -93,14 +93,6 @@ impl State {
             ));
             v.push((String::new(), Kind::Plain));
         }
-        let warnings: Vec<_> = p.problems.iter().filter(|x| !x.is_error()).collect();
-        if !warnings.is_empty() {
-            v.push(("Warnings".into(), Kind::Heading));
-            for w in warnings {
-                v.push((format!(" {}: {}", w.key, w.message), Kind::Warn));
-            }
-            v.push((String::new(), Kind::Plain));
-        }
         if !p.checks.is_empty() {
             v.push(("Lockout checks".into(), Kind::Heading));
             for c in &p.checks {
@@ -114,6 +106,14 @@ impl State {
                 if !d.is_empty() {
                     v.push((format!("        {d}"), k));
                 }
+            }
+            v.push((String::new(), Kind::Plain));
+        }
+        let warnings: Vec<_> = p.problems.iter().filter(|x| !x.is_error()).collect();
+        if !warnings.is_empty() {
+            v.push(("Warnings".into(), Kind::Heading));
+            for w in warnings {
+                v.push((format!(" {}: {}", w.key, w.message), Kind::Warn));
             }
             v.push((String::new(), Kind::Plain));
         }

@@ -95,8 +95,30 @@ pub fn facts(ctx: &Ctx) -> Vec<(&'static str, String)> {
 }
 
 pub fn firewall_line(ctx: &Ctx) -> String {
-    let _ = ctx;
-    "not examined yet".into()
+    let fw = &ctx.sys.firewall;
+    let mut parts = Vec::new();
+    if let Some(a) = &fw.apf {
+        parts.push(
+            format!("APF {}", a.version.as_deref().unwrap_or(""))
+                .trim_end()
+                .to_string(),
+        );
+    }
+    if let Some(b) = &fw.bfd {
+        parts.push(
+            format!("BFD {}", b.version.as_deref().unwrap_or(""))
+                .trim_end()
+                .to_string(),
+        );
+    }
+    if fw.apf.is_none() && fw.fail2ban.is_some() {
+        parts.push("fail2ban".into());
+    }
+    if parts.is_empty() {
+        "none found (install APF+BFD or fail2ban)".into()
+    } else {
+        parts.join(" + ")
+    }
 }
 
 pub fn view(f: &mut Frame, area: Rect, ctx: &Ctx) {

@@ -1,0 +1,434 @@
+//! Firewall ports: the PBX port catalog as a checklist, custom ports, trusted hosts (the
+//! admin's own address offered) and blocked hosts; every entry checked as typed, by the
+//! plan's own rules (`firewall::check`).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::lines;
+use crate::answers::{Answers, FirewallAnswers, HostEntry, PortEntry};
+use crate::firewall::ports::{self, CatalogEntry, Exposure, PortRange};
+use crate::problems::Problem;
+use crate::system::Proto;
+use crate::tui::app::{Ctx, Nav};
+use crate::tui::field::TextField;
+use crate::tui::keys::Key;
+
+pub struct Item {
+    pub entry: CatalogEntry,
+    pub on: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Focus {
+    Item(usize),
+    Tcp,
+    Udp,
+    TrustAdmin,
+    Trusted,
+    Blocked,
+}
+
+pub struct State {
+    pub items: Vec<Item>,
+    pub tcp: TextField,
+    pub udp: TextField,
+    pub trust_admin: bool,
+    pub trusted: TextField,
+    pub blocked: TextField,
+    focus: usize,
+    /// The plan's verdict on what is entered (as of the last pause in typing).
+    pub problems: Vec<Problem>,
+    ssh_port: u16,
+}
+
+fn join(list: &[PortEntry]) -> String {
+    list.iter()
+        .map(|e| match e {
+            PortEntry::Number(n) => n.to_string(),
+            PortEntry::Text(t) => t.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn entries(text: &str) -> Vec<PortEntry> {
+    text.split([' ', ','])
+        .filter(|t| !t.is_empty())
+        .map(|t| match t.parse::<i64>() {
+            Ok(n) => PortEntry::Number(n),
+            Err(_) => PortEntry::Text(t.to_string()),
+        })
+        .collect()
+}
+
+fn entry_of(r: PortRange) -> PortEntry {
+    if r.lo == r.hi {
+        PortEntry::Number(i64::from(r.lo))
+    } else {
+        PortEntry::Text(format!("{}-{}", r.lo, r.hi))
+    }
+}
+
+impl State {
+    pub fn new(ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
+        let sys = &ctx.sys;
+        let ssh_port = sys.current_ssh_ports().first().copied().unwrap_or(22);
+        let catalog = ports::catalog(&sys.firewall.asterisk, sys.rtp, ssh_port);
+        let pre = prefill.and_then(|a| a.firewall.as_ref());
+        // What APF opens now (reconfiguration starts from it), as ranges.
+        let now = |key: &str| -> Vec<PortRange> {
+            sys.firewall
+                .apf
+                .as_ref()
+                .and_then(|a| a.vars.get(key))
+                .map(|v| {
+                    ports::apf_tokens(v)
+                        .iter()
+                        .filter_map(|t| ports::apf_token_range(t))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (now_tcp, now_udp) = (now("IG_TCP_CPORTS"), now("IG_UDP_CPORTS"));
+        // A fresh APF opens SSH only: then the catalog's defaults are the starting point.
+        let fresh = now_tcp
+            .iter()
+            .all(|r| sys.current_ssh_ports().iter().any(|p| r.contains(*p)))
+            && now_udp.is_empty();
+        let mut items: Vec<Item> = Vec::new();
+        let mut custom_tcp: Vec<PortRange> = Vec::new();
+        let mut custom_udp: Vec<PortRange> = Vec::new();
+        let pre_lists = pre.map(|f| {
+            let parse = |l: &Option<Vec<PortEntry>>| -> Vec<PortRange> {
+                l.as_ref()
+                    .map(|l| ports::parse_list_partial(l).0)
+                    .unwrap_or_default()
+            };
+            (parse(&f.tcp_ports), parse(&f.udp_ports))
+        });
+        let (have_tcp, have_udp) = match (&pre_lists, fresh) {
+            (Some((t, u)), _) => (t.clone(), u.clone()),
+            (None, false) => (now_tcp.clone(), now_udp.clone()),
+            (None, true) => (Vec::new(), Vec::new()),
+        };
+        for c in catalog {
+            let list = if c.proto == Proto::Tcp {
+                &have_tcp
+            } else {
+                &have_udp
+            };
+            let on = match (c.exposure, &pre_lists, fresh) {
+                (Exposure::Refused | Exposure::TrustedOnly, _, _) => false,
+                _ if c.service == "SSH" => true,
+                (Exposure::WhenAsked, Some(_), _) => pre.and_then(|f| f.tftp) == Some(true),
+                (_, None, true) => c.exposure == Exposure::Open,
+                _ => list.iter().any(|r| r.covers(&c.ports)),
+            };
+            items.push(Item { entry: c, on });
+        }
+        for (list, out, proto) in [
+            (&have_tcp, &mut custom_tcp, Proto::Tcp),
+            (&have_udp, &mut custom_udp, Proto::Udp),
+        ] {
+            for r in list {
+                let known = items.iter().any(|i| {
+                    i.entry.proto == proto && (i.entry.ports == *r || r.covers(&i.entry.ports))
+                });
+                let old_ssh = proto == Proto::Tcp
+                    && sys
+                        .current_ssh_ports()
+                        .iter()
+                        .any(|p| r.lo == *p && r.hi == *p);
+                if !known && !old_ssh {
+                    out.push(*r);
+                }
+            }
+        }
+        let hosts = |l: &[HostEntry]| {
+            l.iter()
+                .map(|h| h.host.clone())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut s = State {
+            items,
+            tcp: TextField::new(&join(
+                &custom_tcp.iter().map(|r| entry_of(*r)).collect::<Vec<_>>(),
+            ))
+            .with_max(200),
+            udp: TextField::new(&join(
+                &custom_udp.iter().map(|r| entry_of(*r)).collect::<Vec<_>>(),
+            ))
+            .with_max(200),
+            trust_admin: pre
+                .and_then(|f| f.trust_admin)
+                .unwrap_or(sys.admin.is_some()),
+            trusted: TextField::new(&pre.map(|f| hosts(&f.trusted)).unwrap_or_default())
+                .with_max(300),
+            blocked: TextField::new(&pre.map(|f| hosts(&f.blocked)).unwrap_or_default())
+                .with_max(300),
+            focus: 0,
+            problems: Vec::new(),
+            ssh_port,
+        };
+        s.focus = 0;
+        s
+    }
+
+    pub fn applies(&self, ctx: &Ctx) -> bool {
+        ctx.sys.firewall.apf.is_some()
+    }
+
+    fn focusables(&self, ctx: &Ctx) -> Vec<Focus> {
+        let mut v: Vec<Focus> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                matches!(i.entry.exposure, Exposure::Open | Exposure::WhenAsked)
+                    && i.entry.service != "SSH"
+            })
+            .map(|(n, _)| Focus::Item(n))
+            .collect();
+        v.extend([Focus::Tcp, Focus::Udp]);
+        if ctx.sys.admin.is_some() {
+            v.push(Focus::TrustAdmin);
+        }
+        v.extend([Focus::Trusted, Focus::Blocked]);
+        v
+    }
+
+    /// The SSH port chosen on the SSH screen.
+    pub fn enter(&mut self, ctx: &mut Ctx) {
+        let port = ctx
+            .answers
+            .ssh
+            .as_ref()
+            .and_then(|s| s.port)
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(self.ssh_port);
+        self.ssh_port = port;
+        for i in &mut self.items {
+            if i.entry.service == "SSH" {
+                i.entry.ports = PortRange::one(port);
+            }
+        }
+        self.recheck(ctx);
+    }
+
+    pub fn answers(&self) -> FirewallAnswers {
+        let list = |proto: Proto, custom: &TextField| -> Vec<PortEntry> {
+            let mut v: Vec<PortEntry> = self
+                .items
+                .iter()
+                .filter(|i| i.on && i.entry.proto == proto && i.entry.exposure == Exposure::Open)
+                .map(|i| entry_of(i.entry.ports))
+                .collect();
+            v.extend(entries(&custom.text()));
+            v
+        };
+        let hosts = |f: &TextField| -> Vec<HostEntry> {
+            f.text()
+                .split_whitespace()
+                .map(|h| HostEntry {
+                    host: h.to_string(),
+                    comment: None,
+                })
+                .collect()
+        };
+        let tftp = self
+            .items
+            .iter()
+            .any(|i| i.on && i.entry.exposure == Exposure::WhenAsked);
+        FirewallAnswers {
+            backend: None,
+            tcp_ports: Some(list(Proto::Tcp, &self.tcp)),
+            udp_ports: Some(list(Proto::Udp, &self.udp)),
+            trusted: hosts(&self.trusted),
+            blocked: hosts(&self.blocked),
+            tftp: tftp.then_some(true),
+            trust_admin: Some(self.trust_admin),
+            remove: Vec::new(),
+        }
+    }
+
+    /// Run the plan's firewall checks on what is entered.
+    fn recheck(&mut self, ctx: &Ctx) {
+        let mut a = ctx.answers.clone();
+        a.firewall = Some(self.answers());
+        let moved = !ctx.sys.current_ssh_ports().contains(&self.ssh_port);
+        self.problems = crate::firewall::check(&ctx.sys, &a, self.ssh_port, moved);
+    }
+
+    pub fn settle(&mut self, ctx: &mut Ctx) {
+        let changed = [
+            &mut self.tcp,
+            &mut self.udp,
+            &mut self.trusted,
+            &mut self.blocked,
+        ]
+        .into_iter()
+        .fold(false, |acc, f| f.settle() | acc);
+        if changed {
+            self.recheck(ctx);
+        }
+    }
+
+    pub fn dirty(&self) -> bool {
+        self.tcp.is_dirty()
+            || self.udp.is_dirty()
+            || self.trusted.is_dirty()
+            || self.blocked.is_dirty()
+    }
+
+    pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
+        let f = self.focusables(ctx);
+        match k {
+            Key::Enter => {
+                self.settle(ctx);
+                return Nav::Next;
+            }
+            Key::Esc => return Nav::Back,
+            Key::Tab | Key::BackTab | Key::Up | Key::Down => {
+                self.settle(ctx);
+                self.focus = super::cycle(self.focus, f.len(), k);
+                return Nav::Stay;
+            }
+            _ => {}
+        }
+        match f.get(self.focus) {
+            Some(Focus::Item(n)) if k == Key::Char(' ') => {
+                self.items[*n].on = !self.items[*n].on;
+                self.recheck(ctx);
+            }
+            Some(Focus::TrustAdmin) if k == Key::Char(' ') => {
+                self.trust_admin = !self.trust_admin;
+                self.recheck(ctx);
+            }
+            Some(Focus::Tcp) => {
+                self.tcp.input(k);
+            }
+            Some(Focus::Udp) => {
+                self.udp.input(k);
+            }
+            Some(Focus::Trusted) => {
+                self.trusted.input(k);
+            }
+            Some(Focus::Blocked) => {
+                self.blocked.input(k);
+            }
+            _ => {}
+        }
+        Nav::Stay
+    }
+
+    pub fn check(&self, _ctx: &Ctx) -> Result<(), String> {
+        match self.problems.iter().find(|p| p.is_error()) {
+            Some(p) => Err(format!("{}: {}", p.key, p.message)),
+            None => Ok(()),
+        }
+    }
+
+    pub fn store(&self, ctx: &mut Ctx) {
+        ctx.answers.firewall = Some(self.answers());
+    }
+
+    pub fn keys(&self) -> String {
+        "Enter next  Esc back  Tab field  Space toggle  ^C quit".into()
+    }
+
+    pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
+        let t = &ctx.theme;
+        let focusables = self.focusables(ctx);
+        let focused = focusables.get(self.focus).copied();
+        let mut out = vec![Line::from(
+            "APF opens only these ports (plus what trusted hosts reach):",
+        )];
+        for (n, i) in self.items.iter().enumerate() {
+            let e = &i.entry;
+            let mark = match e.exposure {
+                Exposure::Refused => " - ",
+                Exposure::TrustedOnly => " - ",
+                _ => t.check(i.on),
+            };
+            let note = match e.exposure {
+                Exposure::Refused => "never: it controls the whole PBX".to_string(),
+                Exposure::TrustedOnly => "only for trusted hosts (as the seed does)".to_string(),
+                Exposure::WhenAsked if e.service == "TFTP" => "phone provisioning only".to_string(),
+                _ => e.note.clone(),
+            };
+            let text = format!(
+                "{mark} {:<8}{:<16}{note}",
+                e.service,
+                format!("{}/{}", e.ports, e.proto)
+            );
+            let text: String = text.chars().take(area.width as usize).collect();
+            let style = if focused == Some(Focus::Item(n)) {
+                t.focus()
+            } else {
+                Default::default()
+            };
+            out.push(Line::from(Span::styled(text, style)));
+        }
+        let row_ports = out.len();
+        out.push(Line::from("Other TCP:                       UDP:"));
+        let mut row_admin = None;
+        if let Some(a) = &ctx.sys.admin {
+            row_admin = Some(out.len());
+            out.push(Line::from(Span::styled(
+                format!(
+                    "{} trust my address {} (never blocked, never banned)",
+                    t.check(self.trust_admin),
+                    a.client
+                ),
+                if focused == Some(Focus::TrustAdmin) {
+                    t.focus()
+                } else {
+                    Default::default()
+                },
+            )));
+        }
+        let row_trusted = out.len();
+        out.push(Line::from("Trusted hosts:"));
+        out.push(Line::from("Blocked hosts:"));
+        out.push(Line::from(""));
+        let room = (area.height as usize).saturating_sub(out.len());
+        let mut msgs: Vec<Line> = Vec::new();
+        let mut sorted: Vec<&Problem> = self.problems.iter().collect();
+        sorted.sort_by_key(|p| !p.is_error());
+        for p in sorted {
+            msgs.extend(super::wrapped(
+                &format!("{}: {}", p.key.trim_start_matches("firewall."), p.message),
+                area.width,
+                if p.is_error() { t.error() } else { t.warn() },
+            ));
+        }
+        out.extend(msgs.into_iter().take(room));
+        let _ = row_admin;
+        f.render_widget(Paragraph::new(lines(out)), area);
+        let w = area.width.saturating_sub(15);
+        let at = |row: usize, x: u16, width: u16| Rect {
+            x: area.x + x,
+            y: area.y + row as u16,
+            width,
+            height: 1,
+        };
+        self.tcp
+            .render(f, at(row_ports, 11, 20), focused == Some(Focus::Tcp));
+        self.udp.render(
+            f,
+            at(row_ports, 38, area.width.saturating_sub(38)),
+            focused == Some(Focus::Udp),
+        );
+        self.trusted
+            .render(f, at(row_trusted, 15, w), focused == Some(Focus::Trusted));
+        self.blocked.render(
+            f,
+            at(row_trusted + 1, 15, w),
+            focused == Some(Focus::Blocked),
+        );
+    }
+}
