@@ -166,10 +166,21 @@ fn reconfiguration_is_idempotent_and_minimal() {
         !out.contains("useradd") && !out.contains("chpasswd"),
         "{out}"
     );
+    // Only the lines that follow the port change: Port in sshd_config; in conf.apf the open
+    // port, APF's SSH helper and DEVEL_MODE for the confirm window.
+    let added: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
     assert_eq!(
-        out.matches("\n+").count() - out.matches("\n+++").count(),
-        1,
-        "one added line: {out}"
+        added,
+        vec![
+            "+Port 23023",
+            "+DEVEL_MODE=\"1\"",
+            "+HELPER_SSH_PORT=\"23023\"",
+            "+IG_TCP_CPORTS=\"23023\""
+        ],
+        "{out}"
     );
 }
 

@@ -137,11 +137,16 @@ fn confirm_inside_the_window_keeps_the_change() {
     let o = run(&["--root", t.path().to_str().unwrap(), "confirm"]);
     assert!(o.status.success(), "{}", text(&o));
     std::thread::sleep(Duration::from_secs(5));
-    // Nothing rolled back; only the boot safeguard is gone.
+    // Nothing rolled back; the boot safeguard is gone and APF left DEVEL_MODE.
     assert_eq!(
         tree_diff(&applied, &tree(t.path(), &[STATE])),
-        vec!["- etc/cron.d/pbx-harden-rollback".to_string()]
+        vec![
+            "~ etc/apf/conf.apf".to_string(),
+            "- etc/cron.d/pbx-harden-rollback".to_string()
+        ]
     );
+    let apf = std::fs::read_to_string(t.path().join("etc/apf/conf.apf")).unwrap();
+    assert!(apf.contains("\nDEVEL_MODE=\"0\"\n"), "{apf}");
     let o = run(&["--root", t.path().to_str().unwrap(), "status"]);
     assert!(text(&o).contains("No change is pending"), "{}", text(&o));
     // the boot safeguard is gone
