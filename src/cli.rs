@@ -405,7 +405,10 @@ fn wizard(cli: &Cli) -> Result<i32> {
         ascii: cli.ascii,
     })?;
     if cli.demo {
-        eprintln!(
+        use std::io::Write as _;
+        // (the terminal may be gone by now: no panic on a failed write)
+        let _ = writeln!(
+            std::io::stderr(),
             "The demo system stays in {} for you to look at.",
             root.dir().display()
         );

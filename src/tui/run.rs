@@ -182,8 +182,10 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
     }
     drop(terminal);
     drop(tty);
+    // The terminal may be gone: a failed write must not become a panic.
+    let mut err = std::io::stderr();
     if let Some(n) = exit_note {
-        eprintln!("pbx-harden: {n}");
+        let _ = writeln!(err, "pbx-harden: {n}");
     }
     if let Ok(Status::Pending {
         journal,
@@ -197,7 +199,8 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
             .login_user
             .clone()
             .unwrap_or_else(|| "USER".into());
-        eprintln!(
+        let _ = writeln!(
+            err,
             "A change is pending: it rolls back in {}s unless confirmed.\n  ssh -p {port} {user}@{}   then   pbx-harden{} confirm",
             seconds_left.max(0),
             journal.summary.address,
