@@ -47,8 +47,8 @@ class Pty:
         env.pop("NO_COLOR", None)
         env.pop("COLUMNS", None)
         env.pop("LINES", None)
-        env.pop("SSH_CONNECTION", None)
-        env.pop("SSH_CLIENT", None)
+        env["SSH_CONNECTION"] = ""  # set but empty: no ancestor lookup
+        env["SSH_CLIENT"] = ""
         if env_extra:
             env.update(env_extra)
         self.t0 = time.perf_counter()

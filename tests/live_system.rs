@@ -79,8 +79,8 @@ sleep 1
     );
     let o = Command::new("unshare")
         .args(["--mount", "--", "/bin/bash", "-c", &script])
-        .env_remove("SSH_CONNECTION")
-        .env_remove("SSH_CLIENT")
+        .env("SSH_CONNECTION", "")
+        .env("SSH_CLIENT", "")
         .output()
         .unwrap();
     let out = text(&o);

@@ -40,6 +40,8 @@ fn start(term: &str, rows: u16, cols: u16) -> Session {
     let mut cmd = Command::new(bin());
     cmd.args(["--root", root.path().to_str().unwrap()])
         .env("TERM", term)
+        .env("SSH_CONNECTION", "")
+        .env("SSH_CLIENT", "")
         .env("LANG", "C.UTF-8")
         .env_remove("LC_ALL")
         .env_remove("NO_COLOR")

@@ -410,3 +410,30 @@ fn plan_changes_nothing() {
     assert!(out.contains("chpasswd"), "{out}");
     assert!(out.contains("<SHA-512 crypt hash>"), "{out}");
 }
+
+#[test]
+fn the_admin_address_is_found_behind_sudo() {
+    // sudo drops SSH_CONNECTION; the login shell above pbx-harden still has it.
+    let t = demo_root();
+    let w = tempfile::tempdir().unwrap();
+    let a = write_answers(
+        w.path(),
+        "[firewall]\nblocked = [{ host = \"198.51.100.0/24\" }]\n",
+    );
+    let o = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "env -u SSH_CONNECTION -u SSH_CLIENT {} --root {} plan --answers {}",
+            bin().display(),
+            t.path().display(),
+            a.display()
+        ))
+        .env("SSH_CONNECTION", "198.51.100.9 4000 192.0.2.1 22")
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &o,
+        2,
+        "198.51.100.0/24 contains your own address 198.51.100.9",
+    );
+}

@@ -60,7 +60,9 @@ fn the_timer_survives_the_terminal_dying() {
         a.display()
     );
     let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
+    cmd.env("SSH_CONNECTION", "")
+        .env("SSH_CLIENT", "")
+        .arg("-c")
         .arg(script)
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))

@@ -349,7 +349,7 @@ pub fn render(plan: &Plan, sys: &System) -> String {
             o.push_str(&format!("  {p}\n"));
         }
     }
-    if plan.is_empty() {
+    if plan.is_empty() && plan.is_valid() {
         o.push_str("\nNo changes: the system already matches the answers.\n");
     }
     if !plan.changes.is_empty() {

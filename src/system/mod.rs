@@ -31,9 +31,17 @@ pub struct Env {
 
 impl Env {
     pub fn from_process() -> Env {
+        // sudo and `su -` drop SSH_CONNECTION; the login shell above still has it. A variable
+        // that is set but empty means "no SSH connection" and stops the search.
+        let ssh_connection = std::env::var("SSH_CONNECTION")
+            .ok()
+            .or_else(|| ancestor_env("SSH_CONNECTION"));
+        let ssh_client = std::env::var("SSH_CLIENT")
+            .ok()
+            .or_else(|| ancestor_env("SSH_CLIENT"));
         Env {
-            ssh_connection: std::env::var("SSH_CONNECTION").ok(),
-            ssh_client: std::env::var("SSH_CLIENT").ok(),
+            ssh_connection,
+            ssh_client,
             euid: nix::unistd::geteuid().as_raw(),
             hostname: nix::unistd::gethostname()
                 .ok()
@@ -61,6 +69,28 @@ impl Env {
             clock: Some(1_800_000_000),
         }
     }
+}
+
+/// A variable from the environment of the nearest ancestor process that has it (readable
+/// as root through /proc/PID/environ), at most 12 generations up.
+fn ancestor_env(key: &str) -> Option<String> {
+    let mut pid = std::os::unix::process::parent_id();
+    for _ in 0..12 {
+        if pid <= 1 {
+            return None;
+        }
+        if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) {
+            for kv in env.split(|b| *b == 0) {
+                if let Some(v) = kv.strip_prefix(format!("{key}=").as_bytes()) {
+                    return Some(String::from_utf8_lossy(v).into_owned());
+                }
+            }
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after = &stat[stat.rfind(')')? + 2..];
+        pid = after.split_whitespace().nth(1)?.parse().ok()?;
+    }
+    None
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
