@@ -165,7 +165,9 @@ def wizard_session(binary, root, term):
     out["first_frame_bytes"] = len(first)
     out["first_frame_ms"] = round((t_last - p.t0) * 1000, 2) if t_last else None
     b, _ = p.key(ENTER, quiet=0.15)
-    out["screen_welcome_to_user_bytes"] = len(b)
+    out["screen_welcome_to_services_bytes"] = len(b)
+    b, _ = p.key(ENTER, quiet=0.15)
+    out["screen_services_to_user_bytes"] = len(b)
     sizes, lats = typing(p, "trixuser12345678abcd")
     out["user_name"] = {"bytes": sizes, "latency_ms": lats}
     # back to a valid name, then on to the password screen
@@ -326,7 +328,7 @@ def main():
               + (f"      whiptail {wt['startup_first_frame_ms_median']} ms  {verdict(st_ok)}" if wt else ""))
         for field in ("user_name", "password", "ssh_port"):
             s = summary(w[field]["bytes"])
-            lat = w[field]["latency_ms"]
+            lat = w[field]["latency_ms"] or [float("nan")]
             print(f"  {field:22s} bytes/key median {s['median']:4} max {s['max']:4}  {verdict(s['median'] <= 4)}"
                   f"   echo ms median {med(lat):.2f} max {max(lat):.2f}  {verdict(max(lat) <= 16)}")
         if wt:
@@ -336,7 +338,8 @@ def main():
         for name, v in w["password_worst_case"].items():
             print(f"  zxcvbn worst case {name:18s} echo ms median {v['echo_ms_median']} max {v['echo_ms_max']}"
                   f"  {verdict((v['echo_ms_max'] or 1e9) <= 16)}  (meter settled {v['meter_settle_ms_after_typing']} ms after)")
-        print(f"  screen changes         welcome->user {w['screen_welcome_to_user_bytes']}  user->password "
+        print(f"  screen changes         welcome->services {w['screen_welcome_to_services_bytes']}  "
+              f"services->user {w['screen_services_to_user_bytes']}  user->password "
               f"{w['screen_user_to_password_bytes']}  password->ssh {w['screen_password_to_ssh_bytes']} bytes")
         print(f"  peak memory            {w['peak_rss_kib']} KiB" + (f"   whiptail {wt['peak_rss_kib']} KiB" if wt else ""))
     p, ap_, au = res["plan_ms"], res["apply_ms"], res["audit_ms"]

@@ -225,29 +225,15 @@ fn hostname(root: &Root) -> String {
     "localhost".into()
 }
 
-/// Interfaces: `ip -o link` on the live system, else /sys/class/net, else the network
+/// Interfaces: /sys/class/net (the kernel's own list on the live system), else the network
 /// scripts of an offline disk (RedHat ifcfg-*, Debian /etc/network/interfaces).
 pub fn interfaces(root: &Root) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    if root.is_live()
-        && let Ok(o) = crate::exec::run(&crate::exec::argv(&["ip", "-o", "link", "show"]), None)
-        && o.ok()
-    {
-        for l in o.stdout.lines() {
-            // "2: eth0@if5: <BROADCAST,...> mtu 1500 ..."
-            if let Some(n) = l.split(": ").nth(1) {
-                names.push(n.split('@').next().unwrap_or(n).trim().to_string());
-            }
-        }
-    }
-    if names.is_empty() {
-        names = root
-            .list_dir("/sys/class/net")
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|n| !n.starts_with('.'))
-            .collect();
-    }
+    let mut names: Vec<String> = root
+        .list_dir("/sys/class/net")
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| !n.starts_with('.'))
+        .collect();
     if names.is_empty() {
         for f in root
             .list_dir("/etc/sysconfig/network-scripts")
@@ -278,16 +264,14 @@ pub fn interfaces(root: &Root) -> Vec<String> {
 pub fn local_addrs(root: &Root) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = Vec::new();
     if root.is_live() {
-        if let Ok(o) = crate::exec::run(&crate::exec::argv(&["ip", "-o", "addr", "show"]), None)
-            && o.ok()
-        {
-            for l in o.stdout.lines() {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                if let Some(i) = f.iter().position(|w| *w == "inet" || *w == "inet6")
-                    && let Some(a) = f.get(i + 1)
-                    && let Ok(ip) = a.split('/').next().unwrap_or("").parse()
-                {
-                    out.push(ip);
+        // getifaddrs(3): what `ip -o addr` shows, without a process.
+        if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
+            for a in addrs {
+                let Some(sa) = a.address else { continue };
+                if let Some(v4) = sa.as_sockaddr_in() {
+                    out.push(IpAddr::V4(v4.ip()));
+                } else if let Some(v6) = sa.as_sockaddr_in6() {
+                    out.push(IpAddr::V6(v6.ip()));
                 }
             }
         }

@@ -29,7 +29,10 @@ pub fn port_problems(sys: &System, port: i64) -> Vec<(bool, String)> {
     if let Some(l) = sys.tcp_listener(p)
         && !current.contains(&p)
     {
-        out.push((true, format!("{p} is in use by {}", l.describe())));
+        out.push((
+            true,
+            format!("{p} is in use by {}", sys.describe_listener(l)),
+        ));
     }
     let rtp = sys.rtp;
     if sys.pbx.asterisk && (rtp.start..=rtp.end).contains(&p) {

@@ -32,13 +32,14 @@ pub struct Env {
 impl Env {
     pub fn from_process() -> Env {
         // sudo and `su -` drop SSH_CONNECTION; the login shell above still has it. A variable
-        // that is set but empty means "no SSH connection" and stops the search.
-        let ssh_connection = std::env::var("SSH_CONNECTION")
-            .ok()
-            .or_else(|| ancestor_env("SSH_CONNECTION"));
-        let ssh_client = std::env::var("SSH_CLIENT")
-            .ok()
-            .or_else(|| ancestor_env("SSH_CLIENT"));
+        // that is set (even empty: "no SSH connection") stops the search.
+        let (mut ssh_connection, mut ssh_client) = (
+            std::env::var("SSH_CONNECTION").ok(),
+            std::env::var("SSH_CLIENT").ok(),
+        );
+        if ssh_connection.is_none() && ssh_client.is_none() {
+            (ssh_connection, ssh_client) = ancestor_ssh_env();
+        }
         Env {
             ssh_connection,
             ssh_client,
@@ -71,26 +72,82 @@ impl Env {
     }
 }
 
-/// A variable from the environment of the nearest ancestor process that has it (readable
+/// SSH_CONNECTION and SSH_CLIENT from the nearest ancestor process that has either (readable
 /// as root through /proc/PID/environ), at most 12 generations up.
-fn ancestor_env(key: &str) -> Option<String> {
+fn ancestor_ssh_env() -> (Option<String>, Option<String>) {
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..12 {
         if pid <= 1 {
-            return None;
+            break;
         }
         if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) {
-            for kv in env.split(|b| *b == 0) {
-                if let Some(v) = kv.strip_prefix(format!("{key}=").as_bytes()) {
-                    return Some(String::from_utf8_lossy(v).into_owned());
-                }
+            let get = |key: &str| {
+                env.split(|b| *b == 0).find_map(|kv| {
+                    kv.strip_prefix(format!("{key}=").as_bytes())
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                })
+            };
+            let (c, s) = (get("SSH_CONNECTION"), get("SSH_CLIENT"));
+            if c.is_some() || s.is_some() {
+                return (c, s);
             }
         }
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let after = &stat[stat.rfind(')')? + 2..];
-        pid = after.split_whitespace().nth(1)?.parse().ok()?;
+        let Some(ppid) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|st| {
+                st.rfind(')')
+                    .and_then(|i| st[i + 2..].split_whitespace().nth(1)?.parse().ok())
+            })
+        else {
+            break;
+        };
+        pid = ppid;
     }
-    None
+    (None, None)
+}
+
+/// A fact found on first use and then shared by every clone of the `System` (the wizard
+/// draws its first frame without waiting for zxcvbn or systemctl, and warms these up on a
+/// thread meanwhile).
+#[derive(Clone)]
+pub struct Lazy<T> {
+    cell: std::sync::Arc<std::sync::OnceLock<T>>,
+    init: std::sync::Arc<dyn Fn() -> T + Send + Sync>,
+}
+
+impl<T> Lazy<T> {
+    pub fn new(init: impl Fn() -> T + Send + Sync + 'static) -> Lazy<T> {
+        Lazy {
+            cell: Default::default(),
+            init: std::sync::Arc::new(init),
+        }
+    }
+
+    /// The value, found now if it was not yet.
+    pub fn force(&self) -> &T {
+        self.cell.get_or_init(|| (self.init)())
+    }
+
+    /// Already found?
+    pub fn is_ready(&self) -> bool {
+        self.cell.get().is_some()
+    }
+}
+
+impl<T> std::ops::Deref for Lazy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.force()
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Lazy<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.cell.get() {
+            Some(v) => v.fmt(f),
+            None => f.write_str("<not yet>"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +196,8 @@ pub struct System {
     /// Users that an earlier pbx-harden apply created (reconfiguration reuses them).
     pub managed_users: Vec<String>,
     pub listeners: Vec<Listener>,
+    /// Socket inode -> program, for naming what holds a port (walks /proc: on first use).
+    pub programs: Lazy<BTreeMap<u64, String>>,
     pub ephemeral: Option<(u16, u16)>,
     /// Port -> name from /etc/services (TCP).
     pub port_names: BTreeMap<u16, String>,
@@ -152,10 +211,10 @@ pub struct System {
     pub selinux_enforcing: bool,
     /// APF, BFD, fail2ban as installed on the target.
     pub firewall: crate::firewall::FirewallInfo,
-    /// System services and their boot/run state.
-    pub services: crate::services::Inventory,
+    /// System services and their boot/run state (found on first use: `systemctl` is slow).
+    pub services: Lazy<crate::services::Inventory>,
     /// SIP/IAX peers and their secrets.
-    pub extensions: crate::extensions::Scan,
+    pub extensions: Lazy<crate::extensions::Scan>,
 }
 
 impl System {
@@ -172,6 +231,10 @@ impl System {
             managed_users: crate::apply::state::managed_users(root),
             users,
             listeners: net::listeners(root),
+            programs: {
+                let r = root.clone();
+                Lazy::new(move || net::programs(&r))
+            },
             ephemeral: net::ephemeral_range(root),
             port_names: net::services(root),
             rtp: rtp_range(root),
@@ -181,8 +244,14 @@ impl System {
             sshd_binary: find_program("sshd"),
             selinux_enforcing: selinux_enforcing(root),
             firewall: crate::firewall::detect(root),
-            services: crate::services::detect(root, init),
-            extensions: crate::extensions::scan(root),
+            services: {
+                let r = root.clone();
+                Lazy::new(move || crate::services::detect(&r, init))
+            },
+            extensions: {
+                let r = root.clone();
+                Lazy::new(move || crate::extensions::scan(&r))
+            },
         })
     }
 
@@ -198,6 +267,15 @@ impl System {
         self.listeners
             .iter()
             .find(|l| l.proto == Proto::Tcp && l.port == port)
+    }
+
+    /// "httpd (tcp 0.0.0.0:80)": a listener with the program that holds it, when known.
+    pub fn describe_listener(&self, l: &Listener) -> String {
+        let mut l = l.clone();
+        if l.program.is_none() {
+            l.program = self.programs.get(&l.inode).cloned();
+        }
+        l.describe()
     }
 
     /// The ports sshd listens on now (from its configuration).

@@ -121,20 +121,17 @@ pub fn listeners(root: &Root) -> Vec<Listener> {
             out.extend(parse_proc_net(&t, proto));
         }
     }
-    name_programs(root, &mut out);
     out.sort_by_key(|l| (l.port, l.proto));
     out.dedup_by(|a, b| a.port == b.port && a.proto == b.proto && a.addr == b.addr);
     out
 }
 
-/// Find which process owns each socket inode (/proc/PID/fd/* -> socket:[INODE]).
-fn name_programs(root: &Root, listeners: &mut [Listener]) {
-    if listeners.is_empty() {
-        return;
-    }
+/// Which process owns each socket inode (/proc/PID/fd/* -> socket:[INODE]). Walks every
+/// process, so it is asked for only when a conflict needs a name.
+pub fn programs(root: &Root) -> BTreeMap<u64, String> {
     let mut by_inode: BTreeMap<u64, String> = BTreeMap::new();
     let Ok(pids) = root.list_dir("/proc") else {
-        return;
+        return by_inode;
     };
     for pid in pids
         .iter()
@@ -164,9 +161,7 @@ fn name_programs(root: &Root, listeners: &mut [Listener]) {
             }
         }
     }
-    for l in listeners {
-        l.program = by_inode.get(&l.inode).cloned();
-    }
+    by_inode
 }
 
 /// net.ipv4.ip_local_port_range of the target, when known.

@@ -106,10 +106,27 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
     }
 
     let mut exit_note: Option<String> = None;
+    let mut warmed = false;
     loop {
         if let Err(e) = terminal.draw(|f| app.view(f)) {
             exit_note = Some(format!("the terminal went away ({e})"));
             break;
+        }
+        if !warmed {
+            // After the first frame: the slow facts (systemctl's inventory, zxcvbn over every
+            // extension secret) on a thread, shared with the app through the System.
+            warmed = true;
+            let (s, waker) = (
+                sys.clone(),
+                tty.waker
+                    .try_clone()
+                    .map_err(|e| Error::io("socketpair", e))?,
+            );
+            std::thread::spawn(move || {
+                let _ = s.services.force();
+                let _ = s.extensions.force();
+                wake(&waker);
+            });
         }
         let settle = app.needs_settle();
         let timeout = if settle {

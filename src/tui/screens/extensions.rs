@@ -58,8 +58,13 @@ impl State {
         }
     }
 
+    /// Until the scan is in (zxcvbn on every secret), an Asterisk box counts the screen.
     pub fn applies(&self, ctx: &Ctx) -> bool {
-        ctx.sys.extensions.problems().next().is_some()
+        if ctx.sys.extensions.is_ready() {
+            ctx.sys.extensions.problems().next().is_some()
+        } else {
+            ctx.sys.pbx.asterisk
+        }
     }
 
     fn rotatable(ctx: &Ctx) -> usize {

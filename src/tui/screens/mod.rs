@@ -114,7 +114,7 @@ impl Screens {
     pub fn applies(&self, s: ScreenId, ctx: &Ctx) -> bool {
         match s {
             ScreenId::Password => self.user.wants_user(),
-            ScreenId::Services => self.services.applies(),
+            ScreenId::Services => self.services.applies(ctx),
             ScreenId::Extensions => self.extensions.applies(ctx),
             ScreenId::Ports => self.ports.applies(ctx),
             ScreenId::Protection => self.protection.applies(ctx),
@@ -132,6 +132,10 @@ impl Screens {
             }
             ScreenId::Ports => {
                 self.ports.enter(ctx);
+                Vec::new()
+            }
+            ScreenId::Services => {
+                self.services.enter(ctx);
                 Vec::new()
             }
             ScreenId::Review => self.review.enter(ctx),

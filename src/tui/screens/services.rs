@@ -34,15 +34,30 @@ pub struct Item {
 
 #[derive(Default)]
 pub struct State {
+    /// Built on first entry: the inventory may run systemctl, which the first frame does not
+    /// wait for.
     pub items: Vec<Item>,
+    built: bool,
+    prefill: Option<crate::answers::ServicesAnswers>,
     pub focus: usize,
     scroll: std::cell::Cell<usize>,
 }
 
 impl State {
-    pub fn new(ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
+    pub fn new(_ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
+        State {
+            prefill: prefill.and_then(|a| a.services.clone()),
+            ..State::default()
+        }
+    }
+
+    pub fn enter(&mut self, ctx: &mut Ctx) {
+        if self.built {
+            return;
+        }
+        self.built = true;
         let l = lists();
-        let pre = prefill.and_then(|a| a.services.as_ref());
+        let pre = self.prefill.as_ref();
         let mut items: Vec<Item> = ctx
             .sys
             .services
@@ -76,15 +91,22 @@ impl State {
             })
             .collect();
         items.sort_by_key(|i| (i.class as u8, i.name.clone()));
-        State {
-            items,
-            focus: 0,
-            scroll: Default::default(),
-        }
+        self.items = items;
     }
 
-    pub fn applies(&self) -> bool {
-        !self.items.is_empty()
+    /// Until the inventory is in, the screen is counted as one of the steps.
+    pub fn applies(&self, ctx: &Ctx) -> bool {
+        if self.built {
+            !self.items.is_empty()
+        } else if ctx.sys.services.is_ready() {
+            ctx.sys
+                .services
+                .services
+                .iter()
+                .any(|s| s.enabled || s.active == Some(true))
+        } else {
+            true
+        }
     }
 
     pub fn key(&mut self, k: Key, _ctx: &mut Ctx) -> Nav {
@@ -107,6 +129,9 @@ impl State {
     }
 
     pub fn store(&self, ctx: &mut Ctx) {
+        if !self.built {
+            return;
+        }
         let disable: Vec<String> = self
             .items
             .iter()
