@@ -186,11 +186,12 @@ def wizard_session(binary, root, term):
     worst = {}
     for name, s in zip(("random_printable", "leetspeak_symbols"), hostile_strings()):
         p.key(CTRL_U, quiet=0.3)
-        t_start = time.perf_counter()
         _, lats = typing(p, s, mask="*")
-        # how long until the meter settles after the last key
-        tail, _, t_last_out = p.read_quiet(0.4, first_timeout=2.0, max_wait=5)
-        settle = round((t_last_out - t_start) * 1000 - sum(lats), 1) if t_last_out else 0.0
+        # After the last key: the pause that settles the checks (250 ms), then zxcvbn on a
+        # worker thread; the meter's redraw is the last output.
+        t_key = time.perf_counter()
+        tail, _, t_last_out = p.read_quiet(0.4, first_timeout=3.0, max_wait=5)
+        settle = round((t_last_out - t_key) * 1000, 1) if t_last_out else None
         worst[name] = {
             "echo_ms_median": round(med(lats), 2) if lats else None,
             "echo_ms_max": round(max(lats), 2) if lats else None,
@@ -337,7 +338,7 @@ def main():
                   f"   echo ms median {med(wt['typing']['latency_ms']):.2f}")
         for name, v in w["password_worst_case"].items():
             print(f"  zxcvbn worst case {name:18s} echo ms median {v['echo_ms_median']} max {v['echo_ms_max']}"
-                  f"  {verdict((v['echo_ms_max'] or 1e9) <= 16)}  (meter settled {v['meter_settle_ms_after_typing']} ms after)")
+                  f"  {verdict((v['echo_ms_max'] or 1e9) <= 16)}  (meter redrawn {v['meter_settle_ms_after_typing']} ms after the last key)")
         print(f"  screen changes         welcome->services {w['screen_welcome_to_services_bytes']}  "
               f"services->user {w['screen_services_to_user_bytes']}  user->password "
               f"{w['screen_user_to_password_bytes']}  password->ssh {w['screen_password_to_ssh_bytes']} bytes")

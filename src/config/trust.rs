@@ -503,6 +503,8 @@ impl Stamp {
     pub fn at(epoch: i64) -> Stamp {
         // SAFETY: localtime_r writes only into the tm we pass; tzset reads TZ.
         let tm = unsafe {
+            // musl marks its time_t alias deprecated (it widens in musl 1.2); the value fits.
+            #[allow(deprecated)]
             let t: libc::time_t = epoch as libc::time_t;
             let mut tm: libc::tm = std::mem::zeroed();
             tzset();
