@@ -6,8 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -23,20 +22,6 @@ struct Session {
 
 fn start(term: &str, rows: u16, cols: u16) -> Session {
     let root = demo_root();
-    let ws = nix::pty::Winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = nix::pty::openpty(Some(&ws), None).unwrap();
-    // The master must not leak into the child, or closing it would not hang up the terminal.
-    nix::fcntl::fcntl(
-        &pty.master,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-    )
-    .unwrap();
-    let slave = pty.slave;
     let mut cmd = Command::new(bin());
     cmd.args(["--root", root.path().to_str().unwrap()])
         .env("TERM", term)
@@ -46,28 +31,8 @@ fn start(term: &str, rows: u16, cols: u16) -> Session {
         .env_remove("LC_ALL")
         .env_remove("NO_COLOR")
         .env_remove("COLUMNS")
-        .env_remove("LINES")
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave.try_clone().unwrap()));
-    // SAFETY: setsid + TIOCSCTTY between fork and exec, as a terminal emulator does.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().unwrap();
-    let master = std::fs::File::from(pty.master);
-    // SAFETY: O_NONBLOCK on our own descriptor.
-    unsafe {
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&master);
-        let fl = nix::libc::fcntl(fd, nix::libc::F_GETFL);
-        nix::libc::fcntl(fd, nix::libc::F_SETFL, fl | nix::libc::O_NONBLOCK);
-    }
+        .env_remove("LINES");
+    let (child, master, slave) = spawn_in_pty(cmd, rows, cols);
     let mut s = Session {
         child,
         master,

@@ -6,9 +6,8 @@
 mod common;
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::os::fd::AsRawFd;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -48,9 +47,6 @@ fn the_timer_survives_the_terminal_dying() {
     let w = tempfile::tempdir().unwrap();
     let a = write_answers(w.path(), ANSWERS);
 
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave: OwnedFd = pty.slave;
-    let mut master = std::fs::File::from(pty.master);
     // A shell is the session leader on the pty; it runs apply with a 3-second window and
     // then waits, like an admin's login shell.
     let script = format!(
@@ -63,21 +59,8 @@ fn the_timer_survives_the_terminal_dying() {
     cmd.env("SSH_CONNECTION", "")
         .env("SSH_CLIENT", "")
         .arg("-c")
-        .arg(script)
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave));
-    // SAFETY: setsid + TIOCSCTTY between fork and exec, as a terminal emulator does.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut shell = cmd.spawn().unwrap();
+        .arg(script);
+    let (mut shell, mut master, _slave) = spawn_in_pty(cmd, 24, 80);
     let out = read_until(&mut master, "APPLY-DONE", Duration::from_secs(30));
     assert!(out.contains("APPLY-DONE"), "{out}");
     assert!(

@@ -168,3 +168,50 @@ pub fn text(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// Start `cmd` as the session leader of a new pty, the pty its controlling terminal (what a
+/// terminal emulator does). Returns the child, the master (non-blocking, not inherited, so
+/// closing it hangs the terminal up) and the slave.
+pub fn spawn_in_pty(
+    mut cmd: std::process::Command,
+    rows: u16,
+    cols: u16,
+) -> (std::process::Child, std::fs::File, std::os::fd::OwnedFd) {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let ws = nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&ws), None).unwrap();
+    nix::fcntl::fcntl(
+        &pty.master,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .unwrap();
+    let slave = pty.slave;
+    cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()));
+    // SAFETY: setsid + TIOCSCTTY between fork and exec, nothing else.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    let master = std::fs::File::from(pty.master);
+    // SAFETY: O_NONBLOCK on our own descriptor.
+    unsafe {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&master);
+        let fl = nix::libc::fcntl(fd, nix::libc::F_GETFL);
+        nix::libc::fcntl(fd, nix::libc::F_SETFL, fl | nix::libc::O_NONBLOCK);
+    }
+    (child, master, slave)
+}
