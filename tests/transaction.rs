@@ -42,22 +42,42 @@ fn wait_settled(root: &Path, within: Duration) {
 
 #[test]
 fn a_crash_at_every_step_is_restored_byte_for_byte() {
-    let points = pbx_harden::apply::CRASH_POINTS;
-    for point in points {
+    // The full example answers: services, user, SSH, secrets, APF, BFD.
+    let full = pbx_harden::demo::EXAMPLE_ANSWERS;
+    let points = {
+        let t = demo_root();
+        let root = pbx_harden::root::Root::open(t.path()).unwrap();
+        // The environment the CLI below runs in: no SSH connection, this process's uid.
+        let env = pbx_harden::system::Env {
+            ssh_connection: None,
+            ssh_client: None,
+            euid: nix::unistd::geteuid().as_raw(),
+            ..pbx_harden::system::Env::fixed()
+        };
+        let sys = pbx_harden::system::System::detect(&root, &env).unwrap();
+        let a = pbx_harden::answers::Answers::parse(full, "answers").unwrap();
+        let plan = pbx_harden::plan::build(&sys, &a, &mut rand::rng());
+        assert!(plan.is_valid(), "{:?}", plan.refusals());
+        pbx_harden::apply::crash_points(&plan)
+    };
+    assert!(points.len() > 20, "{points:?}");
+    for point in &points {
+        let point = point.as_str();
         let t = demo_root();
         let before = tree(t.path(), &[STATE]);
         let w = tempfile::tempdir().unwrap();
-        let a = write_answers(w.path(), &answers(22022));
+        let a = write_answers(w.path(), full);
         let o = pbx(
             t.path(),
             &["apply", "--answers", a.to_str().unwrap()],
             &[("PBX_HARDEN_CRASH_AT", point)],
         );
         let crashed = o.status.signal() == Some(6);
-        if !crashed {
-            // a step this plan does not reach (e.g. a fourth file write)
-            assert!(o.status.success(), "{point}: {}", text(&o));
-        }
+        assert!(
+            crashed,
+            "{point}: the crash point was not reached: {}",
+            text(&o)
+        );
         assert!(
             pending(t.path()),
             "{point}: a journal must exist after the crash"
@@ -67,7 +87,7 @@ fn a_crash_at_every_step_is_restored_byte_for_byte() {
         // second finds nothing pending.
         if crashed {
             let st = pbx(t.path(), &["status"], &[]);
-            let early = *point == "journaled" || *point == "safeguard";
+            let early = point == "journaled" || point == "safeguard";
             if early {
                 assert!(text(&st).contains("INTERRUPTED"), "{point}: {}", text(&st));
             }

@@ -22,7 +22,7 @@ use crate::root::Root;
 use crate::system::System;
 
 /// Test hook: `PBX_HARDEN_CRASH_AT=<step>` aborts the process at that step, exactly like a
-/// `kill -9` (no destructors, no cleanup). The step names are in `CRASH_POINTS`.
+/// `kill -9` (no destructors, no cleanup). `crash_points` lists the steps of a plan.
 pub fn crash_point(step: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT
@@ -34,21 +34,17 @@ pub fn crash_point(step: &str) {
     }
 }
 
-/// Every crash point apply passes, in order. `write:N` and `action:N` come after the N-th
-/// file write and action (0-based).
-pub const CRASH_POINTS: &[&str] = &[
-    "journaled",
-    "safeguard",
-    "watchdog",
-    "write:0",
-    "write:1",
-    "write:2",
-    "write:3",
-    "action:0",
-    "action:1",
-    "action:2",
-    "armed",
-];
+/// Every crash point apply passes for `plan`, in order: `write:N` and `action:N` come after
+/// the N-th file write and action (0-based).
+pub fn crash_points(plan: &Plan) -> Vec<String> {
+    let mut v: Vec<String> = ["journaled", "safeguard", "watchdog"]
+        .map(String::from)
+        .to_vec();
+    v.extend((0..plan.changes.len()).map(|i| format!("write:{i}")));
+    v.extend((0..plan.actions.len()).map(|i| format!("action:{i}")));
+    v.push("armed".into());
+    v
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
