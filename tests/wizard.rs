@@ -63,6 +63,21 @@ impl W {
         self
     }
 
+    /// Welcome, services, user "trixuser", a typed password: on to the SSH screen.
+    fn to_ssh_screen(&mut self) -> &mut Self {
+        self.key(Key::Enter)
+            .key(Key::Enter)
+            .type_str("trixuser")
+            .key(Key::Enter);
+        self.keys(&[Key::Down, Key::Char(' '), Key::Tab])
+            .type_str(PW)
+            .key(Key::Tab)
+            .type_str(PW)
+            .key(Key::Enter);
+        assert_eq!(self.app.current, ScreenId::Ssh);
+        self
+    }
+
     /// A key without the pause (fast typing).
     fn quick(&mut self, k: Key) -> &mut Self {
         let effects = self.app.update(Event::Key(k));
@@ -296,15 +311,7 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
         return;
     }
     let mut w = wizard(false, |_| {});
-    w.key(Key::Enter)
-        .key(Key::Enter)
-        .type_str("trixuser")
-        .key(Key::Enter);
-    w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
-        .type_str(PW)
-        .key(Key::Tab)
-        .type_str(PW)
-        .key(Key::Enter);
+    w.to_ssh_screen();
     w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
     w.key(Key::Enter).key(Key::Enter).key(Key::Enter); // extensions, ports, protection
     assert_eq!(w.app.current, ScreenId::Review);
@@ -353,15 +360,7 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
 #[test]
 fn back_and_forward_keep_what_was_entered() {
     let mut w = wizard(false, |_| {});
-    w.key(Key::Enter)
-        .key(Key::Enter)
-        .type_str("trixuser")
-        .key(Key::Enter);
-    w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
-        .type_str(PW)
-        .key(Key::Tab)
-        .type_str(PW)
-        .key(Key::Enter);
+    w.to_ssh_screen();
     w.key(Key::Ctrl('u')).type_str("22022");
     w.key(Key::Esc).key(Key::Esc);
     assert_eq!(w.app.current, ScreenId::User);
