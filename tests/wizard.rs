@@ -64,7 +64,7 @@ impl W {
     }
 
     /// Welcome, services, user "trixuser", a typed password: on to the SSH screen.
-    fn to_ssh_screen(&mut self) -> &mut Self {
+    fn walk_to_ssh_screen(&mut self) -> &mut Self {
         self.key(Key::Enter)
             .key(Key::Enter)
             .type_str("trixuser")
@@ -311,7 +311,7 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
         return;
     }
     let mut w = wizard(false, |_| {});
-    w.to_ssh_screen();
+    w.walk_to_ssh_screen();
     w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
     w.key(Key::Enter).key(Key::Enter).key(Key::Enter); // extensions, ports, protection
     assert_eq!(w.app.current, ScreenId::Review);
@@ -360,7 +360,7 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
 #[test]
 fn back_and_forward_keep_what_was_entered() {
     let mut w = wizard(false, |_| {});
-    w.to_ssh_screen();
+    w.walk_to_ssh_screen();
     w.key(Key::Ctrl('u')).type_str("22022");
     w.key(Key::Esc).key(Key::Esc);
     assert_eq!(w.app.current, ScreenId::User);
