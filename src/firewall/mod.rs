@@ -469,6 +469,14 @@ fn port_lists(
         for e in errs {
             b.error(key, e);
         }
+        // "5038" or "5000-5100 holds 5038": the listed entry that hits a catalog port.
+        let what = |r: PortRange, p: PortRange| {
+            if r == p {
+                r.to_string()
+            } else {
+                format!("{r} holds {p}")
+            }
+        };
         for c in catalog.iter().filter(|c| c.proto == proto) {
             let hit = ranges.iter().find(|r| r.overlaps(&c.ports)).copied();
             match (c.exposure, hit) {
@@ -477,11 +485,7 @@ fn port_lists(
                         key,
                         format!(
                             "{}: {} ({}/{}) is never opened: {}",
-                            if r == c.ports {
-                                r.to_string()
-                            } else {
-                                format!("{r} holds {}", c.ports)
-                            },
+                            what(r, c.ports),
                             c.service,
                             c.ports,
                             c.proto,
@@ -498,11 +502,7 @@ fn port_lists(
                              each peer in firewall.trusted (e.g. {{ host = \"pbx2.example.com\", \
                              comment = \"IAX peer\" }}), or for this port only \
                              \"udp:in:d={}:s=PEER\"",
-                            if r == c.ports {
-                                r.to_string()
-                            } else {
-                                format!("{r} holds {}", c.ports)
-                            },
+                            what(r, c.ports),
                             c.service,
                             c.ports,
                             c.proto,
