@@ -138,6 +138,11 @@ impl Screens {
                 self.services.enter(ctx);
                 Vec::new()
             }
+            ScreenId::Extensions => {
+                // The scan (zxcvbn over every secret) belongs to update, never to a draw.
+                let _ = ctx.sys.extensions.force();
+                Vec::new()
+            }
             ScreenId::Review => self.review.enter(ctx),
             ScreenId::Apply => self.apply.enter(ctx),
             ScreenId::Confirm => {
