@@ -175,13 +175,7 @@ fn the_new_user_gets_in_on_the_new_port_and_nobody_else() {
             "[user]\nname = \"trixuser\"\npassword = \"{PW}\"\n[ssh]\nport = {port}\npermit_root_login = false\n"
         ),
     );
-    let o = run(&[
-        "--root",
-        t.path().to_str().unwrap(),
-        "apply",
-        "--answers",
-        a.to_str().unwrap(),
-    ]);
+    let o = apply(t.path(), &a, None);
     assert!(o.status.success(), "{}", text(&o));
 
     {

@@ -5,7 +5,6 @@ mod common;
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -16,16 +15,6 @@ fn answers(port: u16) -> String {
     format!(
         "[user]\nname = \"trixuser\"\npassword = \"{PW}\"\ngroups = [\"wheel\"]\n[ssh]\nport = {port}\n[apply]\nconfirm_timeout = \"10m\"\n"
     )
-}
-
-fn pbx(root: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut c = Command::new(bin());
-    c.arg("--root").arg(root).args(args);
-    c.env("SSH_CONNECTION", "").env("SSH_CLIENT", "");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
 }
 
 fn pending(root: &Path) -> bool {

@@ -108,15 +108,7 @@ fn confirm_inside_the_window_keeps_the_change() {
     let t = demo_root();
     let w = tempfile::tempdir().unwrap();
     let a = write_answers(w.path(), ANSWERS);
-    let o = run(&[
-        "--root",
-        t.path().to_str().unwrap(),
-        "apply",
-        "--answers",
-        a.to_str().unwrap(),
-        "--confirm-timeout",
-        "3s",
-    ]);
+    let o = apply(t.path(), &a, Some("3s"));
     assert!(o.status.success(), "{}", text(&o));
     let applied = tree(t.path(), &[STATE]);
     let o = run(&["--root", t.path().to_str().unwrap(), "confirm"]);
@@ -146,15 +138,7 @@ fn the_boot_safeguard_rolls_back_after_a_reboot() {
     let before = tree(t.path(), &[STATE]);
     let w = tempfile::tempdir().unwrap();
     let a = write_answers(w.path(), ANSWERS);
-    let o = run(&[
-        "--root",
-        t.path().to_str().unwrap(),
-        "apply",
-        "--answers",
-        a.to_str().unwrap(),
-        "--confirm-timeout",
-        "10m",
-    ]);
+    let o = apply(t.path(), &a, Some("10m"));
     assert!(o.status.success(), "{}", text(&o));
     let journal: serde_json::Value = serde_json::from_slice(
         &std::fs::read(t.path().join(STATE).join("pending/journal.json")).unwrap(),

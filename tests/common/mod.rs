@@ -215,3 +215,23 @@ pub fn spawn_in_pty(
     }
     (child, master, slave)
 }
+
+/// `pbx-harden --root ROOT ARGS...` without an SSH connection, with extra environment.
+pub fn pbx(root: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = std::process::Command::new(bin());
+    c.arg("--root").arg(root).args(args);
+    c.env("SSH_CONNECTION", "").env("SSH_CLIENT", "");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// `apply --answers FILE [--confirm-timeout T]` on a root.
+pub fn apply(root: &Path, answers: &Path, timeout: Option<&str>) -> std::process::Output {
+    let mut args = vec!["apply", "--answers", answers.to_str().unwrap()];
+    if let Some(t) = timeout {
+        args.extend(["--confirm-timeout", t]);
+    }
+    pbx(root, &args, &[])
+}
