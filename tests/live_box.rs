@@ -1,0 +1,255 @@
+//! pbx-harden on booted Debian 12 boxes (tests/boxes/): systemd with ssh.service and
+//! ssh.socket, and SysV init. Each test boots its own throw-away box, applies a change with
+//! the real binary as root at the box's console (or from an SSH login), and checks what an
+//! admin would see: the new login works, root is refused, confirm from the new login, the
+//! timer's revert, a killed session, a reboot inside the window, `status` after each rollback.
+//! Every test prints how long it took ("[live] NAME: N s").
+
+mod boxes;
+
+use std::time::{Duration, Instant};
+
+use boxes::{ADMIN, ADMIN_PW, Flavor, TestBox};
+
+const USER: &str = "pbxadmin";
+const PW: &str = "Tundra mosaic 8! lantern quill";
+const PORT: u16 = 2822;
+
+fn answers(extra: &str, timeout: &str) -> String {
+    format!(
+        "[user]\nname = \"{USER}\"\npassword = \"{PW}\"\ngroups = [\"sudo\"]\n\
+         [ssh]\nport = {PORT}\n{extra}[apply]\nconfirm_timeout = \"{timeout}\"\n"
+    )
+}
+
+fn timed(name: &str, t: Instant) {
+    eprintln!("[live] {name}: {:.1} s", t.elapsed().as_secs_f64());
+}
+
+/// Apply `answers` at the console of `b`; returns its output (panics unless it exits 0).
+fn apply(b: &TestBox, answers: &str) -> String {
+    b.write("/root/answers.toml", answers);
+    b.sh_ok("pbx-harden apply --answers /root/answers.toml 2>&1")
+}
+
+fn status(b: &TestBox) -> String {
+    b.sh_ok("pbx-harden status 2>&1")
+}
+
+/// The new user's password where the user can read it, for `sudo -S`.
+fn sudo_pw_file(b: &TestBox) {
+    b.write("/var/tmp/pbx-box-sudo", &format!("{PW}\n"));
+    b.sh_ok("chmod 644 /var/tmp/pbx-box-sudo");
+}
+
+fn out(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The main path on ssh.service: move, log in on the new port, root refused, confirm from the
+/// new login; the change survives a reboot.
+#[test]
+fn systemd_ssh_service_move_and_confirm_from_the_new_login() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-confirm", Flavor::Systemd) else {
+        return;
+    };
+    assert!(b.banner(22));
+    let a = apply(&b, &answers("", "5m"));
+    assert!(a.contains(&format!("ssh -p {PORT} {USER}@")), "{a}");
+    assert!(b.banner(PORT), "sshd answers on the new port");
+    assert!(!b.banner(22), "and no longer on 22");
+    let o = b.ssh(USER, PW, PORT, "id -un");
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), USER);
+    let o = b.ssh("root", "pbx-box-root", PORT, "true");
+    assert!(!o.status.success(), "root is refused on the new port");
+    let o = b.ssh(ADMIN, ADMIN_PW, PORT, "true");
+    assert!(!o.status.success(), "AllowUsers lets only {USER} in");
+    // Confirm at the console without --here is refused.
+    let o = b.sh("pbx-harden confirm");
+    assert!(!o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains(&format!("port {PORT}")), "{}", out(&o));
+    sudo_pw_file(&b);
+    let o = b.ssh(
+        USER,
+        PW,
+        PORT,
+        "sudo -S -p '' pbx-harden confirm < /var/tmp/pbx-box-sudo",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("Confirmed"), "{}", out(&o));
+    assert!(status(&b).contains("No change is pending"));
+    b.reboot();
+    assert!(b.banner(PORT), "the confirmed change holds after a reboot");
+    assert!(!b.banner(22));
+    timed("systemd ssh.service: move, login, root refused, confirm", t);
+}
+
+/// Nobody confirms: the watchdog rolls back at the deadline; `status` says so.
+#[test]
+fn systemd_timer_rolls_back_and_status_says_why() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-timer", Flavor::Systemd) else {
+        return;
+    };
+    apply(&b, &answers("", "15s"));
+    assert!(b.banner(PORT));
+    b.wait_for("sshd back on 22", Duration::from_secs(45), || {
+        b.banner(22) && !b.banner(PORT)
+    });
+    let s = status(&b);
+    assert!(s.contains("rolled back"), "{s}");
+    assert!(s.contains("timer"), "{s}");
+    let o = b.ssh(USER, PW, 22, "true");
+    assert!(!o.status.success(), "the new user is gone again");
+    let o = b.ssh(ADMIN, ADMIN_PW, 22, "true");
+    assert!(
+        o.status.success(),
+        "the admin logs in as before: {}",
+        out(&o)
+    );
+    timed("systemd: timer's revert + status", t);
+}
+
+/// The admin applies from an SSH session (sudo) that is then killed: the rollback timer lives
+/// on outside the session and rolls back.
+#[test]
+fn systemd_killed_session_still_rolls_back() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-killed", Flavor::Systemd) else {
+        return;
+    };
+    b.write("/home/boxadmin/answers.toml", &answers("", "20s"));
+    b.write("/var/tmp/pbx-box-admin-sudo", &format!("{ADMIN_PW}\n"));
+    b.sh_ok("chmod 644 /var/tmp/pbx-box-admin-sudo /home/boxadmin/answers.toml");
+    // Apply from the admin's session, then keep it open until it is killed.
+    let o = b.ssh(
+        ADMIN,
+        ADMIN_PW,
+        22,
+        "sudo -S -p '' pbx-harden apply --answers /home/boxadmin/answers.toml \
+         < /var/tmp/pbx-box-admin-sudo > /tmp/apply.out 2>&1; echo applied; \
+         (setsid sleep 600 >/dev/null 2>&1 &) ; exit 0",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(b.banner(PORT), "{}", b.sh_ok("cat /tmp/apply.out"));
+    // Every process of the admin's sessions dies (what a dropped connection + logind does).
+    b.sh_ok("pkill -KILL -u boxadmin || true");
+    b.wait_for("sshd back on 22", Duration::from_secs(60), || {
+        b.banner(22) && !b.banner(PORT)
+    });
+    let s = status(&b);
+    assert!(s.contains("rolled back") && s.contains("timer"), "{s}");
+    timed("systemd: killed session, timer revert", t);
+}
+
+/// A reboot inside the window: the boot safeguard rolls back before sshd starts, the services
+/// the change stopped run again, and `status` says what happened.
+#[test]
+fn systemd_reboot_inside_the_window() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-reboot", Flavor::Systemd) else {
+        return;
+    };
+    b.sh_ok("systemctl is-active rpcbind.service rpcbind.socket");
+    apply(&b, &answers("[services]\ndisable = [\"rpcbind\"]\n", "10m"));
+    assert!(b.banner(PORT));
+    let o = b.sh("systemctl is-active rpcbind.service rpcbind.socket");
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("active\n")
+            || String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .all(|l| l != "active"),
+        "rpcbind and its socket are stopped: {}",
+        out(&o)
+    );
+    b.reboot();
+    b.wait_for(
+        "sshd on 22 after the reboot",
+        Duration::from_secs(30),
+        || b.banner(22),
+    );
+    assert!(!b.banner(PORT));
+    b.wait_for("rpcbind running again", Duration::from_secs(30), || {
+        b.sh("systemctl is-active rpcbind.service rpcbind.socket")
+            .status
+            .success()
+    });
+    b.sh_ok("systemctl is-enabled rpcbind.service rpcbind.socket");
+    let s = status(&b);
+    assert!(s.contains("rolled back") && s.contains("boot"), "{s}");
+    timed("systemd: reboot inside the window", t);
+}
+
+/// `systemctl disable --now rpcbind` alone leaves rpcbind.socket listening on 111: every unit
+/// of the service goes, and rollback brings back enablement and running state.
+#[test]
+fn systemd_also_units_are_stopped_and_come_back() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-also", Flavor::Systemd) else {
+        return;
+    };
+    b.sh_ok("ss -ltn | grep -q ':111 '");
+    b.write(
+        "/root/answers.toml",
+        "[services]\ndisable = [\"rpcbind\"]\n[apply]\nconfirm_timeout = \"5m\"\n",
+    );
+    let p = b.sh_ok("pbx-harden plan --answers /root/answers.toml 2>&1");
+    assert!(p.contains("rpcbind.socket"), "{p}");
+    b.sh_ok("pbx-harden apply --answers /root/answers.toml");
+    let o = b.sh("ss -ltn | grep ':111 '");
+    assert!(!o.status.success(), "nothing listens on 111: {}", out(&o));
+    for u in ["rpcbind.service", "rpcbind.socket"] {
+        let o = b.sh(&format!("systemctl is-enabled {u}"));
+        assert!(!o.status.success(), "{u} disabled: {}", out(&o));
+    }
+    b.sh_ok("pbx-harden rollback");
+    b.sh_ok("systemctl is-active rpcbind.service rpcbind.socket");
+    b.sh_ok("systemctl is-enabled rpcbind.service rpcbind.socket");
+    b.sh_ok("ss -ltn | grep -q ':111 '");
+    let s = status(&b);
+    assert!(s.contains("rolled back"), "{s}");
+    timed("systemd: Also= units stopped, restored on rollback", t);
+}
+
+/// A closed stdout never panics: every command ends with its documented exit code.
+#[test]
+fn closed_pipe_is_quiet() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-pipe", Flavor::Systemd) else {
+        return;
+    };
+    for (cmd, codes) in [
+        ("pbx-harden audit --format json", &[0, 1][..]),
+        ("pbx-harden audit", &[0, 1][..]),
+        ("pbx-harden status", &[0][..]),
+        ("pbx-harden plan --answers /root/answers.toml", &[0][..]),
+    ] {
+        b.write("/root/answers.toml", &answers("", "5m"));
+        let o = b.sh(&format!(
+            "set -o pipefail; {cmd} 2>/tmp/err | true; echo \"rc=${{PIPESTATUS[0]}}\"; cat /tmp/err"
+        ));
+        let s = out(&o);
+        assert!(!s.contains("panicked"), "{cmd}: {s}");
+        let rc: i32 = s
+            .lines()
+            .find_map(|l| l.strip_prefix("rc="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1);
+        assert!(codes.contains(&rc), "{cmd} | true: exit {rc}\n{s}");
+    }
+    let o = b.sh(
+        "set -o pipefail; pbx-harden apply --answers /root/answers.toml 2>/tmp/err | head -1; \
+         echo \"rc=${PIPESTATUS[0]}\"; cat /tmp/err",
+    );
+    let s = out(&o);
+    assert!(!s.contains("panicked"), "apply | head: {s}");
+    assert!(s.contains("rc=0"), "apply | head: {s}");
+    assert!(status(&b).contains("Pending change"), "the apply finished");
+    timed("closed stdout: audit/status/plan/apply", t);
+}
