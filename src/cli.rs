@@ -1,4 +1,27 @@
 //! The command line. Every command takes `--root DIR` (the target's `/`).
+//!
+//! Output goes through `out!`/`outln!`/`errln!`, which never panic: a closed pipe (`audit |
+//! true`, `apply | head`) does not stop a command half-way, and it ends with its documented
+//! exit code.
+
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -112,8 +135,8 @@ fn audit_cmd(dir: &std::path::Path, format: AuditFormat) -> i32 {
     match report {
         Ok(r) => {
             match format {
-                AuditFormat::Text => print!("{}", r.to_text()),
-                AuditFormat::Json => print!("{}", r.to_json()),
+                AuditFormat::Text => out!("{}", r.to_text()),
+                AuditFormat::Json => out!("{}", r.to_json()),
             }
             if r.is_clean() { 0 } else { 1 }
         }
@@ -123,7 +146,7 @@ fn audit_cmd(dir: &std::path::Path, format: AuditFormat) -> i32 {
             } else {
                 " (run the audit as root: it reads /etc/shadow and /etc/asterisk)"
             };
-            eprintln!("pbx-harden: {e}{hint}");
+            errln!("pbx-harden: {e}{hint}");
             2
         }
     }
@@ -135,7 +158,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pbx-harden: {e}");
+            errln!("pbx-harden: {e}");
             e.exit_code()
         }
     }
@@ -164,8 +187,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             let pw = secrets::generate_passphrase(words, &mut rand::rng());
             let s = secrets::assess(pw.expose(), "");
-            println!("{}", pw.expose());
-            eprintln!(
+            outln!("{}", pw.expose());
+            errln!(
                 "strength: {}/4 ({}); offline crack time at 10k guesses/s: {}",
                 s.score,
                 s.label(),
@@ -185,7 +208,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 )));
             }
             crate::demo::materialize(&dir)?;
-            println!(
+            outln!(
                 "The demo system is in {}; try: pbx-harden --root {} (the wizard)",
                 dir.display(),
                 dir.display()
@@ -201,12 +224,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Plan { answers } => {
             let root = open_root(&cli.root)?;
+            recover_overdue(&root);
             let answers = Answers::load(&answers)?;
             let sys = System::detect(&root, &Env::from_process())?;
             let p = plan::build(&sys, &answers, &mut rand::rng());
-            print!("{}", plan::render(&p, &sys));
+            out!("{}", plan::render(&p, &sys));
             if let Ok(Status::Pending { journal, .. }) = apply::status(&root) {
-                println!(
+                outln!(
                     "\nNote: change {} is still pending (see `pbx-harden status`).",
                     journal.txid
                 );
@@ -231,44 +255,65 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Confirm { here } => {
             let root = open_root(&cli.root)?;
+            recover_overdue(&root);
             let r = apply::confirm(&root, &Env::from_process(), here)?;
             for s in &r.steps {
-                println!("{s}");
+                outln!("{s}");
             }
-            println!("Confirmed {}.", r.txid);
+            outln!("Confirmed {}.", r.txid);
             Ok(0)
         }
         Command::Rollback { no_restart, reason } => {
             let root = open_root(&cli.root)?;
             let r = apply::rollback(&root, &reason, !no_restart, None)?;
-            println!("{}", r.headline());
+            outln!("{}", r.headline());
             for p in &r.restored {
-                println!("  restored {p}");
+                outln!("  restored {p}");
             }
             for p in &r.removed {
-                println!("  removed  {p}");
+                outln!("  removed  {p}");
             }
             for p in &r.conflicts {
-                println!(
+                outln!(
                     "  note: {p} was edited after apply; that version is kept in the journal history"
                 );
             }
             for e in &r.undo_errors {
-                println!("  undo failed: {e}");
+                outln!("  undo failed: {e}");
             }
             Ok(0)
         }
         Command::Status => {
             let root = open_root(&cli.root)?;
-            print!("{}", status_text(&root)?);
+            recover_overdue(&root);
+            out!("{}", status_text(&root)?);
             Ok(0)
         }
     }
 }
 
+/// A pending change past its deadline with no watchdog left: roll it back now, whatever
+/// command found it (the timer is the promise; nothing else would keep it).
+fn recover_overdue(root: &Root) {
+    match apply::recover(root) {
+        Ok(Some(r)) => errln!("pbx-harden: {}", r.headline()),
+        Ok(None) => {}
+        Err(e) => errln!(
+            "pbx-harden: a pending change is overdue but could not be rolled back: {e}\n\
+             run `pbx-harden rollback` as root"
+        ),
+    }
+}
+
 pub fn status_text(root: &Root) -> Result<String> {
     Ok(match apply::status(root)? {
-        Status::Nothing => "No change is pending.\n".to_string(),
+        Status::Nothing => {
+            let mut o = "No change is pending.\n".to_string();
+            if let Some(r) = apply::last_rollback(root) {
+                o.push_str(&rollback_record_text(&r));
+            }
+            o
+        }
         Status::Pending {
             journal: j,
             seconds_left,
@@ -310,6 +355,56 @@ pub fn status_text(root: &Root) -> Result<String> {
     })
 }
 
+/// Why a change was rolled back, in the admin's words.
+pub fn reason_text(reason: &str) -> String {
+    match reason {
+        "boot" => "the machine restarted before the change was confirmed (boot safeguard)".into(),
+        "requested by the admin" => "by hand (`pbx-harden rollback`)".into(),
+        r => r.to_string(),
+    }
+}
+
+/// `status` after an automatic (or manual) rollback: when, why, what came back, what not.
+pub fn rollback_record_text(r: &apply::RollbackReport) -> String {
+    let when = if r.at > 0 {
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(r.at);
+        let ago = apply::journal::now().saturating_sub(r.at);
+        format!(
+            "{} UTC, {} ago",
+            humantime::format_rfc3339_seconds(t)
+                .to_string()
+                .trim_end_matches('Z')
+                .replace('T', " "),
+            humantime::format_duration(Duration::from_secs(ago))
+        )
+    } else {
+        "at an unknown time".into()
+    };
+    let mut o = format!(
+        "The last change ({}) was rolled back {when}:\n  why:  {}\n",
+        r.txid,
+        reason_text(&r.reason)
+    );
+    if !r.restored.is_empty() {
+        o.push_str(&format!("  restored: {}\n", r.restored.join(", ")));
+    }
+    if !r.removed.is_empty() {
+        o.push_str(&format!("  removed:  {}\n", r.removed.join(", ")));
+    }
+    for c in &r.undone {
+        o.push_str(&format!("  ran:      {c}\n"));
+    }
+    for e in &r.undo_errors {
+        o.push_str(&format!("  FAILED:   {e}\n"));
+    }
+    for c in &r.conflicts {
+        o.push_str(&format!(
+            "  conflict: {c} was edited after apply; that version is kept in the journal history\n"
+        ));
+    }
+    o
+}
+
 fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
@@ -343,7 +438,7 @@ fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
 
 fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Result<i32> {
     if let Some(r) = apply::recover(root)? {
-        println!("{}", r.headline());
+        outln!("{}", r.headline());
     }
     apply::ensure_no_pending(root)?;
     let sys = System::detect(root, &Env::from_process())?;
@@ -352,12 +447,12 @@ fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Resul
         return Err(Error::Refused(p.refusals()));
     }
     for w in p.problems.iter().filter(|p| !p.is_error()) {
-        println!("{w}");
+        outln!("{w}");
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let printer = std::thread::spawn(move || {
         for line in rx {
-            println!("  {line}");
+            outln!("  {line}");
         }
     });
     let r = apply::apply(
@@ -371,12 +466,12 @@ fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Resul
     let _ = printer.join();
     let r = r?;
     if r.nothing_to_do {
-        println!("Nothing to change: the system already matches the answers.");
+        outln!("Nothing to change: the system already matches the answers.");
         return Ok(0);
     }
-    print!("{}", confirm_instructions(root, &r));
+    out!("{}", confirm_instructions(root, &r));
     if let Some(pw) = &p.summary.generated_password {
-        println!(
+        outln!(
             "\nThe generated password of {} (shown this once; write it down):\n\n    {}\n",
             p.summary.login_user.as_deref().unwrap_or("the user"),
             pw.expose()
@@ -394,7 +489,7 @@ fn wizard(cli: &Cli) -> Result<i32> {
             ));
         }
         let dir = crate::demo::temp_root()?;
-        eprintln!("The demo system is a copy in {}", dir.display());
+        errln!("The demo system is a copy in {}", dir.display());
         Root::open(&dir)?
     } else {
         open_root(&cli.root)?
@@ -420,37 +515,37 @@ fn demo() -> Result<i32> {
     let dir = crate::demo::temp_root()?;
     let root = Root::open(&dir)?;
     let answers = Answers::parse(crate::demo::EXAMPLE_ANSWERS, "assets/demo/answers.toml")?;
-    println!(
+    outln!(
         "== The demo system is a copy of a small trixbox-like server in {}\n",
         dir.display()
     );
-    println!(
+    outln!(
         "== The answers (assets/demo/answers.toml):\n\n{}",
         crate::demo::EXAMPLE_ANSWERS
     );
     let sys = System::detect(&root, &Env::from_process())?;
     let p = plan::build(&sys, &answers, &mut rand::rng());
-    println!("== pbx-harden --root {} plan\n", dir.display());
-    print!("{}", plan::render(&p, &sys));
+    outln!("== pbx-harden --root {} plan\n", dir.display());
+    out!("{}", plan::render(&p, &sys));
     if !p.is_valid() {
         return Err(Error::Refused(p.refusals()));
     }
-    println!("\n== pbx-harden --root {} apply\n", dir.display());
+    outln!("\n== pbx-harden --root {} apply\n", dir.display());
     apply_cmd(&root, &answers, None)?;
-    println!("== pbx-harden --root {} status\n", dir.display());
-    print!("{}", status_text(&root)?);
-    println!("\n== pbx-harden --root {} confirm\n", dir.display());
+    outln!("== pbx-harden --root {} status\n", dir.display());
+    out!("{}", status_text(&root)?);
+    outln!("\n== pbx-harden --root {} confirm\n", dir.display());
     let r = apply::confirm(&root, &Env::from_process(), true)?;
     for s in &r.steps {
-        println!("{s}");
+        outln!("{s}");
     }
-    println!(
+    outln!(
         "\n== pbx-harden --root {} audit   (what is left to do)\n",
         dir.display()
     );
     let sys = System::detect(&root, &Env::from_process())?;
-    print!("{}", crate::audit::audit(&sys).to_text());
-    println!(
+    out!("{}", crate::audit::audit(&sys).to_text());
+    outln!(
         "\nDone. The hardened copy stays in {} for you to look at.",
         dir.display()
     );

@@ -66,10 +66,16 @@ pub struct ApplyReport {
     pub nothing_to_do: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RollbackReport {
     pub txid: String,
     pub reason: String,
+    /// When it was rolled back (seconds since the epoch).
+    #[serde(default)]
+    pub at: u64,
+    /// Undo commands that ran (services started again, restarts), or were queued at boot.
+    #[serde(default)]
+    pub undone: Vec<String>,
     pub restored: Vec<String>,
     pub removed: Vec<String>,
     /// Files changed by someone else after apply: their content at rollback is kept here.
@@ -472,6 +478,7 @@ pub fn rollback(
     let mut rep = RollbackReport {
         txid: j.txid.clone(),
         reason: reason.to_string(),
+        at: journal::now(),
         ..Default::default()
     };
     let conflict_dir = paths.pending.join("conflicts");
@@ -522,13 +529,78 @@ pub fn rollback(
     }
     if run_undo && j.live {
         for cmd in &j.undo {
-            if let Err(e) = crate::exec::run_ok(cmd, None) {
+            match crate::exec::run_ok(cmd, None) {
+                Ok(_) => rep.undone.push(cmd.join(" ")),
+                Err(e) => rep.undo_errors.push(e.to_string()),
+            }
+        }
+    } else if j.live {
+        boot_undo(&j.undo, &mut rep);
+    }
+    // The record `status` shows ("rolled back when, why, what came back"); it moves to
+    // history with the journal.
+    let rec = paths.pending.join(RECORD);
+    let _ = fsops::write_atomic(
+        &rec,
+        &serde_json::to_vec_pretty(&rep).expect("report serializes"),
+        &fsops::Meta::new_file(0o600),
+    );
+    journal::archive(root, &j, "rolled-back")?;
+    Ok(rep)
+}
+
+/// The rollback record in a history entry.
+pub const RECORD: &str = "rollback.json";
+
+/// At boot (the safeguard runs before the services start) the undo commands must not wait
+/// for units: on systemd the configuration is re-read (the restored unit files and links) and
+/// the services that were running are queued with `--no-block`; restarts are left out, the
+/// services start by themselves later in the boot. SysV boots follow the restored rc links.
+fn boot_undo(undo: &[Vec<String>], rep: &mut RollbackReport) {
+    if !std::path::Path::new("/run/systemd/system").exists() {
+        return;
+    }
+    let mut queued = false;
+    for cmd in undo {
+        if cmd.first().map(String::as_str) != Some("systemctl")
+            || cmd.get(1).map(String::as_str) != Some("start")
+        {
+            continue;
+        }
+        if !queued {
+            queued = true;
+            let reload = crate::exec::argv(&["systemctl", "daemon-reload"]);
+            if let Err(e) = crate::exec::run_ok(&reload, None) {
                 rep.undo_errors.push(e.to_string());
             }
         }
+        let mut c = crate::exec::argv(&["systemctl", "start", "--no-block"]);
+        c.extend(cmd[2..].iter().cloned());
+        match crate::exec::run_ok(&c, None) {
+            Ok(_) => rep.undone.push(c.join(" ")),
+            Err(e) => rep.undo_errors.push(e.to_string()),
+        }
     }
-    journal::archive(root, &j, "rolled-back")?;
-    Ok(rep)
+}
+
+/// The newest finished change, when it was rolled back: its record.
+pub fn last_rollback(root: &Root) -> Option<RollbackReport> {
+    let h = journal::Paths::of(root).history;
+    let newest = std::fs::read_dir(&h)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let secs: u64 = name.split('-').next()?.parse().ok()?;
+            let mtime = e.metadata().ok()?.modified().ok()?;
+            Some((secs, mtime, e.path(), name))
+        })
+        .max()?;
+    if !newest.3.ends_with("-rolled-back") {
+        return None;
+    }
+    let bytes = std::fs::read(newest.2.join(RECORD)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[derive(Debug, Clone)]

@@ -589,18 +589,29 @@ fn plan_systemd(b: &mut Builder<'_>, svc: &Service, unit: &str, state: &str) {
     if root.is_live() {
         let mut undo = vec![argv(&["systemctl", "daemon-reload"])];
         for u in &units {
-            let was_active = b
+            // The inventory knows services; an `Also=` socket or path is asked directly.
+            let was_active = match b
                 .sys
                 .services
                 .services
                 .iter()
-                .any(|s| s.unit() == Some(u.as_str()) && s.active == Some(true));
+                .find(|s| s.unit() == Some(u.as_str()))
+                .and_then(|s| s.active)
+            {
+                Some(a) => a,
+                None => crate::exec::run(&argv(&["systemctl", "is-active", "--quiet", u]), None)
+                    .is_ok_and(|o| o.ok()),
+            };
             if was_active {
                 undo.push(argv(&["systemctl", "start", u]));
             }
         }
+        // Every unit is named: `disable --now` stops only the units it is given, so the
+        // `Also=` sockets and paths would go on listening (rpcbind.socket on 111).
+        let mut cmd = argv(&["systemctl", "disable", "--now"]);
+        cmd.extend(units.iter().cloned());
         b.actions.push(Action::Command(CommandAction {
-            argv: argv(&["systemctl", "disable", "--now", unit]),
+            argv: cmd,
             undo,
             touches,
             changes_state: true,
