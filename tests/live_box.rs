@@ -253,3 +253,116 @@ fn closed_pipe_is_quiet() {
     assert!(status(&b).contains("Pending change"), "the apply finished");
     timed("closed stdout: audit/status/plan/apply", t);
 }
+
+/// Turn `b` into a box whose sshd is started by ssh.socket (socket activation), with one
+/// login on port 22 open so ssh.service is running, as an admin's box would be.
+fn socket_activated(b: &TestBox, generator: bool) {
+    if generator {
+        // Ubuntu >= 22.10 derives ssh.socket's address from sshd_config with a generator; this
+        // one does the same for Port lines, from /etc (where systemd also runs generators).
+        b.write(
+            "/etc/systemd/system-generators/sshd-socket-generator",
+            "#!/bin/sh\n# Simulates Ubuntu's sshd-socket-generator (Port lines only).\n\
+             ports=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1==\"port\"{print $2}')\n\
+             [ -n \"$ports\" ] || exit 0\n\
+             mkdir -p \"$1/ssh.socket.d\"\n\
+             { echo '[Socket]'; echo 'ListenStream='; for p in $ports; do echo \"ListenStream=$p\"; done; } \
+             > \"$1/ssh.socket.d/addresses.conf\"\n",
+        );
+        b.sh_ok("chmod 755 /etc/systemd/system-generators/sshd-socket-generator");
+    }
+    b.sh_ok(
+        "systemctl disable --now ssh.service >/dev/null 2>&1; systemctl daemon-reload; \
+         systemctl enable --now ssh.socket >/dev/null 2>&1; systemctl is-active ssh.socket",
+    );
+    assert!(b.banner(22));
+    b.sh_ok("systemctl is-active ssh.service");
+    // A login that stays open across the move.
+    b.write("/var/tmp/pbx-box-keep", ADMIN_PW);
+    b.sh_ok(
+        "chmod 600 /var/tmp/pbx-box-keep; (setsid sshpass -f /var/tmp/pbx-box-keep ssh \
+         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p 22 boxadmin@127.0.0.1 \
+         'echo up > /tmp/kept; sleep 300' >/dev/null 2>&1 &); \
+         for i in $(seq 50); do [ -f /tmp/kept ] && exit 0; sleep 0.2; done; exit 1",
+    );
+}
+
+fn socket_state(b: &TestBox) -> String {
+    b.sh("for u in ssh.socket ssh.service; do echo \"$u $(systemctl is-enabled $u) $(systemctl is-active $u)\"; done; systemctl show -p Listen --value ssh.socket")
+        .stdout
+        .iter()
+        .map(|c| *c as char)
+        .collect()
+}
+
+/// Debian 12's ssh.socket (`ListenStream=22`, no generator): a drop-in moves it, the restart
+/// works while logins are open, and rollback brings back the socket and the service exactly.
+#[test]
+fn systemd_ssh_socket_debian_style() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-sock-deb", Flavor::Systemd) else {
+        return;
+    };
+    socket_activated(&b, false);
+    let before = socket_state(&b);
+    b.write("/root/answers.toml", &answers("", "5m"));
+    let p = b.sh_ok("pbx-harden plan --answers /root/answers.toml 2>&1");
+    assert!(p.contains("ssh.socket.d/pbx-harden-port.conf"), "{p}");
+    assert!(p.contains("systemctl stop ssh.service"), "{p}");
+    let a = apply(&b, &answers("", "5m"));
+    assert!(b.banner(PORT), "{a}");
+    assert!(!b.banner(22));
+    b.sh_ok("pgrep -u boxadmin -f 'sleep 300'");
+    let o = b.ssh(USER, PW, PORT, "id -un");
+    assert!(o.status.success(), "{}", out(&o));
+    b.sh_ok("pbx-harden rollback");
+    assert!(b.banner(22));
+    assert!(!b.banner(PORT));
+    assert_eq!(socket_state(&b), before, "socket and service as they were");
+    assert!(!b.root().join("etc/systemd/system/ssh.socket.d").exists());
+    b.sh_ok("pgrep -u boxadmin -f 'sleep 300'");
+    // Again, and this time the machine restarts inside the window.
+    apply(&b, &answers("", "5m"));
+    assert!(b.banner(PORT));
+    b.reboot();
+    b.wait_for(
+        "ssh.socket on 22 after the reboot",
+        Duration::from_secs(30),
+        || b.banner(22),
+    );
+    assert!(!b.banner(PORT));
+    let s = status(&b);
+    assert!(s.contains("rolled back") && s.contains("boot"), "{s}");
+    timed(
+        "systemd ssh.socket (Debian, own ListenStream): move, login, rollback, reboot",
+        t,
+    );
+}
+
+/// Ubuntu-style ssh.socket (a generator derives the address from sshd_config): no drop-in,
+/// daemon-reload picks up the new port.
+#[test]
+fn systemd_ssh_socket_generator_style() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-sock-gen", Flavor::Systemd) else {
+        return;
+    };
+    socket_activated(&b, true);
+    let before = socket_state(&b);
+    b.write("/root/answers.toml", &answers("", "5m"));
+    let p = b.sh_ok("pbx-harden plan --answers /root/answers.toml 2>&1");
+    assert!(!p.contains("pbx-harden-port.conf"), "{p}");
+    assert!(p.contains("systemctl daemon-reload"), "{p}");
+    apply(&b, &answers("", "5m"));
+    assert!(b.banner(PORT));
+    assert!(!b.banner(22));
+    let o = b.ssh(USER, PW, PORT, "id -un");
+    assert!(o.status.success(), "{}", out(&o));
+    b.sh_ok("pbx-harden rollback");
+    assert!(b.banner(22));
+    assert_eq!(socket_state(&b), before);
+    timed(
+        "systemd ssh.socket (Ubuntu-style generator): move, login, rollback",
+        t,
+    );
+}

@@ -560,26 +560,25 @@ fn boot_undo(undo: &[Vec<String>], rep: &mut RollbackReport) {
     if !std::path::Path::new("/run/systemd/system").exists() {
         return;
     }
-    let mut queued = false;
-    for cmd in undo {
-        if cmd.first().map(String::as_str) != Some("systemctl")
-            || cmd.get(1).map(String::as_str) != Some("start")
-        {
-            continue;
-        }
-        if !queued {
-            queued = true;
-            let reload = crate::exec::argv(&["systemctl", "daemon-reload"]);
-            if let Err(e) = crate::exec::run_ok(&reload, None) {
-                rep.undo_errors.push(e.to_string());
-            }
-        }
+    let is = |cmd: &Vec<String>, verb: &str| {
+        cmd.first().map(String::as_str) == Some("systemctl")
+            && cmd.get(1).map(String::as_str) == Some(verb)
+    };
+    let run = |c: Vec<String>, rep: &mut RollbackReport| match crate::exec::run_ok(&c, None) {
+        Ok(_) => rep.undone.push(c.join(" ")),
+        Err(e) => rep.undo_errors.push(e.to_string()),
+    };
+    // The unit files and links are restored: systemd loaded the changed ones at boot.
+    if undo
+        .iter()
+        .any(|c| is(c, "daemon-reload") || is(c, "start"))
+    {
+        run(crate::exec::argv(&["systemctl", "daemon-reload"]), rep);
+    }
+    for cmd in undo.iter().filter(|c| is(c, "start")) {
         let mut c = crate::exec::argv(&["systemctl", "start", "--no-block"]);
         c.extend(cmd[2..].iter().cloned());
-        match crate::exec::run_ok(&c, None) {
-            Ok(_) => rep.undone.push(c.join(" ")),
-            Err(e) => rep.undo_errors.push(e.to_string()),
-        }
+        run(c, rep);
     }
 }
 
