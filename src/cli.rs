@@ -295,6 +295,14 @@ pub fn run(cli: Cli) -> Result<i32> {
 /// A pending change past its deadline with no watchdog left: roll it back now, whatever
 /// command found it (the timer is the promise; nothing else would keep it).
 fn recover_overdue(root: &Root) {
+    let overdue = matches!(
+        apply::status(root),
+        Ok(Status::Pending { interrupted: false, seconds_left, ref journal })
+            if seconds_left < -2 && journal.state == apply::journal::TxState::Armed
+    );
+    if !overdue {
+        return;
+    }
     match apply::recover(root) {
         Ok(Some(r)) => errln!("pbx-harden: {}", r.headline()),
         Ok(None) => {}

@@ -366,3 +366,100 @@ fn systemd_ssh_socket_generator_style() {
         t,
     );
 }
+
+/// The start tick (field 22 of /proc/PID/stat) of the oldest process named `name` inside.
+fn start_tick(b: &TestBox, name: &str) -> u64 {
+    b.sh_ok(&format!("cut -d' ' -f22 /proc/$(pgrep -o -x {name})/stat"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// SysV init: a reboot inside the window of a change that also disables cron. The safeguard
+/// (an inittab sysinit entry, no cron) rolls back before sshd starts; cron and rpcbind (an rcS
+/// service) run again; `status` has the record.
+#[test]
+fn sysv_reboot_inside_the_window_with_cron_disabled() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-sysv-reboot", Flavor::SysV) else {
+        return;
+    };
+    b.sh_ok("pgrep -x cron && pgrep -x rpcbind && ls /etc/rcS.d/S*rpcbind");
+    let a = apply(
+        &b,
+        &answers(
+            "[services]\ndisable = [\"cron\", \"rpcbind\"]\noverride_keep_list = [\"cron\"]\n",
+            "10m",
+        ),
+    );
+    assert!(b.banner(PORT), "{a}");
+    assert!(!b.banner(22));
+    let o = b.sh("pgrep -x cron || pgrep -x rpcbind");
+    assert!(!o.status.success(), "cron and rpcbind stopped: {}", out(&o));
+    let inittab = b.sh_ok("cat /etc/inittab");
+    assert!(
+        inittab.contains("pbxh::sysinit:/etc/init.d/pbx-harden-rollback start"),
+        "{inittab}"
+    );
+    assert!(!b.root().join("etc/cron.d/pbx-harden-rollback").exists());
+    b.reboot();
+    b.wait_for(
+        "sshd on 22 after the reboot",
+        Duration::from_secs(30),
+        || b.banner(22),
+    );
+    assert!(!b.banner(PORT));
+    b.sh_ok("pgrep -x cron && pgrep -x rpcbind && ls /etc/rcS.d/S*rpcbind /etc/rc2.d/S*cron");
+    let log = b.sh_ok("cat /var/lib/pbx-harden/boot.log");
+    let tick: u64 = log
+        .lines()
+        .find_map(|l| l.rsplit("at tick ").next()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("boot.log: {log}"));
+    let sshd = start_tick(&b, "sshd");
+    assert!(
+        tick <= sshd,
+        "the safeguard ran before sshd ({tick} > {sshd})"
+    );
+    let s = status(&b);
+    assert!(s.contains("rolled back") && s.contains("boot"), "{s}");
+    assert!(!b.sh_ok("cat /etc/inittab").contains("pbxh"));
+    timed(
+        "SysV: reboot inside the window, cron disabled by the change",
+        t,
+    );
+}
+
+/// SysV init: the main path (service ssh restart), confirm from the new login, and a confirmed
+/// disable of an rcS service (rpcbind) that holds across a reboot.
+#[test]
+fn sysv_confirmed_rcs_disable_survives_a_reboot() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-sysv-confirm", Flavor::SysV) else {
+        return;
+    };
+    apply(&b, &answers("[services]\ndisable = [\"rpcbind\"]\n", "5m"));
+    assert!(b.banner(PORT));
+    let o = b.ssh("root", "pbx-box-root", PORT, "true");
+    assert!(!o.status.success(), "root is refused on the new port");
+    sudo_pw_file(&b);
+    let o = b.ssh(
+        USER,
+        PW,
+        PORT,
+        "sudo -S -p '' pbx-harden confirm < /var/tmp/pbx-box-sudo",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!b.sh_ok("cat /etc/inittab").contains("pbxh"));
+    assert!(!b.root().join("etc/init.d/pbx-harden-rollback").exists());
+    b.reboot();
+    b.wait_for("sshd on the new port", Duration::from_secs(30), || {
+        b.banner(PORT)
+    });
+    let o = b.sh("pgrep -x rpcbind");
+    assert!(!o.status.success(), "rpcbind stays off: {}", out(&o));
+    assert!(status(&b).contains("No change is pending"));
+    timed(
+        "SysV: confirm from the new login, rcS disable across a reboot",
+        t,
+    );
+}

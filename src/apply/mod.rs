@@ -555,9 +555,22 @@ pub const RECORD: &str = "rollback.json";
 /// At boot (the safeguard runs before the services start) the undo commands must not wait
 /// for units: on systemd the configuration is re-read (the restored unit files and links) and
 /// the services that were running are queued with `--no-block`; restarts are left out, the
-/// services start by themselves later in the boot. SysV boots follow the restored rc links.
+/// services start by themselves later in the boot.
 fn boot_undo(undo: &[Vec<String>], rep: &mut RollbackReport) {
     if !std::path::Path::new("/run/systemd/system").exists() {
+        // SysV: the safeguard runs after rcS, before the runlevel's scripts, which follow
+        // the restored links by themselves; services that ran from rcS (or were stopped) are
+        // started now. Restarts (sshd) are left to the runlevel.
+        for cmd in undo {
+            if cmd.first().map(String::as_str) == Some("service")
+                && cmd.get(2).map(String::as_str) == Some("start")
+            {
+                match crate::exec::run_ok(cmd, None) {
+                    Ok(_) => rep.undone.push(cmd.join(" ")),
+                    Err(e) => rep.undo_errors.push(e.to_string()),
+                }
+            }
+        }
         return;
     }
     let is = |cmd: &Vec<String>, verb: &str| {
@@ -703,18 +716,29 @@ pub fn confirm(root: &Root, env: &crate::system::Env, here: bool) -> Result<Conf
         }
     }
     // The boot safeguard goes first: once it is gone, nothing can roll back any more.
-    for p in [
-        watchdog::UNIT_LINK,
-        watchdog::UNIT_PATH,
-        watchdog::CRON_PATH,
-    ] {
-        let was_absent = j
-            .snapshots
-            .iter()
-            .any(|s| s.path == p && s.before == Before::Absent);
-        if was_absent {
+    for s in &j.snapshots {
+        let p = s.path.as_str();
+        let ours = [
+            watchdog::UNIT_LINK,
+            watchdog::UNIT_PATH,
+            watchdog::CRON_PATH,
+        ]
+        .contains(&p)
+            || p.rsplit('/')
+                .next()
+                .is_some_and(|f| f.ends_with(watchdog::SYSV_NAME));
+        if ours && s.before == Before::Absent {
             let h = root.host_nofollow(p);
             fsops::remove_any(&h).at(&h)?;
+        } else if p == watchdog::INITTAB {
+            let h = root.host(p);
+            if let Some(new) = std::fs::read(&h)
+                .ok()
+                .and_then(|b| watchdog::inittab_without_safeguard(&b))
+            {
+                let meta = fsops::meta_of(&h).at(&h)?;
+                fsops::write_atomic(&h, &new, &meta).at(&h)?;
+            }
         }
     }
     if let Some(u) = &j.summary.created_user {
