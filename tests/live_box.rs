@@ -463,3 +463,47 @@ fn sysv_confirmed_rcs_disable_survives_a_reboot() {
         t,
     );
 }
+
+/// `status` after the other kinds of rollback: the apply process died half-way (the watchdog
+/// rolls back at once), by hand, and a change past its deadline whose watchdog is gone (the
+/// next command rolls it back at once instead of saying "rolling back").
+#[test]
+fn status_after_each_kind_of_rollback() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-status", Flavor::SysV) else {
+        return;
+    };
+    b.write("/root/answers.toml", &answers("", "5m"));
+    // apply dies after its first file write (abort(), like a kill -9).
+    let o = b.sh("PBX_HARDEN_CRASH_AT=write:0 pbx-harden apply --answers /root/answers.toml");
+    assert!(!o.status.success());
+    b.wait_for("the watchdog rolls back", Duration::from_secs(20), || {
+        b.banner(22) && status(&b).contains("rolled back")
+    });
+    let s = status(&b);
+    assert!(s.contains("apply process died"), "{s}");
+    // By hand.
+    apply(&b, &answers("", "5m"));
+    b.sh_ok("pbx-harden rollback");
+    let s = status(&b);
+    assert!(s.contains("by hand"), "{s}");
+    assert!(b.banner(22));
+    // Overdue with no watchdog (killed, as a reboot without the safeguard would leave it).
+    apply(&b, &answers("", "6s"));
+    b.sh_ok(
+        "kill -9 $(sed -n 's/.*\"watchdog\": \"pid \\([0-9]*\\)\".*/\\1/p' \
+         /var/lib/pbx-harden/pending/journal.json)",
+    );
+    std::thread::sleep(Duration::from_secs(10));
+    assert!(b.banner(PORT), "nothing rolled back yet");
+    let s = status(&b);
+    assert!(
+        s.contains("rolled back") && s.contains("no watchdog"),
+        "{s}"
+    );
+    assert!(b.banner(22) && !b.banner(PORT));
+    timed(
+        "status after apply died / by hand / overdue without watchdog",
+        t,
+    );
+}
