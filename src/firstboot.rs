@@ -365,8 +365,7 @@ pbx-harden: this PBX has not been hardened yet.\n\
 \n\
 Choice: ";
 
-fn mark_done(how: &str) -> Result<()> {
-    let p = Path::new(DONE_PATH);
+fn mark_done(p: &Path, how: &str) -> Result<()> {
     fsops::create_parents(p).at(p)?;
     fsops::write_atomic(
         p,
@@ -378,7 +377,6 @@ fn mark_done(how: &str) -> Result<()> {
 
 /// At boot: ask on every console; run the wizard on the first that says so.
 pub fn run() -> Result<i32> {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     if Path::new(DONE_PATH).exists() {
         return Ok(0);
     }
@@ -397,8 +395,20 @@ pub fn run() -> Result<i32> {
             open.push((c, fd));
         }
     }
+    let exe = std::env::current_exe().map_err(|e| Error::invalid(e.to_string()))?;
+    offer(open, &[exe.into_os_string()], Path::new(DONE_PATH))
+}
+
+/// Ask on every console in `open`; run `program` on the first where Enter is pressed, or
+/// skip on `s`; then write the marker `done`.
+pub fn offer(
+    mut open: Vec<(Console, OwnedFd)>,
+    program: &[std::ffi::OsString],
+    done: &Path,
+) -> Result<i32> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     if open.is_empty() {
-        mark_done("skipped: no console")?;
+        mark_done(done, "skipped: no console")?;
         return Ok(0);
     }
     for (_, fd) in &open {
@@ -462,8 +472,7 @@ pub fn run() -> Result<i32> {
                     "\nSkipped: the wizard is not offered again (`pbx-harden` runs it).\n",
                 );
             }
-            say(&open[i].1, "");
-            mark_done("skipped")?;
+            mark_done(done, &format!("skipped on {}", open[i].0.name))?;
             return Ok(0);
         }
         Ok(i) => i,
@@ -480,16 +489,18 @@ pub fn run() -> Result<i32> {
             );
         }
     }
-    let code = run_wizard_on(console, &open[i].1)?;
-    mark_done(&format!("wizard on {} ended ({code})", console.name))?;
+    let code = run_wizard_on(console, &open[i].1, program)?;
+    mark_done(done, &format!("wizard on {} ended ({code})", console.name))?;
     Ok(0)
 }
 
 /// The wizard as a child on `fd`'s terminal, as its controlling terminal.
-fn run_wizard_on(c: &Console, fd: &OwnedFd) -> Result<i32> {
+fn run_wizard_on(c: &Console, fd: &OwnedFd, program: &[std::ffi::OsString]) -> Result<i32> {
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
-    let exe = std::env::current_exe().map_err(|e| Error::invalid(e.to_string()))?;
+    let (exe, args) = program
+        .split_first()
+        .ok_or_else(|| Error::invalid("first boot: no program"))?;
     let term = if c.serial() { "vt100" } else { "linux" };
     let dup = |fd: &OwnedFd| -> Result<Stdio> {
         let d = fd
@@ -497,8 +508,9 @@ fn run_wizard_on(c: &Console, fd: &OwnedFd) -> Result<i32> {
             .map_err(|e| Error::invalid(format!("first boot: {e}")))?;
         Ok(Stdio::from(d))
     };
-    let mut cmd = Command::new(&exe);
-    cmd.stdin(dup(fd)?)
+    let mut cmd = Command::new(exe);
+    cmd.args(args)
+        .stdin(dup(fd)?)
         .stdout(dup(fd)?)
         .stderr(dup(fd)?)
         .env("TERM", term)
@@ -592,6 +604,92 @@ mod tests {
             std::fs::read_link(root.host_nofollow("/etc/rc3.d/S99pbx-harden-firstboot")).unwrap();
         assert_eq!(l, Path::new("../init.d/pbx-harden-firstboot"));
         assert_eq!(disable(&root).unwrap().len(), 5);
+    }
+
+    fn pty() -> (OwnedFd, OwnedFd) {
+        let p = nix::pty::openpty(None, None).unwrap();
+        (p.master, p.slave)
+    }
+
+    fn read_until(master: &OwnedFd, want: &str) -> String {
+        let mut got = String::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !got.contains(want) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {want:?} in {got:?}"
+            );
+            let mut fds = [nix::poll::PollFd::new(
+                master.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            if nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).unwrap_or(0) > 0 {
+                let mut b = [0u8; 4096];
+                match nix::unistd::read(master.as_fd(), &mut b) {
+                    Ok(n) if n > 0 => got.push_str(&String::from_utf8_lossy(&b[..n])),
+                    _ => break,
+                }
+            }
+        }
+        got
+    }
+
+    fn console(name: &str) -> Console {
+        Console {
+            name: name.into(),
+            baud: None,
+        }
+    }
+
+    #[test]
+    fn enter_on_one_console_runs_the_wizard_there_with_its_own_terminal() {
+        let d = tempfile::tempdir().unwrap();
+        let done = d.path().join("var/lib/pbx-harden/firstboot.done");
+        let (m1, s1) = pty();
+        let (m2, s2) = pty();
+        let program: Vec<std::ffi::OsString> = ["/bin/sh", "-c", "echo WIZARD TERM=$TERM; tty"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        let done2 = done.clone();
+        let t = std::thread::spawn(move || {
+            offer(
+                vec![(console("tty1"), s1), (console("ttyS0"), s2)],
+                &program,
+                &done2,
+            )
+        });
+        read_until(&m1, "Choice: ");
+        read_until(&m2, "Choice: ");
+        nix::unistd::write(&m2, b"x\n").unwrap();
+        read_until(&m2, "Enter starts the wizard, s skips it.");
+        nix::unistd::write(&m2, b"\n").unwrap();
+        let got = read_until(&m2, "/dev/pts/");
+        assert!(got.contains("WIZARD TERM=vt100"), "{got}");
+        assert!(read_until(&m1, "The wizard runs on ttyS0").contains("login prompt follows"));
+        assert_eq!(t.join().unwrap().unwrap(), 0);
+        let mark = std::fs::read_to_string(&done).unwrap();
+        assert!(mark.starts_with("wizard on ttyS0 ended (0)"), "{mark}");
+    }
+
+    #[test]
+    fn s_skips_and_marks_it_done() {
+        let d = tempfile::tempdir().unwrap();
+        let done = d.path().join("firstboot.done");
+        let (m1, s1) = pty();
+        let done2 = done.clone();
+        let t = std::thread::spawn(move || {
+            offer(vec![(console("tty1"), s1)], &["/bin/false".into()], &done2)
+        });
+        read_until(&m1, "Choice: ");
+        nix::unistd::write(&m1, b"s\n").unwrap();
+        assert!(read_until(&m1, "Skipped").contains("not offered again"));
+        assert_eq!(t.join().unwrap().unwrap(), 0);
+        assert!(
+            std::fs::read_to_string(&done)
+                .unwrap()
+                .starts_with("skipped on tty1")
+        );
     }
 
     #[test]
