@@ -427,3 +427,47 @@ fn live_checks_wait_for_a_pause_in_typing() {
     assert!(!w.app.needs_settle());
     assert!(w.screen().contains("\"Trix\" is not a valid login name"));
 }
+
+#[test]
+fn nothing_typed_is_cut_or_dropped_silently() {
+    if !real_parts() {
+        return;
+    }
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter).key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    let long = "a".repeat(40);
+    w.type_str(&long);
+    let s = w.screen();
+    assert!(s.contains(&long), "the whole name stays in the field:\n{s}");
+    w.key(Key::Enter);
+    assert_eq!(
+        w.app.current,
+        ScreenId::User,
+        "a 40-character name is refused"
+    );
+    w.key(Key::Ctrl('u')).type_str("trixuser").key(Key::Enter);
+    w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
+        .type_str(PW)
+        .key(Key::Tab)
+        .type_str(PW)
+        .key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ssh);
+    for typed in ["1234567", "-1", "22O22"] {
+        w.key(Key::Ctrl('u')).type_str(typed);
+        let s = w.screen();
+        assert!(
+            s.contains(&format!("Port \"{typed}\": give a number from 1 to 65535")),
+            "{typed}:\n{s}"
+        );
+        w.key(Key::Enter);
+        assert_eq!(w.app.current, ScreenId::Ssh, "{typed} is refused");
+    }
+    // a paste with a line break types the text and does not press Enter
+    w.key(Key::Ctrl('u'))
+        .type_str("22022")
+        .key(Key::PastedBreak)
+        .key(Key::Alt('x'));
+    assert_eq!(w.app.current, ScreenId::Ssh);
+    assert!(w.screen().contains("22022"));
+}

@@ -20,7 +20,7 @@ impl State {
     pub fn new(ctx: &mut Ctx) -> State {
         State {
             outcome: None,
-            path: TextField::new(&ctx.save_path).with_max(200),
+            path: TextField::new(&ctx.save_path),
             saved: None,
         }
     }

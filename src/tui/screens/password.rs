@@ -47,8 +47,8 @@ impl State {
         let mut s = State {
             mode: Mode::Generated,
             generated: Secret::default(),
-            pw: TextField::new("").with_max(200),
-            again: TextField::new("").with_max(200),
+            pw: TextField::new(""),
+            again: TextField::new(""),
             show: false,
             focus: 0,
             generation: 0,

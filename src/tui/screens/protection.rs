@@ -91,8 +91,7 @@ impl State {
                             .unwrap_or_default()
                             .replace(',', " ")
                     }),
-            )
-            .with_max(100),
+            ),
             trim0: pa
                 .and_then(|a| a.set_trim)
                 .map_or(first || var("SET_TRIM").is_some_and(|v| v == "0"), |v| {
@@ -108,16 +107,14 @@ impl State {
                 &pb.and_then(|b| b.trig)
                     .map(|t| t.to_string())
                     .unwrap_or_else(|| if first { "5".into() } else { trig_now }),
-            )
-            .digits(),
+            ),
             alerts: pb
                 .and_then(|b| b.email_alerts)
                 .unwrap_or(first || yes(bvar("EMAIL_ALERTS").as_ref())),
             email: TextField::new(
                 &pb.and_then(|b| b.email_address.clone())
                     .unwrap_or(email_now),
-            )
-            .with_max(120),
+            ),
             subject: TextField::new(&pb.and_then(|b| b.email_subject.clone()).unwrap_or_else(
                 || {
                     if subject_now.is_empty() || subject_now.contains('$') {
@@ -126,15 +123,12 @@ impl State {
                         subject_now
                     }
                 },
-            ))
-            .with_max(120),
-            maxretry: TextField::new(&pf.and_then(|f| f.maxretry).unwrap_or(5).to_string())
-                .digits(),
+            )),
+            maxretry: TextField::new(&pf.and_then(|f| f.maxretry).unwrap_or(5).to_string()),
             bantime: TextField::new(
                 &pf.and_then(|f| f.bantime.clone())
                     .unwrap_or_else(|| "1h".into()),
-            )
-            .with_max(20),
+            ),
             trust_admin: prefill
                 .and_then(|a| a.firewall.as_ref())
                 .and_then(|f| f.trust_admin)

@@ -39,7 +39,7 @@ impl State {
                 (g.to_string(), on)
             });
         State {
-            name: TextField::new(&name).with_max(32),
+            name: TextField::new(&name),
             reuse: pre.is_some_and(|u| u.reuse),
             group,
             focus: 0,
