@@ -78,6 +78,12 @@ impl W {
         self
     }
 
+    /// On the password screen: show the generated passphrase, hide it, tick "stored".
+    fn store_generated(&mut self) -> &mut Self {
+        assert_eq!(self.app.current, ScreenId::Password);
+        self.keys(&[Key::Ctrl('t'), Key::Ctrl('t'), Key::Up, Key::Char(' ')])
+    }
+
     /// A key without the pause (fast typing).
     fn quick(&mut self, k: Key) -> &mut Self {
         let effects = self.app.update(Event::Key(k));
@@ -278,8 +284,10 @@ fn error_states() {
             std::fs::write(p, t).unwrap();
         });
         w.key(Key::Enter).key(Key::Enter).type_str("trixuser");
-        for _ in 0..6 {
-            w.key(Key::Enter); // user, password, ssh, extensions, ports, protection
+        w.key(Key::Enter); // user
+        w.store_generated();
+        for _ in 0..5 {
+            w.key(Key::Enter); // password, ssh, extensions, ports, protection
         }
         assert_eq!(w.app.current, ScreenId::Review);
         w.snap(&format!("{m}-20-review-lockout-refused"));
@@ -470,4 +478,41 @@ fn nothing_typed_is_cut_or_dropped_silently() {
         .key(Key::Alt('x'));
     assert_eq!(w.app.current, ScreenId::Ssh);
     assert!(w.screen().contains("22022"));
+}
+
+#[test]
+fn a_generated_passphrase_cannot_be_passed_unseen_or_unstored() {
+    if !real_parts() {
+        return;
+    }
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter)
+        .key(Key::Enter)
+        .type_str("trixuser")
+        .key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Password);
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Password, "never shown: refused");
+    assert!(w.screen().contains("Show the passphrase (^T)"));
+    w.key(Key::Ctrl('t')).key(Key::Ctrl('t')).key(Key::Enter);
+    assert_eq!(
+        w.app.current,
+        ScreenId::Password,
+        "shown, not ticked: refused"
+    );
+    assert!(w.screen().contains("I have stored it"));
+    w.keys(&[Key::Up, Key::Char(' ')]);
+    // another passphrase: seen and stored again
+    w.key(Key::Ctrl('r')).key(Key::Enter);
+    assert_eq!(
+        w.app.current,
+        ScreenId::Password,
+        "a new one must be shown again"
+    );
+    w.key(Key::Ctrl('t'))
+        .key(Key::Ctrl('t'))
+        .key(Key::Char(' '))
+        .key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ssh);
+    w.no_secret_shown();
 }

@@ -82,6 +82,9 @@ pub struct Ctx {
     pub save_path: String,
     /// Was this a fresh system (no earlier pbx-harden change)?
     pub first_run: bool,
+    /// The login password is the generated passphrase the admin stored (the review and
+    /// the confirm screens remind of it).
+    pub generated_password: bool,
 }
 
 /// What a screen's update asks for.
@@ -134,6 +137,7 @@ impl App {
             applied: None,
             save_path,
             first_run,
+            generated_password: false,
         };
         let screens = screens::Screens::new(&mut ctx, prefill.as_ref());
         App {
