@@ -53,7 +53,7 @@ impl State {
 
     fn exists(&self, ctx: &Ctx) -> bool {
         let n = self.name.text();
-        ctx.sys.users.get(&n).is_some() && !ctx.sys.managed_users.contains(&n)
+        crate::plan::user::reusable(&ctx.sys, &n) && !ctx.sys.managed_users.contains(&n)
     }
 
     fn items(&self, ctx: &Ctx) -> usize {
