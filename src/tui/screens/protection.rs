@@ -43,6 +43,8 @@ pub struct State {
     pub alerts: bool,
     pub email: TextField,
     pub subject: TextField,
+    /// EMAIL_SUBJECT as conf.bfd has it: left alone unless the admin edits it.
+    subject_was: String,
     pub maxretry: TextField,
     pub bantime: TextField,
     pub trust_admin: bool,
@@ -115,10 +117,12 @@ impl State {
                 &pb.and_then(|b| b.email_address.clone())
                     .unwrap_or(email_now),
             ),
+            subject_was: subject_now.clone(),
             subject: TextField::new(&pb.and_then(|b| b.email_subject.clone()).unwrap_or_else(
                 || {
-                    if subject_now.is_empty() || subject_now.contains('$') {
-                        format!("Brute force on {}", ctx.sys.env.hostname)
+                    // BFD's own `$HOSTNAME` stays: bash expands it on the box that sends
+                    if subject_now.is_empty() {
+                        format!("Brute force on {}", ctx.sys.firewall.hostname)
                     } else {
                         subject_now
                     }
@@ -320,7 +324,8 @@ impl State {
                 trig: self.trig.text().parse().ok(),
                 email_alerts: Some(self.alerts),
                 email_address: self.alerts.then(|| self.email.text()),
-                email_subject: self.alerts.then(|| self.subject.text()),
+                email_subject: (self.alerts && self.subject.text() != self.subject_was)
+                    .then(|| self.subject.text()),
                 ignore_hosts: ctx
                     .answers
                     .bfd
