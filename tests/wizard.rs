@@ -516,3 +516,17 @@ fn a_generated_passphrase_cannot_be_passed_unseen_or_unstored() {
     assert_eq!(w.app.current, ScreenId::Ssh);
     w.no_secret_shown();
 }
+
+#[test]
+fn a_small_terminal_is_told_so() {
+    let mut w = wizard(false, |_| {});
+    let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
+    t.draw(|f| w.app.view(f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let text: String = (0..20u16)
+        .map(|y| (0..60u16).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect();
+    assert!(text.contains("Terminal too small (60x20)"), "{text}");
+    // at 80x24 there is no such notice
+    assert!(!w.screen().contains("Terminal too small"));
+}

@@ -274,6 +274,14 @@ impl App {
         self.screens.view(self.current, f, body, &self.ctx);
         let (msg, is_err) = if self.quit_prompt {
             (self.quit_question(), true)
+        } else if area.width < 80 || area.height < 24 {
+            (
+                format!(
+                    "Terminal too small ({}x{}): 80x24 shows everything; text is cut",
+                    area.width, area.height
+                ),
+                true,
+            )
         } else {
             self.status.clone().unwrap_or_default()
         };

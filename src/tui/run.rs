@@ -197,6 +197,7 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
             break;
         }
     }
+    let failed = app.screens.apply.failed.is_some() && app.ctx.applied.is_none();
     drop(terminal);
     drop(tty);
     // The terminal may be gone: a failed write must not become a panic.
@@ -228,7 +229,8 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
             }
         );
     }
-    Ok(0)
+    // A failed apply (rolled back) is a failure for whoever started the wizard.
+    Ok(if failed { 1 } else { 0 })
 }
 
 /// What an effect needs from the app, copied so it can run on another thread.
