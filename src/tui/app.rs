@@ -39,6 +39,8 @@ pub enum Effect {
     /// Look at the pending change (once a second on the confirm screen).
     PollPending,
     SaveAnswers(String),
+    /// What the audit still finds, for the Done screen.
+    Audit,
     Redraw,
     Quit,
 }
@@ -65,6 +67,8 @@ pub enum Event {
     /// (with how it ended, when known).
     Pending(Option<(String, u64)>, Option<String>),
     Saved(Result<String, String>),
+    /// The audit's findings after the change: (severity, title) lines.
+    Audited(Vec<String>),
 }
 
 /// Shared by all screens.

@@ -340,6 +340,27 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
                 write_private(path, &text).map(|_| path.clone()),
             )]
         }
+        Effect::Audit => {
+            let (Some(sys), Some(env)) = (sys, &job.env) else {
+                return Vec::new();
+            };
+            let lines = System::detect(&sys.root, env)
+                .map(|now| {
+                    crate::audit::audit(&now)
+                        .findings
+                        .iter()
+                        .map(|f| {
+                            let what = f
+                                .subject
+                                .as_deref()
+                                .map_or(String::new(), |s| format!(" ({s})"));
+                            format!("{:<6} {}{what}", f.severity.label(), f.title)
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|e| vec![format!("the audit could not run: {e}")]);
+            vec![Event::Audited(lines)]
+        }
         Effect::Redraw | Effect::Quit => Vec::new(),
     }
 }
