@@ -530,3 +530,63 @@ fn a_small_terminal_is_told_so() {
     // at 80x24 there is no such notice
     assert!(!w.screen().contains("Terminal too small"));
 }
+
+/// The review's lines, for flow tests.
+fn review_text(w: &W) -> String {
+    w.app
+        .screens
+        .review
+        .lines
+        .iter()
+        .map(|(l, _)| l.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_second_run_on_a_hardened_box_changes_nothing() {
+    if !real_parts() {
+        return;
+    }
+    for prefill in [false, true] {
+        second_run(prefill);
+    }
+}
+
+fn second_run(prefill: bool) {
+    // Harden the demo with the example answers, headless, and confirm.
+    let mut w = wizard(false, |root| {
+        let a = root.join("../answers.toml");
+        std::fs::write(&a, pbx_harden::demo::EXAMPLE_ANSWERS).unwrap();
+        // from the same SSH session the wizard then runs in (Env::fixed)
+        let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
+        let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
+        assert!(o.status.success(), "{}", text(&o));
+        let o = pbx(root, &["confirm", "--here"], &[]);
+        assert!(o.status.success(), "{}", text(&o));
+    });
+    if prefill {
+        // the same answers file pre-fills every screen (--answers)
+        let r = Root::open(w.root.path()).unwrap();
+        let sys = System::detect(&r, &Env::fixed()).unwrap();
+        let a = Answers::parse(pbx_harden::demo::EXAMPLE_ANSWERS, "answers.toml").unwrap();
+        w.app = App::new(sys, Some(a), Theme::new(false, false), 42, NOW);
+    }
+    // Enter on every screen (Welcome .. Protection) reaches a review with no change.
+    for _ in 0..12 {
+        if w.app.current == ScreenId::Review {
+            break;
+        }
+        let before = w.app.current;
+        w.key(Key::Enter);
+        if w.app.current == before {
+            panic!("Enter refused on {before:?}:\n{}", w.screen());
+        }
+    }
+    assert_eq!(w.app.current, ScreenId::Review);
+    let review = review_text(&w);
+    assert!(
+        review.contains("No changes: the system already matches these answers."),
+        "prefilled: {prefill}\n{review}"
+    );
+}
