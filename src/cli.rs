@@ -575,20 +575,41 @@ fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
         r.deadline.saturating_sub(apply::journal::now()),
     ));
     if root.is_live() {
-        let port = r.summary.ssh_port.unwrap_or(22);
+        // What is true after the change: the port sshd listens on now, and how this user
+        // becomes root (sudo when the plan or the box grants it, else su -).
+        let port = r
+            .summary
+            .ssh_port
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "PORT".into());
         let user = r
             .summary
             .login_user
             .clone()
             .unwrap_or_else(|| "USER".into());
-        format!(
-            "\nApplied. Everything is rolled back in {when} unless you confirm:\n\
-             \n  1. Keep this session open.\n  2. From a NEW terminal:   ssh -p {port} {user}@{addr}\n  \
-             3. There, become root (su -) and run:   {exe} confirm\n\
-             \nIf the new login fails, do nothing: the old configuration comes back by itself, even if\n\
-             this session dies or the machine reboots. `{exe} status` shows the time left.\n",
-            addr = r.summary.address
-        )
+        let run_confirm = if r.summary.sudo {
+            format!("run:   sudo {exe} confirm")
+        } else {
+            format!("become root (su -) and run:   {exe} confirm")
+        };
+        let addr = &r.summary.address;
+        if r.summary.ssh_port_changed {
+            format!(
+                "\nApplied. Everything is rolled back in {when} unless you confirm:\n\
+                 \n  1. Keep this session open.\n  2. From a NEW terminal:   ssh -p {port} {user}@{addr}\n  \
+                 3. There, {run_confirm}\n\
+                 \nIf the new login fails, do nothing: the old configuration comes back by itself, even if\n\
+                 this session dies or the machine reboots. `{exe} status` shows the time left.\n"
+            )
+        } else {
+            format!(
+                "\nApplied. Everything is rolled back in {when} unless you confirm:\n\
+                 \n  1. Keep this session open.\n  2. Check that a NEW login still works:   ssh -p {port} {user}@{addr}\n  \
+                 3. Then, here or there, {run_confirm}\n\
+                 \nIf something is wrong, do nothing: the old configuration comes back by itself, even if\n\
+                 this session dies or the machine reboots. `{exe} status` shows the time left.\n"
+            )
+        }
     } else {
         format!(
             "\nApplied to {}. It is rolled back in {when} unless you run:\n  {exe} --root {} confirm\n",

@@ -70,10 +70,23 @@ fn systemd_ssh_service_move_and_confirm_from_the_new_login() {
     assert!(!o.status.success(), "root is refused on the new port");
     let o = b.ssh(ADMIN, ADMIN_PW, PORT, "true");
     assert!(!o.status.success(), "AllowUsers lets only {USER} in");
-    // Confirm at the console without --here is refused.
+    assert!(a.contains("run:   sudo "), "the plan set up sudo: {a}");
+    // Confirm at the console without --here is refused, even while the new user has a
+    // session open on the new port: it is not this session.
+    b.write("/var/tmp/pbx-box-idle", PW);
+    b.sh_ok(
+        "chmod 600 /var/tmp/pbx-box-idle; (setsid sshpass -f /var/tmp/pbx-box-idle ssh \
+         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p 2822 pbxadmin@127.0.0.1 \
+         'echo up > /tmp/idle; sleep 120' >/dev/null 2>&1 &); \
+         for i in $(seq 50); do [ -f /tmp/idle ] && exit 0; sleep 0.2; done; exit 1",
+    );
     let o = b.sh("pbx-harden confirm");
     assert!(!o.status.success(), "{}", out(&o));
     assert!(out(&o).contains(&format!("port {PORT}")), "{}", out(&o));
+    assert!(out(&o).contains("not an SSH login"), "{}", out(&o));
+    assert!(out(&o).contains("sudo pbx-harden confirm"), "{}", out(&o));
+    // Nor from the admin's login on the old port (there is none now: sshd moved), nor from
+    // another user's: boxadmin cannot log in on the new port at all (AllowUsers).
     sudo_pw_file(&b);
     let o = b.ssh(
         USER,

@@ -305,11 +305,21 @@ pub fn apply(sys: &System, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyRepo
                         && plan.changes.iter().any(|c| c.path == "/etc/passwd")
                 })
             }),
-            ssh_port: plan.summary.ssh_port,
+            // The port sshd listens on after the change, also when the plan left SSH alone.
+            ssh_port: plan.summary.ssh_port.or_else(|| {
+                sys.sshd()
+                    .ok()
+                    .and_then(|c| c.listen_ports().first().copied())
+            }),
             ssh_port_changed: plan.summary.ssh_port_changed,
             address: plan.summary.address.clone(),
             files: plan.changes.iter().map(|c| c.path.clone()).collect(),
             firewall: plan.summary.firewall.clone(),
+            sudo: plan
+                .summary
+                .login_user
+                .as_deref()
+                .is_some_and(|u| sudo_grants(sys, plan, u)),
         },
         watchdog: None,
     };
@@ -414,6 +424,54 @@ pub fn apply(sys: &System, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyRepo
             }))
         }
     }
+}
+
+/// Will `user` be able to use sudo after `plan`: sudo is installed and sudoers (with
+/// sudoers.d) has an uncommented rule for the user or one of their groups (after the plan)?
+pub fn sudo_grants(sys: &System, plan: &Plan, user: &str) -> bool {
+    let root = &sys.root;
+    if !["/usr/bin/sudo", "/bin/sudo", "/usr/local/bin/sudo"]
+        .iter()
+        .any(|p| root.exists(p))
+    {
+        return false;
+    }
+    let mut groups = sys.users.groups_of(user);
+    for a in &plan.actions {
+        if let Action::CreateUser {
+            name, groups: g, ..
+        }
+        | Action::AddToGroups { name, groups: g } = a
+            && name == user
+        {
+            groups.extend(g.iter().cloned());
+        }
+    }
+    let mut text = root
+        .read_text("/etc/sudoers")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    for f in root.list_dir("/etc/sudoers.d").unwrap_or_default() {
+        if !f.contains('.') && !f.ends_with('~') {
+            text.push('\n');
+            text.push_str(
+                &root
+                    .read_text(&format!("/etc/sudoers.d/{f}"))
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    text.lines().any(|l| {
+        let first = l.split_whitespace().next().unwrap_or("");
+        !l.trim_start().starts_with('#')
+            && (first == user
+                || first
+                    .strip_prefix('%')
+                    .is_some_and(|g| groups.iter().any(|x| x == g)))
+    })
 }
 
 /// Does something answer with an SSH banner on `port` (localhost)?
@@ -622,32 +680,10 @@ pub struct ConfirmReport {
     pub steps: Vec<String>,
 }
 
-/// Is there an established connection to `port` on this host (a login on the new port)?
-fn login_on_port(port: u16) -> bool {
-    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(t) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        for line in t.lines().skip(1) {
-            let v: Vec<&str> = line.split_whitespace().collect();
-            if v.len() > 3
-                && v[3] == "01"
-                && v[1]
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| u16::from_str_radix(p, 16).ok())
-                    == Some(port)
-            {
-                return true;
-            }
-        }
-    }
-    false
-}
-
-/// Confirm the pending change. On the live system the confirmation must come from a login
-/// on the new port (SSH_CONNECTION says so, or such a connection is open) unless `here`.
-pub fn confirm(root: &Root, env: &crate::system::Env, here: bool) -> Result<ConfirmReport> {
+/// Confirm the pending change. On the live system, after an SSH port move, the confirmation
+/// must come from the session of a login on the new port, by the user being set up or root
+/// (`net::session_login`: the sshd ancestor of this process), unless `here`.
+pub fn confirm(root: &Root, _env: &crate::system::Env, here: bool) -> Result<ConfirmReport> {
     let lock = journal::lock(root)?;
     let Some(j) = journal::load(root)? else {
         return Err(Error::Journal(
@@ -672,25 +708,41 @@ pub fn confirm(root: &Root, env: &crate::system::Env, here: bool) -> Result<Conf
         && j.summary.ssh_port_changed
         && let Some(port) = j.summary.ssh_port
     {
-        let conn = crate::system::net::admin_connection(
-            env.ssh_connection.as_deref(),
-            env.ssh_client.as_deref(),
-        );
-        let ok = match conn.and_then(|c| c.server_port) {
-            Some(p) => p == port,
-            None => login_on_port(port),
+        // The login this command runs in (through sudo or su: its sshd ancestor), never
+        // just any connection on the port (someone else's idle session).
+        let login = crate::system::net::session_login();
+        let who = j
+            .summary
+            .login_user
+            .clone()
+            .unwrap_or_else(|| "USER".into());
+        let user_of = |uid: u32| {
+            nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                .ok()
+                .flatten()
+                .map(|u| u.name)
         };
-        if !ok {
-            let who = j
-                .summary
-                .login_user
-                .clone()
-                .unwrap_or_else(|| "USER".into());
+        let refusal = match &login {
+            None => Some("this session is not an SSH login".to_string()),
+            Some(l) if l.port != port => Some(format!("this session came in on port {}", l.port)),
+            Some(l) if l.uid != 0 && user_of(l.uid) != j.summary.login_user => Some(format!(
+                "this login is {}'s, not {who}'s",
+                user_of(l.uid).unwrap_or_else(|| format!("uid {}", l.uid))
+            )),
+            Some(_) => None,
+        };
+        if let Some(why) = refusal {
+            let become_root = if j.summary.sudo { "sudo " } else { "" };
             return Err(Error::Journal(format!(
-                "confirm from a new login on port {port}, so the new way in is proven:\n  \
-                 ssh -p {port} {who}@{}\n  then: pbx-harden confirm\n\
+                "confirm from a new login on port {port}, so the new way in is proven \
+                 ({why}):\n  ssh -p {port} {who}@{}\n  then: {become_root}pbx-harden confirm{}\n\
                  (At the console, `pbx-harden confirm --here` confirms without it.)",
-                j.summary.address
+                j.summary.address,
+                if j.summary.sudo {
+                    ""
+                } else {
+                    "   (as root: su - first)"
+                }
             )));
         }
     }
