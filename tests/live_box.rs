@@ -520,3 +520,23 @@ fn status_after_each_kind_of_rollback() {
         t,
     );
 }
+
+/// Audit judges where SSH really listens: ssh.socket's ListenStream=22 although sshd_config
+/// (through an Include) says another port.
+#[test]
+fn audit_judges_the_effective_listening_configuration() {
+    let t = Instant::now();
+    let Some(b) = TestBox::start("pbx-live-audit", Flavor::Systemd) else {
+        return;
+    };
+    b.write("/etc/ssh/sshd_config.d/port.conf", "Port 2822\n");
+    // Plain ssh.service, not restarted yet: sshd -T (the configuration) says 2822.
+    let o = b.sh("pbx-harden audit --format json");
+    assert!(!out(&o).contains("ssh.port_22"), "{}", out(&o));
+    socket_activated(&b, false);
+    let o = b.sh("pbx-harden audit --format json");
+    let s = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(s.contains("ssh.port_22") && s.contains("ssh.socket"), "{s}");
+    timed("audit: ssh.socket's ListenStream over sshd_config", t);
+}

@@ -359,11 +359,16 @@ fn ssh(a: &mut Audit<'_>) {
             );
         }
     }
-    if cfg.listen_ports().contains(&22) {
-        let at22 = cfg
-            .first("port")
-            .map(|o| at(&o))
-            .unwrap_or(Some((main.clone(), None)));
+    let (ports, source) = effective_ssh_ports(a.sys, &cfg);
+    if ports.contains(&22) {
+        let at22 = match source {
+            PortSource::Config => cfg
+                .first("port")
+                .map(|o| at(&o))
+                .unwrap_or(Some((main.clone(), None))),
+            PortSource::Socket => Some(("ssh.socket (ListenStream=22)".to_string(), None)),
+            PortSource::SshdT => Some(("sshd -T (the configuration sshd runs with)".into(), None)),
+        };
         a.add(
             "ssh.port_22",
             Severity::Medium,
@@ -393,6 +398,49 @@ fn ssh(a: &mut Audit<'_>) {
             "[ssh] allow_users = [\"your-login-user\"] (with a [user] section creating it)".into(),
         );
     }
+}
+
+enum PortSource {
+    Config,
+    Socket,
+    SshdT,
+}
+
+/// The ports SSH really listens on: on the live system an active `ssh.socket`'s
+/// `ListenStream` (it owns the port whatever sshd_config says), else `sshd -T` when sshd is
+/// installed (includes, Match-free defaults), else sshd_config with its includes as read.
+fn effective_ssh_ports(
+    sys: &System,
+    cfg: &crate::config::sshd::SshdConfig,
+) -> (Vec<u16>, PortSource) {
+    if sys.root.is_live() {
+        if sys.init == crate::system::Init::Systemd
+            && crate::exec::run(
+                &crate::exec::argv(&["systemctl", "is-active", "--quiet", "ssh.socket"]),
+                None,
+            )
+            .is_ok_and(|o| o.ok())
+        {
+            let p = crate::plan::ssh::socket_ports("ssh.socket");
+            if !p.is_empty() {
+                return (p, PortSource::Socket);
+            }
+        }
+        if let Some(sshd) = crate::system::find_program("sshd")
+            && let Ok(o) = crate::exec::run(&[sshd.display().to_string(), "-T".into()], None)
+            && o.ok()
+        {
+            let p: Vec<u16> = o
+                .stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("port ")?.trim().parse().ok())
+                .collect();
+            if !p.is_empty() {
+                return (p, PortSource::SshdT);
+            }
+        }
+    }
+    (cfg.listen_ports(), PortSource::Config)
 }
 
 fn read_vars(root: &Root, path: &str) -> Option<ShellVars> {
