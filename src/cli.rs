@@ -113,12 +113,14 @@ pub enum Command {
     /// Keep the pending change (run it from a new login on the new SSH port)
     #[command(
         after_help = "Examples:\n  ssh -p 22022 admin@pbx   then   sudo pbx-harden confirm\n  \
-        pbx-harden confirm --here     at the console, where no new SSH login can prove the path"
+        pbx-harden confirm --here     at the console, where no new SSH login can prove the path
+
+        On the live system after an SSH port move, --here asks twice at a terminal (yes, then         the new port); without a terminal it must be given twice (--here --here)."
     )]
     Confirm {
         /// Confirm from this session (e.g. at the console) without the new-login check
-        #[arg(long)]
-        here: bool,
+        #[arg(long, action = clap::ArgAction::Count)]
+        here: u8,
         #[command(flatten)]
         target: Target,
     },
@@ -406,7 +408,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Confirm { here, target } => {
             let root = target_root(&top, &target)?;
             recover_overdue(&root);
-            let r = apply::confirm(&root, &Env::from_process(), here)?;
+            if here > 0 {
+                here_asked_twice(&root, here)?;
+            }
+            let r = apply::confirm(&root, &Env::from_process(), here > 0)?;
             for s in &r.steps {
                 outln!("{s}");
             }
@@ -444,6 +449,55 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `confirm --here` skips the proof that the new way in works: on the live system after a
+/// port move it is asked twice (at a terminal: "yes", then the new port typed back; without
+/// one: `--here` given twice).
+fn here_asked_twice(root: &Root, count: u8) -> Result<()> {
+    use std::io::IsTerminal;
+    let Ok(Status::Pending { journal: j, .. }) = apply::status(root) else {
+        return Ok(());
+    };
+    let (true, true, Some(port)) = (j.live, j.summary.ssh_port_changed, j.summary.ssh_port) else {
+        return Ok(());
+    };
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        if count >= 2 {
+            return Ok(());
+        }
+        return Err(Error::invalid(format!(
+            "--here keeps sshd on port {port} without a login there to prove it works; without a              terminal to ask, give it twice: pbx-harden confirm --here --here"
+        )));
+    }
+    let ask = |q: &str| -> String {
+        use std::io::Write as _;
+        let mut e = std::io::stderr();
+        let _ = write!(e, "{q}");
+        let _ = e.flush();
+        let mut line = String::new();
+        let _ = stdin.read_line(&mut line);
+        line.trim().to_string()
+    };
+    let who = j.summary.login_user.as_deref().unwrap_or("the login user");
+    let a = ask(&format!(
+        "No login on port {port} proves that {who} can get in. Keep the change anyway? [yes/no] "
+    ));
+    if a != "yes" {
+        return Err(Error::invalid(
+            "not confirmed (the rollback timer keeps running)",
+        ));
+    }
+    let b = ask(&format!(
+        "Asked twice: type the new SSH port ({port}) to keep the change: "
+    ));
+    if b != port.to_string() {
+        return Err(Error::invalid(
+            "not confirmed (the rollback timer keeps running)",
+        ));
+    }
+    Ok(())
 }
 
 /// A pending change past its deadline with no watchdog left: roll it back now, whatever
