@@ -82,13 +82,17 @@ pub enum Command {
     #[command(
         after_help = "Exit status: 0 the plan is valid, 2 problems (each named by its \
         answers key).\n\nExamples:\n  pbx-harden plan --answers site.toml\n  \
-        pbx-harden plan --root /mnt/pbx --answers site.toml"
+        pbx-harden plan --root /mnt/pbx --answers site.toml\n  \
+        pbx-harden plan --answers site.toml --format json | jq .changed"
     )]
     Plan {
         /// The answers file (TOML): [user], [ssh], [services], [extensions], [firewall],
         /// [apf], [bfd], [fail2ban], [apply]; see pbx-harden(8)
         #[arg(long, value_name = "FILE")]
         answers: PathBuf,
+        /// Output: text for people, json for scripts and fleets (versioned; see pbx-harden(8))
+        #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+        format: AuditFormat,
         #[command(flatten)]
         target: Target,
     },
@@ -97,12 +101,20 @@ pub enum Command {
         after_help = "The change is rolled back by itself unless `pbx-harden confirm` runs \
         in time, from a new login on the new SSH port. It survives a dead terminal and a \
         reboot.\n\nExamples:\n  pbx-harden apply --answers site.toml\n  \
-        pbx-harden apply --answers site.toml --confirm-timeout 10m"
+        pbx-harden apply --answers site.toml --confirm-timeout 10m\n  \
+        pbx-harden apply --answers site.toml --format json --password-file /root/pw"
     )]
     Apply {
         /// The answers file (TOML), as `plan` reads it
         #[arg(long, value_name = "FILE")]
         answers: PathBuf,
+        /// Output: text for people, json for scripts and fleets (versioned; see pbx-harden(8))
+        #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+        format: AuditFormat,
+        /// Write a generated password into FILE (created mode 0600) instead of printing it;
+        /// required with --format json when user.generate is set
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
         /// Time to confirm before everything is rolled back, e.g. 90s, 5m, 1h (overrides
         /// apply.confirm_timeout; default 5m)
         #[arg(long, value_name = "DURATION")]
@@ -373,26 +385,37 @@ pub fn run(cli: Cli) -> Result<i32> {
             apply::watchdog::run(&root, &txid)?;
             Ok(0)
         }
-        Command::Plan { answers, target } => {
+        Command::Plan {
+            answers,
+            format,
+            target,
+        } => json_errors(format, "plan", || {
             let root = target_root(&top, &target)?;
             recover_overdue(&root);
             let answers = Answers::load(&answers)?;
             let sys = System::detect(&root, &Env::from_process())?;
             let p = plan::build(&sys, &answers, &mut rand::rng());
-            out!("{}", plan::render(&p, &sys));
-            if let Ok(Status::Pending { journal, .. }) = apply::status(&root) {
-                outln!(
-                    "\nNote: change {} is still pending (see `pbx-harden status`).",
-                    journal.txid
-                );
+            let pending = match apply::status(&root) {
+                Ok(Status::Pending { journal, .. }) => Some(journal.txid),
+                _ => None,
+            };
+            if format == AuditFormat::Json {
+                outln!("{}", json::plan(&p, pending.as_deref()));
+            } else {
+                out!("{}", plan::render(&p, &sys));
+                if let Some(txid) = pending {
+                    outln!("\nNote: change {txid} is still pending (see `pbx-harden status`).");
+                }
             }
             if p.is_valid() { Ok(0) } else { Ok(2) }
-        }
+        }),
         Command::Apply {
             answers,
+            format,
+            password_file,
             confirm_timeout,
             target,
-        } => {
+        } => json_errors(format, "apply", || {
             let root = target_root(&top, &target)?;
             let answers = Answers::load(&answers)?;
             let timeout = confirm_timeout
@@ -403,8 +426,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                     "--confirm-timeout 0 would roll back at once",
                 ));
             }
-            apply_cmd(&root, &answers, timeout)
-        }
+            apply_cmd(&root, &answers, timeout, format, password_file.as_deref())
+        }),
         Command::Confirm { here, target } => {
             let root = target_root(&top, &target)?;
             recover_overdue(&root);
@@ -448,6 +471,18 @@ pub fn run(cli: Cli) -> Result<i32> {
             out!("{}", status_text(&root)?);
             Ok(0)
         }
+    }
+}
+
+/// With `--format json`, an error is a JSON object on standard output too (exit status as
+/// the text error's), so a script reads one shape whatever happened.
+fn json_errors(format: AuditFormat, command: &str, f: impl FnOnce() -> Result<i32>) -> Result<i32> {
+    match f() {
+        Err(e) if format == AuditFormat::Json => {
+            outln!("{}", json::error(command, &e));
+            Ok(e.exit_code())
+        }
+        r => r,
     }
 }
 
@@ -673,7 +708,66 @@ fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
     }
 }
 
-fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Result<i32> {
+/// The command that keeps the change, as the admin types it (after `sudo`/`su -` on the live
+/// system; with `--root` elsewhere).
+fn confirm_command(root: &Root, r: &apply::ApplyReport) -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "pbx-harden".into());
+    if !root.is_live() {
+        format!("{exe} --root {} confirm", root.dir().display())
+    } else if r.summary.sudo {
+        format!("sudo {exe} confirm")
+    } else {
+        format!("{exe} confirm")
+    }
+}
+
+/// Open (create, mode 0600, never through a symlink) the file a generated password goes to,
+/// before anything is applied: a path that cannot be written must not lose the password.
+fn open_password_file(path: &std::path::Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::invalid(format!("--password-file {}: {e}", path.display())))?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::invalid(format!("--password-file {}: {e}", path.display())))?;
+    Ok(f)
+}
+
+fn apply_cmd(
+    root: &Root,
+    answers: &Answers,
+    timeout: Option<Duration>,
+    format: AuditFormat,
+    password_file: Option<&std::path::Path>,
+) -> Result<i32> {
+    if format == AuditFormat::Text {
+        return apply_text(root, answers, timeout, password_file);
+    }
+    match apply_json(root, answers, timeout, password_file) {
+        Ok(v) => {
+            outln!("{v}");
+            Ok(0)
+        }
+        Err(e) => {
+            outln!("{}", json::error("apply", &e));
+            Ok(e.exit_code())
+        }
+    }
+}
+
+fn apply_text(
+    root: &Root,
+    answers: &Answers,
+    timeout: Option<Duration>,
+    password_file: Option<&std::path::Path>,
+) -> Result<i32> {
     if let Some(r) = apply::recover(root)? {
         outln!("{}", r.headline());
     }
@@ -683,6 +777,10 @@ fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Resul
     if !p.is_valid() {
         return Err(Error::Refused(p.refusals()));
     }
+    let pw_file = match (password_file, &p.summary.generated_password) {
+        (Some(path), Some(_)) => Some(open_password_file(path)?),
+        _ => None,
+    };
     for w in p.problems.iter().filter(|p| !p.is_error()) {
         outln!("{w}");
     }
@@ -708,13 +806,76 @@ fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Resul
     }
     out!("{}", confirm_instructions(root, &r));
     if let Some(pw) = &p.summary.generated_password {
-        outln!(
-            "\nThe generated password of {} (shown this once; write it down):\n\n    {}\n",
-            p.summary.login_user.as_deref().unwrap_or("the user"),
-            pw.expose()
-        );
+        let user = p.summary.login_user.as_deref().unwrap_or("the user");
+        match (pw_file, password_file) {
+            (Some(mut f), Some(path)) => {
+                use std::io::Write;
+                writeln!(f, "{}", pw.expose()).map_err(|e| {
+                    Error::invalid(format!("--password-file {}: {e}", path.display()))
+                })?;
+                outln!(
+                    "\nThe generated password of {user} is in {} (mode 0600).",
+                    path.display()
+                );
+            }
+            _ => outln!(
+                "\nThe generated password of {user} (shown this once; write it down):\n\n    {}\n",
+                pw.expose()
+            ),
+        }
     }
     Ok(0)
+}
+
+/// `apply --format json`: the result object, or the error (printed as JSON by the caller).
+fn apply_json(
+    root: &Root,
+    answers: &Answers,
+    timeout: Option<Duration>,
+    password_file: Option<&std::path::Path>,
+) -> Result<serde_json::Value> {
+    let recovered = apply::recover(root)?.map(|r| r.headline());
+    apply::ensure_no_pending(root)?;
+    let sys = System::detect(root, &Env::from_process())?;
+    let p = plan::build(&sys, answers, &mut rand::rng());
+    if !p.is_valid() {
+        return Err(Error::Refused(p.refusals()));
+    }
+    let mut pw_file = None;
+    if p.summary.generated_password.is_some() {
+        let Some(path) = password_file else {
+            return Err(Error::invalid(
+                "user.generate: with --format json the generated password goes only to \
+                 --password-file FILE (never to standard output); give one",
+            ));
+        };
+        pw_file = Some(open_password_file(path)?);
+    }
+    let r = apply::apply(
+        &sys,
+        &p,
+        &ApplyOptions {
+            timeout,
+            progress: None,
+        },
+    )?;
+    let mut written = None;
+    if let (Some(pw), Some(mut f), Some(path)) =
+        (&p.summary.generated_password, pw_file, password_file)
+    {
+        use std::io::Write;
+        writeln!(f, "{}", pw.expose())
+            .map_err(|e| Error::invalid(format!("--password-file {}: {e}", path.display())))?;
+        written = Some(path.display().to_string());
+    }
+    let confirm = (!r.nothing_to_do).then(|| confirm_command(root, &r));
+    Ok(json::apply(
+        &p,
+        &r,
+        confirm.as_deref(),
+        written.as_deref(),
+        recovered.as_deref(),
+    ))
 }
 
 fn wizard(cli: &Cli) -> Result<i32> {
@@ -763,7 +924,7 @@ fn demo() -> Result<i32> {
         return Err(Error::Refused(p.refusals()));
     }
     outln!("\n== pbx-harden --root {} apply\n", dir.display());
-    apply_cmd(&root, &answers, None)?;
+    apply_cmd(&root, &answers, None, AuditFormat::Text, None)?;
     outln!("== pbx-harden --root {} status\n", dir.display());
     out!("{}", status_text(&root)?);
     outln!("\n== pbx-harden --root {} confirm\n", dir.display());
@@ -782,6 +943,144 @@ fn demo() -> Result<i32> {
         dir.display()
     );
     Ok(0)
+}
+
+/// `plan --format json` and `apply --format json` (version 1), built from the plan and the
+/// apply report. Secrets never appear: diffs are masked as in the text plan, the password hash
+/// is not shown, and a generated password is only named by the file it went to.
+mod json {
+    use serde_json::{Value, json};
+
+    use crate::apply::ApplyReport;
+    use crate::error::Error;
+    use crate::plan::{self, CheckStatus, ConfirmStep, Plan};
+    use crate::problems::Problem;
+
+    pub const VERSION: u32 = 1;
+
+    fn problem(p: &Problem) -> Value {
+        json!({ "key": p.key, "message": p.message })
+    }
+
+    fn checks(p: &Plan) -> Vec<Value> {
+        p.checks
+            .iter()
+            .map(|c| {
+                let (status, detail) = match &c.status {
+                    CheckStatus::Pass(d) => ("pass", d),
+                    CheckStatus::Warn(d) => ("warn", d),
+                    CheckStatus::Fail(d) => ("fail", d),
+                    CheckStatus::Skipped(d) => ("skipped", d),
+                };
+                json!({ "name": c.name, "status": status, "detail": detail })
+            })
+            .collect()
+    }
+
+    fn problems(p: &Plan, errors: bool) -> Vec<Value> {
+        p.problems
+            .iter()
+            .filter(|x| x.is_error() == errors)
+            .map(problem)
+            .collect()
+    }
+
+    fn commands(p: &Plan) -> Vec<String> {
+        p.actions.iter().flat_map(|a| a.describe(&p.root)).collect()
+    }
+
+    fn on_confirm(p: &Plan) -> Vec<String> {
+        p.on_confirm
+            .iter()
+            .map(|c| match c {
+                ConfirmStep::SetShellVar { path, key, value } => {
+                    format!("set {key}=\"{value}\" in {path}")
+                }
+                ConfirmStep::Run { argv } => argv.join(" "),
+            })
+            .collect()
+    }
+
+    pub fn plan(p: &Plan, pending: Option<&str>) -> Value {
+        let mut errors = problems(p, true);
+        for c in &p.checks {
+            if let CheckStatus::Fail(m) = &c.status {
+                errors.push(problem(&Problem::error(
+                    "lockout check",
+                    format!("{}: {m}", c.name),
+                )));
+            }
+        }
+        json!({
+            "version": VERSION,
+            "command": "plan",
+            "valid": p.is_valid(),
+            "changed": p.is_valid() && !p.is_empty(),
+            "errors": errors,
+            "warnings": problems(p, false),
+            "checks": checks(p),
+            "files": p.changes.iter().map(|c| json!({
+                "path": c.path,
+                "why": c.why,
+                "diff": plan::diff(c, &p.root),
+            })).collect::<Vec<_>>(),
+            "commands": commands(p),
+            "on_confirm": on_confirm(p),
+            "login_user": p.summary.login_user,
+            "ssh_port": p.summary.ssh_port,
+            "ssh_port_changed": p.summary.ssh_port_changed,
+            "confirm_timeout_seconds": p.summary.confirm_timeout.as_secs(),
+            "password_generated": p.summary.generated_password.is_some(),
+            "pending": pending,
+        })
+    }
+
+    pub fn apply(
+        p: &Plan,
+        r: &ApplyReport,
+        confirm: Option<&str>,
+        password_file: Option<&str>,
+        recovered: Option<&str>,
+    ) -> Value {
+        let changed = !r.nothing_to_do;
+        json!({
+            "version": VERSION,
+            "command": "apply",
+            "changed": changed,
+            "errors": [],
+            "warnings": problems(p, false),
+            "checks": checks(p),
+            "files": if changed { r.summary.files.clone() } else { Vec::new() },
+            "commands": if changed { commands(p) } else { Vec::new() },
+            "steps": r.steps,
+            "txid": changed.then_some(&r.txid),
+            "deadline": changed.then_some(r.deadline),
+            "deadline_rfc3339": changed.then(|| humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(r.deadline)
+            ).to_string()),
+            "confirm_command": confirm,
+            "login_user": p.summary.login_user,
+            "ssh_port": p.summary.ssh_port,
+            "ssh_port_changed": changed && p.summary.ssh_port_changed,
+            "password_file": password_file,
+            "recovered": recovered,
+        })
+    }
+
+    /// A refused or failed command: nothing changed (a failed apply rolled itself back).
+    pub fn error(command: &str, e: &Error) -> Value {
+        let errors: Vec<Value> = match e {
+            Error::Refused(ps) => ps.iter().map(problem).collect(),
+            other => vec![json!({ "key": "", "message": other.to_string() })],
+        };
+        json!({
+            "version": VERSION,
+            "command": command,
+            "changed": false,
+            "refused": matches!(e, Error::Refused(_)),
+            "errors": errors,
+        })
+    }
 }
 
 #[cfg(test)]
