@@ -85,16 +85,27 @@ impl TestBox {
     /// Boot a box named `name` (unique per test). `None`: the host lacks a part and this is
     /// not CI (the reason is printed); in CI a missing part is a failure.
     pub fn start(name: &str, flavor: Flavor) -> Option<TestBox> {
-        Self::start_with(name, flavor, "passive")
+        Self::start_with(name, flavor, "passive", None)
+    }
+
+    /// A box in the network namespace `netns` (a path such as /run/netns/NAME, made and
+    /// wired by the caller) instead of a private one: several boxes reachable from the host.
+    pub fn start_in_netns(name: &str, flavor: Flavor, netns: &Path) -> Option<TestBox> {
+        Self::start_with(name, flavor, "passive", Some(netns))
     }
 
     /// A box whose console is a terminal the test types at (`type_at_console`) and reads
     /// (`console_log`), for first-boot programs that run before the login prompt.
     pub fn start_interactive(name: &str, flavor: Flavor) -> Option<TestBox> {
-        Self::start_with(name, flavor, "interactive")
+        Self::start_with(name, flavor, "interactive", None)
     }
 
-    fn start_with(name: &str, flavor: Flavor, console: &str) -> Option<TestBox> {
+    fn start_with(
+        name: &str,
+        flavor: Flavor,
+        console: &str,
+        netns: Option<&Path>,
+    ) -> Option<TestBox> {
         if let Err(why) = missing_parts() {
             assert!(!in_ci(), "{why}: CI must run the booted-box tests");
             eprintln!("{why}: booted-box test skipped (it fails in CI)");
@@ -102,11 +113,13 @@ impl TestBox {
         }
         let built = image(flavor);
         let t = Instant::now();
-        let o = Command::new(script())
-            .args(["start", name, flavor.as_str()])
-            .env("PBX_BOX_CONSOLE", console)
-            .output()
-            .expect("run tests/boxes/box");
+        let mut c = Command::new(script());
+        c.args(["start", name, flavor.as_str()])
+            .env("PBX_BOX_CONSOLE", console);
+        if let Some(n) = netns {
+            c.env("PBX_BOX_NETNS", n);
+        }
+        let o = c.output().expect("run tests/boxes/box");
         assert!(o.status.success(), "box start {name}: {}", text(&o));
         eprintln!(
             "[box {name}] image ready in {:.1}s, booted in {:.1}s",
