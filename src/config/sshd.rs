@@ -459,7 +459,7 @@ impl SshdConfig {
 
     /// Insert `Keyword args` into the global part of the main file: after its commented
     /// template line if there is one, else before the first Match block, else at the end.
-    fn insert_global(&mut self, canonical: &str, args: &[String]) {
+    fn insert_global(&mut self, canonical: &str, args: &[String]) -> usize {
         let text = &self.files[0].text;
         let first_match = text
             .lines
@@ -486,6 +486,54 @@ impl SshdConfig {
             (None, None) => text.len(),
         };
         self.files[0].text.insert(at, new_line);
+        at
+    }
+
+    /// Set a one-value accumulating keyword (`HostKey`) so its global values are exactly
+    /// `values`, one line each, in that order where they are new: lines with a wanted value
+    /// stay as they are, the others are removed, missing ones are added after the last kept
+    /// line of the main file (or where `insert_global` puts them). True when something changed.
+    pub fn set_each(&mut self, canonical: &str, values: &[String]) -> bool {
+        let occ = self.all(canonical);
+        let current: Vec<String> = occ.iter().filter_map(|o| o.args.first().cloned()).collect();
+        if current == values {
+            return false;
+        }
+        let mut remove: Vec<(usize, usize)> = Vec::new();
+        let mut kept: Vec<String> = Vec::new();
+        for o in &occ {
+            let v = o.args.first().cloned().unwrap_or_default();
+            if values.contains(&v) && !kept.contains(&v) && o.args.len() == 1 {
+                kept.push(v);
+            } else {
+                remove.push((o.file, o.line));
+            }
+        }
+        remove.sort_unstable();
+        for (f, l) in remove.into_iter().rev() {
+            self.files[f].text.remove(l);
+        }
+        let mut last_main: Option<usize> = self
+            .all(canonical)
+            .iter()
+            .filter(|o| o.file == 0)
+            .map(|o| o.line)
+            .max();
+        for v in values {
+            if kept.contains(v) {
+                continue;
+            }
+            let at = match last_main {
+                Some(l) => {
+                    let line = format!("{canonical} {}", join_args(std::slice::from_ref(v)));
+                    self.files[0].text.insert(l + 1, line);
+                    l + 1
+                }
+                None => self.insert_global(canonical, std::slice::from_ref(v)),
+            };
+            last_main = Some(at);
+        }
+        true
     }
 
     /// (path, before, after) for every file whose bytes changed.
@@ -548,12 +596,18 @@ fn is_comment(line: &str) -> bool {
     line.trim_start().starts_with('#')
 }
 
-/// `#Port 22`, `# PermitRootLogin yes`: a commented-out directive of this keyword.
+/// `#Port 22`, `# PermitRootLogin yes`: a commented-out directive of this keyword (not an
+/// indented one, which belongs to a commented-out Match block).
 fn is_template_of(line: &str, kw: &str) -> bool {
     let t = line.trim_start();
     let Some(rest) = t.strip_prefix('#') else {
         return false;
     };
+    // `#\tAllowTcpForwarding no` under `#Match User anoncvs` is the body of a commented-out
+    // Match example: a line inserted there would read as part of it.
+    if rest.starts_with('\t') || rest.starts_with("  ") {
+        return false;
+    }
     let rest = rest.trim_start();
     let word: String = rest
         .chars()

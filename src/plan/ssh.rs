@@ -1,5 +1,6 @@
 //! SSH: the new port and its conflict checks, PermitRootLogin, AllowUsers, and the checks
-//! that the login user can still get in.
+//! that the login user can still get in. The baseline and modern crypto are in
+//! `ssh_baseline`, applied to the same edited configuration.
 
 use rand::{Rng, RngExt};
 
@@ -293,6 +294,8 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             );
         }
     }
+
+    super::ssh_baseline::plan(b, answers, &mut cfg);
 
     if b.has_errors_for("ssh") {
         return;

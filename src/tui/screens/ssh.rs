@@ -1,4 +1,5 @@
-//! SSH: the new port with live conflict checks, PermitRootLogin, AllowUsers.
+//! SSH: the new port with live conflict checks, PermitRootLogin, AllowUsers, the hardening
+//! baseline (each item shown) and modern crypto (with the old clients it would cut off).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -20,6 +21,21 @@ pub struct State {
     pub suggested: u16,
     /// The admin edited AllowUsers; otherwise it follows the login user.
     allow_touched: bool,
+    pub baseline: bool,
+    pub modern_crypto: bool,
+    /// The admin chose modern crypto on or off (else it follows the admin's client).
+    modern_touched: bool,
+    /// Found when the screen is first entered: the target's sshd and what modern crypto
+    /// would cut off.
+    facts: Option<Facts>,
+}
+
+struct Facts {
+    baseline: Vec<(&'static str, &'static str)>,
+    left_out: Vec<String>,
+    cut_off: Vec<String>,
+    /// The admin's client would be refused (when its version is known).
+    admin_cut: bool,
 }
 
 impl State {
@@ -47,10 +63,26 @@ impl State {
             allow: TextField::new(&allow.join(" ")).with_max(200),
             focus: 0,
             suggested,
+            baseline: pre.and_then(|s| s.baseline).unwrap_or(true),
+            modern_crypto: pre.and_then(|s| s.modern_crypto).unwrap_or(true),
+            modern_touched: pre.is_some_and(|s| s.modern_crypto.is_some()),
+            facts: None,
         }
     }
 
     pub fn enter(&mut self, ctx: &mut Ctx) {
+        if self.facts.is_none() {
+            let w = crate::plan::ssh_baseline::wizard_facts(&ctx.sys);
+            self.facts = Some(Facts {
+                baseline: w.baseline,
+                left_out: w.left_out,
+                cut_off: w.cut_off,
+                admin_cut: w.admin_cut,
+            });
+            if w.admin_cut && !self.modern_touched {
+                self.modern_crypto = false;
+            }
+        }
         if !self.allow_touched
             && let Some(u) = &ctx.answers.user
         {
@@ -76,7 +108,7 @@ impl State {
             Key::Tab | Key::BackTab | Key::Up | Key::Down => {
                 self.port.settle();
                 self.allow.settle();
-                self.focus = cycle(self.focus, 3, k);
+                self.focus = cycle(self.focus, 5, k);
                 return Nav::Stay;
             }
             Key::Ctrl('r') => {
@@ -96,6 +128,11 @@ impl State {
             }
             1 if k == Key::Char(' ') => self.no_root = !self.no_root,
             2 if self.allow.input(k) => self.allow_touched = true,
+            3 if k == Key::Char(' ') => self.baseline = !self.baseline,
+            4 if k == Key::Char(' ') => {
+                self.modern_crypto = !self.modern_crypto;
+                self.modern_touched = true;
+            }
             _ => {}
         }
         let _ = ctx;
@@ -139,6 +176,13 @@ impl State {
                 .ssh
                 .as_ref()
                 .and_then(|s| s.password_authentication),
+            baseline: Some(self.baseline),
+            modern_crypto: Some(self.modern_crypto),
+            regenerate_rsa_host_key: ctx
+                .answers
+                .ssh
+                .as_ref()
+                .and_then(|s| s.regenerate_rsa_host_key),
         });
     }
 
@@ -216,6 +260,60 @@ impl State {
                 area.width,
                 if *is_err { t.error() } else { t.warn() },
             ));
+        }
+        out.push(Line::from(""));
+        let focus = |i: usize| {
+            if self.focus == i {
+                t.focus()
+            } else {
+                Default::default()
+            }
+        };
+        out.push(Line::from(Span::styled(
+            format!("{} hardening baseline", t.check(self.baseline)),
+            focus(3),
+        )));
+        if let Some(fx) = &self.facts {
+            let items: Vec<String> = fx
+                .baseline
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            out.extend(super::wrapped(
+                &format!("    {}", items.join(", ")),
+                area.width,
+                Default::default(),
+            ));
+            if !fx.left_out.is_empty() {
+                out.extend(super::wrapped(
+                    &format!("    not known to this sshd: {}", fx.left_out.join(", ")),
+                    area.width,
+                    t.warn(),
+                ));
+            }
+        }
+        out.push(Line::from(Span::styled(
+            format!(
+                "{} modern crypto (KEX, ciphers, MACs, host keys; ECDSA/DSA keys dropped)",
+                t.check(self.modern_crypto)
+            ),
+            focus(4),
+        )));
+        if let Some(fx) = &self.facts {
+            if fx.admin_cut {
+                out.extend(super::wrapped(
+                    "    your own SSH client would be refused: update it first",
+                    area.width,
+                    t.error(),
+                ));
+            }
+            if self.modern_crypto && !fx.cut_off.is_empty() {
+                out.extend(super::wrapped(
+                    &format!("    cuts off: {}", fx.cut_off.join("; ")),
+                    area.width,
+                    t.warn(),
+                ));
+            }
         }
         f.render_widget(Paragraph::new(lines(out)), area);
         self.port.render(
