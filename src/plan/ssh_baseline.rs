@@ -634,14 +634,53 @@ pub fn detect(sys: &System) -> Target {
             version_at(ver)
         }) {
             t.version = Some(v);
-            t.source = format!("the name of {}", root.glob(pat).first().cloned().unwrap_or_default());
+            t.source = format!(
+                "the name of {}",
+                root.glob(pat).first().cloned().unwrap_or_default()
+            );
             return t;
         }
     }
-    t.source = format!(
-        "unknown: assuming OpenSSH {OFFLINE_DEFAULT}, the oldest a PBX of the seed's era runs"
-    );
+    if let Some(v) = os_release_version(&sys.os.pretty) {
+        t.version = Some(v);
+        t.source = format!("the OpenSSH that {} shipped", sys.os.pretty);
+        return t;
+    }
+    t.source =
+        "no sshd binary, dpkg status, openssh doc directory or known OS release on the target"
+            .into();
     t
+}
+
+/// The OpenSSH a release shipped (the oldest of its point releases), by PRETTY_NAME.
+const OS_OPENSSH: &[(&str, Version)] = &[
+    ("release 5", Version(4, 3)),
+    ("release 6", Version(5, 3)),
+    // 7.0-7.3 shipped 6.6, 7.4 and later 7.4: the older one is the safe side.
+    ("release 7", Version(6, 6)),
+    ("Linux 7", Version(6, 6)),
+    ("release 8", Version(8, 0)),
+    ("Linux 8", Version(8, 0)),
+    ("release 9", Version(8, 7)),
+    ("Linux 9", Version(8, 7)),
+    ("Debian GNU/Linux 9", Version(7, 4)),
+    ("Debian GNU/Linux 10", Version(7, 9)),
+    ("Debian GNU/Linux 11", Version(8, 4)),
+    ("Debian GNU/Linux 12", Version(9, 2)),
+    ("Debian GNU/Linux 13", Version(10, 0)),
+    ("Ubuntu 16.04", Version(7, 2)),
+    ("Ubuntu 18.04", Version(7, 6)),
+    ("Ubuntu 20.04", Version(8, 2)),
+    ("Ubuntu 22.04", Version(8, 9)),
+    ("Ubuntu 24.04", Version(9, 6)),
+];
+
+fn os_release_version(pretty: &str) -> Option<Version> {
+    OS_OPENSSH.iter().find_map(|(pat, v)| {
+        let i = pretty.find(pat)?;
+        let next = pretty[i + pat.len()..].chars().next();
+        (!next.is_some_and(|c| c.is_ascii_digit())).then_some(*v)
+    })
 }
 
 fn binary_version(bytes: &[u8]) -> Option<Version> {
@@ -952,7 +991,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
             "ssh.baseline",
             format!(
                 "the target's OpenSSH release is not known ({}): only what OpenSSH {OFFLINE_DEFAULT} \
-                 accepts is written",
+                 (trixbox, CentOS 5) accepts is written",
                 t.source
             ),
         );
@@ -994,7 +1033,11 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
                 format!(
                     "OpenSSH {} ({}) does not know {}: left out",
                     t.version(),
-                    t.source,
+                    if t.version.is_some() {
+                        t.source.as_str()
+                    } else {
+                        "assumed"
+                    },
                     skipped.join(", ")
                 ),
             );
@@ -1413,6 +1456,10 @@ pub fn wizard_facts(sys: &System) -> WizardFacts {
         .iter()
         .filter(|(k, _, _)| !t.has_option(k))
         .map(|(k, _, _)| k.to_string())
+        .chain(
+            (!t.has_option("AllowTcpForwarding local"))
+                .then(|| "AllowTcpForwarding local".to_string()),
+        )
         .collect();
     let mut lists = BTreeMap::new();
     for k in Kind::ALL {
@@ -1543,6 +1590,15 @@ mod tests {
         );
         assert_eq!(version_at("1:9.2p1-2+deb12u10"), Some(Version(9, 2)));
         assert_eq!(version_at("10.0p1"), Some(Version(10, 0)));
+        assert_eq!(
+            os_release_version("CentOS release 5.11 (Final)"),
+            Some(Version(4, 3))
+        );
+        assert_eq!(
+            os_release_version("Debian GNU/Linux 12 (bookworm)"),
+            Some(Version(9, 2))
+        );
+        assert_eq!(os_release_version("Debian GNU/Linux 1x"), None);
         let status = "Package: openssh-client\nStatus: install ok installed\nVersion: 1:8.0\n\n\
                       Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2\n";
         assert_eq!(dpkg_version(status, "openssh-server"), Some(Version(9, 2)));
