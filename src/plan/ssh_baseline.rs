@@ -784,10 +784,14 @@ pub fn modern_for(t: &Target, kind: Kind) -> Vec<String> {
     if kind == Kind::Key && !t.has_option("HostKeyAlgorithms") {
         return Vec::new();
     }
+    // What this sshd supports, and no newer than its upstream release: distributions
+    // back-port algorithms (Debian 12's 9.2 has the plain sntrup761x25519-sha512 of 9.9),
+    // but ssh-audit's policy for a release lists what that release has upstream.
     let have = t.supported(kind);
+    let upstream = known_set(kind, t.version());
     modern(kind)
         .iter()
-        .filter(|a| have.iter().any(|h| h == *a))
+        .filter(|a| have.iter().any(|h| h == *a) && upstream.contains(a))
         .map(|s| s.to_string())
         .collect()
 }
