@@ -729,12 +729,12 @@ pub const BASELINE: &[(&str, &str, &str)] = &[
     (
         "ClientAliveInterval",
         "300",
-        "a dead session is noticed after 5 minutes...",
+        "the server probes a silent client every 5 minutes, so a dead session is noticed",
     ),
     (
         "ClientAliveCountMax",
         "2",
-        "...and closed after two unanswered probes",
+        "a session whose client stopped answering is closed after two probes (10 minutes)",
     ),
     (
         "X11Forwarding",
