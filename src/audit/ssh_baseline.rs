@@ -13,6 +13,9 @@ use crate::config::sshd::SshdConfig;
 use crate::plan::ssh_baseline::{self as base, Kind, Target, Version};
 use crate::plan::sshd_check::{Outcome, validate};
 
+/// Where a finding sits: path and 1-based line.
+type At = Option<(String, Option<usize>)>;
+
 const FIX_BASELINE: &str = "[ssh] baseline = true (each value only where this sshd accepts it)";
 const FIX_CRYPTO: &str =
     "[ssh] modern_crypto = true (the wizard lists the old clients it cuts off)";
@@ -241,7 +244,7 @@ pub(super) fn audit(a: &mut Audit<'_>, cfg: &SshdConfig) {
     }
 
     // Host keys.
-    let declared: Vec<(String, Option<(String, Option<usize>)>)> = {
+    let declared: Vec<(String, At)> = {
         let d: Vec<_> = cfg
             .all("hostkey")
             .into_iter()
