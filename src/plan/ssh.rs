@@ -295,7 +295,8 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         }
     }
 
-    super::ssh_baseline::plan(b, answers, &mut cfg);
+    // True when it replaces a host key or edits the moduli: sshd is restarted for those too.
+    let baseline_restart = super::ssh_baseline::plan(b, answers, &mut cfg);
 
     if b.has_errors_for("ssh") {
         return;
@@ -312,7 +313,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
     login_checks(b, answers, &cfg);
     super::sshd_check::check(b, &before, &cfg, answers);
 
-    if !changed.is_empty()
+    if (!changed.is_empty() || baseline_restart)
         && let Some(svc) = ssh_service(sys)
     {
         if let Some(p) = b.summary.ssh_port

@@ -977,8 +977,15 @@ fn host_keys(cfg: &SshdConfig, t: &Target) -> Vec<String> {
 }
 
 /// Apply the baseline and modern crypto to `cfg` (the SSH part's edited configuration),
-/// with their warnings, the host-key command and the moduli edit.
-pub fn plan(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
+/// with their warnings, the host-key command and the moduli edit. True when sshd must be
+/// restarted for something outside sshd_config (a new host key, new moduli).
+pub fn plan(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) -> bool {
+    let (actions, files) = (b.actions.len(), b.current(MODULI).ok().flatten());
+    plan_inner(b, answers, cfg);
+    b.actions.len() != actions || b.current(MODULI).ok().flatten() != files
+}
+
+fn plan_inner(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
     let Some(s) = &answers.ssh else {
         return;
     };
