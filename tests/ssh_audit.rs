@@ -496,3 +496,64 @@ fn old_sshd_fixtures_get_only_what_their_release_knows() {
         }
     }
 }
+
+#[test]
+fn the_admin_client_is_checked_when_the_log_names_it() {
+    let check = |log: Option<&str>| -> CheckStatus {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        for d in ["etc/ssh", "var/lib/dpkg", "var/log"] {
+            std::fs::create_dir_all(r.join(d)).unwrap();
+        }
+        std::fs::write(r.join("etc/ssh/sshd_config"), "Port 22\nUsePAM yes\n").unwrap();
+        std::fs::write(
+            r.join("var/lib/dpkg/status"),
+            "Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2\n",
+        )
+        .unwrap();
+        if let Some(l) = log {
+            std::fs::write(r.join("var/log/auth.log"), l).unwrap();
+        }
+        // Env::fixed(): the admin is 203.0.113.10, client port 50022.
+        let sys = System::detect(&Root::open(r).unwrap(), &Env::fixed()).unwrap();
+        let answers =
+            pbx_harden::answers::Answers::parse("[ssh]\nmodern_crypto = true\n", "t").unwrap();
+        let plan = pbx_harden::plan::build(&sys, &answers, &mut rand::rng());
+        plan.checks
+            .iter()
+            .find(|c| c.name == "your SSH client can still connect")
+            .unwrap_or_else(|| panic!("{:?}", plan.checks))
+            .status
+            .clone()
+    };
+    let log = |version: &str| {
+        format!(
+            "Dec  2 01:00:00 pbx sshd[1233]: Connection from 198.51.100.7 port 50022 on 192.0.2.5 port 22\n\
+             Dec  2 01:00:00 pbx sshd[1233]: debug1: Remote protocol version 2.0, remote software version OpenSSH_9.9\n\
+             Dec  2 01:00:01 pbx sshd[1234]: Connection from 203.0.113.10 port 50022 on 192.0.2.5 port 22 rdomain \"\"\n\
+             Dec  2 01:00:01 pbx sshd[1234]: debug1: Remote protocol version 2.0, remote software version {version}\n"
+        )
+    };
+    assert!(
+        matches!(check(Some(&log("OpenSSH_5.3"))), CheckStatus::Fail(ref m) if m.contains("OpenSSH_5.3") && m.contains("shares no")),
+        "{:?}",
+        check(Some(&log("OpenSSH_5.3")))
+    );
+    assert!(matches!(
+        check(Some(&log("OpenSSH_9.2p1 Debian-2+deb12u10"))),
+        CheckStatus::Pass(_)
+    ));
+    assert!(matches!(
+        check(Some(&log("PuTTY_Release_0.81"))),
+        CheckStatus::Pass(_)
+    ));
+    assert!(matches!(
+        check(Some(&log("PuTTY_Release_0.60"))),
+        CheckStatus::Fail(_)
+    ));
+    assert!(
+        matches!(check(None), CheckStatus::Warn(ref m) if m.contains("cannot be known")),
+        "{:?}",
+        check(None)
+    );
+}

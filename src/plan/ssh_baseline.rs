@@ -105,7 +105,9 @@ impl Kind {
             Kind::Kex => "kex",
             Kind::Cipher => "cipher",
             Kind::Mac => "mac",
-            Kind::Key => "key",
+            // Signature algorithms (rsa-sha2-*), not key types; before 8.5 the query fails
+            // and the table is used.
+            Kind::Key => "HostKeyAlgorithms",
         }
     }
 
