@@ -793,6 +793,45 @@ mod tests {
     }
 
     #[test]
+    fn set_each_keeps_wanted_lines_one_value_each() {
+        let mut c = cfg(
+            "#HostKey /etc/ssh/ssh_host_rsa_key\n#HostKey /etc/ssh/ssh_host_ed25519_key\nPort 22\n",
+        );
+        let want = vec![
+            "/etc/ssh/ssh_host_rsa_key".to_string(),
+            "/etc/ssh/ssh_host_ed25519_key".to_string(),
+        ];
+        assert!(c.set_each("HostKey", &want));
+        assert_eq!(
+            out(&c),
+            "#HostKey /etc/ssh/ssh_host_rsa_key\n#HostKey /etc/ssh/ssh_host_ed25519_key\n\
+             HostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ed25519_key\nPort 22\n"
+        );
+        assert!(!c.set_each("HostKey", &want));
+        let mut c = cfg(
+            "HostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ecdsa_key # old\n\
+             HostKey /etc/ssh/ssh_host_ed25519_key\n",
+        );
+        assert!(c.set_each("HostKey", &want));
+        assert_eq!(
+            out(&c),
+            "HostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ed25519_key\n"
+        );
+    }
+
+    #[test]
+    fn a_commented_match_example_is_not_a_template() {
+        let mut c = cfg("#Match User anoncvs\n#\tAllowTcpForwarding no\n#  X11Forwarding no\n");
+        c.set_first("AllowTcpForwarding", &["local".into()]);
+        c.set_first("X11Forwarding", &["no".into()]);
+        assert_eq!(
+            out(&c),
+            "#Match User anoncvs\n#\tAllowTcpForwarding no\n#  X11Forwarding no\n\
+             AllowTcpForwarding local\nX11Forwarding no\n"
+        );
+    }
+
+    #[test]
     fn unchanged_is_identical_and_no_newline_at_end_is_kept() {
         let text = "Port 22\nPermitRootLogin yes";
         let mut c = cfg(text);
