@@ -74,7 +74,7 @@ fn audit_of_the_weak_demo_root() {
 
 /// An sshd_config that meets the seed's settings, the baseline and modern crypto.
 const CLEAN_SSHD: &str = "Port 22022\nPermitRootLogin no\nAllowUsers trixuser\n\
-    MaxAuthTries 4\nLoginGraceTime 60\nClientAliveInterval 300\nClientAliveCountMax 2\n\
+    MaxAuthTries 3\nLoginGraceTime 60\nClientAliveInterval 300\nClientAliveCountMax 2\n\
     X11Forwarding no\nAllowAgentForwarding no\nLogLevel VERBOSE\nMaxStartups 10:30:60\n\
     PerSourceMaxStartups 3\nAllowTcpForwarding local\nKexAlgorithms curve25519-sha256\n\
     Ciphers chacha20-poly1305@openssh.com\nMACs hmac-sha2-256-etm@openssh.com\n\
@@ -99,7 +99,7 @@ fn baseline_items_weak_algorithms_and_host_keys_with_their_reasons() {
     }
     std::fs::write(r.join("var/lib/dpkg/status"), OPENSSH_92).unwrap();
     let weak = CLEAN_SSHD
-        .replace("MaxAuthTries 4", "MaxAuthTries 6")
+        .replace("MaxAuthTries 3", "MaxAuthTries 6")
         .replace("X11Forwarding no", "X11Forwarding yes")
         .replace(
             "MACs hmac-sha2-256-etm@openssh.com",

@@ -311,7 +311,7 @@ fn ssh_audit_passes_the_hardened_policy_and_rollback_restores_every_byte() {
     // sshd -T shows every baseline value this sshd knows.
     let eff = j1.effective.to_ascii_lowercase();
     for line in [
-        "maxauthtries 4",
+        "maxauthtries 3",
         "logingracetime 60",
         "clientaliveinterval 300",
         "clientalivecountmax 2",
@@ -457,7 +457,7 @@ fn old_sshd_fixtures_get_only_what_their_release_knows() {
                 );
             }
         }
-        assert_eq!(cfg.value_or("maxauthtries", ""), "4", "{file}");
+        assert_eq!(cfg.value_or("maxauthtries", ""), "3", "{file}");
         assert_eq!(cfg.value_or("x11forwarding", ""), "no", "{file}");
         assert_eq!(
             cfg.first("allowagentforwarding").is_some(),

@@ -73,7 +73,7 @@ fn misses(keyword: &str, value: &str) -> Option<String> {
         "maxauthtries" => lv
             .parse::<u32>()
             .ok()
-            .filter(|n| *n > 4)
+            .filter(|n| *n > 3)
             .map(|n| format!("MaxAuthTries is {n}: {n} password guesses per connection")),
         "logingracetime" => match seconds(&lv) {
             Some(0) => {
@@ -341,7 +341,8 @@ mod tests {
         assert_eq!(seconds("45"), Some(45));
         assert_eq!(seconds("x"), None);
         assert!(misses("maxauthtries", "6").is_some());
-        assert!(misses("maxauthtries", "4").is_none());
+        assert!(misses("maxauthtries", "3").is_none());
+        assert!(misses("maxauthtries", "4").is_some());
         assert!(misses("logingracetime", "2m").is_some());
         assert!(misses("logingracetime", "60").is_none());
         assert!(misses("maxstartups", "10:30:100").is_some());

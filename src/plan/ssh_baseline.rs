@@ -720,8 +720,9 @@ fn dpkg_version(status: &str, package: &str) -> Option<Version> {
 pub const BASELINE: &[(&str, &str, &str)] = &[
     (
         "MaxAuthTries",
-        "4",
-        "fewer guesses per connection; 4 leaves room for 3 agent keys and then the password",
+        "3",
+        "fewer password guesses per connection (Lynis and CIS ask for 3 or less); with more than \
+         two keys in your agent, log in with -o IdentitiesOnly=yes or the password comes too late",
     ),
     (
         "LoginGraceTime",
