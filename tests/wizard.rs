@@ -427,3 +427,34 @@ fn live_checks_wait_for_a_pause_in_typing() {
     assert!(!w.app.needs_settle());
     assert!(w.screen().contains("\"Trix\" is not a valid login name"));
 }
+
+/// On a modern sshd the SSH screen lists every baseline item and the old clients modern
+/// crypto cuts off; both toggles reach the answers.
+#[test]
+fn the_ssh_screen_on_a_modern_sshd() {
+    let mut w = wizard(false, |r| {
+        std::fs::create_dir_all(r.join("var/lib/dpkg")).unwrap();
+        std::fs::write(
+            r.join("var/lib/dpkg/status"),
+            "Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u10\n",
+        )
+        .unwrap();
+    });
+    w.walk_to_ssh_screen();
+    w.snap("full-12-ssh-modern-sshd");
+    let s = w.screen();
+    for item in [
+        "MaxAuthTries 3",
+        "PerSourceMaxStartups 3",
+        "AllowTcpForwarding",
+        "PuTTY < 0.68",
+    ] {
+        assert!(s.contains(item), "{item}:\n{s}");
+    }
+    // Tab to the baseline toggle (port, root, allow, baseline), turn it off; modern stays on.
+    w.keys(&[Key::Tab, Key::Tab, Key::Tab, Key::Char(' ')]);
+    w.key(Key::Enter);
+    let ssh = w.app.ctx.answers.ssh.clone().unwrap();
+    assert_eq!(ssh.baseline, Some(false));
+    assert_eq!(ssh.modern_crypto, Some(true));
+}

@@ -803,6 +803,8 @@ pub fn modern_for(t: &Target, kind: Kind) -> Vec<String> {
 /// release notes say).
 pub struct Client {
     pub name: &'static str,
+    /// For the wizard's one-line list.
+    pub short: &'static str,
     pub kex: &'static [&'static str],
     pub ciphers: &'static [&'static str],
     pub macs: &'static [&'static str],
@@ -812,6 +814,7 @@ pub struct Client {
 pub const OLD_CLIENTS: &[Client] = &[
     Client {
         name: "PuTTY 0.67 and older (before 2017)",
+        short: "PuTTY < 0.68",
         kex: &[
             "diffie-hellman-group-exchange-sha256",
             "diffie-hellman-group14-sha1",
@@ -823,6 +826,7 @@ pub const OLD_CLIENTS: &[Client] = &[
     },
     Client {
         name: "PuTTY 0.68-0.74 (2017-2020)",
+        short: "PuTTY 0.68-0.74",
         kex: &[
             "curve25519-sha256@libssh.org",
             "diffie-hellman-group-exchange-sha256",
@@ -838,6 +842,7 @@ pub const OLD_CLIENTS: &[Client] = &[
     },
     Client {
         name: "OpenSSH 5.x-6.4 (CentOS 6, Ubuntu 12.04)",
+        short: "OpenSSH 5.x-6.4",
         kex: &[
             "diffie-hellman-group-exchange-sha256",
             "ecdh-sha2-nistp256",
@@ -854,6 +859,7 @@ pub const OLD_CLIENTS: &[Client] = &[
     },
     Client {
         name: "OpenSSH 4.x (CentOS 5, trixbox)",
+        short: "OpenSSH 4.x",
         kex: &[
             "diffie-hellman-group-exchange-sha256",
             "diffie-hellman-group14-sha1",
@@ -865,6 +871,7 @@ pub const OLD_CLIENTS: &[Client] = &[
     },
     Client {
         name: "OpenSSH 6.5-7.1 (CentOS 7.0-7.3, Ubuntu 14.04)",
+        short: "OpenSSH 6.5-7.1",
         kex: &[
             "curve25519-sha256@libssh.org",
             "diffie-hellman-group-exchange-sha256",
@@ -879,6 +886,7 @@ pub const OLD_CLIENTS: &[Client] = &[
     },
     Client {
         name: "phones and devices fetching provisioning files over SFTP with Dropbear before 2020.79 or libssh2 before 1.9",
+        short: "phones provisioning over SFTP (Dropbear < 2020.79, libssh2 < 1.9)",
         kex: &[
             "diffie-hellman-group14-sha1",
             "diffie-hellman-group1-sha1",
@@ -1482,9 +1490,10 @@ pub fn wizard_facts(sys: &System) -> WizardFacts {
             lists.insert(k, l);
         }
     }
-    let cut_off = cut_off(&lists)
-        .into_iter()
-        .map(|(n, _)| n.to_string())
+    let cut_off = OLD_CLIENTS
+        .iter()
+        .filter(|c| cut_off_by(c, &lists).is_some())
+        .map(|c| c.short.to_string())
         .collect();
     let admin_cut = sys
         .env

@@ -309,7 +309,7 @@ impl State {
             }
             if self.modern_crypto && !fx.cut_off.is_empty() {
                 out.extend(super::wrapped(
-                    &format!("    cuts off: {}", fx.cut_off.join("; ")),
+                    &format!("    old clients cut off: {}", fx.cut_off.join(", ")),
                     area.width,
                     t.warn(),
                 ));
