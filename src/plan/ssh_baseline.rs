@@ -1135,6 +1135,17 @@ fn modern_crypto(
         );
     } else if !dropped.is_empty() || !cfg.all("hostkey").is_empty() {
         cfg.set_each("HostKey", &keep);
+        if !dropped.is_empty() {
+            b.warn(
+                "ssh.modern_crypto",
+                format!(
+                    "sshd no longer offers {} (the files stay): a client that knows only that \
+                     key of this server asks once to accept the Ed25519 or RSA key; compare its \
+                     fingerprint (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before saying yes",
+                    dropped.join(", ")
+                ),
+            );
+        }
     }
     // HostKeyAlgorithms must leave an algorithm for a key that sshd has.
     if let Some(l) = lists.get_mut(&Kind::Key) {
