@@ -1399,32 +1399,70 @@ fn admin_client_check(b: &mut Builder<'_>, lists: &BTreeMap<Kind, Vec<String>>) 
     }
 }
 
-/// sshd logs `Remote protocol version 2.0, remote software version X` (LogLevel DEBUG) and
-/// `Connection from IP port P` before it; find the version for this connection.
+/// sshd logs `Connection from IP port P` (LogLevel VERBOSE) and then `Remote protocol
+/// version 2.0, remote software version X` (LogLevel DEBUG); find the version for this
+/// connection in the last 4 MiB of auth.log / secure, or (live, without them) the journal.
 fn client_version_from_logs(sys: &System, ip: &str, port: u16) -> Option<String> {
-    let needle = format!("{ip} port {port}");
-    for log in ["/var/log/auth.log", "/var/log/secure"] {
-        let Ok(Some(text)) = sys.root.read_text(log) else {
-            continue;
-        };
-        let mut pid: Option<String> = None;
-        for l in text.lines() {
-            if l.contains(&needle) && l.contains("Connection from") {
-                pid = l
-                    .split("sshd[")
-                    .nth(1)
-                    .and_then(|r| r.split(']').next())
-                    .map(str::to_string);
-            }
-            if let Some(p) = &pid
-                && l.contains(&format!("sshd[{p}]"))
-                && let Some(v) = l.split("remote software version ").nth(1)
-            {
-                return Some(v.trim().to_string());
-            }
+    let mut texts: Vec<String> = ["/var/log/auth.log", "/var/log/secure"]
+        .iter()
+        .filter_map(|log| tail(&sys.root.host(log), 4 << 20))
+        .collect();
+    if texts.is_empty() && sys.root.is_live() {
+        texts.extend(
+            crate::exec::run(
+                &crate::exec::argv(&[
+                    "journalctl",
+                    "-q",
+                    "--no-pager",
+                    "-o",
+                    "short",
+                    "_COMM=sshd",
+                    "-n",
+                    "20000",
+                ]),
+                None,
+            )
+            .ok()
+            .filter(|o| o.ok())
+            .map(|o| o.stdout),
+        );
+    }
+    texts
+        .iter()
+        .find_map(|t| version_in_log(t, &format!("{ip} port {port}")))
+}
+
+fn tail(path: &std::path::Path, max: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn version_in_log(text: &str, needle: &str) -> Option<String> {
+    let mut pid: Option<String> = None;
+    let mut found = None;
+    for l in text.lines() {
+        if l.contains(needle) && l.contains("Connection from") {
+            pid = l
+                .split("sshd[")
+                .nth(1)
+                .and_then(|r| r.split(']').next())
+                .map(str::to_string);
+        }
+        if let Some(p) = &pid
+            && l.contains(&format!("sshd[{p}]"))
+            && let Some(v) = l.split("remote software version ").nth(1)
+        {
+            // The last connection from this address and port is the current one.
+            found = Some(v.trim().to_string());
+            pid = None;
         }
     }
-    None
+    found
 }
 
 /// What a client of this identification offers (KEX, ciphers, MACs, host keys): OpenSSH by
