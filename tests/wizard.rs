@@ -439,6 +439,23 @@ fn the_ssh_screen_on_a_modern_sshd() {
             "Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u10\n",
         )
         .unwrap();
+        // A 3072-bit RSA host key, as Debian makes it (only the public half is read).
+        use base64::Engine;
+        let field = |b: &[u8]| {
+            let mut v = (b.len() as u32).to_be_bytes().to_vec();
+            v.extend_from_slice(b);
+            v
+        };
+        let mut n = vec![0u8, 0xC5];
+        n.extend(std::iter::repeat_n(0x3b, 383));
+        let mut blob = field(b"ssh-rsa");
+        blob.extend(field(&[1, 0, 1]));
+        blob.extend(field(&n));
+        let line = format!(
+            "ssh-rsa {} root@pbx1\n",
+            base64::engine::general_purpose::STANDARD.encode(blob)
+        );
+        std::fs::write(r.join("etc/ssh/ssh_host_rsa_key.pub"), line).unwrap();
     });
     w.walk_to_ssh_screen();
     w.snap("full-12-ssh-modern-sshd");
@@ -451,10 +468,17 @@ fn the_ssh_screen_on_a_modern_sshd() {
     ] {
         assert!(s.contains(item), "{item}:\n{s}");
     }
-    // Tab to the baseline toggle (port, root, allow, baseline), turn it off; modern stays on.
+    assert!(
+        s.contains("[ ] new 4096-bit RSA host key (ssh_host_rsa_key has 3072 bits)"),
+        "{s}"
+    );
+    // Tab to the baseline toggle (port, root, allow, baseline), turn it off; modern stays
+    // on; two more Tabs to the RSA key, turn it on.
     w.keys(&[Key::Tab, Key::Tab, Key::Tab, Key::Char(' ')]);
+    w.keys(&[Key::Tab, Key::Tab, Key::Char(' ')]);
     w.key(Key::Enter);
     let ssh = w.app.ctx.answers.ssh.clone().unwrap();
     assert_eq!(ssh.baseline, Some(false));
     assert_eq!(ssh.modern_crypto, Some(true));
+    assert_eq!(ssh.regenerate_rsa_host_key, Some(true));
 }

@@ -1249,6 +1249,8 @@ pub struct WizardFacts {
     pub left_out: Vec<String>,
     pub cut_off: Vec<String>,
     pub admin_cut: bool,
+    /// The RSA host key sshd loads and its size, when below 4096 bits.
+    pub short_rsa: Option<(String, usize)>,
 }
 
 pub fn wizard_facts(sys: &System) -> WizardFacts {
@@ -1299,11 +1301,19 @@ pub fn wizard_facts(sys: &System) -> WizardFacts {
             )
             .is_some()
         });
+    let short_rsa = sys.sshd.as_ref().ok().and_then(|cfg| {
+        let key = host_keys(cfg, &t)
+            .into_iter()
+            .find(|k| key_type(sys, k).as_deref() == Some("ssh-rsa"))?;
+        let bits = rsa_bits(&sys.root.read_text(&format!("{key}.pub")).ok()??)?;
+        (bits < 4096).then_some((key, bits))
+    });
     WizardFacts {
         baseline,
         left_out,
         cut_off,
         admin_cut,
+        short_rsa,
     }
 }
 

@@ -25,6 +25,8 @@ pub struct State {
     pub modern_crypto: bool,
     /// The admin chose modern crypto on or off (else it follows the admin's client).
     modern_touched: bool,
+    /// Replace a short RSA host key (offered with modern crypto when it is below 4096 bits).
+    pub regen_rsa: bool,
     /// Found when the screen is first entered: the target's sshd and what modern crypto
     /// would cut off.
     facts: Option<Facts>,
@@ -36,6 +38,7 @@ struct Facts {
     cut_off: Vec<String>,
     /// The admin's client would be refused (when its version is known).
     admin_cut: bool,
+    short_rsa: Option<(String, usize)>,
 }
 
 impl State {
@@ -66,6 +69,7 @@ impl State {
             baseline: pre.and_then(|s| s.baseline).unwrap_or(true),
             modern_crypto: pre.and_then(|s| s.modern_crypto).unwrap_or(true),
             modern_touched: pre.is_some_and(|s| s.modern_crypto.is_some()),
+            regen_rsa: pre.and_then(|s| s.regenerate_rsa_host_key).unwrap_or(false),
             facts: None,
         }
     }
@@ -78,6 +82,7 @@ impl State {
                 left_out: w.left_out,
                 cut_off: w.cut_off,
                 admin_cut: w.admin_cut,
+                short_rsa: w.short_rsa,
             });
             if w.admin_cut && !self.modern_touched {
                 self.modern_crypto = false;
@@ -98,6 +103,11 @@ impl State {
             .collect()
     }
 
+    /// The RSA toggle is there with modern crypto on and an RSA host key below 4096 bits.
+    fn offers_regen(&self) -> bool {
+        self.modern_crypto && self.facts.as_ref().is_some_and(|f| f.short_rsa.is_some())
+    }
+
     fn port_value(&self) -> i64 {
         self.port.text().parse().unwrap_or(-1)
     }
@@ -108,7 +118,8 @@ impl State {
             Key::Tab | Key::BackTab | Key::Up | Key::Down => {
                 self.port.settle();
                 self.allow.settle();
-                self.focus = cycle(self.focus, 5, k);
+                let fields = if self.offers_regen() { 6 } else { 5 };
+                self.focus = cycle(self.focus.min(fields - 1), fields, k);
                 return Nav::Stay;
             }
             Key::Ctrl('r') => {
@@ -133,6 +144,7 @@ impl State {
                 self.modern_crypto = !self.modern_crypto;
                 self.modern_touched = true;
             }
+            5 if k == Key::Char(' ') && self.offers_regen() => self.regen_rsa = !self.regen_rsa,
             _ => {}
         }
         let _ = ctx;
@@ -178,11 +190,14 @@ impl State {
                 .and_then(|s| s.password_authentication),
             baseline: Some(self.baseline),
             modern_crypto: Some(self.modern_crypto),
-            regenerate_rsa_host_key: ctx
-                .answers
-                .ssh
-                .as_ref()
-                .and_then(|s| s.regenerate_rsa_host_key),
+            regenerate_rsa_host_key: if self.offers_regen() {
+                Some(self.regen_rsa)
+            } else {
+                ctx.answers
+                    .ssh
+                    .as_ref()
+                    .and_then(|s| s.regenerate_rsa_host_key)
+            },
         });
     }
 
@@ -306,6 +321,18 @@ impl State {
                     area.width,
                     t.error(),
                 ));
+            }
+            if let Some((key, bits)) = &fx.short_rsa
+                && self.modern_crypto
+            {
+                out.push(Line::from(Span::styled(
+                    format!(
+                        "{} new 4096-bit RSA host key ({} has {bits} bits)",
+                        t.check(self.regen_rsa),
+                        key.rsplit('/').next().unwrap_or(key)
+                    ),
+                    focus(5),
+                )));
             }
             if self.modern_crypto && !fx.cut_off.is_empty() {
                 out.extend(super::wrapped(
