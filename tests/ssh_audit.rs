@@ -557,3 +557,80 @@ fn the_admin_client_is_checked_when_the_log_names_it() {
         check(None)
     );
 }
+
+#[test]
+fn a_short_rsa_host_key_is_dropped_or_replaced() {
+    if require("ssh-keygen").is_none() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    let ssh = r.join("etc/ssh");
+    std::fs::create_dir_all(ssh.join("sshd_config.d")).unwrap();
+    std::fs::create_dir_all(r.join("var/lib/dpkg")).unwrap();
+    std::fs::write(
+        r.join("var/lib/dpkg/status"),
+        "Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ssh.join("sshd_config"),
+        "#HostKey /etc/ssh/ssh_host_rsa_key\n#HostKey /etc/ssh/ssh_host_ed25519_key\nUsePAM yes\n",
+    )
+    .unwrap();
+    keygen(&ssh, "rsa", Some("2048"));
+    keygen(&ssh, "ed25519", None);
+    let plan_with = |extra: &str| {
+        let sys = System::detect(&Root::open(r).unwrap(), &Env::fixed()).unwrap();
+        let a = pbx_harden::answers::Answers::parse(
+            &format!("[ssh]\nmodern_crypto = true\n{extra}"),
+            "t",
+        )
+        .unwrap();
+        pbx_harden::plan::build(&sys, &a, &mut rand::rng())
+    };
+    let after = |p: &pbx_harden::plan::Plan| {
+        let c = p
+            .changes
+            .iter()
+            .find(|c| c.path == "/etc/ssh/sshd_config")
+            .unwrap();
+        SshdConfig::from_memory(&[("/etc/ssh/sshd_config", c.after.as_deref().unwrap())])
+    };
+    // Not agreed: the 2048-bit key is no longer offered, Ed25519 is.
+    let p = plan_with("");
+    let cfg = after(&p);
+    assert_eq!(cfg.list("hostkey"), vec!["/etc/ssh/ssh_host_ed25519_key"]);
+    assert!(!cfg.value_or("hostkeyalgorithms", "").contains("rsa"));
+    assert!(
+        p.problems
+            .iter()
+            .any(|w| w.to_string().contains("2048 bits")
+                && w.to_string().contains("no longer offered")),
+        "{:?}",
+        p.problems
+    );
+    assert!(p.actions.iter().all(|a| {
+        !a.describe(&Root::open(r).unwrap())
+            .join(" ")
+            .contains("ssh-keygen")
+    }));
+    // Agreed: RSA stays (without HostKey lines sshd's defaults load it) and a new 4096-bit
+    // key is made.
+    let p = plan_with("regenerate_rsa_host_key = true\n");
+    let cfg = after(&p);
+    let keys = cfg.list("hostkey");
+    assert!(
+        keys.is_empty() || keys.contains(&"/etc/ssh/ssh_host_rsa_key".to_string()),
+        "{keys:?}"
+    );
+    assert!(
+        cfg.value_or("hostkeyalgorithms", "")
+            .contains("rsa-sha2-512")
+    );
+    assert!(p.actions.iter().any(|a| {
+        a.describe(&Root::open(r).unwrap())
+            .join(" ")
+            .contains("ssh-keygen -q -t rsa -b 4096")
+    }));
+}

@@ -858,6 +858,36 @@ fn modern_crypto(
             _ => keep.push(k.clone()),
         }
     }
+    // An RSA key below 3072 bits is not offered when Ed25519 can stand in and the admin did
+    // not ask for a new RSA key.
+    let regen = s.regenerate_rsa_host_key.unwrap_or(false);
+    let has_ed = keep
+        .iter()
+        .any(|k| key_type(sys, k).as_deref() == Some("ssh-ed25519"));
+    if !regen && has_ed {
+        let short: Vec<(String, usize)> = keep
+            .iter()
+            .filter(|k| key_type(sys, k).as_deref() == Some("ssh-rsa"))
+            .filter_map(|k| {
+                let line = sys.root.read_text(&format!("{k}.pub")).ok().flatten()?;
+                rsa_bits(&line)
+                    .filter(|b| *b < 3072)
+                    .map(|b| (k.clone(), b))
+            })
+            .collect();
+        for (k, bits) in short {
+            keep.retain(|x| *x != k);
+            dropped.push(k.clone());
+            b.warn(
+                "ssh.regenerate_rsa_host_key",
+                format!(
+                    "the RSA host key {k} has {bits} bits, below the 3072 that auditors accept: \
+                     it is no longer offered (Ed25519 is); set ssh.regenerate_rsa_host_key = true \
+                     to offer a new 4096-bit RSA key instead"
+                ),
+            );
+        }
+    }
     let usable: Vec<String> = keep.iter().filter_map(|k| key_type(sys, k)).collect();
     if usable.is_empty() {
         b.warn(
@@ -908,7 +938,6 @@ fn modern_crypto(
             );
         }
     }
-    let regen = s.regenerate_rsa_host_key.unwrap_or(false);
     rsa_host_key(b, cfg, t, regen, true);
 
     // Who is cut off.
