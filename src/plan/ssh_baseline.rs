@@ -9,9 +9,10 @@
 //!
 //! Modern crypto: KEX, ciphers, MACs and host-key algorithms are the ordered lists of
 //! ssh-audit's "Hardened OpenSSH Server" policies, intersected with what the sshd supports;
-//! ECDSA and DSA host keys lose their HostKey lines (the files stay); an RSA host key below
-//! 3072 bits is a warning, replaced by a 4096-bit one only with `ssh.regenerate_rsa_host_key`
-//! (the old files are backed up by the change engine and restored by rollback); moduli below
+//! ECDSA and DSA host keys lose their HostKey lines (the files stay), and so does an RSA key
+//! below 3072 bits when Ed25519 stands in; a new 4096-bit RSA key is made only with
+//! `ssh.regenerate_rsa_host_key` (the old files are backed up by the change engine and
+//! restored by rollback); moduli below
 //! 3072 bits are taken out of /etc/ssh/moduli when group exchange stays on. Known old
 //! clients that would be cut off are listed, and the admin's own client is checked when its
 //! version can be found in the log of the current connection.
