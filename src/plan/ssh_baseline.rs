@@ -2,8 +2,9 @@
 //!
 //! Every value is written only where the target's sshd accepts it. The version comes from
 //! `sshd -V` on a live system, else from the target's files (the sshd binary's version
-//! string, dpkg's status, an EL-style `/usr/share/doc/openssh-server-X.YpZ`), else a
-//! conservative default (OpenSSH 4.3, CentOS 5 / trixbox) with a warning. `OPTIONS` and
+//! string, dpkg's status, an EL-style `/usr/share/doc/openssh-server-X.YpZ`, the OpenSSH its
+//! OS release shipped), else a conservative default (OpenSSH 4.3, CentOS 5 / trixbox) with a
+//! warning. Lists never go past the upstream release (distribution back-ports are left out). `OPTIONS` and
 //! `ALGORITHMS` say which OpenSSH release added (or removed) each keyword and algorithm;
 //! on a live system whose `ssh -V` matches `sshd -V`, `ssh -Q` gives the real sets.
 //!
@@ -12,10 +13,9 @@
 //! ECDSA and DSA host keys lose their HostKey lines (the files stay), and so does an RSA key
 //! below 3072 bits when Ed25519 stands in; a new 4096-bit RSA key is made only with
 //! `ssh.regenerate_rsa_host_key` (the old files are backed up by the change engine and
-//! restored by rollback); moduli below
-//! 3072 bits are taken out of /etc/ssh/moduli when group exchange stays on. Known old
-//! clients that would be cut off are listed, and the admin's own client is checked when its
-//! version can be found in the log of the current connection.
+//! restored by rollback); moduli below 3072 bits are taken out of /etc/ssh/moduli when group
+//! exchange stays on. Known old clients that would be cut off are listed, and the admin's own
+//! client is checked when its version can be found in the log of the current connection.
 
 use std::collections::BTreeMap;
 
