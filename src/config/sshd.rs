@@ -411,6 +411,39 @@ impl SshdConfig {
         }
     }
 
+    /// Set a first-value-wins keyword whose winning line sits in a file that must not be
+    /// edited (a crypto-policies back-end): a new line goes right before the main file's
+    /// first global `Include`, so sshd reads it before anything included. Without such an
+    /// Include this is `set_first`. Returns true when something changed.
+    pub fn set_first_ahead(&mut self, canonical: &str, args: &[String]) -> bool {
+        if self
+            .first(canonical)
+            .is_some_and(|o| args_equal(canonical, &o.args, args))
+        {
+            return false;
+        }
+        let lines = &self.files[0].text.lines;
+        let mut at = None;
+        for (i, l) in lines.iter().enumerate() {
+            match parse_directive(&l.text).map(|d| d.keyword) {
+                Some(k) if k == "match" => break,
+                Some(k) if k == "include" => {
+                    at = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        match at {
+            Some(i) => {
+                let line = format!("{canonical} {}", join_args(args));
+                self.files[0].text.insert(i, line);
+                true
+            }
+            None => self.set_first(canonical, args),
+        }
+    }
+
     /// Set an accumulating keyword so its global values are exactly `args` on one line:
     /// the first line gets the value, other global lines are removed.
     pub fn set_only(&mut self, canonical: &str, args: &[String]) -> bool {
@@ -817,6 +850,30 @@ mod tests {
             out(&c),
             "HostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ed25519_key\n"
         );
+    }
+
+    #[test]
+    fn ahead_of_the_include_when_the_winner_must_not_be_edited() {
+        let policy = "/etc/crypto-policies/back-ends/opensshserver.config";
+        let mut c = SshdConfig::from_memory(&[
+            (
+                MAIN,
+                b"# header\nInclude /etc/ssh/sshd_config.d/*.conf\n#Ciphers x\n".as_slice(),
+            ),
+            (
+                "/etc/ssh/sshd_config.d/50-redhat.conf",
+                format!("Include {policy}\n").as_bytes(),
+            ),
+            (policy, b"Ciphers aes256-cbc,aes128-ctr\n".as_slice()),
+        ]);
+        assert!(c.set_first_ahead("Ciphers", &["aes128-ctr".into()]));
+        assert_eq!(
+            out(&c),
+            "# header\nCiphers aes128-ctr\nInclude /etc/ssh/sshd_config.d/*.conf\n#Ciphers x\n"
+        );
+        assert_eq!(c.value_or("ciphers", ""), "aes128-ctr");
+        assert!(!c.files[2].changed(), "the policy file is not edited");
+        assert!(!c.set_first_ahead("Ciphers", &["aes128-ctr".into()]));
     }
 
     #[test]

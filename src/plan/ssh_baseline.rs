@@ -719,6 +719,24 @@ fn host_keys(cfg: &SshdConfig, t: &Target) -> Vec<String> {
     d
 }
 
+/// Files whose values are set elsewhere (update-crypto-policies writes them): never edited.
+fn managed_elsewhere(path: &str) -> bool {
+    path.starts_with("/etc/crypto-policies/") || path.starts_with("/usr/share/crypto-policies/")
+}
+
+/// Set a first-wins keyword where it wins: in place, or ahead of the Include when the winning
+/// line is in a file that must not be edited (RHEL 8/9's crypto policy back-end).
+fn set_winning(cfg: &mut SshdConfig, keyword: &str, args: &[String]) {
+    match cfg.first(keyword) {
+        Some(o) if managed_elsewhere(&cfg.files[o.file].path) => {
+            cfg.set_first_ahead(keyword, args);
+        }
+        _ => {
+            cfg.set_first(keyword, args);
+        }
+    }
+}
+
 /// Apply the baseline and modern crypto to `cfg` (the SSH part's edited configuration),
 /// with their warnings, the host-key command and the moduli edit. True when sshd must be
 /// restarted for something outside sshd_config (a new host key, new moduli).
@@ -759,7 +777,7 @@ fn plan_inner(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
                     continue;
                 }
             }
-            cfg.set_first(k, &[v.to_string()]);
+            set_winning(cfg, k, &[v.to_string()]);
             for o in cfg.in_match(k) {
                 b.warn(
                     "ssh.baseline",
@@ -926,7 +944,7 @@ fn modern_crypto(
         }
     }
     for (kind, l) in &lists {
-        cfg.set_first(kind.keyword(), &[l.join(",")]);
+        set_winning(cfg, kind.keyword(), &[l.join(",")]);
         for o in cfg.in_match(kind.keyword()) {
             b.warn(
                 "ssh.modern_crypto",
