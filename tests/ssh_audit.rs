@@ -11,7 +11,9 @@
 //!
 //! On old sshd fixtures of the corpus (CentOS 5, CentOS 7, Ubuntu 20.04), with their release
 //! named by package files, only the keywords and algorithms that release knows are written,
-//! and the host's `sshd -T` shows them.
+//! and the host's `sshd -T` shows them. On RHEL 9 the crypto-policy back-end is not edited:
+//! the modern lists win from sshd_config, ahead of its Include. The admin's client, when the
+//! log names it, passes or fails the lockout check; a short RSA key is dropped or replaced.
 
 mod common;
 
@@ -633,4 +635,70 @@ fn a_short_rsa_host_key_is_dropped_or_replaced() {
             .join(" ")
             .contains("ssh-keygen -q -t rsa -b 4096")
     }));
+}
+
+#[test]
+fn rhel_crypto_policy_back_end_is_not_edited() {
+    let Some(corpus) = corpus("sshd") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    for d in [
+        "etc/ssh/sshd_config.d",
+        "etc/crypto-policies/back-ends",
+        "usr/share/doc/openssh-server-8.7p1",
+    ] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::copy(
+        corpus.join("rhel9.sshd_config"),
+        r.join("etc/ssh/sshd_config"),
+    )
+    .unwrap();
+    std::fs::copy(
+        corpus.join("rhel9.sshd_config.d_50-redhat.conf"),
+        r.join("etc/ssh/sshd_config.d/50-redhat.conf"),
+    )
+    .unwrap();
+    // What RHEL 9's DEFAULT policy writes, in short.
+    let policy = "/etc/crypto-policies/back-ends/opensshserver.config";
+    std::fs::write(
+        r.join(&policy[1..]),
+        "Ciphers aes256-gcm@openssh.com,aes256-ctr,aes128-cbc\nMACs hmac-sha2-256-etm@openssh.com,hmac-sha1\n\
+         KexAlgorithms curve25519-sha256,ecdh-sha2-nistp256\n",
+    )
+    .unwrap();
+    let mut env = Env::fixed();
+    env.euid = nix::unistd::geteuid().as_raw();
+    let sys = System::detect(&Root::open(r).unwrap(), &env).unwrap();
+    let answers =
+        pbx_harden::answers::Answers::parse("[ssh]\nbaseline = true\nmodern_crypto = true\n", "t")
+            .unwrap();
+    let plan = pbx_harden::plan::build(&sys, &answers, &mut rand::rng());
+    assert!(
+        plan.changes.iter().all(|c| c.path != policy),
+        "the crypto-policy back-end is not edited"
+    );
+    let main = plan
+        .changes
+        .iter()
+        .find(|c| c.path == "/etc/ssh/sshd_config")
+        .unwrap();
+    let cfg = SshdConfig::from_memory(&[
+        ("/etc/ssh/sshd_config", main.after.as_deref().unwrap()),
+        (
+            "/etc/ssh/sshd_config.d/50-redhat.conf",
+            &std::fs::read(r.join("etc/ssh/sshd_config.d/50-redhat.conf")).unwrap(),
+        ),
+        (policy, &std::fs::read(r.join(&policy[1..])).unwrap()),
+    ]);
+    for kind in [Kind::Kex, Kind::Cipher, Kind::Mac] {
+        let o = cfg.first(kind.keyword()).unwrap();
+        assert_eq!(o.file, 0, "{} wins from sshd_config", kind.keyword());
+        for a in o.args[0].split(',') {
+            assert!(ssh_baseline::weak_reason(kind, a).is_none(), "{a}");
+        }
+    }
+    for c in plan.checks.iter().filter(|c| c.name.starts_with("sshd -")) {
+        assert!(!c.failed(), "{}: {:?}", c.name, c.status);
+    }
 }
