@@ -4,8 +4,10 @@
 //! `ssh.baseline`, `ssh.modern_crypto` and `ssh.regenerate_rsa_host_key`; the host's sshd is
 //! started from the result in private mount and network namespaces (127.0.0.1 only) and
 //! ssh-audit (from PyPI, installed by .ci/run into /opt/pbx-harden-ci/venv) judges it
-//! before and after: zero failures after, and the built-in "Hardened OpenSSH Server vX.Y"
-//! policy of the host's OpenSSH passes. `sshd -T` shows every baseline value; the login user
+//! before and after: zero failures after; the built-in "Hardened OpenSSH Server vX.Y" policy
+//! of the host's OpenSSH passes but for the strict-KEX marker a distribution back-ported
+//! (ssh-audit's own caveat), and on Debian 12 "Hardened Debian 12 (version 1)" (that policy
+//! plus the marker) passes outright. `sshd -T` shows every baseline value; the login user
 //! gets in with the host's ssh client and finds its home 0700 and .ssh 0700; rollback
 //! restores the host keys, the moduli and the configuration byte for byte.
 //!
