@@ -1299,6 +1299,10 @@ pub struct WizardFacts {
     pub admin_cut: bool,
     /// The RSA host key sshd loads and its size, when below 4096 bits.
     pub short_rsa: Option<(String, usize)>,
+    /// sshd_config already has every baseline value / every modern list this sshd takes
+    /// (a box hardened before starts from what it has).
+    pub baseline_met: bool,
+    pub modern_met: bool,
 }
 
 pub fn wizard_facts(sys: &System) -> WizardFacts {
@@ -1356,12 +1360,27 @@ pub fn wizard_facts(sys: &System) -> WizardFacts {
         let bits = rsa_bits(&sys.root.read_text(&format!("{key}.pub")).ok()??)?;
         (bits < 4096).then_some((key, bits))
     });
+    let value = |k: &str| {
+        sys.sshd
+            .as_ref()
+            .ok()
+            .and_then(|c| c.first(k))
+            .and_then(|o| o.args.first().cloned())
+    };
+    let baseline_met = baseline
+        .iter()
+        .all(|(k, v)| value(k).is_some_and(|x| x.eq_ignore_ascii_case(v)));
+    let modern_met = lists.iter().all(|(k, l)| {
+        *k == Kind::Key || value(k.keyword()).as_deref() == Some(l.join(",").as_str())
+    });
     WizardFacts {
         baseline,
         left_out,
         cut_off,
         admin_cut,
         short_rsa,
+        baseline_met,
+        modern_met,
     }
 }
 

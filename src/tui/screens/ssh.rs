@@ -25,6 +25,8 @@ pub struct State {
     pub modern_crypto: bool,
     /// The admin chose modern crypto on or off (else it follows the admin's client).
     modern_touched: bool,
+    /// The answers file said whether to apply the baseline.
+    baseline_given: bool,
     /// Replace a short RSA host key (offered with modern crypto when it is below 4096 bits).
     pub regen_rsa: bool,
     /// Found when the screen is first entered: the target's sshd and what modern crypto
@@ -60,15 +62,16 @@ impl State {
             })
             .unwrap_or_default();
         State {
-            port: TextField::new(&port).digits(),
+            port: TextField::new(&port),
             no_root: !pre.and_then(|s| s.permit_root_login).unwrap_or(false),
             allow_touched: pre.is_some_and(|s| s.allow_users.is_some()) || !allow.is_empty(),
-            allow: TextField::new(&allow.join(" ")).with_max(200),
+            allow: TextField::new(&allow.join(" ")),
             focus: 0,
             suggested,
             baseline: pre.and_then(|s| s.baseline).unwrap_or(true),
             modern_crypto: pre.and_then(|s| s.modern_crypto).unwrap_or(true),
             modern_touched: pre.is_some_and(|s| s.modern_crypto.is_some()),
+            baseline_given: pre.is_some_and(|s| s.baseline.is_some()),
             regen_rsa: pre.and_then(|s| s.regenerate_rsa_host_key).unwrap_or(false),
             facts: None,
         }
@@ -84,6 +87,16 @@ impl State {
                 admin_cut: w.admin_cut,
                 short_rsa: w.short_rsa,
             });
+            // A first run offers both; a box pbx-harden hardened before starts from what
+            // it has, like every other screen.
+            if !ctx.first_run {
+                if !self.baseline_given {
+                    self.baseline = w.baseline_met;
+                }
+                if !self.modern_touched {
+                    self.modern_crypto = w.modern_met;
+                }
+            }
             if w.admin_cut && !self.modern_touched {
                 self.modern_crypto = false;
             }
@@ -152,8 +165,12 @@ impl State {
     }
 
     pub fn check(&self, ctx: &Ctx) -> Result<(), String> {
-        if self.port.text().is_empty() {
+        let text = self.port.text();
+        if text.is_empty() {
             return Err("Give the SSH port".into());
+        }
+        if let Some(m) = port_text_problem(&text) {
+            return Err(m);
         }
         if let Some((_, m)) = port_problems(&ctx.sys, self.port_value())
             .into_iter()
@@ -228,6 +245,8 @@ impl State {
         let text = self.port.settled().to_string();
         if text.is_empty() {
             out.push(Line::from("1-65535"));
+        } else if let Some(m) = port_text_problem(&text) {
+            out.extend(super::wrapped(&m, area.width, t.error()));
         } else {
             let problems = port_problems(&ctx.sys, text.parse().unwrap_or(-1));
             if problems.is_empty() {
@@ -364,4 +383,11 @@ impl State {
             self.focus == 2,
         );
     }
+}
+
+/// What is wrong with the port as typed, before it is a number at all (a sign, letters, too
+/// many digits): said, never dropped or cut.
+fn port_text_problem(text: &str) -> Option<String> {
+    (!text.bytes().all(|b| b.is_ascii_digit()) || text.len() > 5)
+        .then(|| format!("Port {text:?}: give a number from 1 to 65535, digits only"))
 }
