@@ -590,3 +590,40 @@ fn second_run(prefill: bool) {
         "prefilled: {prefill}\n{review}"
     );
 }
+
+#[test]
+fn ctrl_u_clears_the_error_with_the_field() {
+    if !real_parts() {
+        return;
+    }
+    let mut w = wizard(false, |_| {});
+    w.walk_to_ssh_screen();
+    w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    while w.app.current != ScreenId::Ports {
+        w.key(Key::Enter);
+    }
+    // to the trusted hosts field: an invalid entry is refused
+    for _ in 0..30 {
+        if w.app.screens.ports.trusted_focused(&w.app.ctx) {
+            break;
+        }
+        w.key(Key::Tab);
+    }
+    assert!(w.app.screens.ports.trusted_focused(&w.app.ctx));
+    w.type_str("not_a_host!");
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ports, "an invalid host is refused");
+    // Ctrl-U clears it, and with it the error: Enter goes on
+    w.quick(Key::Ctrl('u'));
+    w.quick(Key::Enter);
+    let at = w.app.current;
+    assert_ne!(at, ScreenId::Ports, "{}", w.screen());
+    // both trusted and blocked: caught on this screen
+    w.key(Key::Esc);
+    assert_eq!(w.app.current, ScreenId::Ports);
+    w.type_str("192.0.2.99")
+        .key(Key::Tab)
+        .type_str("192.0.2.99");
+    let s = w.screen();
+    assert!(s.contains("192.0.2.99 is both trusted and blocked"), "{s}");
+}
