@@ -627,3 +627,22 @@ fn ctrl_u_clears_the_error_with_the_field() {
     let s = w.screen();
     assert!(s.contains("192.0.2.99 is both trusted and blocked"), "{s}");
 }
+
+#[test]
+fn f1_shows_the_help_of_the_focused_field_and_any_key_closes_it() {
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter).key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    w.key(Key::F(1));
+    w.snap("full-40-help-user-name");
+    let s = w.screen();
+    assert!(s.contains("Name: lowercase letters"), "{s}");
+    assert!(s.contains("any key closes the help"), "{s}");
+    w.key(Key::Char('x'));
+    let s = w.screen();
+    assert!(
+        !s.contains("Name: lowercase letters") && s.contains("F1 help"),
+        "{s}"
+    );
+    assert!(!s.contains("x\n"), "the closing key types nothing");
+}

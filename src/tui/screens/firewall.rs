@@ -174,6 +174,18 @@ impl State {
         s
     }
 
+    /// The focused field, for its help.
+    pub fn field(&self, ctx: &Ctx) -> Option<&'static str> {
+        Some(match self.focusables(ctx).get(self.focus)? {
+            Focus::Item(_) => return None,
+            Focus::Tcp => "tcp",
+            Focus::Udp => "udp",
+            Focus::TrustAdmin => "admin",
+            Focus::Trusted => "trusted",
+            Focus::Blocked => "blocked",
+        })
+    }
+
     /// Is the trusted hosts field focused (for tests)?
     pub fn trusted_focused(&self, ctx: &Ctx) -> bool {
         self.focusables(ctx).get(self.focus) == Some(&Focus::Trusted)
