@@ -645,3 +645,59 @@ fn second_run(prefill: bool) {
         "prefilled: {prefill}\n{review}"
     );
 }
+
+#[test]
+fn ctrl_u_clears_the_error_with_the_field() {
+    if !real_parts() {
+        return;
+    }
+    let mut w = wizard(false, |_| {});
+    w.walk_to_ssh_screen();
+    w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    while w.app.current != ScreenId::Ports {
+        w.key(Key::Enter);
+    }
+    // to the trusted hosts field: an invalid entry is refused
+    for _ in 0..30 {
+        if w.app.screens.ports.trusted_focused(&w.app.ctx) {
+            break;
+        }
+        w.key(Key::Tab);
+    }
+    assert!(w.app.screens.ports.trusted_focused(&w.app.ctx));
+    w.type_str("not_a_host!");
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ports, "an invalid host is refused");
+    // Ctrl-U clears it, and with it the error: Enter goes on
+    w.quick(Key::Ctrl('u'));
+    w.quick(Key::Enter);
+    let at = w.app.current;
+    assert_ne!(at, ScreenId::Ports, "{}", w.screen());
+    // both trusted and blocked: caught on this screen
+    w.key(Key::Esc);
+    assert_eq!(w.app.current, ScreenId::Ports);
+    w.type_str("192.0.2.99")
+        .key(Key::Tab)
+        .type_str("192.0.2.99");
+    let s = w.screen();
+    assert!(s.contains("192.0.2.99 is both trusted and blocked"), "{s}");
+}
+
+#[test]
+fn f1_shows_the_help_of_the_focused_field_and_any_key_closes_it() {
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter).key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    w.key(Key::F(1));
+    w.snap("full-40-help-user-name");
+    let s = w.screen();
+    assert!(s.contains("Name: lowercase letters"), "{s}");
+    assert!(s.contains("any key closes the help"), "{s}");
+    w.key(Key::Char('x'));
+    let s = w.screen();
+    assert!(
+        !s.contains("Name: lowercase letters") && s.contains("F1 help"),
+        "{s}"
+    );
+    assert!(!s.contains("x\n"), "the closing key types nothing");
+}

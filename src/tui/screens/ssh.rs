@@ -125,6 +125,11 @@ impl State {
         self.port.text().parse().unwrap_or(-1)
     }
 
+    /// The focused field, for its help.
+    pub fn field(&self) -> &'static str {
+        ["port", "root", "allow"][self.focus.min(2)]
+    }
+
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         match k {
             Key::Esc => return Nav::Back,
