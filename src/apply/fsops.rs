@@ -149,6 +149,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8], meta: &Meta) -> io::Result<()> {
     result
 }
 
+/// Remove the temp files (`.NAME.pbx-harden-PID.tmp`) a killed run left next to `path`.
+pub fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.pbx-harden-", name.to_string_lossy());
+    let mine = format!("{prefix}{}.tmp", std::process::id());
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&prefix) && n.ends_with(".tmp") && n != mine {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Create missing parent directories (0755), returning the ones created, outermost first.
 pub fn create_parents(path: &Path) -> io::Result<Vec<std::path::PathBuf>> {
     let mut missing = Vec::new();
