@@ -320,6 +320,14 @@ Nothing new is applied until that rollback completes.",
             .at(&files_dir)?;
     }
     let mut touched = plan.touched_paths(sys);
+    // The lock and temp files of shadow-utils (useradd, chpasswd) next to an account
+    // file: a killed command leaves them behind, and a stale lock blocks the next useradd.
+    let extra: Vec<String> = touched
+        .iter()
+        .filter(|p| SHADOW_UTILS_FILES.contains(&p.as_str()))
+        .flat_map(|p| [format!("{p}.lock"), format!("{p}+")])
+        .collect();
+    touched.extend(extra);
     touched.extend(watchdog::safeguard_paths(sys));
     // Parent directories that do not exist yet are created on the way (by apply or by a
     // command) and removed by rollback: snapshot them as absent, before their children.
@@ -565,9 +573,47 @@ pub fn wait_for_banner(port: u16, within: Duration) -> Result<()> {
 /// The account files rolled back entry by entry.
 pub const ACCOUNT_FILES: [&str; 4] = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"];
 
+/// Files shadow-utils locks with `FILE.lock` (via `FILE.PID`) and replaces via `FILE+`.
+const SHADOW_UTILS_FILES: [&str; 6] = [
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/subuid",
+    "/etc/subgid",
+];
+
+/// Remove the `FILE.PID` link files a killed shadow-utils command left (they hold the
+/// pid, which is no longer running).
+fn remove_stale_shadow_locks(root: &Root) {
+    for f in SHADOW_UTILS_FILES {
+        let host = root.host(f);
+        let (Some(dir), Some(name)) = (host.parent(), host.file_name()) else {
+            continue;
+        };
+        let prefix = format!("{}.", name.to_string_lossy());
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = n.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            let content = std::fs::read_to_string(e.path()).unwrap_or_default();
+            let holds_pid = content.trim().is_empty() || content.trim() == pid.to_string();
+            if holds_pid && journal::process_start(pid).is_none() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// Paths restored in the account phase: after every file that decides who may log in.
 fn is_account_path(p: &str) -> bool {
     let base = p.strip_suffix('-').unwrap_or(p);
+    let base = base.strip_suffix('+').unwrap_or(base);
+    let base = base.strip_suffix(".lock").unwrap_or(base);
     ACCOUNT_FILES.contains(&base)
         || matches!(
             base,
@@ -817,6 +863,8 @@ pub fn rollback(
     only: Option<&str>,
 ) -> Result<RollbackReport> {
     let _lock = journal::lock(root)?;
+    // Backups of an apply killed before its journal was committed (nothing was changed).
+    let _ = fsops::remove_any(&journal::Paths::of(root).state.join("pending.new"));
     let Some((mut j, damage)) = journal::load_noting_damage(root)? else {
         return Err(Error::Journal(
             "nothing to roll back: no change is pending".into(),
@@ -874,6 +922,7 @@ pub fn rollback(
             .collect();
         let accounts: Vec<&&Snapshot> = order.iter().filter(|s| is_account_path(&s.path)).collect();
         if blocked.is_empty() {
+            remove_stale_shadow_locks(root);
             for s in accounts {
                 restore_one(root, &j, s, &mut rep);
             }
