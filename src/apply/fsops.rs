@@ -136,10 +136,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], meta: &Meta) -> io::Result<()> {
         if euid == 0 {
             std::os::unix::fs::fchown(&f, Some(meta.uid), Some(meta.gid))?;
         }
-        // chmod after chown: chown clears set-id bits.
-        f.set_permissions(fs::Permissions::from_mode(meta.mode))?;
         set_xattrs(&f, &meta.xattrs);
         f.sync_all()?;
+        // chmod after chown (chown clears set-id bits), and last: until the rename the
+        // temp file stays 0600.
+        f.set_permissions(fs::Permissions::from_mode(meta.mode))?;
         fs::rename(&tmp, path)?;
         fsync_dir(dir)
     })();

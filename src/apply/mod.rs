@@ -1149,3 +1149,30 @@ pub fn status(root: &Root) -> Result<Status> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::merge_account_file;
+
+    #[test]
+    fn account_files_roll_back_entry_by_entry() {
+        let before = b"root:x:0:0::/root:/bin/bash\nwheel:x:10:root\n";
+        let after = b"root:x:0:0::/root:/bin/bash\nwheel:x:10:root,trix\ntrix:x:500:500::/home/trix:/bin/bash\n";
+        // Unchanged since apply: exactly the old file.
+        assert_eq!(merge_account_file(before, after, after).0, before);
+        // Someone changed root and added bob: theirs stay, ours go.
+        let current = b"root:x:0:0:changed:/root:/bin/bash\nwheel:x:10:root,trix\ntrix:x:500:500::/home/trix:/bin/bash\nbob:x:501:501::/home/bob:/bin/sh\n";
+        let (m, kept) = merge_account_file(before, after, current);
+        assert_eq!(
+            m,
+            b"root:x:0:0:changed:/root:/bin/bash\nwheel:x:10:root\nbob:x:501:501::/home/bob:/bin/sh\n"
+        );
+        assert_eq!(kept, vec!["root", "bob"]);
+        // Someone removed an entry apply did not touch: it stays removed.
+        let current = b"wheel:x:10:root,trix\ntrix:x:500:500::/home/trix:/bin/bash\n";
+        assert_eq!(
+            merge_account_file(before, after, current).0,
+            b"wheel:x:10:root\n"
+        );
+    }
+}
