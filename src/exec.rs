@@ -10,6 +10,9 @@
 //! and stays in our process group: apply makes itself a group leader
 //! ([`own_process_group`]) and records the group in the journal, so that rollback can
 //! kill whatever is left of a dead apply ([`kill_orphaned_group`]) before it restores.
+//! The one exception are the programs that start daemons: they run in a session of their
+//! own (the parent-death signal still stops them), so that a daemon they leave running
+//! (Asterisk's `safe_asterisk &` does not detach itself) is not killed with the group.
 
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -39,6 +42,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// RLIMIT_AS in bytes; `None` for no cap.
     pub memory: Option<u64>,
+    /// Run in a new session (programs that start daemons), out of our process group.
+    pub own_session: bool,
 }
 
 /// Five minutes: a restart of APF with long deny lists takes a while; nothing takes longer.
@@ -53,6 +58,7 @@ impl Default for Limits {
         Limits {
             timeout: DEFAULT_TIMEOUT,
             memory: Some(DEFAULT_MEMORY),
+            own_session: false,
         }
     }
 }
@@ -75,6 +81,7 @@ impl Limits {
             } else {
                 Some(DEFAULT_MEMORY)
             },
+            own_session: starts_daemons,
             ..Limits::default()
         }
     }
@@ -214,9 +221,13 @@ pub fn run_with(argv: &[String], stdin: Option<&Secret>, limits: &Limits) -> Res
         .env("LC_ALL", "C");
     let parent = nix::unistd::getpid();
     let memory = limits.memory;
-    // SAFETY: prctl, getppid and setrlimit are async-signal-safe; nothing allocates.
+    let own_session = limits.own_session;
+    // SAFETY: setsid, prctl, getppid and setrlimit are async-signal-safe; nothing allocates.
     unsafe {
         cmd.pre_exec(move || {
+            if own_session && nix::libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             if nix::libc::prctl(
                 nix::libc::PR_SET_PDEATHSIG,
                 nix::libc::SIGKILL as nix::libc::c_ulong,
@@ -339,6 +350,7 @@ mod tests {
         let l = Limits {
             timeout: Duration::from_millis(300),
             memory: None,
+            own_session: false,
         };
         let t = Instant::now();
         let e = run_with(&argv(&["sleep", "30"]), None, &l).unwrap_err();
@@ -355,6 +367,7 @@ mod tests {
         let l = Limits {
             timeout: Duration::from_secs(30),
             memory: Some(64 << 20),
+            own_session: false,
         };
         // head -c allocates nothing much; a shell building a 200 MB string does.
         let r = run_with(

@@ -468,3 +468,93 @@ fn edits_by_others_during_the_window_are_kept() {
         "{st}"
     );
 }
+
+#[test]
+fn a_command_of_a_killed_apply_does_not_finish_after_the_rollback() {
+    // useradd is slow here (a shim sleeps first); apply alone is killed while it runs.
+    if !require_root() {
+        return;
+    }
+    let t = demo_root();
+    let before = tree(t.path(), &[STATE]);
+    let w = tempfile::tempdir().unwrap();
+    let a = write_answers(w.path(), &answers(22022));
+    let shim = w.path().join("bin");
+    std::fs::create_dir(&shim).unwrap();
+    let marker = w.path().join("started");
+    let real = pbx_harden::system::find_program("useradd");
+    let Some(real) = real else {
+        assert!(!in_ci(), "useradd is needed in CI");
+        return;
+    };
+    std::fs::write(
+        shim.join("useradd"),
+        format!(
+            "#!/bin/sh\necho $$ > {m}.tmp && mv {m}.tmp {m}\nsleep 6\nexec {} \"$@\"\n",
+            real.display(),
+            m = marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        shim.join("useradd"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+    let mut child = Command::new(bin())
+        .arg("--root")
+        .arg(t.path())
+        .args(["apply", "--answers", a.to_str().unwrap()])
+        .env("SSH_CONNECTION", "")
+        .env("SSH_CLIENT", "")
+        .env("PATH", &path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !marker.exists() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let shim_pid: i32 = std::fs::read_to_string(&marker)
+        .expect("useradd started")
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = child.wait();
+    // The parent-death signal stops the command with apply.
+    let start = Instant::now();
+    while Path::new(&format!("/proc/{shim_pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{shim_pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+        && start.elapsed() < Duration::from_secs(4)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "the command outlived apply"
+    );
+    let r = pbx(t.path(), &["rollback"], &[]);
+    assert!(
+        r.status.success() || text(&r).contains("no change is pending"),
+        "{}",
+        text(&r)
+    );
+    wait_settled(t.path(), Duration::from_secs(10));
+    // Long after useradd would have run: nothing of it.
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(start.elapsed()));
+    assert_eq!(
+        tree_diff(&before, &tree(t.path(), &[STATE])),
+        Vec::<String>::new()
+    );
+    assert!(strays(t.path()).is_empty(), "{:?}", strays(t.path()));
+}
