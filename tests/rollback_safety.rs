@@ -98,7 +98,7 @@ fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
     wait_settled(t.path(), Duration::from_secs(10));
     eprintln!("a full apply takes {} ms", span / 1000);
 
-    let (mut mid_apply, mut held, mut leader_only) = (0, 0, 0);
+    let (mut mid_apply, mut held, mut leader_only, mut killed_rollbacks) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for i in 0..points {
         let t = demo_root();
@@ -126,6 +126,21 @@ fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
         let _ = child.wait();
         if !finished {
             mid_apply += 1;
+        }
+        // Sometimes the first recovery is killed too, half-way.
+        if rng.random_bool(0.25) {
+            killed_rollbacks += 1;
+            let mut c = Command::new(bin())
+                .arg("--root")
+                .arg(t.path())
+                .arg("rollback")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_micros(rng.random_range(0..150_000)));
+            let _ = c.kill();
+            let _ = c.wait();
         }
         // Recovery as an admin would do it (the watchdog may be at it too).
         let r = pbx(t.path(), &["rollback"], &[]);
@@ -168,7 +183,8 @@ fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
     }
     eprintln!(
         "kill test: seed {seed}: {points} kill points tried ({mid_apply} during apply, \
-         {leader_only} to apply alone), {held} held"
+         {leader_only} to apply alone, {killed_rollbacks} with the first rollback killed too), \
+         {held} held"
     );
     assert!(failures.is_empty(), "seed {seed}:\n{}", failures.join("\n"));
     assert!(

@@ -389,6 +389,17 @@ pub fn process_start(pid: u32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// Is `pid` a running process (not a zombie waiting to be reaped)?
+pub fn running(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .map(|i| s[i + 1..].trim_start().starts_with(['Z', 'X']))
+        })
+        .is_some_and(|zombie| !zombie)
+}
+
 /// Is the process that wrote `pid`/`start` still running?
 pub fn alive(pid: u32, start: u64) -> bool {
     process_start(pid).is_some_and(|s| s == start)

@@ -600,9 +600,11 @@ fn remove_stale_shadow_locks(root: &Root) {
             let Some(pid) = n.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else {
                 continue;
             };
+            // shadow-utils writes the pid with a trailing NUL.
             let content = std::fs::read_to_string(e.path()).unwrap_or_default();
-            let holds_pid = content.trim().is_empty() || content.trim() == pid.to_string();
-            if holds_pid && journal::process_start(pid).is_none() {
+            let content = content.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+            let holds_pid = content.is_empty() || content == pid.to_string();
+            if holds_pid && !journal::running(pid) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
