@@ -134,19 +134,27 @@ pub fn spawn(root: &Root, bin: &Path, txid: &str) -> Result<String> {
         && Path::new("/run/systemd/system").exists()
         && let Some(run) = crate::system::find_program("systemd-run")
     {
-        let unit = format!("pbx-harden-watchdog-{txid}");
-        let out = Command::new(run)
-            .args(["--unit", &unit, "--collect", "--quiet", "--description"])
-            .arg("pbx-harden rollback timer")
-            .arg("--")
-            .arg(bin)
-            .args(["--root", &root_arg, "watchdog", "--txid", txid])
-            .stdin(Stdio::null())
-            .output();
-        if let Ok(o) = out
-            && o.status.success()
-        {
-            return Ok(format!("unit {unit}"));
+        // A retry started while the first watchdog's unit still exists needs another name.
+        for unit in [
+            format!("pbx-harden-watchdog-{txid}"),
+            format!("pbx-harden-watchdog-{txid}-retry-{}", journal::now()),
+        ] {
+            let mut argv: Vec<String> = ["--unit", &unit, "--collect", "--quiet", "--description"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            argv.insert(0, run.display().to_string());
+            argv.push("pbx-harden rollback timer".into());
+            argv.push("--".into());
+            argv.push(bin.display().to_string());
+            argv.extend(["--root", &root_arg, "watchdog", "--txid", txid].map(String::from));
+            let limits = crate::exec::Limits {
+                timeout: Duration::from_secs(30),
+                ..crate::exec::Limits::default()
+            };
+            if crate::exec::run_with(&argv, None, &limits).is_ok_and(|o| o.ok()) {
+                return Ok(format!("unit {unit}"));
+            }
         }
     }
     let log = root.host(&format!("{STATE_DIR}/watchdog.log"));
