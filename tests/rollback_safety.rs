@@ -306,6 +306,7 @@ fn an_unrestorable_file_keeps_the_way_in_until_it_can_be_restored() {
     assert!(st_out.contains("ROLLBACK INCOMPLETE"), "{st_out}");
     assert!(st_out.contains("/etc/ssh/sshd_config"), "{st_out}");
     assert!(st_out.contains("what to do"), "{st_out}");
+    assert!(!out.contains(PW) && !st_out.contains(PW));
     // Neither confirm nor a new apply goes ahead meanwhile.
     let c = pbx(t.path(), &["confirm"], &[]);
     assert!(
@@ -507,6 +508,15 @@ fn edits_by_others_during_the_window_are_kept() {
         st.contains("kept until you remove them") && st.contains("sshd_config"),
         "{st}"
     );
+    // The login user's password is in no output and no file this produced.
+    for (what, t) in [("log", &log), ("status", &st)] {
+        assert!(!t.contains(PW), "{what}");
+    }
+    for f in tree(&t.path().join(STATE), &[]).values() {
+        if let Node::File { bytes, .. } = f {
+            assert!(!String::from_utf8_lossy(bytes).contains(PW));
+        }
+    }
 }
 
 #[test]
