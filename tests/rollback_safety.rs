@@ -89,13 +89,17 @@ fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
             .process_group(0);
         c.spawn().unwrap()
     };
-    // How long a whole apply takes here: the kills fall in that span (and a little after).
-    let t = demo_root();
-    let s = Instant::now();
-    assert!(start_apply(t.path()).wait().unwrap().success());
-    let span = s.elapsed().as_micros() as u64;
-    assert!(pbx(t.path(), &["rollback"], &[]).status.success());
-    wait_settled(t.path(), Duration::from_secs(10));
+    // How long a whole apply takes here (the faster of two): the kills fall in that span
+    // (and a little after).
+    let mut span = u64::MAX;
+    for _ in 0..2 {
+        let t = demo_root();
+        let s = Instant::now();
+        assert!(start_apply(t.path()).wait().unwrap().success());
+        span = span.min(s.elapsed().as_micros() as u64);
+        assert!(pbx(t.path(), &["rollback"], &[]).status.success());
+        wait_settled(t.path(), Duration::from_secs(10));
+    }
     eprintln!("a full apply takes {} ms", span / 1000);
 
     let (mut mid_apply, mut held, mut leader_only, mut killed_rollbacks) = (0, 0, 0, 0);
@@ -189,7 +193,7 @@ fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
     assert!(failures.is_empty(), "seed {seed}:\n{}", failures.join("\n"));
     assert!(
         mid_apply * 2 >= points,
-        "most kills must land during the apply"
+        "most kills must land during the apply ({mid_apply} of {points})"
     );
 }
 
