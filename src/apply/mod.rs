@@ -613,17 +613,17 @@ fn remove_stale_shadow_locks(root: &Root) {
 
 /// Paths restored in the account phase: after every file that decides who may log in.
 fn is_account_path(p: &str) -> bool {
-    let base = p.strip_suffix('-').unwrap_or(p);
-    let base = base.strip_suffix('+').unwrap_or(base);
-    let base = base.strip_suffix(".lock").unwrap_or(base);
-    ACCOUNT_FILES.contains(&base)
+    // FILE, its backup FILE-, shadow-utils' FILE+ and FILE.lock.
+    let base = p
+        .strip_suffix('-')
+        .or_else(|| p.strip_suffix('+'))
+        .or_else(|| p.strip_suffix(".lock"))
+        .unwrap_or(p);
+    SHADOW_UTILS_FILES.contains(&p)
+        || SHADOW_UTILS_FILES.contains(&base)
         || matches!(
-            base,
-            "/etc/subuid"
-                | "/etc/subgid"
-                | "/etc/.pwd.lock"
-                | "/var/log/lastlog"
-                | "/var/log/faillog"
+            p,
+            "/etc/.pwd.lock" | "/var/log/lastlog" | "/var/log/faillog"
         )
         || p.starts_with("/home/")
         || p.starts_with("/var/mail/")
@@ -1154,7 +1154,30 @@ pub fn status(root: &Root) -> Result<Status> {
 
 #[cfg(test)]
 mod tests {
-    use super::merge_account_file;
+    use super::{is_account_path, merge_account_file};
+
+    #[test]
+    fn account_paths() {
+        for p in [
+            "/etc/passwd",
+            "/etc/shadow-",
+            "/etc/gshadow+",
+            "/etc/group.lock",
+            "/etc/.pwd.lock",
+            "/etc/subuid",
+            "/home/trixuser",
+            "/var/spool/mail/trixuser",
+        ] {
+            assert!(is_account_path(p), "{p}");
+        }
+        for p in [
+            "/etc/ssh/sshd_config",
+            "/etc/passwords.txt",
+            "/etc/apf/conf.apf",
+        ] {
+            assert!(!is_account_path(p), "{p}");
+        }
+    }
 
     #[test]
     fn account_files_roll_back_entry_by_entry() {
