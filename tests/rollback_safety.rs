@@ -60,6 +60,9 @@ fn strays(root: &Path) -> Vec<String> {
     out
 }
 
+/// One kill point: killed during apply, apply alone killed, first rollback killed, failure.
+type Point = (bool, bool, bool, Option<String>);
+
 #[test]
 fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
     let full = pbx_harden::demo::EXAMPLE_ANSWERS;
@@ -72,7 +75,6 @@ fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
     eprintln!("kill test: seed {seed} (PBX_HARDEN_KILL_SEED), {points} points");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let w = tempfile::tempdir().unwrap();
     let a = write_answers(w.path(), full);
 
@@ -102,9 +104,14 @@ fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
     }
     eprintln!("a full apply takes {} ms", span / 1000);
 
-    let (mut mid_apply, mut held, mut leader_only, mut killed_rollbacks) = (0, 0, 0, 0);
-    let mut failures = Vec::new();
-    for i in 0..points {
+    // One point: (killed during apply, apply alone, first rollback killed, failure).
+    let one = |i: usize| -> Point {
+        // Each point has its own generator, so a seed replays the same points whatever
+        // the threads do.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(
+            seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let (mut leader_only, mut killed_rollback) = (false, false);
         let t = demo_root();
         let before = tree(t.path(), &[STATE]);
         let delay = rng.random_range(0..span * 11 / 10);
@@ -121,19 +128,16 @@ fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
         } else {
             // apply alone: its children must die with it (parent-death signal) or be
             // killed by the rollback (process group).
-            leader_only += 1;
+            leader_only = true;
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
         let _ = child.wait();
-        if !finished {
-            mid_apply += 1;
-        }
         // Sometimes the first recovery is killed too, half-way.
         if rng.random_bool(0.25) {
-            killed_rollbacks += 1;
+            killed_rollback = true;
             let mut c = Command::new(bin())
                 .arg("--root")
                 .arg(t.path())
@@ -174,17 +178,32 @@ fn sigkill_at_random_moments_of_a_full_apply_is_recovered() {
         if !s.is_empty() {
             bad.push(format!("processes of apply still running: {s:?}"));
         }
-        if bad.is_empty() {
-            held += 1;
-        } else {
-            failures.push(format!(
+        let failure = (!bad.is_empty()).then(|| {
+            format!(
                 "point {i} (after {} ms, {}): {}",
                 delay / 1000,
                 if whole_group { "group" } else { "apply only" },
                 bad.join("; ")
-            ));
-        }
-    }
+            )
+        });
+        (!finished, leader_only, killed_rollback, failure)
+    };
+    // Two workers (the points are independent).
+    let results: Vec<Point> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..2)
+            .map(|w| {
+                let one = &one;
+                sc.spawn(move || (w..points).step_by(2).map(one).collect::<Vec<_>>())
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let count = |f: fn(&Point) -> bool| results.iter().filter(|r| f(r)).count();
+    let mid_apply = count(|r| r.0);
+    let leader_only = count(|r| r.1);
+    let killed_rollbacks = count(|r| r.2);
+    let failures: Vec<String> = results.iter().filter_map(|r| r.3.clone()).collect();
+    let held = points - failures.len();
     eprintln!(
         "kill test: seed {seed}: {points} kill points tried ({mid_apply} during apply, \
          {leader_only} to apply alone, {killed_rollbacks} with the first rollback killed too), \
