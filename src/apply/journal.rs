@@ -300,9 +300,11 @@ pub fn load_noting_damage(root: &Root) -> Result<Option<(Journal, Option<String>
             Err(e) => return Err(Error::io(c, e)),
         }
     }
-    if damage.iter().all(|d| d.ends_with("is missing")) {
-        // A `pending/` without any journal is a commit that never happened (it appears
-        // by rename, complete) or a rollback that finished archiving: nothing pending.
+    let backups = fs::read_dir(p.pending.join("files"))
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
+    if damage.iter().all(|d| d.ends_with("is missing")) && !backups {
+        // A `pending/` without any journal or backup holds nothing to restore.
         return Ok(None);
     }
     Err(Error::Journal(format!(
