@@ -316,7 +316,15 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             let Some(sys) = sys else { return Vec::new() };
             vec![Event::RolledBack(
                 apply::rollback(&sys.root, "rolled back from the wizard", true, None)
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| {
+                        if r.complete {
+                            Ok(r)
+                        } else {
+                            apply::watchdog::ensure_retry(&sys.root, &r.txid);
+                            Err(format!("{}\n{}", r.headline(), r.details().join("\n")))
+                        }
+                    }),
             )]
         }
         Effect::PollPending => {
