@@ -451,6 +451,22 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// Is the watchdog recorded in the journal still running ("pid N" or "unit NAME")?
+fn watchdog_alive(j: &apply::journal::Journal) -> bool {
+    match j.watchdog.as_deref() {
+        Some(w) if w.starts_with("pid ") => w[4..]
+            .trim()
+            .parse::<u32>()
+            .is_ok_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists()),
+        Some(w) if w.starts_with("unit ") => crate::exec::run(
+            &crate::exec::argv(&["systemctl", "is-active", "--quiet", w[5..].trim()]),
+            None,
+        )
+        .is_ok_and(|o| o.ok()),
+        _ => false,
+    }
+}
+
 /// `confirm --here` skips the proof that the new way in works: on the live system after a
 /// port move it is asked twice (at a terminal: "yes", then the new port typed back; without
 /// one: `--here` given twice).
@@ -543,8 +559,12 @@ pub fn status_text(root: &Root) -> Result<String> {
                     "- rolls back in {} unless confirmed\n",
                     humantime::format_duration(Duration::from_secs(seconds_left as u64))
                 ));
+            } else if j.state == apply::journal::TxState::Armed && !watchdog_alive(&j) {
+                o.push_str(
+                    "- the timer has run out and no watchdog is running: run `pbx-harden rollback` as root\n",
+                );
             } else {
-                o.push_str("- the timer has run out; rolling back\n");
+                o.push_str("- the timer has run out; the watchdog is rolling back\n");
             }
             if let Some(u) = &j.summary.login_user {
                 o.push_str(&format!("  login user: {u}\n"));
