@@ -316,3 +316,47 @@ pub fn run(root: &Root, txid: &str) -> Result<()> {
         std::thread::sleep(Duration::from_millis(if left == 0 { 200 } else { 1000 }));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INITTAB_DEBIAN: &str = "id:2:initdefault:\n\
+        si::sysinit:/etc/init.d/rcS\n\
+        ~~:S:wait:/sbin/sulogin --force\n\
+        l2:2:wait:/etc/init.d/rc 2\n";
+
+    #[test]
+    fn the_inittab_line_goes_after_rcs_and_comes_out_byte_for_byte() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc")).unwrap();
+        std::fs::write(t.path().join("etc/inittab"), INITTAB_DEBIAN).unwrap();
+        let root = Root::open(t.path()).unwrap();
+        let (bytes, at) = inittab_insert_at(&root).unwrap();
+        let mut new = bytes[..at].to_vec();
+        new.extend_from_slice(inittab_line("/etc/init.d").as_bytes());
+        new.extend_from_slice(&bytes[at..]);
+        let text = String::from_utf8(new.clone()).unwrap();
+        assert!(
+            text.contains(
+                "si::sysinit:/etc/init.d/rcS\npbxh::sysinit:/etc/init.d/pbx-harden-rollback start\n~~:S"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            inittab_without_safeguard(&new).unwrap(),
+            INITTAB_DEBIAN.as_bytes()
+        );
+        assert_eq!(inittab_without_safeguard(INITTAB_DEBIAN.as_bytes()), None);
+        // No sysinit entry (upstart's inittab): no place for it.
+        std::fs::write(t.path().join("etc/inittab"), "id:3:initdefault:\n").unwrap();
+        assert!(inittab_insert_at(&root).is_none());
+        // A commented sysinit line does not count.
+        std::fs::write(
+            t.path().join("etc/inittab"),
+            "#si::sysinit:/etc/rc.d/rc.sysinit\n",
+        )
+        .unwrap();
+        assert!(inittab_insert_at(&root).is_none());
+    }
+}
