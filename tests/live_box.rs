@@ -196,6 +196,10 @@ fn systemd_reboot_inside_the_window() {
     b.sh_ok("systemctl is-enabled rpcbind.service rpcbind.socket");
     let s = status(&b);
     assert!(s.contains("rolled back") && s.contains("boot"), "{s}");
+    assert!(
+        s.contains("systemctl start --no-block rpcbind.service"),
+        "the boot rollback started what ran: {s}"
+    );
     timed("systemd: reboot inside the window", t);
 }
 
