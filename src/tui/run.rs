@@ -346,8 +346,10 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             };
             let lines = System::detect(&sys.root, env)
                 .map(|now| {
-                    crate::audit::audit(&now)
-                        .findings
+                    let mut findings = crate::audit::audit(&now).findings;
+                    // The worst first: the screen shows as many as fit.
+                    findings.sort_by_key(|f| f.severity);
+                    findings
                         .iter()
                         .map(|f| {
                             let what = f
