@@ -2,7 +2,8 @@
 //! why it matters (from the seed) and the answers key that fixes it.
 //!
 //! It works on the facts `System::detect` gathered, plus a few small reads (manager.conf,
-//! conf.apf, conf.bfd, fail2ban's jail files, the pending journal). It never writes: no
+//! conf.apf, conf.bfd, fail2ban's jail files, the pending journal) and, on the live system,
+//! where SSH really listens (`systemctl show ssh.socket`, `sshd -T`). It never writes: no
 //! lock is taken, no state directory is created. The JSON form is stable (see
 //! `FORMAT`/`VERSION` and the README); new fields may be added, none renamed or removed
 //! within a version.

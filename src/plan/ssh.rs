@@ -1,6 +1,9 @@
 //! SSH: the new port and its conflict checks, PermitRootLogin, AllowUsers, and the checks
 //! that the login user can still get in. The baseline and modern crypto are in
-//! `ssh_baseline`, applied to the same edited configuration.
+//! `ssh_baseline`, applied to the same edited configuration. How sshd is restarted:
+//! `ssh`/`sshd` units, `service NAME restart` on SysV, or `ssh.socket` in both flavours (a
+//! generator that follows sshd_config, or the unit's own `ListenStream=` overridden by a
+//! drop-in), listener stopped first so open logins stay.
 
 use rand::{Rng, RngExt};
 
