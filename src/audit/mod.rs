@@ -2,7 +2,8 @@
 //! why it matters (from the seed) and the answers key that fixes it.
 //!
 //! It works on the facts `System::detect` gathered, plus a few small reads (manager.conf,
-//! conf.apf, conf.bfd, fail2ban's jail files, the pending journal). It never writes: no
+//! conf.apf, conf.bfd, fail2ban's jail files, the pending journal) and, on the live system,
+//! where SSH really listens (`systemctl show ssh.socket`, `sshd -T`). It never writes: no
 //! lock is taken, no state directory is created. The JSON form is stable (see
 //! `FORMAT`/`VERSION` and the README); new fields may be added, none renamed or removed
 //! within a version.
@@ -361,11 +362,16 @@ fn ssh(a: &mut Audit<'_>) {
             );
         }
     }
-    if cfg.listen_ports().contains(&22) {
-        let at22 = cfg
-            .first("port")
-            .map(|o| at(&o))
-            .unwrap_or(Some((main.clone(), None)));
+    let (ports, source) = effective_ssh_ports(a.sys, &cfg);
+    if ports.contains(&22) {
+        let at22 = match source {
+            PortSource::Config => cfg
+                .first("port")
+                .map(|o| at(&o))
+                .unwrap_or(Some((main.clone(), None))),
+            PortSource::Socket => Some(("ssh.socket (ListenStream=22)".to_string(), None)),
+            PortSource::SshdT => Some(("sshd -T (the configuration sshd runs with)".into(), None)),
+        };
         a.add(
             "ssh.port_22",
             Severity::Medium,
@@ -396,6 +402,49 @@ fn ssh(a: &mut Audit<'_>) {
         );
     }
     ssh_baseline::audit(a, &cfg);
+}
+
+enum PortSource {
+    Config,
+    Socket,
+    SshdT,
+}
+
+/// The ports SSH really listens on: on the live system an active `ssh.socket`'s
+/// `ListenStream` (it owns the port whatever sshd_config says), else `sshd -T` when sshd is
+/// installed (includes, Match-free defaults), else sshd_config with its includes as read.
+fn effective_ssh_ports(
+    sys: &System,
+    cfg: &crate::config::sshd::SshdConfig,
+) -> (Vec<u16>, PortSource) {
+    if sys.root.is_live() {
+        if sys.init == crate::system::Init::Systemd
+            && crate::exec::run(
+                &crate::exec::argv(&["systemctl", "is-active", "--quiet", "ssh.socket"]),
+                None,
+            )
+            .is_ok_and(|o| o.ok())
+        {
+            let p = crate::plan::ssh::socket_ports("ssh.socket");
+            if !p.is_empty() {
+                return (p, PortSource::Socket);
+            }
+        }
+        if let Some(sshd) = crate::system::find_program("sshd")
+            && let Ok(o) = crate::exec::run(&[sshd.display().to_string(), "-T".into()], None)
+            && o.ok()
+        {
+            let p: Vec<u16> = o
+                .stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("port ")?.trim().parse().ok())
+                .collect();
+            if !p.is_empty() {
+                return (p, PortSource::SshdT);
+            }
+        }
+    }
+    (cfg.listen_ports(), PortSource::Config)
 }
 
 fn read_vars(root: &Root, path: &str) -> Option<ShellVars> {
