@@ -85,6 +85,16 @@ impl TestBox {
     /// Boot a box named `name` (unique per test). `None`: the host lacks a part and this is
     /// not CI (the reason is printed); in CI a missing part is a failure.
     pub fn start(name: &str, flavor: Flavor) -> Option<TestBox> {
+        Self::start_with(name, flavor, "passive")
+    }
+
+    /// A box whose console is a terminal the test types at (`type_at_console`) and reads
+    /// (`console_log`), for first-boot programs that run before the login prompt.
+    pub fn start_interactive(name: &str, flavor: Flavor) -> Option<TestBox> {
+        Self::start_with(name, flavor, "interactive")
+    }
+
+    fn start_with(name: &str, flavor: Flavor, console: &str) -> Option<TestBox> {
         if let Err(why) = missing_parts() {
             assert!(!in_ci(), "{why}: CI must run the booted-box tests");
             eprintln!("{why}: booted-box test skipped (it fails in CI)");
@@ -92,7 +102,11 @@ impl TestBox {
         }
         let built = image(flavor);
         let t = Instant::now();
-        let o = boxcmd(&["start", name, flavor.as_str()]);
+        let o = Command::new(script())
+            .args(["start", name, flavor.as_str()])
+            .env("PBX_BOX_CONSOLE", console)
+            .output()
+            .expect("run tests/boxes/box");
         assert!(o.status.success(), "box start {name}: {}", text(&o));
         eprintln!(
             "[box {name}] image ready in {:.1}s, booted in {:.1}s",
@@ -192,11 +206,55 @@ impl TestBox {
         assert!(o.status.success(), "box reboot {}: {}", self.name, text(&o));
     }
 
+    /// Type `text` at the console (an interactive box only).
+    pub fn type_at_console(&self, text: &str) {
+        use std::io::Write;
+        let p = Path::new("/var/tmp/pbx-harden-boxes")
+            .join(&self.name)
+            .join("console.in");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Wait until the console shows `needle` after byte `from` of its log; returns the new
+    /// end of the log.
+    pub fn wait_console(&self, needle: &str, from: usize, within: Duration) -> usize {
+        let t = Instant::now();
+        loop {
+            let log = self.console_log();
+            if let Some(i) = log.get(from..).and_then(|l| l.find(needle)) {
+                return from + i + needle.len();
+            }
+            assert!(
+                t.elapsed() < within,
+                "[box {}] the console did not show {needle:?} within {}s; it shows:\n{}",
+                self.name,
+                within.as_secs(),
+                log.get(from.min(log.len())..).unwrap_or("")
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Ask for a reboot and return at once (for boots that wait at the console).
+    pub fn reboot_nowait(&self) {
+        let _ = self.sh("systemctl reboot >/dev/null 2>&1 &");
+    }
+
+    /// Wait until the box has booted (after `reboot_nowait`).
+    pub fn wait_booted(&self) {
+        let o = boxcmd(&["wait", &self.name]);
+        assert!(o.status.success(), "box wait {}: {}", self.name, text(&o));
+    }
+
     pub fn console_log(&self) -> String {
         let p = Path::new("/var/tmp/pbx-harden-boxes")
             .join(&self.name)
             .join("console.log");
-        std::fs::read_to_string(p).unwrap_or_default()
+        String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned()
     }
 
     pub fn elapsed(&self) -> Duration {
