@@ -166,7 +166,15 @@ fn recap_changed(out: &str, host: &str) -> Option<u32> {
         .and_then(|n| n.parse().ok())
 }
 
-fn inventory(hosts: &str, vars: &str) -> String {
+/// The pbx-harden under test without its debug info (a fifth of the size to copy).
+fn stripped_binary(dir: &Path) -> PathBuf {
+    let p = dir.join("pbx-harden");
+    std::fs::copy(env!("CARGO_BIN_EXE_pbx-harden"), &p).unwrap();
+    sh_ok(&format!("strip {}", p.display()));
+    p
+}
+
+fn inventory(bin: &Path, hosts: &str, vars: &str) -> String {
     format!(
         "all:\n  children:\n    pbx:\n      vars:\n        ansible_python_interpreter: /usr/bin/python3\n\
          \x20       ansible_become_method: sudo\n\
@@ -179,7 +187,7 @@ fn inventory(hosts: &str, vars: &str) -> String {
          \x20       pbx_harden_answers:\n          user:\n            name: pbxops\n            groups: [sudo]\n\
          \x20         ssh:\n            port: {PORT_A}\n            permit_root_login: false\n\
          {vars}      hosts:\n{hosts}",
-        bin = env!("CARGO_BIN_EXE_pbx-harden"),
+        bin = bin.display(),
     )
 }
 
@@ -224,6 +232,7 @@ fn three_pbxs_hardened_confirmed_on_their_new_port_refused_and_rolled_back() {
         ),
     )
     .unwrap();
+    let bin = stripped_binary(d);
     std::fs::write(d.join("vault-pass"), "fleet-test-vault-pass\n").unwrap();
     std::fs::write(
         d.join("vault.yml"),
@@ -263,13 +272,15 @@ fn three_pbxs_hardened_confirmed_on_their_new_port_refused_and_rolled_back() {
         })
         .collect();
     let first = inventory(
+        &bin,
         &admin_hosts,
-        "        pbx_harden_serial: [1, 2]\n        pbx_harden_max_fail_percentage: 0\n\
-         \x20       pbx_harden_confirm_timeout: 3m\n",
+        "        pbx_harden_confirm_timeout: 3m\n",
     );
+    // Play keywords (serial, max_fail_percentage) see extra vars, not inventory vars.
+    let strict = r#"{"pbx_harden_serial": [1, 2], "pbx_harden_max_fail_percentage": 0}"#;
 
     // 1. --check --diff: the plans as diffs, nothing changed.
-    let c = ctl.playbook(&first, &["--check", "--diff"]);
+    let c = ctl.playbook(&first, &["--check", "--diff", "-e", strict]);
     for (i, b) in boxes.iter().enumerate() {
         assert_eq!(outcome(&c.reports[i]), "would change", "{}", c.out);
         assert!(
@@ -281,7 +292,7 @@ fn three_pbxs_hardened_confirmed_on_their_new_port_refused_and_rolled_back() {
     assert!(c.out.contains(&format!("+Port {PORT_A}")), "{}", c.out);
 
     // 2. The rollout.
-    let r = ctl.playbook(&first, &[]);
+    let r = ctl.playbook(&first, &["-e", strict]);
     for (i, b) in boxes.iter().enumerate() {
         let rep = &r.reports[i];
         assert_eq!(outcome(rep), "hardened", "fleet{}: {rep}\n{}", i + 1, r.out);
@@ -306,7 +317,7 @@ fn three_pbxs_hardened_confirmed_on_their_new_port_refused_and_rolled_back() {
     eprintln!("[fleet] three-host rollout: {:.1}s", r.secs);
 
     // 3. Again: nothing changes, and the recap says so.
-    let again = ctl.playbook(&first, &[]);
+    let again = ctl.playbook(&first, &["-e", strict]);
     for i in 1..=N {
         let rep = &again.reports[i - 1];
         assert_eq!(outcome(rep), "hardened", "{rep}\n{}", again.out);
@@ -350,12 +361,14 @@ fn three_pbxs_hardened_confirmed_on_their_new_port_refused_and_rolled_back() {
             )
         })
         .collect();
-    let moved = inventory(
-        &new_hosts,
-        "        pbx_harden_serial: [1, 2]\n        pbx_harden_max_fail_percentage: 100\n\
-         \x20       pbx_harden_confirm_timeout: 3m\n",
+    let moved = inventory(&bin, &new_hosts, "        pbx_harden_confirm_timeout: 3m\n");
+    let m = ctl.playbook(
+        &moved,
+        &[
+            "-e",
+            r#"{"pbx_harden_serial": [1, 2], "pbx_harden_max_fail_percentage": 100}"#,
+        ],
     );
-    let m = ctl.playbook(&moved, &[]);
     let (r1, r2, r3) = (&m.reports[0], &m.reports[1], &m.reports[2]);
     assert_eq!(outcome(r3), "hardened", "{r3}\n{}", m.out);
     assert_eq!(r3["port"], PORT_B);

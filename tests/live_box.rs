@@ -32,8 +32,17 @@ fn apply(b: &TestBox, answers: &str) -> String {
     b.sh_ok("pbx-harden apply --answers /root/answers.toml 2>&1")
 }
 
+/// `pbx-harden status` (exit 0: nothing to do or waiting for confirm; 3: something needs the
+/// admin, e.g. an interrupted apply the watchdog is about to roll back).
 fn status(b: &TestBox) -> String {
-    b.sh_ok("pbx-harden status 2>&1")
+    let o = b.sh("pbx-harden status 2>&1");
+    let code = o.status.code();
+    assert!(
+        matches!(code, Some(0) | Some(3)),
+        "status exit {code:?}: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// The new user's password where the user can read it, for `sudo -S`.
@@ -196,6 +205,10 @@ fn systemd_reboot_inside_the_window() {
     b.sh_ok("systemctl is-enabled rpcbind.service rpcbind.socket");
     let s = status(&b);
     assert!(s.contains("rolled back") && s.contains("boot"), "{s}");
+    assert!(
+        s.contains("systemctl start --no-block rpcbind.service"),
+        "the boot rollback started what ran: {s}"
+    );
     timed("systemd: reboot inside the window", t);
 }
 

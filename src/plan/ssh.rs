@@ -1,5 +1,9 @@
 //! SSH: the new port and its conflict checks, PermitRootLogin, AllowUsers, and the checks
-//! that the login user can still get in.
+//! that the login user can still get in. The baseline and modern crypto are in
+//! `ssh_baseline`, applied to the same edited configuration. How sshd is restarted:
+//! `ssh`/`sshd` units, `service NAME restart` on SysV, or `ssh.socket` in both flavours (a
+//! generator that follows sshd_config, or the unit's own `ListenStream=` overridden by a
+//! drop-in), listener stopped first so open logins stay.
 
 use rand::{Rng, RngExt};
 
@@ -373,6 +377,9 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         }
     }
 
+    // True when it replaces a host key or edits the moduli: sshd is restarted for those too.
+    let baseline_restart = super::ssh_baseline::plan(b, answers, &mut cfg);
+
     if b.has_errors_for("ssh") {
         return;
     }
@@ -388,7 +395,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
     login_checks(b, answers, &cfg);
     super::sshd_check::check(b, &before, &cfg, answers);
 
-    if !changed.is_empty()
+    if (!changed.is_empty() || baseline_restart)
         && let Some(svc) = ssh_service(sys)
     {
         if let SshService::Socket {

@@ -1,5 +1,5 @@
-//! Network facts: listening sockets, the ephemeral range, /etc/services, interfaces and the
-//! admin's own connection.
+//! Network facts: listening sockets, the ephemeral range, /etc/services, interfaces, the
+//! admin's own connection, and the SSH login a process runs in (through its sshd ancestor).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
