@@ -423,14 +423,18 @@ fn three_pbxs_hardened_confirmed_on_their_new_port_refused_and_rolled_back() {
 
     // 5. A bad answers file stops the rollout after its first batch (one host): the others
     //    are not touched.
-    let bad = moved.replace(&format!("port: {PORT_B}"), "port: 70000");
+    let bad = moved.replace(
+        &format!("{{ssh: {{port: {PORT_B}}}}}"),
+        &format!("{{ssh: {{port: {PORT_B}, allow_users: []}}}}"),
+    );
+    assert_ne!(bad, moved);
     let b = ctl.playbook(&bad, &["-e", r#"{"pbx_harden_serial": [1, 2]}"#]);
     assert_eq!(outcome(&b.reports[2]), "refused", "{}", b.out);
     assert!(
         b.reports[2]["detail"]
             .as_str()
             .unwrap()
-            .contains("ssh.port")
+            .contains("ssh.allow_users")
     );
     assert!(
         b.reports[0].is_null() && b.reports[1].is_null(),
