@@ -259,7 +259,14 @@ pub fn apply(sys: &System, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyRepo
         }
         parents.reverse();
         with_parents.extend(parents);
+        // A path reached through links: back up every link on the way and the real file
+        // behind them (rollback restores the file first, then the links).
+        let r = root.resolve_final(t)?;
+        with_parents.extend(r.links.iter().filter(|l| *l != t).cloned());
         with_parents.push(t.clone());
+        if r.real != *t {
+            with_parents.push(r.real);
+        }
     }
     let mut touched = with_parents;
     let mut seen = std::collections::BTreeSet::new();
