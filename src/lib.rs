@@ -17,6 +17,7 @@ pub mod extensions;
 pub mod firewall;
 pub mod plan;
 pub mod problems;
+pub mod redact;
 pub mod root;
 pub mod secrets;
 pub mod services;

@@ -290,33 +290,53 @@ pub fn diff(change: &FileChange, root: &Root) -> String {
 }
 
 /// A unified diff of one change, secrets masked, headed by `shown`. Binary-safe (lossy text).
+///
+/// The diff is computed on the real text (a rotated secret shows as a changed line), then
+/// every `-`, `+` and context line is masked by key (`crate::redact::LineMasker`: secret
+/// keys, shadow password fields, secret CSV columns), by crypt-hash shape and by the known
+/// secrets of the change: linear in the size of the diff.
 pub fn diff_labeled(change: &FileChange, shown: &str) -> String {
-    let mask = |b: &Option<Vec<u8>>| -> String {
-        let mut s = b
-            .as_ref()
+    let text = |b: &Option<Vec<u8>>| -> String {
+        b.as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
-        for m in &change.masked {
-            if !m.is_empty() {
-                s = s.replace(m.expose(), "********");
-            }
-        }
-        s
+            .unwrap_or_default()
     };
-    let old = mask(&change.before);
-    let new = mask(&change.after);
+    let old = text(&change.before);
+    let new = text(&change.after);
     let shown = shown.to_string();
     let (a, b) = match (&change.before, &change.after) {
         (None, _) => ("/dev/null".to_string(), shown),
         (_, None) => (shown, "/dev/null".to_string()),
         _ => (shown.clone(), shown),
     };
+    let first = |t: &str| t.split(['\n', '\r']).next().unwrap_or("").to_string();
+    let masker_old = crate::redact::LineMasker::new(&change.path, &first(&old));
+    let masker_new = crate::redact::LineMasker::new(&change.path, &first(&new));
+    let known: Vec<&str> = change.masked.iter().map(|m| m.expose()).collect();
     let d = similar::TextDiff::from_lines(&old, &new);
-    let mut out = d
+    let raw = d
         .unified_diff()
         .context_radius(3)
         .header(&a, &b)
         .to_string();
+    let mut out = String::with_capacity(raw.len());
+    for (i, line) in raw.split_inclusive('\n').enumerate() {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        if i < 2 || body.starts_with("@@") || body.starts_with('\\') || body.is_empty() {
+            out.push_str(body);
+        } else {
+            let (tag, rest) = body.split_at(1);
+            let m = if tag == "-" { &masker_old } else { &masker_new };
+            let masked =
+                crate::redact::scrub_values(&crate::redact::scrub_hashes(&m.mask(rest)), &known);
+            out.push_str(tag);
+            out.push_str(&masked);
+        }
+        out.push_str(end);
+    }
     if !out.ends_with('\n') {
         out.push('\n');
     }

@@ -221,19 +221,21 @@ fn clean_stderr(err: &str, flat: &str) -> String {
     } else {
         lines.join("; ")
     };
-    msg.replace(flat, "sshd_config (flattened)")
+    // `Include /etc/shadow` makes sshd quote the root hash: never shown.
+    crate::redact::scrub(&msg.replace(flat, "sshd_config (flattened)"))
 }
 
 fn tempdir() -> Result<PathBuf, String> {
     let base = std::env::temp_dir();
     for i in 0..100u32 {
         let p = base.join(format!("pbx-harden-sshd-{}-{i}", std::process::id()));
-        match std::fs::create_dir(&p) {
-            Ok(()) => {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700));
-                return Ok(p);
-            }
+        // 0700 from the start: the flattened configuration may hold what it includes.
+        let made = {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new().mode(0o700).create(&p)
+        };
+        match made {
+            Ok(()) => return Ok(p),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(format!("{}: {e}", p.display())),
         }
