@@ -312,7 +312,7 @@ impl LeakCheck {
             files(d, &mut all);
         }
         for f in all {
-            if self.allowed.iter().any(|a| f == *a) {
+            if self.allowed.contains(&f) {
                 continue;
             }
             let Ok(bytes) = std::fs::read(&f) else {
