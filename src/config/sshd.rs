@@ -2,7 +2,9 @@
 //!
 //! What sshd does, and therefore what this editor models:
 //! - keywords are case-insensitive; `Keyword value`, `Keyword=value` and tabs are all valid;
-//! - `Include` is expanded in place (glob, sorted; relative to /etc/ssh), recursively;
+//! - `Include` is expanded in place (glob, sorted; relative to /etc/ssh), recursively; an
+//!   Include loop is refused by name (sshd itself refuses to start past 16 levels), and so
+//!   are repeats that would make sshd read more than 1024 files;
 //! - for most keywords the *first* value read wins; `Port`, `ListenAddress`, `AllowUsers`,
 //!   `DenyUsers`, `AllowGroups`, `DenyGroups`, `HostKey` accumulate;
 //! - everything after a `Match` line belongs to that Match, until the end of the file that

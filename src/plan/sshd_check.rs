@@ -32,8 +32,16 @@ const DEFAULT_KEYS: &[&str] = &[
     "/etc/ssh/ssh_host_ed25519_key",
 ];
 
+/// A readable regular file (opened without blocking: a FIFO named as a host key must not
+/// hang the plan).
 fn readable(p: &Path) -> bool {
-    std::fs::File::open(p).is_ok()
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(p)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.is_file())
 }
 
 /// Write the flattened configuration into `dir`; returns its path.
