@@ -4,7 +4,8 @@
 //! - every editor in src/config (sshd, ini, jail, shellvars, text, trust): arbitrary input
 //!   round-trips byte for byte and never panics; edits with arbitrary values never panic
 //!   and leave a file that round-trips again;
-//! - the key parser never panics and drains its input (nothing left after `flush`).
+//! - the key parser never panics and drains its input (nothing left after `flush`);
+//! - a plan diff never shows the value of a secret-valued key, old or new or context.
 //!
 //! Cases per property: `PBX_HARDEN_FUZZ_CASES` (default 256); `.ci/run` runs this file once
 //! more with a large count, the bounded fuzz run.
@@ -175,5 +176,45 @@ proptest! {
         keys += p.flush().len();
         prop_assert!(!p.pending(), "input left after flush");
         prop_assert!(keys <= total, "more keys than bytes");
+    }
+
+    #[test]
+    fn diffs_never_show_a_secret(
+        lines in proptest::collection::vec((0u8..4, "[A-Za-z0-9]{10}"), 1..30),
+        change_at in proptest::collection::vec(any::<bool>(), 30),
+        key in prop_oneof![Just("secret"), Just("md5secret"), Just("password"), Just("md5_cred")],
+        sep in prop_oneof![Just("="), Just(" = "), Just("=>"), Just("\t=\t")],
+    ) {
+        let mut before = String::new();
+        let mut after = String::new();
+        let mut secrets = Vec::new();
+        for (i, (kind, v)) in lines.iter().enumerate() {
+            let old = format!("S{v}");
+            let new = format!("N{v}");
+            let line = |val: &str| match kind {
+                0 => format!("{key}{sep}{val}\n"),
+                1 => format!("[{}]\n", &v[..3]),
+                2 => format!("type=friend\n"),
+                _ => format!(";{key}={val}\n"),
+            };
+            before.push_str(&line(&old));
+            after.push_str(&line(if change_at[i] { &new } else { &old }));
+            if *kind == 0 || *kind == 3 {
+                secrets.push(old);
+                secrets.push(new);
+            }
+        }
+        let c = pbx_harden::plan::FileChange {
+            path: "/etc/asterisk/sip_custom.conf".into(),
+            before: Some(before.into_bytes()),
+            after: Some(after.into_bytes()),
+            mode: 0o640,
+            why: Vec::new(),
+            masked: Vec::new(),
+        };
+        let d = pbx_harden::plan::diff_labeled(&c, "sip_custom.conf");
+        for s in &secrets {
+            prop_assert!(!d.contains(s.as_str()), "{} shown in\n{}", s, d);
+        }
     }
 }

@@ -443,3 +443,66 @@ pub fn render(plan: &Plan, sys: &System) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str, before: &str, after: &str, masked: &[&str]) -> FileChange {
+        FileChange {
+            path: path.into(),
+            before: Some(before.as_bytes().to_vec()),
+            after: Some(after.as_bytes().to_vec()),
+            mode: 0o640,
+            why: Vec::new(),
+            masked: masked.iter().map(|s| Secret::new(*s)).collect(),
+        }
+    }
+
+    #[test]
+    fn diffs_mask_old_new_and_context_secrets_by_key() {
+        let before = "[100]\ntype=friend\nsecret=oldweak1\n[200]\nsecret = Strong-Unrelated-77\nhost=dynamic\n";
+        let after = "[100]\ntype=friend\nsecret=NewStrong-Secret-9\n[200]\nsecret = Strong-Unrelated-77\nhost=dynamic\n";
+        let d = diff_labeled(
+            &change("/etc/asterisk/sip.conf", before, after, &[]),
+            "sip.conf",
+        );
+        for s in ["oldweak1", "NewStrong-Secret-9", "Strong-Unrelated-77"] {
+            assert!(!d.contains(s), "{d}");
+        }
+        // The rotated line still shows as changed.
+        assert!(
+            d.contains("-secret=********") && d.contains("+secret=********"),
+            "{d}"
+        );
+        assert!(d.contains(" secret = ********"), "{d}");
+    }
+
+    #[test]
+    fn shadow_context_lines_hide_every_hash() {
+        let before =
+            "root:$6$abcdefgh$ABCDEFGHIJKLMNOPQRSTUV:19000:0:99999:7:::\nbin:*:19000::::::\n";
+        let after = format!("{before}bob:$6$saltsalt$HASHHASHHASHHASHHASH:19001:0:99999:7:::\n");
+        let d = diff_labeled(&change("/etc/shadow", before, &after, &[]), "shadow");
+        assert!(
+            !d.contains("ABCDEFGHIJKLMNOP") && !d.contains("HASHHASH"),
+            "{d}"
+        );
+        assert!(d.contains("+bob:********:19001"), "{d}");
+        assert!(d.contains(" bin:*:19000"), "{d}");
+    }
+
+    #[test]
+    fn known_values_are_masked_on_any_line() {
+        let d = diff_labeled(
+            &change(
+                "/root/notes.txt",
+                "a\n",
+                "a\nthe value is Zq-99-unique here\n",
+                &["Zq-99-unique"],
+            ),
+            "notes",
+        );
+        assert!(!d.contains("Zq-99-unique"), "{d}");
+    }
+}
