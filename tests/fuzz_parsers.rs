@@ -194,7 +194,7 @@ proptest! {
             let line = |val: &str| match kind {
                 0 => format!("{key}{sep}{val}\n"),
                 1 => format!("[{}]\n", &v[..3]),
-                2 => format!("type=friend\n"),
+                2 => "type=friend\n".to_string(),
                 _ => format!(";{key}={val}\n"),
             };
             before.push_str(&line(&old));
