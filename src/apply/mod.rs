@@ -264,7 +264,9 @@ pub fn apply(sys: &System, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyRepo
         let r = root.resolve_final(t)?;
         with_parents.extend(r.links.iter().filter(|l| *l != t).cloned());
         with_parents.push(t.clone());
-        if r.real != *t {
+        // Only a regular file (or nothing yet) behind the links: never a device such as the
+        // /dev/null of a masked unit.
+        if r.real != *t && matches!(r.kind, None | Some(crate::root::Kind::File)) {
             with_parents.push(r.real);
         }
     }
