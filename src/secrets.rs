@@ -1,5 +1,6 @@
 //! Passwords: a type that never prints, a passphrase generator, the strength rules of the
-//! seed (zxcvbn score, length, no user name, no dictionary word) and SHA-512 crypt hashes.
+//! seed (zxcvbn score, length, no user name, no dictionary word; reasons that echo nothing of
+//! the password), SHA-512 crypt hashes, and `protect_process` (no core file, not dumpable).
 
 use std::fmt;
 

@@ -374,6 +374,10 @@ fn secrets_are_never_shown() {
     let out = text(&o);
     assert!(out.contains("secret=********"), "{out}");
     leaks.process("plan of the example", &o);
+    for format in ["text", "json"] {
+        let o = pbx(t.path(), &["audit", "--format", format], &[]);
+        leaks.process(&format!("audit --format {format}"), &o);
+    }
 
     // Include /etc/shadow: sshd -t's complaint quotes the root hash; never shown.
     let cfg = t.path().join("etc/ssh/sshd_config");
