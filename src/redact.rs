@@ -225,20 +225,43 @@ pub fn scrub_hashes(text: &str) -> String {
     res
 }
 
+/// Known secret strings, found in one pass over a text (Aho-Corasick); built once and used
+/// on every line of a diff.
+pub struct ValueMasker(Option<AhoCorasick>);
+
+impl ValueMasker {
+    pub fn new(secrets: &[&str]) -> ValueMasker {
+        let pats: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
+        if pats.is_empty() {
+            return ValueMasker(None);
+        }
+        ValueMasker(
+            AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(&pats)
+                .ok(),
+        )
+    }
+
+    /// `text` with every known secret replaced by [`MASK`].
+    pub fn mask(&self, text: &str) -> String {
+        match &self.0 {
+            None => text.to_string(),
+            Some(ac) => {
+                let mut out = String::with_capacity(text.len());
+                ac.replace_all_with(text, &mut out, |_, _, dst| {
+                    dst.push_str(MASK);
+                    true
+                });
+                out
+            }
+        }
+    }
+}
+
 /// Known secret strings replaced by [`MASK`], in one pass.
 pub fn scrub_values(text: &str, secrets: &[&str]) -> String {
-    let pats: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
-    if pats.is_empty() {
-        return text.to_string();
-    }
-    match AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-        .build(&pats)
-    {
-        Ok(ac) => ac.replace_all(text, &vec![MASK; pats.len()]),
-        // Cannot happen with plain strings; never show the text unmasked.
-        Err(_) => MASK.to_string(),
-    }
+    ValueMasker::new(secrets).mask(text)
 }
 
 /// Text from a command (sshd -t, useradd, ...) as shown to the admin: crypt hashes and

@@ -313,6 +313,7 @@ pub fn diff_labeled(change: &FileChange, shown: &str) -> String {
     let masker_old = crate::redact::LineMasker::new(&change.path, &first(&old));
     let masker_new = crate::redact::LineMasker::new(&change.path, &first(&new));
     let known: Vec<&str> = change.masked.iter().map(|m| m.expose()).collect();
+    let known = crate::redact::ValueMasker::new(&known);
     let d = similar::TextDiff::from_lines(&old, &new);
     let raw = d
         .unified_diff()
@@ -330,8 +331,7 @@ pub fn diff_labeled(change: &FileChange, shown: &str) -> String {
         } else {
             let (tag, rest) = body.split_at(1);
             let m = if tag == "-" { &masker_old } else { &masker_new };
-            let masked =
-                crate::redact::scrub_values(&crate::redact::scrub_hashes(&m.mask(rest)), &known);
+            let masked = known.mask(&crate::redact::scrub_hashes(&m.mask(rest)));
             out.push_str(tag);
             out.push_str(&masked);
         }
