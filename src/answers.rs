@@ -173,6 +173,9 @@ pub struct UserAnswers {
     /// Supplementary groups (e.g. "wheel" or "sudo" so the user can become root).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Mode of a home directory the plan creates: "0700" (default) or "0750".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -189,6 +192,17 @@ pub struct SshAnswers {
     /// Leave unset to keep what sshd_config says (it is checked against the login user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_authentication: Option<bool>,
+    /// The hardening baseline (MaxAuthTries, LoginGraceTime, ClientAlive*, forwarding,
+    /// LogLevel VERBOSE, MaxStartups...), each value only where the target's sshd accepts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<bool>,
+    /// Modern KEX, ciphers, MACs and host-key algorithms; ECDSA and DSA host keys dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modern_crypto: Option<bool>,
+    /// Replace an RSA host key shorter than 3072 bits (or any RSA key below 4096 when
+    /// modern_crypto is on) with a new 4096-bit one; the old one is restored by rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regenerate_rsa_host_key: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

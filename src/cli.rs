@@ -421,34 +421,70 @@ pub fn run(cli: Cli) -> Result<i32> {
             for p in &r.removed {
                 println!("  removed  {p}");
             }
-            for p in &r.conflicts {
+            for d in r.details() {
+                println!("  {d}");
+            }
+            if r.complete {
+                Ok(0)
+            } else {
+                apply::watchdog::ensure_retry(&root, &r.txid);
                 println!(
-                    "  note: {p} was edited after apply; that version is kept in the journal history"
+                    "The rollback is INCOMPLETE: the change stays pending (and the boot safeguard \
+                     stays) until it completes. `pbx-harden status` shows what is left."
                 );
+                Ok(3)
             }
-            for e in &r.undo_errors {
-                println!("  undo failed: {e}");
-            }
-            Ok(0)
         }
         Command::Status { target } => {
             let root = target_root(&top, &target)?;
-            print!("{}", status_text(&root)?);
-            Ok(0)
+            let (text, code) = status_report(&root)?;
+            print!("{text}");
+            Ok(code)
         }
     }
 }
 
 pub fn status_text(root: &Root) -> Result<String> {
-    Ok(match apply::status(root)? {
+    status_report(root).map(|(t, _)| t)
+}
+
+/// `status`: the text and the exit status: 0 when nothing is pending or a change waits for
+/// confirmation, 3 when something needs the admin (an interrupted apply, an incomplete
+/// rollback, a damaged journal), 1 when the journal cannot be read at all (the message
+/// names the next step).
+pub fn status_report(root: &Root) -> Result<(String, i32)> {
+    let mut code = 0;
+    let mut o = match apply::status(root)? {
         Status::Nothing => "No change is pending.\n".to_string(),
         Status::Pending {
             journal: j,
             seconds_left,
             interrupted,
+            damage,
         } => {
             let mut o = format!("Pending change {} ", j.txid);
-            if interrupted {
+            if let Some(r) = j
+                .rollback
+                .as_ref()
+                .filter(|_| j.state == apply::journal::TxState::RollbackIncomplete)
+            {
+                code = 3;
+                o.push_str(&format!(
+                    "- ROLLBACK INCOMPLETE ({}; {} attempt(s)). Not restored yet:\n",
+                    r.reason, r.attempts
+                ));
+                for f in &r.failures {
+                    o.push_str(&format!(
+                        "  {}: {}\n    what to do: {}\n",
+                        f.path, f.error, f.hint
+                    ));
+                }
+                o.push_str(
+                    "  The watchdog retries by itself (with backoff) and the boot safeguard stays \
+                     until it completes; `pbx-harden rollback` retries now.\n",
+                );
+            } else if interrupted {
+                code = 3;
                 o.push_str("(INTERRUPTED: the apply process died; the next run or `pbx-harden rollback` restores it)\n");
             } else if seconds_left > 0 {
                 o.push_str(&format!(
@@ -457,6 +493,13 @@ pub fn status_text(root: &Root) -> Result<String> {
                 ));
             } else {
                 o.push_str("- the timer has run out; rolling back\n");
+            }
+            if let Some(d) = damage {
+                code = 3;
+                o.push_str(&format!(
+                    "  JOURNAL DAMAGED: {d}. The backups are intact: `pbx-harden rollback` restores \
+                     every file from them (or confirm, if the change works).\n"
+                ));
             }
             if let Some(u) = &j.summary.login_user {
                 o.push_str(&format!("  login user: {u}\n"));
@@ -478,9 +521,24 @@ pub fn status_text(root: &Root) -> Result<String> {
             if let Some(w) = &j.watchdog {
                 o.push_str(&format!("  timer:      {w}\n"));
             }
+            if let Some(r) = &j.rollback {
+                for c in &r.conflicts {
+                    o.push_str(&format!("  note: {c}\n"));
+                }
+            }
             o
         }
-    })
+    };
+    let kept = apply::journal::kept_conflicts(root);
+    if !kept.is_empty() {
+        o.push_str(
+            "Versions of files others edited while a change was pending (kept until you remove them):\n",
+        );
+        for k in kept {
+            o.push_str(&format!("  {}\n", k.display()));
+        }
+    }
+    Ok((o, code))
 }
 
 fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {

@@ -9,6 +9,11 @@
 //!
 //! Both run the copy of the binary in `/var/lib/pbx-harden/bin/`, so they do not depend on
 //! where pbx-harden was started from.
+//!
+//! An incomplete rollback is retried with backoff (1 s doubling to 60 s) by the watchdog
+//! until it completes; a rollback that ends incomplete elsewhere (the boot safeguard, the
+//! admin's `rollback`, a failed apply) starts a watchdog for that unless one is retrying
+//! already (it holds `watchdog.lock`). Errors are logged once each, not every second.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -129,19 +134,27 @@ pub fn spawn(root: &Root, bin: &Path, txid: &str) -> Result<String> {
         && Path::new("/run/systemd/system").exists()
         && let Some(run) = crate::system::find_program("systemd-run")
     {
-        let unit = format!("pbx-harden-watchdog-{txid}");
-        let out = Command::new(run)
-            .args(["--unit", &unit, "--collect", "--quiet", "--description"])
-            .arg("pbx-harden rollback timer")
-            .arg("--")
-            .arg(bin)
-            .args(["--root", &root_arg, "watchdog", "--txid", txid])
-            .stdin(Stdio::null())
-            .output();
-        if let Ok(o) = out
-            && o.status.success()
-        {
-            return Ok(format!("unit {unit}"));
+        // A retry started while the first watchdog's unit still exists needs another name.
+        for unit in [
+            format!("pbx-harden-watchdog-{txid}"),
+            format!("pbx-harden-watchdog-{txid}-retry-{}", journal::now()),
+        ] {
+            let mut argv: Vec<String> = ["--unit", &unit, "--collect", "--quiet", "--description"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            argv.insert(0, run.display().to_string());
+            argv.push("pbx-harden rollback timer".into());
+            argv.push("--".into());
+            argv.push(bin.display().to_string());
+            argv.extend(["--root", &root_arg, "watchdog", "--txid", txid].map(String::from));
+            let limits = crate::exec::Limits {
+                timeout: Duration::from_secs(30),
+                ..crate::exec::Limits::default()
+            };
+            if crate::exec::run_with(&argv, None, &limits).is_ok_and(|o| o.ok()) {
+                return Ok(format!("unit {unit}"));
+            }
         }
     }
     let log = root.host(&format!("{STATE_DIR}/watchdog.log"));
@@ -172,6 +185,62 @@ pub fn spawn(root: &Root, bin: &Path, txid: &str) -> Result<String> {
     Ok(format!("pid {}", child.id()))
 }
 
+/// Exponential backoff: 1 s doubling to 60 s.
+struct Backoff(u32);
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let d = Duration::from_secs((1u64 << self.0.min(6)).min(60));
+        self.0 += 1;
+        d
+    }
+}
+
+fn watchdog_lock(root: &Root) -> Option<nix::fcntl::Flock<std::fs::File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let p = journal::ensure_state_dir(root)
+        .ok()?
+        .state
+        .join("watchdog.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&p)
+        .ok()?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock).ok()
+}
+
+/// Make sure a watchdog retries the incomplete rollback of `txid` (start one unless one
+/// holds the retry lock). Best effort: the boot safeguard and `rollback` remain.
+pub fn ensure_retry(root: &Root, txid: &str) {
+    let Some(l) = watchdog_lock(root) else { return };
+    drop(l);
+    let installed = root.host(BIN_PATH);
+    let bin = if installed.exists() {
+        installed
+    } else {
+        match std::env::current_exe() {
+            Ok(p) => p,
+            Err(_) => return,
+        }
+    };
+    match spawn(root, &bin, txid) {
+        Ok(w) => {
+            eprintln!("pbx-harden: the watchdog ({w}) retries the rollback until it completes")
+        }
+        Err(e) => eprintln!("pbx-harden: could not start a watchdog to retry the rollback: {e}"),
+    }
+}
+
+fn log_rollback(r: &super::RollbackReport) {
+    eprintln!("pbx-harden watchdog: {}", r.headline());
+    for d in r.details() {
+        eprintln!("pbx-harden watchdog:   {d}");
+    }
+}
+
 /// The watchdog's loop. Returns when the transaction is confirmed, rolled back or replaced.
 pub fn run(root: &Root, txid: &str) -> Result<()> {
     // Ignore hangups in case we were started some other way.
@@ -182,17 +251,58 @@ pub fn run(root: &Root, txid: &str) -> Result<()> {
             nix::sys::signal::SigHandler::SigIgn,
         );
     }
+    let mut backoff = Backoff(0);
+    let mut last_error = String::new();
+    let mut retry_lock = None;
+    let mut last_failures = Vec::new();
     loop {
         let j = match journal::load(root) {
             Ok(Some(j)) if j.txid == txid => j,
             Ok(_) => return Ok(()),
             Err(e) => {
-                eprintln!("pbx-harden watchdog: {e}");
-                std::thread::sleep(Duration::from_secs(1));
+                let m = e.to_string();
+                if m != last_error {
+                    eprintln!("pbx-harden watchdog: {m}");
+                    eprintln!("pbx-harden watchdog: trying again with backoff (up to a minute)");
+                    last_error = m;
+                }
+                std::thread::sleep(backoff.next());
                 continue;
             }
         };
         let now = journal::now();
+        if j.state == TxState::RollbackIncomplete {
+            if retry_lock.is_none() {
+                match watchdog_lock(root) {
+                    Some(l) => retry_lock = Some(l),
+                    // Another watchdog retries it.
+                    None => return Ok(()),
+                }
+            }
+            std::thread::sleep(backoff.next());
+            match super::rollback(root, "retrying an incomplete rollback", true, Some(txid)) {
+                Ok(r) if r.complete => {
+                    log_rollback(&r);
+                    return Ok(());
+                }
+                Ok(r) => {
+                    // Log only when what is left changes.
+                    if r.failed != last_failures {
+                        log_rollback(&r);
+                        eprintln!("pbx-harden watchdog: retrying with backoff until it completes");
+                        last_failures = r.failed.clone();
+                    }
+                }
+                Err(e) => {
+                    let m = e.to_string();
+                    if m != last_error {
+                        eprintln!("pbx-harden watchdog: rollback failed: {m}");
+                        last_error = m;
+                    }
+                }
+            }
+            continue;
+        }
         let apply_died = j.state == TxState::Applying && !journal::alive(j.pid, j.pid_start);
         if apply_died || now >= j.deadline {
             if j.state == TxState::Applying && !apply_died {
@@ -206,10 +316,25 @@ pub fn run(root: &Root, txid: &str) -> Result<()> {
                 "the confirm timer ran out"
             };
             match super::rollback(root, reason, true, Some(txid)) {
-                Ok(r) => eprintln!("pbx-harden watchdog: {}", r.headline()),
-                Err(e) => eprintln!("pbx-harden watchdog: rollback failed: {e}"),
+                Ok(r) if r.complete => {
+                    log_rollback(&r);
+                    return Ok(());
+                }
+                Ok(r) => {
+                    log_rollback(&r);
+                    eprintln!("pbx-harden watchdog: retrying with backoff until it completes");
+                    last_failures = r.failed.clone();
+                }
+                Err(e) => {
+                    let m = e.to_string();
+                    if m != last_error {
+                        eprintln!("pbx-harden watchdog: rollback failed: {m}");
+                        last_error = m;
+                    }
+                    std::thread::sleep(backoff.next());
+                }
             }
-            return Ok(());
+            continue;
         }
         let left = j.deadline.saturating_sub(now).clamp(0, 1);
         std::thread::sleep(Duration::from_millis(if left == 0 { 200 } else { 1000 }));

@@ -7,6 +7,8 @@
 //! `FORMAT`/`VERSION` and the README); new fields may be added, none renamed or removed
 //! within a version.
 
+mod ssh_baseline;
+
 use serde::Serialize;
 
 use crate::config::ini::IniFile;
@@ -393,6 +395,7 @@ fn ssh(a: &mut Audit<'_>) {
             "[ssh] allow_users = [\"your-login-user\"] (with a [user] section creating it)".into(),
         );
     }
+    ssh_baseline::audit(a, &cfg);
 }
 
 fn read_vars(root: &Root, path: &str) -> Option<ShellVars> {
@@ -471,6 +474,8 @@ fn fail2ban_jails(a: &Audit<'_>) -> Option<Vec<String>> {
 fn firewall(a: &mut Audit<'_>) {
     let root = a.root().clone();
     match read_vars(&root, APF_CONF) {
+        // Another firewall is in charge: not a finding of APF's.
+        None if other_firewall(a).is_some() => {}
         None => a.add(
             "firewall.apf_absent",
             Severity::Medium,
@@ -540,6 +545,35 @@ fn firewall(a: &mut Audit<'_>) {
             Some("firewall.backend"),
             "[firewall] backend = \"apf\" (APF + BFD) or \"fail2ban\", once installed".into(),
         );
+    }
+}
+
+/// A firewall other than APF that is on: firewalld or nftables enabled or running, ufw
+/// with ENABLED=yes.
+fn other_firewall(a: &Audit<'_>) -> Option<&'static str> {
+    let on = |name: &str| {
+        a.sys
+            .services
+            .find(name)
+            .is_some_and(|s| s.enabled || s.active == Some(true))
+    };
+    let ufw = a
+        .root()
+        .read_text("/etc/ufw/ufw.conf")
+        .ok()
+        .flatten()
+        .is_some_and(|t| {
+            t.lines()
+                .any(|l| l.trim().eq_ignore_ascii_case("ENABLED=yes"))
+        });
+    if ufw {
+        Some("ufw")
+    } else if on("firewalld") {
+        Some("firewalld")
+    } else if on("nftables") {
+        Some("nftables")
+    } else {
+        None
     }
 }
 

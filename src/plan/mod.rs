@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod ssh;
+pub mod ssh_baseline;
 pub mod sshd_check;
 pub mod user;
 

@@ -1,5 +1,6 @@
 //! SSH: the new port and its conflict checks, PermitRootLogin, AllowUsers, and the checks
-//! that the login user can still get in.
+//! that the login user can still get in. The baseline and modern crypto are in
+//! `ssh_baseline`, applied to the same edited configuration.
 
 use rand::{Rng, RngExt};
 
@@ -304,6 +305,9 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         }
     }
 
+    // True when it replaces a host key or edits the moduli: sshd is restarted for those too.
+    let baseline_restart = super::ssh_baseline::plan(b, answers, &mut cfg);
+
     if b.has_errors_for("ssh") {
         return;
     }
@@ -327,7 +331,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
     }
     super::sshd_check::check(b, &before, &cfg, answers);
 
-    if !changed.is_empty()
+    if (!changed.is_empty() || baseline_restart)
         && let Some(svc) = ssh_service(sys)
     {
         if let Some(p) = b.summary.ssh_port

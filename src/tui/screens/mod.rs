@@ -5,6 +5,7 @@ pub mod confirm;
 pub mod done;
 pub mod extensions;
 pub mod firewall;
+pub mod help;
 pub mod password;
 pub mod protection;
 pub mod review;
@@ -304,6 +305,16 @@ impl Screens {
             ScreenId::Apply => self.apply.view(f, area, ctx),
             ScreenId::Confirm => self.confirm.view(f, area, ctx),
             ScreenId::Done => self.done.view(f, area, ctx),
+        }
+    }
+
+    /// The focused field's name, for its help (F1).
+    pub fn field(&self, s: ScreenId, ctx: &Ctx) -> Option<&'static str> {
+        match s {
+            ScreenId::User => Some(self.user.field(ctx)),
+            ScreenId::Ssh => Some(self.ssh.field()),
+            ScreenId::Ports => self.ports.field(ctx),
+            _ => None,
         }
     }
 
