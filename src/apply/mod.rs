@@ -369,7 +369,10 @@ Nothing new is applied until that rollback completes.",
         s.written = plan
             .changes
             .iter()
-            .find(|c| c.path == *p)
+            .find(|c| {
+                // The real file behind a link is written through the link's path.
+                c.path == *p || root.resolve_final(&c.path).is_ok_and(|r| r.real == *p)
+            })
             .and_then(|c| c.after.as_ref())
             .map(|b| fsops::sha256(b));
         snapshots.push(s);
