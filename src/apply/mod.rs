@@ -170,6 +170,14 @@ fn snapshot(root: &Root, path: &str, dir: &std::path::Path, n: usize) -> Result<
             target: std::fs::read_link(&host).at(&host)?.display().to_string(),
         },
         Ok(md) if md.is_dir() => Before::Dir,
+        // A FIFO or device where a file is expected: never opened (reading could block or
+        // never end).
+        Ok(md) if !md.is_file() => {
+            return Err(Error::invalid(format!(
+                "{}: not a regular file (a FIFO, socket or device); refused",
+                root.display(path)
+            )));
+        }
         Ok(_) => {
             let bytes = std::fs::read(&host).at(&host)?;
             let backup = format!("{n}");
