@@ -24,6 +24,8 @@ pub struct Answers {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<ExtensionsAnswers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asterisk: Option<AsteriskAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<FirewallAnswers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apf: Option<ApfAnswers>,
@@ -53,6 +55,20 @@ pub struct ServicesAnswers {
 pub struct ExtensionsAnswers {
     #[serde(default, skip_serializing_if = "is_false")]
     pub rotate_weak: bool,
+}
+
+/// `[asterisk]`: Asterisk's own doors (beyond the seed): the manager interface and guest calls.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsteriskAnswers {
+    /// Bind the manager interface (AMI) to 127.0.0.1 and replace weak AMI secrets where the
+    /// admin owns manager.conf (on FreePBX: say what to change in FreePBX).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami_localhost: Option<bool>,
+    /// false: chan_sip `allowguest=no` and `alwaysauthreject=yes`, and no PJSIP `anonymous`
+    /// endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_guests: Option<bool>,
 }
 
 /// A port or a `low-high` range, as the answers file writes it: `5060` or `"10000-20000"`.

@@ -55,7 +55,7 @@ fn audit_of_the_weak_demo_root() {
     let v: serde_json::Value = serde_json::from_str(&json_out).unwrap();
     assert_eq!(v["format"], "pbx-harden-audit");
     assert_eq!(v["version"], 1);
-    assert_eq!(v["summary"]["total"], 46);
+    assert_eq!(v["summary"]["total"], 47);
     for secret in [
         "password1",
         "amp111",

@@ -206,6 +206,9 @@ fn all_screens(basic: bool) {
     assert_eq!(w.app.current, ScreenId::Extensions);
     w.snap(&format!("{m}-15-extensions"));
     w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Asterisk);
+    w.snap(&format!("{m}-15b-asterisk"));
+    w.key(Key::Enter);
     assert_eq!(w.app.current, ScreenId::Ports);
     w.snap(&format!("{m}-16-ports"));
     // Block a network that holds the admin's own address: refused as typed.
@@ -286,8 +289,11 @@ fn error_states() {
         w.key(Key::Enter).key(Key::Enter).type_str("trixuser");
         w.key(Key::Enter); // user
         w.store_generated();
-        for _ in 0..5 {
-            w.key(Key::Enter); // password, ssh, extensions, ports, protection
+        for _ in 0..6 {
+            if w.app.current == ScreenId::Review {
+                break;
+            }
+            w.key(Key::Enter); // password, ssh, extensions, asterisk, ports, protection
         }
         assert_eq!(w.app.current, ScreenId::Review);
         w.snap(&format!("{m}-20-review-lockout-refused"));
@@ -321,7 +327,10 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
     let mut w = wizard(false, |_| {});
     w.walk_to_ssh_screen();
     w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
-    w.key(Key::Enter).key(Key::Enter).key(Key::Enter); // extensions, ports, protection
+    w.key(Key::Enter)
+        .key(Key::Enter)
+        .key(Key::Enter)
+        .key(Key::Enter); // extensions, asterisk, ports, protection
     assert_eq!(w.app.current, ScreenId::Review);
     let fixture = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -612,7 +621,11 @@ fn second_run(prefill: bool) {
     // Harden the demo with the example answers, headless, and confirm.
     let mut w = wizard(false, |root| {
         let a = root.join("../answers.toml");
-        std::fs::write(&a, pbx_harden::demo::EXAMPLE_ANSWERS).unwrap();
+        let answers = format!(
+            "{}\n[asterisk]\nami_localhost = true\nsip_guests = false\n",
+            pbx_harden::demo::EXAMPLE_ANSWERS
+        );
+        std::fs::write(&a, answers).unwrap();
         // from the same SSH session the wizard then runs in (Env::fixed)
         let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
         let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
@@ -624,7 +637,11 @@ fn second_run(prefill: bool) {
         // the same answers file pre-fills every screen (--answers)
         let r = Root::open(w.root.path()).unwrap();
         let sys = System::detect(&r, &Env::fixed()).unwrap();
-        let a = Answers::parse(pbx_harden::demo::EXAMPLE_ANSWERS, "answers.toml").unwrap();
+        let text = format!(
+            "{}\n[asterisk]\nami_localhost = true\nsip_guests = false\n",
+            pbx_harden::demo::EXAMPLE_ANSWERS
+        );
+        let a = Answers::parse(&text, "answers.toml").unwrap();
         w.app = App::new(sys, Some(a), Theme::new(false, false), 42, NOW);
     }
     // Enter on every screen (Welcome .. Protection) reaches a review with no change.

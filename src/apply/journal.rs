@@ -128,6 +128,10 @@ pub struct TxSummary {
     /// One line per firewall fact worth showing in `status`.
     #[serde(default)]
     pub firewall: Vec<String>,
+    /// The login user becomes root with sudo (sudo is installed and sudoers grants it to the
+    /// user or one of their groups); otherwise with `su -`.
+    #[serde(default)]
+    pub sudo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -77,10 +77,16 @@ pub struct ApplyReport {
     pub nothing_to_do: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RollbackReport {
     pub txid: String,
     pub reason: String,
+    /// When it was rolled back (seconds since the epoch).
+    #[serde(default)]
+    pub at: u64,
+    /// Undo commands that ran (services started again, restarts), or were queued at boot.
+    #[serde(default)]
+    pub undone: Vec<String>,
     pub restored: Vec<String>,
     pub removed: Vec<String>,
     /// Changes others made during the window, one line each: files restored with the other
@@ -416,11 +422,21 @@ Nothing new is applied until that rollback completes.",
                         && plan.changes.iter().any(|c| c.path == "/etc/passwd")
                 })
             }),
-            ssh_port: plan.summary.ssh_port,
+            // The port sshd listens on after the change, also when the plan left SSH alone.
+            ssh_port: plan.summary.ssh_port.or_else(|| {
+                sys.sshd()
+                    .ok()
+                    .and_then(|c| c.listen_ports().first().copied())
+            }),
             ssh_port_changed: plan.summary.ssh_port_changed,
             address: plan.summary.address.clone(),
             files: plan.changes.iter().map(|c| c.path.clone()).collect(),
             firewall: plan.summary.firewall.clone(),
+            sudo: plan
+                .summary
+                .login_user
+                .as_deref()
+                .is_some_and(|u| sudo_grants(sys, plan, u)),
         },
         watchdog: None,
         pgid,
@@ -553,6 +569,54 @@ Nothing new is applied until that rollback completes.",
             }))
         }
     }
+}
+
+/// Will `user` be able to use sudo after `plan`: sudo is installed and sudoers (with
+/// sudoers.d) has an uncommented rule for the user or one of their groups (after the plan)?
+pub fn sudo_grants(sys: &System, plan: &Plan, user: &str) -> bool {
+    let root = &sys.root;
+    if !["/usr/bin/sudo", "/bin/sudo", "/usr/local/bin/sudo"]
+        .iter()
+        .any(|p| root.exists(p))
+    {
+        return false;
+    }
+    let mut groups = sys.users.groups_of(user);
+    for a in &plan.actions {
+        if let Action::CreateUser {
+            name, groups: g, ..
+        }
+        | Action::AddToGroups { name, groups: g } = a
+            && name == user
+        {
+            groups.extend(g.iter().cloned());
+        }
+    }
+    let mut text = root
+        .read_text("/etc/sudoers")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    for f in root.list_dir("/etc/sudoers.d").unwrap_or_default() {
+        if !f.contains('.') && !f.ends_with('~') {
+            text.push('\n');
+            text.push_str(
+                &root
+                    .read_text(&format!("/etc/sudoers.d/{f}"))
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    text.lines().any(|l| {
+        let first = l.split_whitespace().next().unwrap_or("");
+        !l.trim_start().starts_with('#')
+            && (first == user
+                || first
+                    .strip_prefix('%')
+                    .is_some_and(|g| groups.iter().any(|x| x == g)))
+    })
 }
 
 /// Does something answer with an SSH banner on `port` (localhost)?
@@ -904,6 +968,7 @@ pub fn rollback(
         txid: j.txid.clone(),
         reason: reason.to_string(),
         journal_damage: damage,
+        at: journal::now(),
         ..Default::default()
     };
     let earlier = j.rollback.clone().unwrap_or_default();
@@ -959,12 +1024,18 @@ pub fn rollback(
                 hint: "they are rolled back as soon as that file is restored".into(),
             });
         }
-        // 4. Undo commands (restarts with the restored files), once.
-        if blocked.is_empty() && run_undo && j.live && !earlier.undo_done {
-            for cmd in &j.undo {
-                if let Err(e) = crate::exec::run_ok(cmd, None) {
-                    rep.undo_errors.push(e.to_string());
+        // 4. Undo commands (restarts with the restored files), once; at boot, before the
+        //    services start, only what can be queued without blocking the boot.
+        if blocked.is_empty() && j.live && !earlier.undo_done {
+            if run_undo {
+                for cmd in &j.undo {
+                    match crate::exec::run_ok(cmd, None) {
+                        Ok(_) => rep.undone.push(cmd.join(" ")),
+                        Err(e) => rep.undo_errors.push(e.to_string()),
+                    }
                 }
+            } else {
+                boot_undo(&j.undo, &mut rep);
             }
         }
         // 5. The boot safeguard goes only with the last file.
@@ -982,11 +1053,19 @@ pub fn rollback(
     }
     if rep.failed.is_empty() {
         rep.complete = true;
+        // The record `status` shows ("rolled back when, why, what came back"); it moves to
+        // history with the journal.
+        let rec = journal::Paths::of(root).pending.join(RECORD);
+        let _ = fsops::write_atomic(
+            &rec,
+            &serde_json::to_vec_pretty(&rep).expect("report serializes"),
+            &fsops::Meta::new_file(0o600),
+        );
         journal::archive(root, &j, "rolled-back")?;
     } else {
         let now = journal::now();
-        let undo_done = earlier.undo_done
-            || (run_undo && j.live && !rep.failed.iter().any(|f| keeps_a_way_in(&f.path)));
+        let undo_done =
+            earlier.undo_done || (j.live && !rep.failed.iter().any(|f| keeps_a_way_in(&f.path)));
         j.state = TxState::RollbackIncomplete;
         j.rollback = Some(RollbackState {
             reason: if earlier.reason.is_empty() {
@@ -1010,6 +1089,72 @@ pub fn rollback(
     Ok(rep)
 }
 
+/// The rollback record in a history entry.
+pub const RECORD: &str = "rollback.json";
+
+/// At boot (the safeguard runs before the services start) the undo commands must not wait
+/// for units: on systemd the configuration is re-read (the restored unit files and links) and
+/// the services that were running are queued with `--no-block`; restarts are left out, the
+/// services start by themselves later in the boot.
+fn boot_undo(undo: &[Vec<String>], rep: &mut RollbackReport) {
+    if !std::path::Path::new("/run/systemd/system").exists() {
+        // SysV: the safeguard runs after rcS, before the runlevel's scripts, which follow
+        // the restored links by themselves; services that ran from rcS (or were stopped) are
+        // started now. Restarts (sshd) are left to the runlevel.
+        for cmd in undo {
+            if cmd.first().map(String::as_str) == Some("service")
+                && cmd.get(2).map(String::as_str) == Some("start")
+            {
+                match crate::exec::run_ok(cmd, None) {
+                    Ok(_) => rep.undone.push(cmd.join(" ")),
+                    Err(e) => rep.undo_errors.push(e.to_string()),
+                }
+            }
+        }
+        return;
+    }
+    let is = |cmd: &Vec<String>, verb: &str| {
+        cmd.first().map(String::as_str) == Some("systemctl")
+            && cmd.get(1).map(String::as_str) == Some(verb)
+    };
+    let run = |c: Vec<String>, rep: &mut RollbackReport| match crate::exec::run_ok(&c, None) {
+        Ok(_) => rep.undone.push(c.join(" ")),
+        Err(e) => rep.undo_errors.push(e.to_string()),
+    };
+    // The unit files and links are restored: systemd loaded the changed ones at boot.
+    if undo
+        .iter()
+        .any(|c| is(c, "daemon-reload") || is(c, "start"))
+    {
+        run(crate::exec::argv(&["systemctl", "daemon-reload"]), rep);
+    }
+    for cmd in undo.iter().filter(|c| is(c, "start")) {
+        let mut c = crate::exec::argv(&["systemctl", "start", "--no-block"]);
+        c.extend(cmd[2..].iter().cloned());
+        run(c, rep);
+    }
+}
+
+/// The newest finished change, when it was rolled back: its record.
+pub fn last_rollback(root: &Root) -> Option<RollbackReport> {
+    let h = journal::Paths::of(root).history;
+    let newest = std::fs::read_dir(&h)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let secs: u64 = name.split('-').next()?.parse().ok()?;
+            let mtime = e.metadata().ok()?.modified().ok()?;
+            Some((secs, mtime, e.path(), name))
+        })
+        .max()?;
+    if !newest.3.ends_with("-rolled-back") {
+        return None;
+    }
+    let bytes = std::fs::read(newest.2.join(RECORD)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 #[derive(Debug, Clone)]
 pub struct ConfirmReport {
     pub txid: String,
@@ -1017,32 +1162,10 @@ pub struct ConfirmReport {
     pub steps: Vec<String>,
 }
 
-/// Is there an established connection to `port` on this host (a login on the new port)?
-fn login_on_port(port: u16) -> bool {
-    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(t) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        for line in t.lines().skip(1) {
-            let v: Vec<&str> = line.split_whitespace().collect();
-            if v.len() > 3
-                && v[3] == "01"
-                && v[1]
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| u16::from_str_radix(p, 16).ok())
-                    == Some(port)
-            {
-                return true;
-            }
-        }
-    }
-    false
-}
-
-/// Confirm the pending change. On the live system the confirmation must come from a login
-/// on the new port (SSH_CONNECTION says so, or such a connection is open) unless `here`.
-pub fn confirm(root: &Root, env: &crate::system::Env, here: bool) -> Result<ConfirmReport> {
+/// Confirm the pending change. On the live system, after an SSH port move, the confirmation
+/// must come from the session of a login on the new port, by the user being set up or root
+/// (`net::session_login`: the sshd ancestor of this process), unless `here`.
+pub fn confirm(root: &Root, _env: &crate::system::Env, here: bool) -> Result<ConfirmReport> {
     let lock = journal::lock(root)?;
     let Some(j) = journal::load(root)? else {
         return Err(Error::Journal(
@@ -1074,25 +1197,41 @@ pub fn confirm(root: &Root, env: &crate::system::Env, here: bool) -> Result<Conf
         && j.summary.ssh_port_changed
         && let Some(port) = j.summary.ssh_port
     {
-        let conn = crate::system::net::admin_connection(
-            env.ssh_connection.as_deref(),
-            env.ssh_client.as_deref(),
-        );
-        let ok = match conn.and_then(|c| c.server_port) {
-            Some(p) => p == port,
-            None => login_on_port(port),
+        // The login this command runs in (through sudo or su: its sshd ancestor), never
+        // just any connection on the port (someone else's idle session).
+        let login = crate::system::net::session_login();
+        let who = j
+            .summary
+            .login_user
+            .clone()
+            .unwrap_or_else(|| "USER".into());
+        let user_of = |uid: u32| {
+            nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                .ok()
+                .flatten()
+                .map(|u| u.name)
         };
-        if !ok {
-            let who = j
-                .summary
-                .login_user
-                .clone()
-                .unwrap_or_else(|| "USER".into());
+        let refusal = match &login {
+            None => Some("this session is not an SSH login".to_string()),
+            Some(l) if l.port != port => Some(format!("this session came in on port {}", l.port)),
+            Some(l) if l.uid != 0 && user_of(l.uid) != j.summary.login_user => Some(format!(
+                "this login is {}'s, not {who}'s",
+                user_of(l.uid).unwrap_or_else(|| format!("uid {}", l.uid))
+            )),
+            Some(_) => None,
+        };
+        if let Some(why) = refusal {
+            let become_root = if j.summary.sudo { "sudo " } else { "" };
             return Err(Error::Journal(format!(
-                "confirm from a new login on port {port}, so the new way in is proven:\n  \
-                 ssh -p {port} {who}@{}\n  then: pbx-harden confirm\n\
+                "confirm from a new login on port {port}, so the new way in is proven \
+                 ({why}):\n  ssh -p {port} {who}@{}\n  then: {become_root}pbx-harden confirm{}\n\
                  (At the console, `pbx-harden confirm --here` confirms without it.)",
-                j.summary.address
+                j.summary.address,
+                if j.summary.sudo {
+                    ""
+                } else {
+                    "   (as root: su - first)"
+                }
             )));
         }
     }
@@ -1118,18 +1257,29 @@ pub fn confirm(root: &Root, env: &crate::system::Env, here: bool) -> Result<Conf
         }
     }
     // The boot safeguard goes first: once it is gone, nothing can roll back any more.
-    for p in [
-        watchdog::UNIT_LINK,
-        watchdog::UNIT_PATH,
-        watchdog::CRON_PATH,
-    ] {
-        let was_absent = j
-            .snapshots
-            .iter()
-            .any(|s| s.path == p && s.before == Before::Absent);
-        if was_absent {
+    for s in &j.snapshots {
+        let p = s.path.as_str();
+        let ours = [
+            watchdog::UNIT_LINK,
+            watchdog::UNIT_PATH,
+            watchdog::CRON_PATH,
+        ]
+        .contains(&p)
+            || p.rsplit('/')
+                .next()
+                .is_some_and(|f| f.ends_with(watchdog::SYSV_NAME));
+        if ours && s.before == Before::Absent {
             let h = root.host_nofollow(p);
             fsops::remove_any(&h).at(&h)?;
+        } else if p == watchdog::INITTAB {
+            let h = root.host(p);
+            if let Some(new) = std::fs::read(&h)
+                .ok()
+                .and_then(|b| watchdog::inittab_without_safeguard(&b))
+            {
+                let meta = fsops::meta_of(&h).at(&h)?;
+                fsops::write_atomic(&h, &new, &meta).at(&h)?;
+            }
         }
     }
     if let Some(u) = &j.summary.created_user {

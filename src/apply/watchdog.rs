@@ -4,8 +4,11 @@
 //!   systemd host it runs as a transient system unit through systemd-run, so logging out
 //!   cannot kill it). It polls the journal once a second: it rolls back at the deadline, or
 //!   at once if the apply process died half-way.
-//! - A boot safeguard (a oneshot systemd unit ordered before sshd, or a cron `@reboot`
-//!   entry) that rolls back an unconfirmed change after a reboot.
+//! - A boot safeguard that rolls back an unconfirmed change after a reboot, before sshd
+//!   starts and without any service the plan could disable: a oneshot systemd unit ordered
+//!   before sshd; on SysV an init script of its own, run from an `/etc/inittab` `sysinit`
+//!   entry right after rcS (Debian's startpar ignores rc links it has no `.depend` entry
+//!   for) or, without a sysinit entry (upstart), linked as S00 in runlevels 2-5.
 //!
 //! Both run the copy of the binary in `/var/lib/pbx-harden/bin/`, so they do not depend on
 //! where pbx-harden was started from.
@@ -28,15 +31,99 @@ use crate::system::{Init, System};
 pub const UNIT_PATH: &str = "/etc/systemd/system/pbx-harden-rollback.service";
 pub const UNIT_LINK: &str =
     "/etc/systemd/system/multi-user.target.wants/pbx-harden-rollback.service";
+/// Written by earlier versions on SysV (cron may be disabled by the change itself): still
+/// removed by confirm.
 pub const CRON_PATH: &str = "/etc/cron.d/pbx-harden-rollback";
+pub const SYSV_NAME: &str = "pbx-harden-rollback";
+pub const INITTAB: &str = "/etc/inittab";
+/// The inittab id of the safeguard's line (at most 4 characters).
+pub const INITTAB_ID: &str = "pbxh";
+pub const BOOT_LOG: &str = "/var/lib/pbx-harden/boot.log";
 pub const BIN_PATH: &str = "/var/lib/pbx-harden/bin/pbx-harden";
 
 /// The files the boot safeguard consists of, for this target.
 pub fn safeguard_paths(sys: &System) -> Vec<String> {
     match sys.init {
         Init::Systemd => vec![UNIT_PATH.into(), UNIT_LINK.into()],
-        _ => vec![CRON_PATH.into()],
+        _ => {
+            let (base, initd) = crate::services::rc_layout(&sys.root);
+            let mut v = vec![format!("{initd}/{SYSV_NAME}")];
+            if inittab_insert_at(&sys.root).is_some() {
+                v.push(INITTAB.into());
+            } else {
+                v.extend(sysv_links(base));
+            }
+            v
+        }
     }
+}
+
+fn sysv_links(base: &str) -> Vec<String> {
+    (2..=5)
+        .map(|n| format!("{base}/rc{n}.d/S00{SYSV_NAME}"))
+        .collect()
+}
+
+/// Where the safeguard's line goes in /etc/inittab: after the last `sysinit` entry (rcS, or
+/// rc.sysinit), so it runs once the filesystems are mounted read-write and before the
+/// runlevel's scripts. `None` without such an entry.
+fn inittab_insert_at(root: &Root) -> Option<(Vec<u8>, usize)> {
+    let bytes = root.read(INITTAB).ok().flatten()?;
+    let mut at = None;
+    let mut pos = 0;
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        pos += line.len();
+        let t = String::from_utf8_lossy(line);
+        let f: Vec<&str> = t.trim_end().splitn(4, ':').collect();
+        if !t.trim_start().starts_with('#') && f.len() == 4 && f[2] == "sysinit" {
+            at = Some(pos);
+        }
+    }
+    at.map(|a| (bytes, a))
+}
+
+fn inittab_line(initd: &str) -> String {
+    format!("{INITTAB_ID}::sysinit:{initd}/{SYSV_NAME} start\n")
+}
+
+/// /etc/inittab without the safeguard's line (confirm).
+pub fn inittab_without_safeguard(bytes: &[u8]) -> Option<Vec<u8>> {
+    let prefix = format!("{INITTAB_ID}::sysinit:");
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut found = false;
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        if line.starts_with(prefix.as_bytes()) && String::from_utf8_lossy(line).contains(SYSV_NAME)
+        {
+            found = true;
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    found.then_some(out)
+}
+
+pub fn sysv_script_text() -> String {
+    format!(
+        "#!/bin/sh\n\
+         ### BEGIN INIT INFO\n\
+         # Provides:          {SYSV_NAME}\n\
+         # Required-Start:    $local_fs\n\
+         # Required-Stop:\n\
+         # X-Start-Before:    ssh sshd\n\
+         # Default-Start:     2 3 4 5\n\
+         # Default-Stop:\n\
+         # Short-Description: pbx-harden: roll back an unconfirmed change after a reboot\n\
+         ### END INIT INFO\n\
+         # chkconfig: 2345 00 99\n\
+         # Written by pbx-harden apply; removed by confirm and rollback. It runs from\n\
+         # /etc/inittab (sysinit, after rcS) or as S00 of each runlevel, before sshd, and\n\
+         # needs no other service (cron may be one the change disabled).\n\
+         case \"$1\" in start|'') ;; *) exit 0 ;; esac\n\
+         [ -f {STATE_DIR}/pending/journal.json ] || exit 0\n\
+         echo \"$(date -u +%Y-%m-%dT%H:%M:%SZ) boot rollback, pid $$ started at tick $(cut -d' ' -f22 /proc/$$/stat 2>/dev/null)\" >> {BOOT_LOG}\n\
+         {BIN_PATH} rollback --no-restart --reason boot >> {BOOT_LOG} 2>&1\n\
+         exit 0\n"
+    )
 }
 
 pub fn unit_text() -> String {
@@ -55,13 +142,6 @@ pub fn unit_text() -> String {
          \n\
          [Install]\n\
          WantedBy=multi-user.target\n"
-    )
-}
-
-pub fn cron_text() -> String {
-    format!(
-        "# Written by pbx-harden apply; removed by confirm and rollback.\n\
-         @reboot root test -f {STATE_DIR}/pending/journal.json && {BIN_PATH} rollback --reason boot\n"
     )
 }
 
@@ -84,14 +164,35 @@ pub fn write_safeguard(sys: &System) -> Result<()> {
             std::os::unix::fs::symlink(UNIT_PATH, &link).at(&link)?;
         }
         _ => {
-            let cron = root.host_nofollow(CRON_PATH);
-            super::fsops::create_parents(&cron).at(&cron)?;
+            let (base, initd) = crate::services::rc_layout(root);
+            let script = root.host_nofollow(&format!("{initd}/{SYSV_NAME}"));
+            super::fsops::create_parents(&script).at(&script)?;
             super::fsops::write_atomic(
-                &cron,
-                cron_text().as_bytes(),
-                &super::fsops::Meta::new_file(0o644),
+                &script,
+                sysv_script_text().as_bytes(),
+                &super::fsops::Meta::new_file(0o755),
             )
-            .at(&cron)?;
+            .at(&script)?;
+            if let Some((bytes, at)) = inittab_insert_at(root) {
+                let mut new = bytes[..at].to_vec();
+                if !new.ends_with(b"\n") {
+                    new.push(b'\n');
+                }
+                new.extend_from_slice(inittab_line(initd).as_bytes());
+                new.extend_from_slice(&bytes[at..]);
+                let host = root.host(INITTAB);
+                let meta = super::fsops::meta_of(&host).at(&host)?;
+                super::fsops::write_atomic(&host, &new, &meta).at(&host)?;
+            } else {
+                for l in sysv_links(base) {
+                    let link = root.host_nofollow(&l);
+                    if link.parent().is_some_and(|d| d.is_dir()) {
+                        let _ = std::fs::remove_file(&link);
+                        std::os::unix::fs::symlink(format!("../init.d/{SYSV_NAME}"), &link)
+                            .at(&link)?;
+                    }
+                }
+            }
         }
     }
     Ok(())
@@ -338,5 +439,49 @@ pub fn run(root: &Root, txid: &str) -> Result<()> {
         }
         let left = j.deadline.saturating_sub(now).clamp(0, 1);
         std::thread::sleep(Duration::from_millis(if left == 0 { 200 } else { 1000 }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INITTAB_DEBIAN: &str = "id:2:initdefault:\n\
+        si::sysinit:/etc/init.d/rcS\n\
+        ~~:S:wait:/sbin/sulogin --force\n\
+        l2:2:wait:/etc/init.d/rc 2\n";
+
+    #[test]
+    fn the_inittab_line_goes_after_rcs_and_comes_out_byte_for_byte() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc")).unwrap();
+        std::fs::write(t.path().join("etc/inittab"), INITTAB_DEBIAN).unwrap();
+        let root = Root::open(t.path()).unwrap();
+        let (bytes, at) = inittab_insert_at(&root).unwrap();
+        let mut new = bytes[..at].to_vec();
+        new.extend_from_slice(inittab_line("/etc/init.d").as_bytes());
+        new.extend_from_slice(&bytes[at..]);
+        let text = String::from_utf8(new.clone()).unwrap();
+        assert!(
+            text.contains(
+                "si::sysinit:/etc/init.d/rcS\npbxh::sysinit:/etc/init.d/pbx-harden-rollback start\n~~:S"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            inittab_without_safeguard(&new).unwrap(),
+            INITTAB_DEBIAN.as_bytes()
+        );
+        assert_eq!(inittab_without_safeguard(INITTAB_DEBIAN.as_bytes()), None);
+        // No sysinit entry (upstart's inittab): no place for it.
+        std::fs::write(t.path().join("etc/inittab"), "id:3:initdefault:\n").unwrap();
+        assert!(inittab_insert_at(&root).is_none());
+        // A commented sysinit line does not count.
+        std::fs::write(
+            t.path().join("etc/inittab"),
+            "#si::sysinit:/etc/rc.d/rc.sysinit\n",
+        )
+        .unwrap();
+        assert!(inittab_insert_at(&root).is_none());
     }
 }

@@ -41,6 +41,13 @@ pub fn text(s: ScreenId, field: Option<&str>) -> String {
              secret and writes the new ones to a root-only report for the phones; where \
              FreePBX writes the file, it tells you what to change in FreePBX."
         }
+        ScreenId::Asterisk => {
+            "Doors Asterisk itself leaves open, beyond the seed. The manager interface (AMI, \
+             port 5038) controls the whole PBX: bound to 127.0.0.1 it is reached through \
+             ssh -L 5038:127.0.0.1:5038, and a weak AMI secret is replaced where the file is \
+             yours (the new one goes to a root-only report; FreePBX keeps its own). Guest calls \
+             (chan_sip's allowguest, PJSIP's anonymous endpoint) are how toll fraud starts."
+        }
         ScreenId::Ports => {
             "What the firewall lets in. Tick the PBX services the outside must reach; give \
              other ports as numbers or ranges (5060 10000-20000). Trusted hosts reach every \
@@ -134,6 +141,7 @@ mod tests {
             ScreenId::Password,
             ScreenId::Ssh,
             ScreenId::Extensions,
+            ScreenId::Asterisk,
             ScreenId::Ports,
             ScreenId::Protection,
             ScreenId::Review,
