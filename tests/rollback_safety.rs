@@ -297,8 +297,20 @@ fn an_unrestorable_file_keeps_the_way_in_until_it_can_be_restored() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    let cron = std::fs::read_to_string(t.path().join("etc/cron.d/pbx-harden-rollback")).unwrap();
-    assert!(cron.contains("rollback --reason boot"), "{cron}");
+    // The SysV safeguard (the demo is a CentOS 5 box): an init script of its own.
+    let safeguard = [
+        "etc/rc.d/init.d/pbx-harden-rollback",
+        "etc/init.d/pbx-harden-rollback",
+    ]
+    .iter()
+    .map(|p| t.path().join(p))
+    .find(|p| p.exists())
+    .expect("the boot safeguard's init script");
+    let script = std::fs::read_to_string(&safeguard).unwrap();
+    assert!(
+        script.contains("rollback --no-restart --reason boot"),
+        "{script}"
+    );
     let r = Command::new(t.path().join("var/lib/pbx-harden/bin/pbx-harden"))
         .arg("--root")
         .arg(t.path())
@@ -320,7 +332,7 @@ fn an_unrestorable_file_keeps_the_way_in_until_it_can_be_restored() {
     assert!(passwd.contains("trixuser:"), "{passwd}");
     assert!(out.contains("accounts"), "{out}");
     assert!(
-        t.path().join("etc/cron.d/pbx-harden-rollback").exists(),
+        safeguard.exists(),
         "the boot safeguard stays until the rollback completes"
     );
     let st = pbx(t.path(), &["status"], &[]);

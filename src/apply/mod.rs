@@ -742,6 +742,9 @@ fn keeps_a_way_in(p: &str) -> bool {
 /// The boot safeguard and the directories created for it: removed last, and only by a
 /// rollback that completed.
 fn is_safeguard_path(p: &str) -> bool {
+    let name = p.rsplit('/').next().unwrap_or(p);
+    // systemd's unit, the cron entry of earlier versions, and on SysV the init script, its
+    // S00 links and the inittab line that runs it
     [
         watchdog::UNIT_PATH,
         watchdog::UNIT_LINK,
@@ -749,6 +752,9 @@ fn is_safeguard_path(p: &str) -> bool {
     ]
     .iter()
     .any(|g| *g == p || g.starts_with(&format!("{p}/")))
+        || p == watchdog::INITTAB
+        || name == watchdog::SYSV_NAME
+        || name == format!("S00{}", watchdog::SYSV_NAME)
 }
 
 /// What the admin can do about a file that could not be restored.
