@@ -17,8 +17,7 @@ use rand::{Rng, RngExt};
 
 use crate::answers::Answers;
 use crate::config::ini::IniFile;
-use crate::plan::actions::CommandAction;
-use crate::plan::{Action, Builder};
+use crate::plan::Builder;
 use crate::secrets::Secret;
 
 pub const MANAGER_CONF: &str = "/etc/asterisk/manager.conf";
@@ -53,28 +52,7 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
     if a.sip_guests == Some(false) && sip_guests(b) {
         reload.push("sip reload");
     }
-    if reload.is_empty() || !b.sys.root.is_live() {
-        return;
-    }
-    if !super::asterisk_running(&b.sys.root) {
-        b.warn(
-            "asterisk",
-            "Asterisk is not running: it reads the new settings when it starts",
-        );
-        return;
-    }
-    let ast = crate::system::find_program("asterisk")
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "/usr/sbin/asterisk".into());
-    for c in reload {
-        let argv = vec![ast.clone(), "-rx".to_string(), c.to_string()];
-        b.actions.push(Action::Command(CommandAction {
-            argv: argv.clone(),
-            undo: vec![argv],
-            touches: Vec::new(),
-            changes_state: false,
-        }));
-    }
+    super::reload_asterisk(b, "asterisk", &reload, "the new settings");
 }
 
 /// The manager interface: loopback only, weak secrets replaced. True when manager.conf changes.

@@ -839,28 +839,37 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
             phones.join(", ")
         ),
     );
-    if b.sys.root.is_live() {
-        if asterisk_running(&b.sys.root) {
-            let ast = crate::system::find_program("asterisk")
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "/usr/sbin/asterisk".into());
-            for ch in channels {
-                for c in ch.reload_commands() {
-                    let argv = vec![ast.clone(), "-rx".to_string(), c.to_string()];
-                    b.actions.push(Action::Command(CommandAction {
-                        argv: argv.clone(),
-                        undo: vec![argv],
-                        touches: Vec::new(),
-                        changes_state: false,
-                    }));
-                }
-            }
-        } else {
-            b.warn(
-                KEY,
-                "Asterisk is not running: it reads the new secrets when it starts",
-            );
-        }
+    let reloads: Vec<&str> = channels
+        .iter()
+        .flat_map(|ch| ch.reload_commands().iter().copied())
+        .collect();
+    reload_asterisk(b, KEY, &reloads, "the new secrets");
+}
+
+/// Asterisk reloads what changed (`asterisk -rx "sip reload"`, …) after apply, on the live
+/// system when it runs; otherwise a warning under `key` that it reads `what` when it starts.
+pub(crate) fn reload_asterisk(b: &mut Builder<'_>, key: &str, commands: &[&str], what: &str) {
+    if commands.is_empty() || !b.sys.root.is_live() {
+        return;
+    }
+    if !asterisk_running(&b.sys.root) {
+        b.warn(
+            key,
+            format!("Asterisk is not running: it reads {what} when it starts"),
+        );
+        return;
+    }
+    let ast = crate::system::find_program("asterisk")
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "/usr/sbin/asterisk".into());
+    for c in commands {
+        let argv = vec![ast.clone(), "-rx".to_string(), c.to_string()];
+        b.actions.push(Action::Command(CommandAction {
+            argv: argv.clone(),
+            undo: vec![argv],
+            touches: Vec::new(),
+            changes_state: false,
+        }));
     }
 }
 

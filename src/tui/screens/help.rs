@@ -134,21 +134,7 @@ mod tests {
 
     #[test]
     fn every_screen_has_help_in_its_own_words() {
-        for s in [
-            ScreenId::Welcome,
-            ScreenId::Services,
-            ScreenId::User,
-            ScreenId::Password,
-            ScreenId::Ssh,
-            ScreenId::Extensions,
-            ScreenId::Asterisk,
-            ScreenId::Ports,
-            ScreenId::Protection,
-            ScreenId::Review,
-            ScreenId::Apply,
-            ScreenId::Confirm,
-            ScreenId::Done,
-        ] {
+        for &s in ScreenId::ALL {
             let t = text(s, None);
             assert!(t.len() > 40, "{s:?}");
             assert!(!t.contains(" = true"), "{s:?}: answers keys in the help");
