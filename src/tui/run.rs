@@ -156,7 +156,10 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                 break;
             }
         }
-        for e in effects {
+        // Effects of effects (an event that moves to the Done screen asks for the audit) are
+        // carried out too, in order.
+        let mut queue: std::collections::VecDeque<Effect> = effects.into();
+        while let Some(e) = queue.pop_front() {
             match e {
                 Effect::Score { .. } => {
                     let _ = score_tx.send(e);
@@ -166,9 +169,9 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                     let _ = terminal.clear();
                 }
                 Effect::Quit => app.quit = true,
-                // Slow work (plan with sshd -t, apply) runs on a thread, so keys and the
-                // countdown stay live; its events come back through the channel.
-                Effect::BuildPlan | Effect::Apply => {
+                // Slow work (plan with sshd -t, apply, the audit) runs on a thread, so keys and
+                // the countdown stay live; its events come back through the channel.
+                Effect::BuildPlan | Effect::Apply | Effect::Audit => {
                     let job = Job::of(&app, &root, &env);
                     let tx = ev_tx.clone();
                     let waker = tty
@@ -188,7 +191,7 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                 other => {
                     let job = Job::of(&app, &root, &env);
                     for ev in perform(&other, &job, &|_| {}) {
-                        let _ = app.update(ev);
+                        queue.extend(app.update(ev));
                     }
                 }
             }
@@ -363,6 +366,7 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
                             let what = f
                                 .subject
                                 .as_deref()
+                                .filter(|s| !f.title.contains(s))
                                 .map_or(String::new(), |s| format!(" ({s})"));
                             format!("{:<6} {}{what}", f.severity.label(), f.title)
                         })
