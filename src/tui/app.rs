@@ -39,6 +39,9 @@ pub enum Effect {
     /// Look at the pending change (once a second on the confirm screen).
     PollPending,
     SaveAnswers(String),
+    /// Scan the extension secrets off the input path (the Extensions screen shows that it
+    /// is checking until the scan is in).
+    ScanExtensions,
     Redraw,
     Quit,
 }
@@ -65,6 +68,8 @@ pub enum Event {
     /// (with how it ended, when known).
     Pending(Option<(String, u64)>, Option<String>),
     Saved(Result<String, String>),
+    /// The extension scan is in.
+    Scanned,
 }
 
 /// Shared by all screens.

@@ -2,6 +2,8 @@
 //! slow ones), `App::view` drawn through the frugal backend.
 
 use std::io::Write;
+
+use ratatui::backend::Backend as _;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -136,25 +138,41 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
         } else {
             Duration::from_secs(30)
         };
+        // Everything that is already waiting (keys typed ahead, a burst of apply progress
+        // that queued while a write to a slow line blocked) is handled before the next
+        // draw: one frame for the lot, never a backlog of stale ones.
         let mut effects = Vec::new();
-        match tty.next(timeout) {
-            Ev::Key(k) => effects.extend(app.update(Event::Key(k))),
-            Ev::Resize(size) => {
-                terminal.backend_mut().set_size(size);
-                let _ = terminal.autoresize();
-                let _ = terminal.clear();
-            }
-            Ev::Wake => {
-                for ev in ev_rx.try_iter() {
-                    effects.extend(app.update(ev));
+        let mut ev = Some(tty.next(timeout));
+        let mut burst = 0;
+        while let Some(e) = ev.take() {
+            match e {
+                Ev::Key(k) => effects.extend(app.update(Event::Key(k))),
+                Ev::Resize(size) => {
+                    if terminal.backend().size().ok() != Some(size) {
+                        terminal.backend_mut().set_size(size);
+                        // one clear: autoresize clears when the size changed
+                        let _ = terminal.autoresize();
+                    }
+                }
+                Ev::Wake => {
+                    for ev in ev_rx.try_iter() {
+                        effects.extend(app.update(ev));
+                    }
+                }
+                Ev::Tick if settle => effects.extend(app.update(Event::Settle)),
+                Ev::Tick => effects.extend(app.update(Event::Tick { now: now() })),
+                Ev::Gone(why) => {
+                    exit_note = Some(format!("the wizard ended: {why}"));
+                    break;
                 }
             }
-            Ev::Tick if settle => effects.extend(app.update(Event::Settle)),
-            Ev::Tick => effects.extend(app.update(Event::Tick { now: now() })),
-            Ev::Gone(why) => {
-                exit_note = Some(format!("the wizard ended: {why}"));
-                break;
+            burst += 1;
+            if burst < 64 && !app.quit {
+                ev = tty.ready();
             }
+        }
+        if exit_note.is_some() {
+            break;
         }
         for e in effects {
             match e {
@@ -168,7 +186,7 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                 Effect::Quit => app.quit = true,
                 // Slow work (plan with sshd -t, apply) runs on a thread, so keys and the
                 // countdown stay live; its events come back through the channel.
-                Effect::BuildPlan | Effect::Apply => {
+                Effect::BuildPlan | Effect::Apply | Effect::ScanExtensions => {
                     let job = Job::of(&app, &root, &env);
                     let tx = ev_tx.clone();
                     let waker = tty
@@ -337,6 +355,11 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             vec![Event::Saved(
                 write_private(path, &text).map(|_| path.clone()),
             )]
+        }
+        Effect::ScanExtensions => {
+            let Some(sys) = sys else { return Vec::new() };
+            let _ = sys.extensions.force();
+            vec![Event::Scanned]
         }
         Effect::Redraw | Effect::Quit => Vec::new(),
     }
