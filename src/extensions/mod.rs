@@ -792,7 +792,7 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
             }
         };
         let mut ini = IniFile::parse(&bytes);
-        for (line, key, new) in lines {
+        for (line, key, _) in lines {
             let ok = matches!(ini.parsed.get(*line), Some(IniLine::Entry { key: k, .. }) if k.eq_ignore_ascii_case(key));
             if !ok {
                 b.error(
@@ -804,8 +804,12 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
                 );
                 return;
             }
-            ini.set_value(*line, new.expose());
         }
+        let values: Vec<(usize, &str)> = lines
+            .iter()
+            .map(|(line, _, new)| (*line, new.expose()))
+            .collect();
+        ini.set_values(&values);
         b.write(
             file,
             Some(ini.to_bytes()),
