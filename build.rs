@@ -38,6 +38,11 @@ fn walk(base: &Path, dir: &Path, out: &mut String) {
 fn main() {
     let base = Path::new("assets/demo/root");
     println!("cargo:rerun-if-changed=assets/demo");
+    // `--version` names the target (a static musl binary runs on CentOS 7 as on Debian 13).
+    println!(
+        "cargo:rustc-env=PBX_HARDEN_TARGET={}",
+        std::env::var("TARGET").unwrap_or_default()
+    );
     let mut out = String::from("pub static DEMO_ROOT: &[(&str, DemoEntry)] = &[\n");
     walk(base, base, &mut out);
     out.push_str("];\n");

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::answers::{self, Answers};
 use crate::apply::{self, ApplyOptions, Status};
@@ -13,24 +13,45 @@ use crate::root::Root;
 use crate::secrets;
 use crate::system::{Env, System};
 
+/// `--version`: the version and the target the binary was built for (a static musl binary
+/// runs on every supported distribution; a glibc one needs glibc 2.34 or newer).
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("PBX_HARDEN_TARGET"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "pbx-harden",
-    version,
+    version = LONG_VERSION,
     about = "Harden an Asterisk PBX (trixbox, FreePBX, Issabel): login user, SSH, firewall, \
              secrets; every change reviewed as a diff and rolled back unless confirmed.",
-    after_help = "Without a command, pbx-harden opens the wizard."
+    after_help = "Without a command, pbx-harden opens the wizard (as root, on this system).\n\
+\n\
+Examples:\n  \
+  pbx-harden                              the wizard on this system\n  \
+  pbx-harden --demo                       the wizard on a copy of the bundled demo system\n  \
+  pbx-harden --root /mnt/pbx              the wizard on a mounted disk\n  \
+  pbx-harden plan --answers site.toml     what an answers file would change\n  \
+  pbx-harden apply --answers site.toml    apply it, with the rollback timer\n  \
+  pbx-harden audit                        what is still open\n\
+\n\
+See pbx-harden(8) for the answers file, the exit codes and the safety model."
 )]
 pub struct Cli {
-    /// The target system's root directory ("/" = this system; services are only restarted then)
-    #[arg(long, global = true, value_name = "DIR", default_value = "/")]
-    pub root: PathBuf,
+    /// The target system's root directory: "/" (the default) is this system, the only one
+    /// whose services are restarted; a mounted disk or an offline copy otherwise. Also
+    /// accepted before a command that works on a target
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 
     /// Open the wizard on a temporary copy of the bundled demo system
-    #[arg(long)]
+    #[arg(long, conflicts_with = "root")]
     pub demo: bool,
 
-    /// Pre-fill the wizard from an answers file
+    /// Pre-fill every screen of the wizard from an answers file (TOML, as `plan` reads)
     #[arg(long, value_name = "FILE")]
     pub answers: Option<PathBuf>,
 
@@ -42,60 +63,159 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// `--root` of a command that works on a target system.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Target {
+    /// The target system's root directory: "/" (the default) is this system, the only one
+    /// whose services are restarted; a mounted disk or an offline copy otherwise
+    #[arg(long = "root", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Validate an answers file and print every change as a diff, and every command; change nothing
+    #[command(
+        after_help = "Exit status: 0 the plan is valid, 2 problems (each named by its \
+        answers key).\n\nExamples:\n  pbx-harden plan --answers site.toml\n  \
+        pbx-harden plan --root /mnt/pbx --answers site.toml"
+    )]
     Plan {
+        /// The answers file (TOML): [user], [ssh], [services], [extensions], [firewall],
+        /// [apf], [bfd], [fail2ban], [apply]; see pbx-harden(8)
         #[arg(long, value_name = "FILE")]
         answers: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
     /// Apply an answers file and arm the rollback timer
+    #[command(
+        after_help = "The change is rolled back by itself unless `pbx-harden confirm` runs \
+        in time, from a new login on the new SSH port. It survives a dead terminal and a \
+        reboot.\n\nExamples:\n  pbx-harden apply --answers site.toml\n  \
+        pbx-harden apply --answers site.toml --confirm-timeout 10m"
+    )]
     Apply {
+        /// The answers file (TOML), as `plan` reads it
         #[arg(long, value_name = "FILE")]
         answers: PathBuf,
-        /// Time to confirm before everything is rolled back (overrides apply.confirm_timeout)
+        /// Time to confirm before everything is rolled back, e.g. 90s, 5m, 1h (overrides
+        /// apply.confirm_timeout; default 5m)
         #[arg(long, value_name = "DURATION")]
         confirm_timeout: Option<String>,
+        #[command(flatten)]
+        target: Target,
     },
     /// Keep the pending change (run it from a new login on the new SSH port)
+    #[command(
+        after_help = "Examples:\n  ssh -p 22022 admin@pbx   then   sudo pbx-harden confirm\n  \
+        pbx-harden confirm --here     at the console, where no new SSH login can prove the path"
+    )]
     Confirm {
         /// Confirm from this session (e.g. at the console) without the new-login check
         #[arg(long)]
         here: bool,
+        #[command(flatten)]
+        target: Target,
     },
     /// Undo the pending change now
+    #[command(after_help = "Examples:\n  pbx-harden rollback\n  \
+        pbx-harden rollback --reason \"wrong port\"")]
     Rollback {
-        /// Do not restart services (used at boot, before they start)
-        #[arg(long)]
+        /// Do not restart services (used by the boot safeguard, before they start)
+        #[arg(long, hide = true)]
         no_restart: bool,
-        #[arg(long, default_value = "requested by the admin")]
+        /// Why, recorded in the change's history and shown by `status`
+        #[arg(long, value_name = "TEXT", default_value = "requested by the admin")]
         reason: String,
+        #[command(flatten)]
+        target: Target,
     },
     /// Show the pending change and the time left
-    Status,
+    #[command(after_help = "Examples:\n  pbx-harden status\n  pbx-harden status --root /mnt/pbx")]
+    Status {
+        #[command(flatten)]
+        target: Target,
+    },
     /// Print a generated passphrase and its strength
+    #[command(after_help = "Examples:\n  pbx-harden password\n  pbx-harden password --words 6")]
     Password {
-        /// Number of words
+        /// Number of words (4 to 12); five give about 75 bits
         #[arg(long, default_value_t = secrets::DEFAULT_WORDS)]
         words: usize,
     },
     /// Copy the bundled demo system to a temporary directory and run plan, apply and confirm there
+    #[command(
+        after_help = "Examples:\n  pbx-harden demo\n  pbx-harden demo --extract /tmp/pbx \
+        && pbx-harden --root /tmp/pbx"
+    )]
     Demo {
         /// Only write the demo system into DIR (to look at, or to try --root DIR on)
         #[arg(long, value_name = "DIR")]
         extract: Option<PathBuf>,
     },
     /// Report the server's security posture; change nothing (exit 0 clean, 1 findings, 2 error)
+    #[command(
+        after_help = "Examples:\n  pbx-harden audit\n  pbx-harden audit --format json | jq ."
+    )]
     Audit {
+        /// Output: text for people, json for scripts (versioned; see pbx-harden(8))
         #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
         format: AuditFormat,
+        #[command(flatten)]
+        target: Target,
     },
+    /// Run the wizard on the console at the next boot, before the login prompt, once
+    #[command(after_help = "Examples:\n  pbx-harden firstboot enable\n  \
+        pbx-harden firstboot enable --root /mnt/image     (an image being prepared)\n  \
+        pbx-harden firstboot status")]
+    Firstboot {
+        #[command(subcommand)]
+        action: FirstbootAction,
+    },
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  pbx-harden completions bash > /etc/bash_completion.d/pbx-harden\n  \
+        pbx-harden completions fish > ~/.config/fish/completions/pbx-harden.fish"
+    )]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// (internal) print the man page pbx-harden(8) in roff
+    #[command(hide = true)]
+    Manpage,
     /// (internal) the rollback timer process
     #[command(hide = true)]
     Watchdog {
         #[arg(long)]
         txid: String,
+        #[command(flatten)]
+        target: Target,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FirstbootAction {
+    /// Install the first-boot unit (systemd) or init script (SysV)
+    Enable {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Remove it again
+    Disable {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Whether it is installed, and whether it has run
+    Status {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// (internal) what the unit runs at boot: offer the wizard on every console
+    #[command(hide = true)]
+    Run,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,11 +269,59 @@ fn open_root(dir: &std::path::Path) -> Result<Root> {
     }
 }
 
+/// The root a command works on: its own `--root`, or the one given before it, or "/".
+fn target_dir(top: &Option<PathBuf>, t: &Target) -> Result<PathBuf> {
+    match (top, &t.root) {
+        (Some(a), Some(b)) if a != b => Err(Error::invalid(format!(
+            "--root is given twice ({} and {}): give it once",
+            a.display(),
+            b.display()
+        ))),
+        (_, Some(d)) | (Some(d), None) => Ok(d.clone()),
+        (None, None) => Ok(PathBuf::from("/")),
+    }
+}
+
+fn target_root(top: &Option<PathBuf>, t: &Target) -> Result<Root> {
+    open_root(&target_dir(top, t)?)
+}
+
+/// The name of a command that works on no target, for the `--root` refusal.
+fn targetless(cmd: &Command) -> Option<&'static str> {
+    match cmd {
+        Command::Password { .. } => Some("password"),
+        Command::Demo { .. } => Some("demo"),
+        Command::Completions { .. } => Some("completions"),
+        Command::Manpage => Some("manpage"),
+        Command::Firstboot {
+            action: FirstbootAction::Run,
+        } => Some("firstboot run"),
+        _ => None,
+    }
+}
+
 pub fn run(cli: Cli) -> Result<i32> {
     let Some(cmd) = cli.command else {
         return wizard(&cli);
     };
+    if let (Some(dir), Some(name)) = (&cli.root, targetless(&cmd)) {
+        return Err(Error::invalid(format!(
+            "--root {}: `{name}` works on no target system; leave --root out",
+            dir.display()
+        )));
+    }
+    let top = cli.root.clone();
     match cmd {
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "pbx-harden", &mut out);
+            Ok(0)
+        }
+        Command::Manpage => {
+            print!("{}", crate::manpage::render()?);
+            Ok(0)
+        }
+        Command::Firstboot { action } => crate::firstboot::cli(&top, action),
         Command::Password { words } => {
             if !(secrets::MIN_WORDS..=secrets::MAX_WORDS).contains(&words) {
                 return Err(Error::invalid(format!(
@@ -193,14 +361,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Demo { extract: None } => demo(),
-        Command::Audit { format } => Ok(audit_cmd(&cli.root, format)),
-        Command::Watchdog { txid } => {
-            let root = open_root(&cli.root)?;
+        Command::Audit { format, target } => Ok(audit_cmd(&target_dir(&top, &target)?, format)),
+        Command::Watchdog { txid, target } => {
+            let root = target_root(&top, &target)?;
             apply::watchdog::run(&root, &txid)?;
             Ok(0)
         }
-        Command::Plan { answers } => {
-            let root = open_root(&cli.root)?;
+        Command::Plan { answers, target } => {
+            let root = target_root(&top, &target)?;
             let answers = Answers::load(&answers)?;
             let sys = System::detect(&root, &Env::from_process())?;
             let p = plan::build(&sys, &answers, &mut rand::rng());
@@ -216,8 +384,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Apply {
             answers,
             confirm_timeout,
+            target,
         } => {
-            let root = open_root(&cli.root)?;
+            let root = target_root(&top, &target)?;
             let answers = Answers::load(&answers)?;
             let timeout = confirm_timeout
                 .map(|t| answers::parse_timeout(&t).map_err(Error::invalid))
@@ -229,8 +398,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             apply_cmd(&root, &answers, timeout)
         }
-        Command::Confirm { here } => {
-            let root = open_root(&cli.root)?;
+        Command::Confirm { here, target } => {
+            let root = target_root(&top, &target)?;
             let r = apply::confirm(&root, &Env::from_process(), here)?;
             for s in &r.steps {
                 println!("{s}");
@@ -238,8 +407,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("Confirmed {}.", r.txid);
             Ok(0)
         }
-        Command::Rollback { no_restart, reason } => {
-            let root = open_root(&cli.root)?;
+        Command::Rollback {
+            no_restart,
+            reason,
+            target,
+        } => {
+            let root = target_root(&top, &target)?;
             let r = apply::rollback(&root, &reason, !no_restart, None)?;
             println!("{}", r.headline());
             for p in &r.restored {
@@ -258,8 +431,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Status => {
-            let root = open_root(&cli.root)?;
+        Command::Status { target } => {
+            let root = target_root(&top, &target)?;
             print!("{}", status_text(&root)?);
             Ok(0)
         }
@@ -388,16 +561,11 @@ fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Resul
 fn wizard(cli: &Cli) -> Result<i32> {
     let prefill = cli.answers.as_deref().map(Answers::load).transpose()?;
     let root = if cli.demo {
-        if cli.root != std::path::Path::new("/") {
-            return Err(Error::invalid(
-                "--demo makes its own root; leave out --root",
-            ));
-        }
         let dir = crate::demo::temp_root()?;
         eprintln!("The demo system is a copy in {}", dir.display());
         Root::open(&dir)?
     } else {
-        open_root(&cli.root)?
+        open_root(cli.root.as_deref().unwrap_or(std::path::Path::new("/")))?
     };
     let code = crate::tui::run(crate::tui::WizardOptions {
         root: root.clone(),
@@ -455,4 +623,62 @@ fn demo() -> Result<i32> {
         dir.display()
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            if a.is_hide_set() || a.get_help().is_some() {
+                continue;
+            }
+            missing.push(format!("{path} --{}", a.get_id()));
+        }
+        for s in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            if s.get_about().is_none() {
+                missing.push(format!("{path} {}", s.get_name()));
+            }
+            walk(s, &format!("{path} {}", s.get_name()), missing);
+        }
+    }
+
+    #[test]
+    fn the_definitions_are_consistent_and_every_option_says_what_it_does() {
+        Cli::command().debug_assert();
+        let mut missing = Vec::new();
+        let mut cmd = Cli::command();
+        cmd.build();
+        walk(&cmd, "pbx-harden", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+    }
+
+    #[test]
+    fn root_is_refused_where_it_means_nothing_and_accepted_on_either_side() {
+        let e = run(Cli::parse_from([
+            "pbx-harden",
+            "--root",
+            "/tmp",
+            "password",
+        ]))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("`password` works on no target"),
+            "{e}"
+        );
+        assert!(Cli::try_parse_from(["pbx-harden", "password", "--root", "/tmp"]).is_err());
+        assert!(Cli::try_parse_from(["pbx-harden", "demo", "--root", "/tmp"]).is_err());
+        assert!(Cli::try_parse_from(["pbx-harden", "rollback", "--no-restart"]).is_ok());
+        let c = Cli::parse_from(["pbx-harden", "status", "--root", "/x"]);
+        let Some(Command::Status { target }) = c.command else {
+            panic!("status")
+        };
+        assert_eq!(target_dir(&None, &target).unwrap(), PathBuf::from("/x"));
+        assert!(target_dir(&Some("/y".into()), &target).is_err());
+        assert_eq!(
+            target_dir(&Some("/y".into()), &Target::default()).unwrap(),
+            PathBuf::from("/y")
+        );
+    }
 }

@@ -15,6 +15,8 @@ pub mod error;
 pub mod exec;
 pub mod extensions;
 pub mod firewall;
+pub mod firstboot;
+pub mod manpage;
 pub mod plan;
 pub mod problems;
 pub mod root;

@@ -145,6 +145,9 @@ fn ssh_port_rules() {
             "inside Asterisk's RTP range 10000-20000 (rtp.conf)",
         ),
         ("40000", "inside the ephemeral range 32768-61000"),
+        ("5060", "5060 is the port of SIP: the PBX needs it"),
+        ("5061", "5061 is the port of SIP over TLS"),
+        ("4569", "4569 is the port of IAX2"),
     ];
     for (port, msg) in refused {
         let p = plan_for(&root, &answers("trixuser", GOOD_PW, port));
@@ -152,8 +155,6 @@ fn ssh_port_rules() {
         assert_has(&errors(&p), msg);
     }
     let warned = [
-        ("5060", "5060 is the port of SIP"),
-        ("4569", "4569 is the port of IAX2"),
         ("8080", "8080 is \"http-alt\" in /etc/services"),
         ("2222", "2222 is the second port every SSH scanner tries"),
         ("22", "22 is where every scanner knocks first"),
@@ -435,5 +436,38 @@ fn the_admin_address_is_found_behind_sudo() {
         &o,
         2,
         "198.51.100.0/24 contains your own address 198.51.100.9",
+    );
+}
+
+#[test]
+fn system_accounts_root_and_the_seed_name() {
+    let t = demo_root();
+    let root = Root::open(t.path()).unwrap();
+    // mysql (uid 27, a real shell on the demo box) is a service's account: refused, reuse or not
+    for reuse in ["false", "true"] {
+        let a = format!(
+            "[user]\nname = \"mysql\"\npassword = \"{GOOD_PW}\"\nreuse = {reuse}\n[ssh]\nport = 22022\n"
+        );
+        let p = plan_for(&root, &a);
+        assert_has(
+            &errors(&p),
+            "user.name: mysql is a system account (uid 27, below UID_MIN",
+        );
+    }
+    let p = plan_for(&root, &answers("trixuser", GOOD_PW, "22022"));
+    assert_has(
+        &warnings(&p),
+        "\"trixuser\" is the example name of the article",
+    );
+    let p = plan_for(
+        &root,
+        &format!(
+            "[user]\nname = \"pbxop\"\npassword = \"{GOOD_PW}\"\n[ssh]\nport = 22022\n\
+             allow_users = [\"pbxop\", \"root\"]\n"
+        ),
+    );
+    assert_has(
+        &errors(&p),
+        "ssh.allow_users: root does not belong in AllowUsers",
     );
 }

@@ -78,6 +78,12 @@ impl W {
         self
     }
 
+    /// On the password screen: show the generated passphrase, hide it, tick "stored".
+    fn store_generated(&mut self) -> &mut Self {
+        assert_eq!(self.app.current, ScreenId::Password);
+        self.keys(&[Key::Ctrl('t'), Key::Ctrl('t'), Key::Up, Key::Char(' ')])
+    }
+
     /// A key without the pause (fast typing).
     fn quick(&mut self, k: Key) -> &mut Self {
         let effects = self.app.update(Event::Key(k));
@@ -278,8 +284,10 @@ fn error_states() {
             std::fs::write(p, t).unwrap();
         });
         w.key(Key::Enter).key(Key::Enter).type_str("trixuser");
-        for _ in 0..6 {
-            w.key(Key::Enter); // user, password, ssh, extensions, ports, protection
+        w.key(Key::Enter); // user
+        w.store_generated();
+        for _ in 0..5 {
+            w.key(Key::Enter); // password, ssh, extensions, ports, protection
         }
         assert_eq!(w.app.current, ScreenId::Review);
         w.snap(&format!("{m}-20-review-lockout-refused"));
@@ -426,4 +434,159 @@ fn live_checks_wait_for_a_pause_in_typing() {
     w.app.update(Event::Settle);
     assert!(!w.app.needs_settle());
     assert!(w.screen().contains("\"Trix\" is not a valid login name"));
+}
+
+#[test]
+fn nothing_typed_is_cut_or_dropped_silently() {
+    if !real_parts() {
+        return;
+    }
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter).key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    let long = "a".repeat(40);
+    w.type_str(&long);
+    let s = w.screen();
+    assert!(s.contains(&long), "the whole name stays in the field:\n{s}");
+    w.key(Key::Enter);
+    assert_eq!(
+        w.app.current,
+        ScreenId::User,
+        "a 40-character name is refused"
+    );
+    w.key(Key::Ctrl('u')).type_str("trixuser").key(Key::Enter);
+    w.keys(&[Key::Down, Key::Char(' '), Key::Tab])
+        .type_str(PW)
+        .key(Key::Tab)
+        .type_str(PW)
+        .key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ssh);
+    for typed in ["1234567", "-1", "22O22"] {
+        w.key(Key::Ctrl('u')).type_str(typed);
+        let s = w.screen();
+        assert!(
+            s.contains(&format!("Port \"{typed}\": give a number from 1 to 65535")),
+            "{typed}:\n{s}"
+        );
+        w.key(Key::Enter);
+        assert_eq!(w.app.current, ScreenId::Ssh, "{typed} is refused");
+    }
+    // a paste with a line break types the text and does not press Enter
+    w.key(Key::Ctrl('u'))
+        .type_str("22022")
+        .key(Key::PastedBreak)
+        .key(Key::Alt('x'));
+    assert_eq!(w.app.current, ScreenId::Ssh);
+    assert!(w.screen().contains("22022"));
+}
+
+#[test]
+fn a_generated_passphrase_cannot_be_passed_unseen_or_unstored() {
+    if !real_parts() {
+        return;
+    }
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter)
+        .key(Key::Enter)
+        .type_str("trixuser")
+        .key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Password);
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Password, "never shown: refused");
+    assert!(w.screen().contains("Show the passphrase (^T)"));
+    w.key(Key::Ctrl('t')).key(Key::Ctrl('t')).key(Key::Enter);
+    assert_eq!(
+        w.app.current,
+        ScreenId::Password,
+        "shown, not ticked: refused"
+    );
+    assert!(w.screen().contains("I have stored it"));
+    w.keys(&[Key::Up, Key::Char(' ')]);
+    // another passphrase: seen and stored again
+    w.key(Key::Ctrl('r')).key(Key::Enter);
+    assert_eq!(
+        w.app.current,
+        ScreenId::Password,
+        "a new one must be shown again"
+    );
+    w.key(Key::Ctrl('t'))
+        .key(Key::Ctrl('t'))
+        .key(Key::Char(' '))
+        .key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ssh);
+    w.no_secret_shown();
+}
+
+#[test]
+fn a_small_terminal_is_told_so() {
+    let mut w = wizard(false, |_| {});
+    let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
+    t.draw(|f| w.app.view(f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let text: String = (0..20u16)
+        .map(|y| (0..60u16).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect();
+    assert!(text.contains("Terminal too small (60x20)"), "{text}");
+    // at 80x24 there is no such notice
+    assert!(!w.screen().contains("Terminal too small"));
+}
+
+/// The review's lines, for flow tests.
+fn review_text(w: &W) -> String {
+    w.app
+        .screens
+        .review
+        .lines
+        .iter()
+        .map(|(l, _)| l.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_second_run_on_a_hardened_box_changes_nothing() {
+    if !real_parts() {
+        return;
+    }
+    for prefill in [false, true] {
+        second_run(prefill);
+    }
+}
+
+fn second_run(prefill: bool) {
+    // Harden the demo with the example answers, headless, and confirm.
+    let mut w = wizard(false, |root| {
+        let a = root.join("../answers.toml");
+        std::fs::write(&a, pbx_harden::demo::EXAMPLE_ANSWERS).unwrap();
+        // from the same SSH session the wizard then runs in (Env::fixed)
+        let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
+        let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
+        assert!(o.status.success(), "{}", text(&o));
+        let o = pbx(root, &["confirm", "--here"], &[]);
+        assert!(o.status.success(), "{}", text(&o));
+    });
+    if prefill {
+        // the same answers file pre-fills every screen (--answers)
+        let r = Root::open(w.root.path()).unwrap();
+        let sys = System::detect(&r, &Env::fixed()).unwrap();
+        let a = Answers::parse(pbx_harden::demo::EXAMPLE_ANSWERS, "answers.toml").unwrap();
+        w.app = App::new(sys, Some(a), Theme::new(false, false), 42, NOW);
+    }
+    // Enter on every screen (Welcome .. Protection) reaches a review with no change.
+    for _ in 0..12 {
+        if w.app.current == ScreenId::Review {
+            break;
+        }
+        let before = w.app.current;
+        w.key(Key::Enter);
+        if w.app.current == before {
+            panic!("Enter refused on {before:?}:\n{}", w.screen());
+        }
+    }
+    assert_eq!(w.app.current, ScreenId::Review);
+    let review = review_text(&w);
+    assert!(
+        review.contains("No changes: the system already matches these answers."),
+        "prefilled: {prefill}\n{review}"
+    );
 }

@@ -489,24 +489,7 @@ pub fn plan(
     }
 
     // TOS for SIP, IAX and RTP (TOS_16: minimize delay).
-    let ast = &fw.asterisk;
-    let mut tos_tokens: Vec<String> = Vec::new();
-    for p in ast.sip_udp.iter().chain(&ast.sip_tcp) {
-        let t = p.to_string();
-        if !tos_tokens.contains(&t) {
-            tos_tokens.push(t);
-        }
-    }
-    if let Some(p) = ast.iax {
-        tos_tokens.push(p.to_string());
-    }
-    tos_tokens.push(
-        PortRange {
-            lo: sys.rtp.start,
-            hi: sys.rtp.end,
-        }
-        .apf(),
-    );
+    let tos_tokens = tos_tokens(sys);
     let tos_keys: Vec<&str> = ["TOS_0", "TOS_2", "TOS_4", "TOS_8", "TOS_16"]
         .into_iter()
         .filter(|k| conf.has(k))
@@ -1011,6 +994,35 @@ fn checks(
 
 /// The seed's change to internals/functions.apf: after every TOS rule for TCP that has no UDP
 /// twin, the same rule for UDP. Returns the new file and the number of lines added.
+/// The APF port tokens `apf.tos` marks with TOS_16: SIP (UDP and TCP), IAX, the RTP range.
+pub fn tos_tokens(sys: &crate::system::System) -> Vec<String> {
+    let ast = &sys.firewall.asterisk;
+    let mut tokens: Vec<String> = Vec::new();
+    for p in ast.sip_udp.iter().chain(&ast.sip_tcp) {
+        let t = p.to_string();
+        if !tokens.contains(&t) {
+            tokens.push(t);
+        }
+    }
+    if let Some(p) = ast.iax {
+        tokens.push(p.to_string());
+    }
+    tokens.push(
+        PortRange {
+            lo: sys.rtp.start,
+            hi: sys.rtp.end,
+        }
+        .apf(),
+    );
+    tokens
+}
+
+/// Does conf.apf already mark SIP, IAX and RTP with TOS_16 (a box hardened before)?
+pub fn tos_marked(sys: &crate::system::System, tos16: Option<&String>) -> bool {
+    let have = ports::apf_tokens(tos16.map_or("", |s| s.as_str()));
+    tos_tokens(sys).iter().all(|t| have.contains(t))
+}
+
 pub fn udp_tos_patch(bytes: &[u8]) -> (Vec<u8>, usize) {
     let mut text = crate::config::text::Text::parse(bytes);
     let mut i = 0;

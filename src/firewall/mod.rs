@@ -82,6 +82,8 @@ pub struct FirewallInfo {
     pub asterisk: AsteriskPorts,
     /// A `wget` under the root (APF downloads its block lists with it).
     pub wget: bool,
+    /// The target's host name (this system's, or the one an offline disk names).
+    pub hostname: String,
 }
 
 impl FirewallInfo {
@@ -119,6 +121,7 @@ pub fn detect(root: &Root) -> FirewallInfo {
         wget: ["/usr/bin/wget", "/bin/wget", "/usr/local/bin/wget"]
             .iter()
             .any(|p| root.exists(p)),
+        hostname,
     }
 }
 

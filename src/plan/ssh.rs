@@ -62,7 +62,10 @@ pub fn port_problems(sys: &System, port: i64) -> Vec<(bool, String)> {
         ));
     }
     if let Some((_, what)) = PBX_PORTS.iter().find(|(n, _)| *n == p) {
-        out.push((false, format!("{p} is the port of {what}")));
+        out.push((
+            true,
+            format!("{p} is the port of {what}: the PBX needs it; choose another for SSH"),
+        ));
     } else if let Some(name) = sys.port_names.get(&p) {
         out.push((false, format!("{p} is \"{name}\" in /etc/services")));
     }
@@ -98,7 +101,14 @@ pub fn allow_problems(sys: &System, allow: &[String], login: Option<&str>) -> Ve
     }
     for a in allow {
         let name = a.split('@').next().unwrap_or("");
-        if !super::user::valid_name(name) && name != "root" {
+        if name == "root" {
+            out.push((
+                true,
+                "root does not belong in AllowUsers: log in as the login user, then su or sudo \
+                 to root"
+                    .to_string(),
+            ));
+        } else if !super::user::valid_name(name) {
             out.push((
                 true,
                 format!("\"{a}\" is not a user name (or user@host pattern)"),

@@ -79,6 +79,14 @@ pub fn name_problems(sys: &System, name: &str, reuse: bool) -> Vec<(bool, String
         ));
         return out;
     }
+    if name == "trixuser" {
+        out.push((
+            false,
+            "\"trixuser\" is the example name of the article everyone has read; pick one only \
+             you know"
+                .to_string(),
+        ));
+    }
     if GUESSED_NAMES.contains(&name) {
         out.push((
             false,
@@ -89,12 +97,22 @@ pub fn name_problems(sys: &System, name: &str, reuse: bool) -> Vec<(bool, String
     }
     if let Some(u) = sys.users.get(name) {
         let managed = sys.managed_users.iter().any(|m| m == name);
+        let min = uid_min(sys);
         if !u.can_login() {
             out.push((
                 true,
                 format!(
                     "{name} is a system account (shell {}) and cannot log in",
                     u.shell
+                ),
+            ));
+        } else if u.uid < min && !managed {
+            out.push((
+                true,
+                format!(
+                    "{name} is a system account (uid {}, below UID_MIN {min} of \
+                     /etc/login.defs): services run as it; choose a login name of your own",
+                    u.uid
                 ),
             ));
         } else if !(reuse || managed) {
@@ -108,6 +126,32 @@ pub fn name_problems(sys: &System, name: &str, reuse: bool) -> Vec<(bool, String
         }
     }
     out
+}
+
+/// The first uid of a person's account: `UID_MIN` of the target's /etc/login.defs, else
+/// 1000 (shadow-utils' default; CentOS 5-6 set 500 there).
+pub fn uid_min(sys: &System) -> u32 {
+    sys.root
+        .read_text("/etc/login.defs")
+        .ok()
+        .flatten()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let mut f = l.split_whitespace();
+                (f.next() == Some("UID_MIN")).then(|| f.next()?.parse().ok())?
+            })
+        })
+        .unwrap_or(1000)
+}
+
+/// An existing account that may become the login user (with `reuse`): not root, not a
+/// system account, able to log in.
+pub fn reusable(sys: &System, name: &str) -> bool {
+    name != "root"
+        && sys
+            .users
+            .get(name)
+            .is_some_and(|u| u.can_login() && u.uid >= uid_min(sys))
 }
 
 /// `^[a-z_][a-z0-9_-]{0,31}$`

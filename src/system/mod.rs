@@ -368,7 +368,8 @@ fn read_contains(root: &Root, path: &str, needle: &str) -> bool {
         .is_some_and(|t| t.to_lowercase().contains(needle))
 }
 
-fn init_system(root: &Root) -> Init {
+/// systemd or SysV: on this system, whether systemd runs; on a target root, whether it has it.
+pub fn init_system(root: &Root) -> Init {
     if root.is_live() {
         if std::path::Path::new("/run/systemd/system").exists() {
             return Init::Systemd;

@@ -42,6 +42,8 @@ pub enum Effect {
     /// Scan the extension secrets off the input path (the Extensions screen shows that it
     /// is checking until the scan is in).
     ScanExtensions,
+    /// What the audit still finds, for the Done screen.
+    Audit,
     Redraw,
     Quit,
 }
@@ -70,6 +72,8 @@ pub enum Event {
     Saved(Result<String, String>),
     /// The extension scan is in.
     Scanned,
+    /// The audit's findings after the change: (severity, title) lines.
+    Audited(Vec<String>),
 }
 
 /// Shared by all screens.
@@ -87,6 +91,9 @@ pub struct Ctx {
     pub save_path: String,
     /// Was this a fresh system (no earlier pbx-harden change)?
     pub first_run: bool,
+    /// The login password is the generated passphrase the admin stored (the review and
+    /// the confirm screens remind of it).
+    pub generated_password: bool,
 }
 
 /// What a screen's update asks for.
@@ -139,6 +146,7 @@ impl App {
             applied: None,
             save_path,
             first_run,
+            generated_password: false,
         };
         let screens = screens::Screens::new(&mut ctx, prefill.as_ref());
         App {
@@ -275,6 +283,14 @@ impl App {
         self.screens.view(self.current, f, body, &self.ctx);
         let (msg, is_err) = if self.quit_prompt {
             (self.quit_question(), true)
+        } else if area.width < 80 || area.height < 24 {
+            (
+                format!(
+                    "Terminal too small ({}x{}): 80x24 shows everything; text is cut",
+                    area.width, area.height
+                ),
+                true,
+            )
         } else {
             self.status.clone().unwrap_or_default()
         };

@@ -16,9 +16,6 @@ pub struct TextField {
     /// typist on a slow line gets one redraw per pause instead of one per key.
     settled: String,
     masked: bool,
-    /// Only these characters are accepted (e.g. digits for a port), when set.
-    filter: Option<fn(char) -> bool>,
-    max_len: usize,
 }
 
 impl TextField {
@@ -31,20 +28,7 @@ impl TextField {
             ta,
             settled: initial.to_string(),
             masked: false,
-            filter: None,
-            max_len: 256,
         }
-    }
-
-    pub fn digits(mut self) -> TextField {
-        self.filter = Some(|c| c.is_ascii_digit());
-        self.max_len = 5;
-        self
-    }
-
-    pub fn with_max(mut self, n: usize) -> TextField {
-        self.max_len = n;
-        self
     }
 
     pub fn text(&self) -> String {
@@ -111,14 +95,9 @@ impl TextField {
             | Key::PageDown => {
                 return false;
             }
-            Key::Char(c) => {
-                if self.filter.is_some_and(|f| !f(c)) || c.is_control() {
-                    return false;
-                }
-                if self.text().chars().count() >= self.max_len {
-                    return false;
-                }
-            }
+            // Whatever is typed stays as typed (no filter, no length cap): the screen's
+            // checks name what is wrong with it, nothing is cut or dropped silently.
+            Key::Char(c) if c.is_control() => return false,
             // Ctrl-U clears the field (as in a shell), not textarea's undo.
             Key::Ctrl('u') => {
                 let changed = !self.text().is_empty();

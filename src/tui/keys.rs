@@ -2,8 +2,12 @@
 //! on end of input or EIO (a pulled serial cable, a dead SSH session); here EOF is an event.
 //!
 //! Understands what VT100-class terminals send: printable UTF-8, control keys, CSI and SS3
-//! cursor keys (`ESC [ A`, `ESC O A`), Home/End/Delete/PgUp/PgDn, Shift-Tab (`ESC [ Z`).
-//! A lone ESC is the Esc key once no more bytes follow within the escape timeout.
+//! cursor keys (`ESC [ A`, `ESC O A`), Home/End/Delete/PgUp/PgDn, Shift-Tab (`ESC [ Z`), the
+//! Linux console's F1-F5 (`ESC [ [ A`-`E`), Alt/Meta as an ESC prefix (`ESC x` is Alt-x, not
+//! Esc then x), and bracketed paste (`ESC [ 200 ~` ... `ESC [ 201 ~`): pasted text arrives
+//! as characters, and a pasted line break is `PastedBreak`, never Enter or Tab. An unknown
+//! sequence is swallowed whole: it types nothing. A lone ESC is the Esc key once no more
+//! bytes follow within the escape timeout.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
@@ -25,12 +29,21 @@ pub enum Key {
     PageUp,
     PageDown,
     F(u8),
+    /// Alt (Meta) + a printable character.
+    Alt(char),
+    /// A line break or tab inside pasted text: text, not a key to act on.
+    PastedBreak,
 }
 
 #[derive(Debug, Default)]
 pub struct KeyParser {
     buf: Vec<u8>,
+    /// Inside a bracketed paste.
+    pasting: bool,
 }
+
+const PASTE_START: &[u8] = b"\x1b[200~";
+const PASTE_END: &[u8] = b"\x1b[201~";
 
 enum Parse {
     Key(Key, usize),
@@ -53,6 +66,35 @@ impl KeyParser {
     /// The next complete key, if any.
     pub fn next_key(&mut self) -> Option<Key> {
         loop {
+            if self.buf.starts_with(PASTE_START) {
+                self.buf.drain(..PASTE_START.len());
+                self.pasting = true;
+                continue;
+            }
+            if self.pasting {
+                if self.buf.starts_with(PASTE_END) {
+                    self.buf.drain(..PASTE_END.len());
+                    self.pasting = false;
+                    continue;
+                }
+                if self.buf.first() == Some(&0x1b) && PASTE_END.starts_with(&self.buf) {
+                    return None; // the end marker, split across reads
+                }
+                match self.buf.first() {
+                    None => return None,
+                    Some(b'\r' | b'\n' | b'\t') => {
+                        // CR LF is one break
+                        let n = if self.buf.starts_with(b"\r\n") { 2 } else { 1 };
+                        self.buf.drain(..n);
+                        return Some(Key::PastedBreak);
+                    }
+                    Some(&c) if c < 0x20 || c == 0x7f => {
+                        self.buf.drain(..1);
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             match parse(&self.buf) {
                 Parse::Key(k, n) => {
                     self.buf.drain(..n);
@@ -69,6 +111,11 @@ impl KeyParser {
     /// The escape timeout passed: what is buffered is taken as typed (ESC = the Esc key).
     pub fn flush(&mut self) -> Vec<Key> {
         let mut out = Vec::new();
+        if self.pasting && PASTE_END.starts_with(&self.buf) {
+            // a paste whose end marker never came: drop the partial marker
+            self.buf.clear();
+            self.pasting = false;
+        }
         while !self.buf.is_empty() {
             if self.buf[0] == 0x1b {
                 self.buf.remove(0);
@@ -122,6 +169,16 @@ fn parse_escape(b: &[u8]) -> Parse {
         return Parse::Incomplete;
     }
     match b[1] {
+        b'[' if b.get(2) == Some(&b'[') => {
+            // The Linux console's F1-F5: ESC [ [ A .. E
+            let Some(&k) = b.get(3) else {
+                return Parse::Incomplete;
+            };
+            match k {
+                b'A'..=b'E' => Parse::Key(Key::F(k - b'A' + 1), 4),
+                _ => Parse::Skip(4),
+            }
+        }
         b'[' => {
             // CSI: parameters 0x30-0x3f, intermediates 0x20-0x2f, final 0x40-0x7e
             let mut i = 2;
@@ -132,6 +189,10 @@ fn parse_escape(b: &[u8]) -> Parse {
                 return Parse::Incomplete;
             }
             let fin = b[i];
+            if !(0x40..=0x7e).contains(&fin) {
+                // not a valid final byte: swallow up to it, type nothing
+                return Parse::Skip(i + 1);
+            }
             let params = std::str::from_utf8(&b[2..i]).unwrap_or("");
             let first: u32 = params
                 .split(';')
@@ -187,7 +248,12 @@ fn parse_escape(b: &[u8]) -> Parse {
                 None => Parse::Skip(3),
             }
         }
-        // ESC followed by something else: the Esc key, then that byte on its own.
+        // ESC ESC: the Esc key (the second may start a sequence of its own).
+        0x1b => Parse::Key(Key::Esc, 1),
+        // ESC + a printable character: Alt (Meta) + that character.
+        0x20..=0x7e => Parse::Key(Key::Alt(char::from(b[1])), 2),
+        // ESC + a control key (Alt-Backspace, Alt-Enter): that key, the Alt dropped.
+        0x7f | 0x08 => Parse::Key(Key::Backspace, 2),
         _ => Parse::Key(Key::Esc, 1),
     }
 }
@@ -214,6 +280,15 @@ impl Key {
             Key::PageUp => (K::PageUp, false),
             Key::PageDown => (K::PageDown, false),
             Key::F(n) => (K::F(n), false),
+            Key::Alt(c) => {
+                return Input {
+                    key: K::Char(c),
+                    ctrl: false,
+                    alt: true,
+                    shift: false,
+                };
+            }
+            Key::PastedBreak => (K::Null, false),
         };
         Input {
             key,
@@ -255,8 +330,55 @@ mod tests {
         );
         assert_eq!(keys("é".as_bytes()), vec![Key::Char('é')]);
         assert_eq!(keys(b"\x1b"), vec![Key::Esc]);
-        assert_eq!(keys(b"\x1bx"), vec![Key::Esc, Key::Char('x')]);
+        assert_eq!(keys(b"\x1bx"), vec![Key::Alt('x')]);
+        assert_eq!(keys(b"\x1b\x1b[A"), vec![Key::Esc, Key::Up]);
         assert_eq!(keys(b"\x1b[99q"), vec![]);
+    }
+
+    #[test]
+    fn the_linux_console_function_keys_type_nothing_else() {
+        assert_eq!(
+            keys(b"\x1b[[A\x1b[[B\x1b[[E\x1b[17~"),
+            vec![Key::F(1), Key::F(2), Key::F(5), Key::F(6)]
+        );
+        assert_eq!(keys(b"\x1b[[Z"), vec![]);
+    }
+
+    #[test]
+    fn unknown_sequences_type_nothing() {
+        assert_eq!(keys(b"\x1b[1;5P\x1bOz\x1b[?1;2c"), vec![]);
+        assert_eq!(keys(b"\x1b[\x01"), vec![]);
+    }
+
+    #[test]
+    fn a_pasted_newline_is_text_not_enter() {
+        assert_eq!(
+            keys(b"\x1b[200~ab\r\nc\td\x1b[201~\r"),
+            vec![
+                Key::Char('a'),
+                Key::Char('b'),
+                Key::PastedBreak,
+                Key::Char('c'),
+                Key::PastedBreak,
+                Key::Char('d'),
+                Key::Enter
+            ]
+        );
+        // control bytes inside a paste are dropped: no Esc (= back), no Alt, no Ctrl key
+        assert_eq!(keys(b"\x1b[200~\x1bx\x03\x1b[201~"), vec![Key::Char('x')]);
+    }
+
+    #[test]
+    fn a_paste_split_across_reads() {
+        let mut p = KeyParser::default();
+        p.push(b"\x1b[20");
+        assert_eq!(p.next_key(), None);
+        p.push(b"0~x\n\x1b[2");
+        assert_eq!(p.next_key(), Some(Key::Char('x')));
+        assert_eq!(p.next_key(), Some(Key::PastedBreak));
+        assert_eq!(p.next_key(), None);
+        p.push(b"01~\r");
+        assert_eq!(p.next_key(), Some(Key::Enter));
     }
 
     #[test]

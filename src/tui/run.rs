@@ -215,6 +215,7 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
             break;
         }
     }
+    let failed = app.screens.apply.failed.is_some() && app.ctx.applied.is_none();
     drop(terminal);
     drop(tty);
     // The terminal may be gone: a failed write must not become a panic.
@@ -246,7 +247,8 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
             }
         );
     }
-    Ok(0)
+    // A failed apply (rolled back) is a failure for whoever started the wizard.
+    Ok(if failed { 1 } else { 0 })
 }
 
 /// What an effect needs from the app, copied so it can run on another thread.
@@ -360,6 +362,27 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             let Some(sys) = sys else { return Vec::new() };
             let _ = sys.extensions.force();
             vec![Event::Scanned]
+        }
+        Effect::Audit => {
+            let (Some(sys), Some(env)) = (sys, &job.env) else {
+                return Vec::new();
+            };
+            let lines = System::detect(&sys.root, env)
+                .map(|now| {
+                    crate::audit::audit(&now)
+                        .findings
+                        .iter()
+                        .map(|f| {
+                            let what = f
+                                .subject
+                                .as_deref()
+                                .map_or(String::new(), |s| format!(" ({s})"));
+                            format!("{:<6} {}{what}", f.severity.label(), f.title)
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|e| vec![format!("the audit could not run: {e}")]);
+            vec![Event::Audited(lines)]
         }
         Effect::Redraw | Effect::Quit => Vec::new(),
     }

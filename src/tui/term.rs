@@ -95,7 +95,7 @@ pub fn restore_terminal() {
         let fd = unsafe { BorrowedFd::borrow_raw(r.fd) };
         let mut seq = String::from("\x1b[m\x1b[?25h");
         if r.alt {
-            seq.push_str("\x1b[?1049l");
+            seq.push_str("\x1b[?2004l\x1b[?1049l");
         } else {
             seq.push_str("\r\n");
         }
@@ -191,7 +191,8 @@ impl Tty {
             queue: Default::default(),
         };
         if !mode.basic {
-            tty.output.write_all(b"\x1b[?1049h")?;
+            // the alternate screen, and bracketed paste (a pasted newline is text)
+            tty.output.write_all(b"\x1b[?1049h\x1b[?2004h")?;
         }
         Ok(tty)
     }

@@ -69,7 +69,8 @@ impl State {
                 self.outcome = Some((
                     confirmed,
                     if confirmed {
-                        "Confirmed from the new login: the change is final.".to_string()
+                        "Confirmed outside the wizard (pbx-harden confirm): the change is final."
+                            .to_string()
                     } else {
                         let _ = a;
                         "The timer ran out: everything was rolled back.".to_string()

@@ -1,4 +1,6 @@
-//! Done: the outcome, and an offer to save the answers (without secrets) for the next server.
+//! Done: the outcome and what follows from it (the new SIP/IAX secrets' report, the services
+//! turned off, what the audit still finds), and an offer to save the answers (without
+//! secrets) for the next server.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -14,15 +16,23 @@ pub struct State {
     pub outcome: Option<(bool, String)>,
     pub path: TextField,
     pub saved: Option<Result<String, String>>,
+    /// What the audit finds now (None while it runs).
+    pub findings: Option<Vec<String>>,
 }
 
 impl State {
     pub fn new(ctx: &mut Ctx) -> State {
         State {
             outcome: None,
-            path: TextField::new(&ctx.save_path).with_max(200),
+            path: TextField::new(&ctx.save_path),
             saved: None,
+            findings: None,
         }
+    }
+
+    pub fn enter(&mut self, _ctx: &mut Ctx) -> Vec<Effect> {
+        self.findings = None;
+        vec![Effect::Audit]
     }
 
     pub fn saved(&mut self, r: Result<String, String>) {
@@ -53,33 +63,6 @@ impl State {
             None => out.push(Line::from("Finished.")),
         }
         out.push(Line::from(""));
-        if let (Some((true, _)), Some(a)) = (&self.outcome, &ctx.applied) {
-            if let Some(u) = &a.summary.login_user {
-                out.push(Line::from(format!("Login user:  {u}")));
-            }
-            if let Some(p) = a.summary.ssh_port {
-                out.push(Line::from(format!("SSH port:    {p}")));
-            }
-            // The technical per-file lines and the (now past) DEVEL_MODE window are left out.
-            for fw in a
-                .summary
-                .firewall
-                .iter()
-                .filter(|l| !l.starts_with('/') && !l.contains("DEVEL_MODE"))
-            {
-                out.extend(super::wrapped_indent(
-                    &format!("Firewall:    {fw}"),
-                    area.width,
-                    0,
-                    t.dim(),
-                ));
-            }
-            out.push(Line::from(format!(
-                "Files:       {}",
-                a.summary.files.len()
-            )));
-            out.push(Line::from(""));
-        }
         out.push(Line::from(
             "Save these answers for the next server (passwords are left out):",
         ));
@@ -93,6 +76,78 @@ impl State {
             Some(Err(e)) => out.push(Line::from(Span::styled(e.clone(), t.error()))),
             None => {}
         }
+        out.push(Line::from(""));
+        let w = area.width;
+        if let (Some((true, _)), Some(a)) = (&self.outcome, &ctx.applied) {
+            if let Some(u) = &a.summary.login_user {
+                out.extend(hang("Login user:", u, w, Default::default()));
+            }
+            if let Some(p) = a.summary.ssh_port {
+                out.extend(hang("SSH port:", &p.to_string(), w, Default::default()));
+            }
+            // The technical per-file lines and the (now past) DEVEL_MODE window are left out.
+            for fw in a
+                .summary
+                .firewall
+                .iter()
+                .filter(|l| !l.starts_with('/') && !l.contains("DEVEL_MODE"))
+            {
+                out.extend(hang("Firewall:", fw, w, t.dim()));
+            }
+            if let Some(off) = ctx.answers.services.as_ref().map(|s| &s.disable)
+                && !off.is_empty()
+            {
+                out.extend(hang("Turned off:", &off.join(", "), w, Default::default()));
+            }
+            if let Some(csv) = ctx.plan.as_ref().and_then(|p| {
+                p.changes
+                    .iter()
+                    .find(|c| c.path.ends_with(".csv") && c.path.contains("pbx-harden-secrets"))
+            }) {
+                out.extend(hang(
+                    "New secrets:",
+                    &format!(
+                        "{} (root only): give each phone listed there its new secret; \
+                         until then it cannot register",
+                        csv.path
+                    ),
+                    w,
+                    t.warn(),
+                ));
+            }
+            out.push(Line::from(""));
+        }
+        match &self.findings {
+            None => out.push(Line::from(Span::styled(
+                "Still open: (the audit is looking)",
+                t.dim(),
+            ))),
+            Some(found) if found.is_empty() => out.push(Line::from(Span::styled(
+                "Still open: nothing; the audit finds no problem",
+                t.ok(),
+            ))),
+            Some(found) => {
+                out.push(Line::from(format!(
+                    "Still open: {} found by the audit (pbx-harden audit tells why and how)",
+                    found.len()
+                )));
+                // as many as fit, then how many more
+                let room = usize::from(area.height).saturating_sub(out.len());
+                let mut shown = 0;
+                for l in found {
+                    let lines = super::wrapped_indent(&format!("  {l}"), w, 2, Default::default());
+                    let more = found.len() - shown - 1;
+                    if out.len() + lines.len() + usize::from(more > 0) > usize::from(area.height) {
+                        break;
+                    }
+                    out.extend(lines);
+                    shown += 1;
+                }
+                if shown < found.len() && room > 0 {
+                    out.push(Line::from(format!("  and {} more", found.len() - shown)));
+                }
+            }
+        }
         f.render_widget(Paragraph::new(lines(out)), area);
         self.path.render(
             f,
@@ -105,4 +160,17 @@ impl State {
             true,
         );
     }
+}
+
+/// `Label:` and text with a hanging indent, wrapped to `width`.
+fn hang<'a>(label: &str, text: &str, width: u16, style: ratatui::style::Style) -> Vec<Line<'a>> {
+    const COL: usize = 13;
+    super::wrap(text, usize::from(width).saturating_sub(COL))
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let head = if i == 0 { label } else { "" };
+            Line::from(Span::styled(format!("{head:<COL$}{l}"), style))
+        })
+        .collect()
 }

@@ -157,19 +157,15 @@ impl State {
             items,
             tcp: TextField::new(&join(
                 &custom_tcp.iter().map(|r| entry_of(*r)).collect::<Vec<_>>(),
-            ))
-            .with_max(200),
+            )),
             udp: TextField::new(&join(
                 &custom_udp.iter().map(|r| entry_of(*r)).collect::<Vec<_>>(),
-            ))
-            .with_max(200),
+            )),
             trust_admin: pre
                 .and_then(|f| f.trust_admin)
                 .unwrap_or(sys.admin.is_some()),
-            trusted: TextField::new(&pre.map(|f| hosts(&f.trusted)).unwrap_or_default())
-                .with_max(300),
-            blocked: TextField::new(&pre.map(|f| hosts(&f.blocked)).unwrap_or_default())
-                .with_max(300),
+            trusted: TextField::new(&pre.map(|f| hosts(&f.trusted)).unwrap_or_default()),
+            blocked: TextField::new(&pre.map(|f| hosts(&f.blocked)).unwrap_or_default()),
             focus: 0,
             problems: Vec::new(),
             ssh_port,

@@ -153,6 +153,7 @@ impl Screens {
                 self.confirm.enter(ctx);
                 Vec::new()
             }
+            ScreenId::Done => self.done.enter(ctx),
             _ => Vec::new(),
         }
     }
@@ -281,6 +282,10 @@ impl Screens {
             }
             Event::Saved(r) => {
                 self.done.saved(r);
+                Nav::Stay
+            }
+            Event::Audited(lines) => {
+                self.done.findings = Some(lines);
                 Nav::Stay
             }
             Event::Key(_) | Event::Tick { .. } | Event::Settle => {

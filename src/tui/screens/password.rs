@@ -1,6 +1,8 @@
 //! Password: a generated passphrase (another with one key) or one typed twice, masked by
 //! default, with a zxcvbn meter scored off the input path (an `Effect::Score` handled by a
-//! worker thread; only the newest result is shown).
+//! worker thread; only the newest result is shown). A generated passphrase is never lost:
+//! the admin must have shown it (^T) and ticked "I have stored it" before leaving the screen,
+//! and another one (^R) needs both again.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -32,6 +34,10 @@ pub struct State {
     pub generation: u64,
     pub strength: Option<Strength>,
     user: String,
+    /// The generated passphrase has been shown (^T) since it was made.
+    pub seen: bool,
+    /// The admin ticked "I have stored it" for this passphrase.
+    pub stored: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +45,7 @@ enum Item {
     Choice(Mode),
     Pw,
     Again,
+    Stored,
 }
 
 impl State {
@@ -47,13 +54,15 @@ impl State {
         let mut s = State {
             mode: Mode::Generated,
             generated: Secret::default(),
-            pw: TextField::new("").with_max(200),
-            again: TextField::new("").with_max(200),
+            pw: TextField::new(""),
+            again: TextField::new(""),
             show: false,
             focus: 0,
             generation: 0,
             strength: None,
             user: String::new(),
+            seen: false,
+            stored: false,
         };
         s.pw.set_masked(true);
         s.again.set_masked(true);
@@ -81,6 +90,9 @@ impl State {
         if self.mode == Mode::Typed {
             v.push(Item::Pw);
             v.push(Item::Again);
+        }
+        if self.mode == Mode::Generated {
+            v.push(Item::Stored);
         }
         v
     }
@@ -163,12 +175,15 @@ impl State {
             }
             Key::Ctrl('t') => {
                 self.show = !self.show;
+                self.seen |= self.show;
                 self.pw.set_masked(!self.show);
                 self.again.set_masked(!self.show);
                 return Nav::Stay;
             }
             Key::Ctrl('r') if self.mode == Mode::Generated => {
                 self.generated = secrets::generate_passphrase(secrets::DEFAULT_WORDS, &mut ctx.rng);
+                self.seen = self.show;
+                self.stored = false;
                 return self.effects();
             }
             _ => {}
@@ -179,6 +194,10 @@ impl State {
                     self.mode = *m;
                     return self.effects();
                 }
+                Nav::Stay
+            }
+            Some(Item::Stored) if k == Key::Char(' ') => {
+                self.stored = !self.stored;
                 Nav::Stay
             }
             Some(Item::Pw) => {
@@ -204,6 +223,16 @@ impl State {
     pub fn check(&self, _ctx: &Ctx) -> Result<(), String> {
         match self.mode {
             Mode::Keep => Ok(()),
+            Mode::Generated if !self.seen => Err(
+                "Show the passphrase (^T) and store it first: it is the only way in once root \
+                 is refused over SSH"
+                    .into(),
+            ),
+            Mode::Generated if !self.stored => Err(
+                "Tick \"I have stored it\" (Space) once the passphrase is in a password \
+                 manager or on paper"
+                    .into(),
+            ),
             Mode::Generated => Ok(()),
             Mode::Typed => {
                 let pw = self.pw.text();
@@ -220,6 +249,7 @@ impl State {
     }
 
     pub fn store(&self, ctx: &mut Ctx) {
+        ctx.generated_password = self.mode == Mode::Generated;
         if let Some(u) = ctx.answers.user.as_mut() {
             u.password = self.candidate();
             u.password_hash = None;
@@ -230,7 +260,7 @@ impl State {
     pub fn keys(&self) -> String {
         match self.mode {
             Mode::Generated => {
-                "Enter next  Esc back  Space choose  ^R another  ^T show/hide  ^C quit".into()
+                "Enter next  Esc back  Space tick  ^R another  ^T show/hide  ^C quit".into()
             }
             _ => "Enter next  Esc back  Tab field  Space choose  ^T show/hide  ^C quit".into(),
         }
@@ -280,10 +310,22 @@ impl State {
                 };
                 out.push(Line::from(format!("Passphrase: {shown}")));
                 if !self.show {
-                    out.push(Line::from("(^T shows it: write it down before you go on)"));
+                    out.push(Line::from("(^T shows it: store it before you go on)"));
                 } else {
                     out.push(Line::from(""));
                 }
+                let i = items.iter().position(|x| *x == Item::Stored);
+                out.push(Line::from(Span::styled(
+                    format!(
+                        "{} I have stored it (password manager or paper)",
+                        t.check(self.stored)
+                    ),
+                    if i == Some(self.focus) {
+                        t.focus()
+                    } else {
+                        Default::default()
+                    },
+                )));
             }
             Mode::Typed => {
                 field_rows = (out.len(), out.len() + 1);

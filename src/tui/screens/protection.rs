@@ -43,6 +43,8 @@ pub struct State {
     pub alerts: bool,
     pub email: TextField,
     pub subject: TextField,
+    /// EMAIL_SUBJECT as conf.bfd has it: left alone unless the admin edits it.
+    subject_was: String,
     pub maxretry: TextField,
     pub bantime: TextField,
     pub trust_admin: bool,
@@ -91,8 +93,7 @@ impl State {
                             .unwrap_or_default()
                             .replace(',', " ")
                     }),
-            )
-            .with_max(100),
+            ),
             trim0: pa
                 .and_then(|a| a.set_trim)
                 .map_or(first || var("SET_TRIM").is_some_and(|v| v == "0"), |v| {
@@ -102,39 +103,38 @@ impl State {
                 .and_then(|a| a.egress_filtering)
                 .unwrap_or(yes(var("EGF"))),
             dshield: pa.and_then(|a| a.dshield).unwrap_or(first || dshield_now),
-            tos: pa.and_then(|a| a.tos).unwrap_or(first),
+            tos: pa
+                .and_then(|a| a.tos)
+                .unwrap_or(first || crate::firewall::apf::tos_marked(&ctx.sys, var("TOS_16"))),
             tos_patch: pa.and_then(|a| a.tos_udp_patch).unwrap_or(true),
             trig: TextField::new(
                 &pb.and_then(|b| b.trig)
                     .map(|t| t.to_string())
                     .unwrap_or_else(|| if first { "5".into() } else { trig_now }),
-            )
-            .digits(),
+            ),
             alerts: pb
                 .and_then(|b| b.email_alerts)
                 .unwrap_or(first || yes(bvar("EMAIL_ALERTS").as_ref())),
             email: TextField::new(
                 &pb.and_then(|b| b.email_address.clone())
                     .unwrap_or(email_now),
-            )
-            .with_max(120),
+            ),
+            subject_was: subject_now.clone(),
             subject: TextField::new(&pb.and_then(|b| b.email_subject.clone()).unwrap_or_else(
                 || {
-                    if subject_now.is_empty() || subject_now.contains('$') {
-                        format!("Brute force on {}", ctx.sys.env.hostname)
+                    // BFD's own `$HOSTNAME` stays: bash expands it on the box that sends
+                    if subject_now.is_empty() {
+                        format!("Brute force on {}", ctx.sys.firewall.hostname)
                     } else {
                         subject_now
                     }
                 },
-            ))
-            .with_max(120),
-            maxretry: TextField::new(&pf.and_then(|f| f.maxretry).unwrap_or(5).to_string())
-                .digits(),
+            )),
+            maxretry: TextField::new(&pf.and_then(|f| f.maxretry).unwrap_or(5).to_string()),
             bantime: TextField::new(
                 &pf.and_then(|f| f.bantime.clone())
                     .unwrap_or_else(|| "1h".into()),
-            )
-            .with_max(20),
+            ),
             trust_admin: prefill
                 .and_then(|a| a.firewall.as_ref())
                 .and_then(|f| f.trust_admin)
@@ -326,7 +326,8 @@ impl State {
                 trig: self.trig.text().parse().ok(),
                 email_alerts: Some(self.alerts),
                 email_address: self.alerts.then(|| self.email.text()),
-                email_subject: self.alerts.then(|| self.subject.text()),
+                email_subject: (self.alerts && self.subject.text() != self.subject_was)
+                    .then(|| self.subject.text()),
                 ignore_hosts: ctx
                     .answers
                     .bfd

@@ -92,6 +92,18 @@ impl State {
                 Kind::Heading,
             ));
             v.push((String::new(), Kind::Plain));
+            if ctx.generated_password
+                && let Some(u) = &p.summary.login_user
+            {
+                v.push((
+                    format!(
+                        "Reminder: {u} logs in with the generated passphrase you stored; it is \
+                         not shown again once you apply."
+                    ),
+                    Kind::Warn,
+                ));
+                v.push((String::new(), Kind::Plain));
+            }
         }
         if !p.checks.is_empty() {
             v.push(("Lockout checks".into(), Kind::Heading));

@@ -41,10 +41,10 @@ impl State {
             })
             .unwrap_or_default();
         State {
-            port: TextField::new(&port).digits(),
+            port: TextField::new(&port),
             no_root: !pre.and_then(|s| s.permit_root_login).unwrap_or(false),
             allow_touched: pre.is_some_and(|s| s.allow_users.is_some()) || !allow.is_empty(),
-            allow: TextField::new(&allow.join(" ")).with_max(200),
+            allow: TextField::new(&allow.join(" ")),
             focus: 0,
             suggested,
         }
@@ -103,8 +103,12 @@ impl State {
     }
 
     pub fn check(&self, ctx: &Ctx) -> Result<(), String> {
-        if self.port.text().is_empty() {
+        let text = self.port.text();
+        if text.is_empty() {
             return Err("Give the SSH port".into());
+        }
+        if let Some(m) = port_text_problem(&text) {
+            return Err(m);
         }
         if let Some((_, m)) = port_problems(&ctx.sys, self.port_value())
             .into_iter()
@@ -169,6 +173,8 @@ impl State {
         let text = self.port.settled().to_string();
         if text.is_empty() {
             out.push(Line::from("1-65535"));
+        } else if let Some(m) = port_text_problem(&text) {
+            out.extend(super::wrapped(&m, area.width, t.error()));
         } else {
             let problems = port_problems(&ctx.sys, text.parse().unwrap_or(-1));
             if problems.is_empty() {
@@ -239,4 +245,11 @@ impl State {
             self.focus == 2,
         );
     }
+}
+
+/// What is wrong with the port as typed, before it is a number at all (a sign, letters, too
+/// many digits): said, never dropped or cut.
+fn port_text_problem(text: &str) -> Option<String> {
+    (!text.bytes().all(|b| b.is_ascii_digit()) || text.len() > 5)
+        .then(|| format!("Port {text:?}: give a number from 1 to 65535, digits only"))
 }

@@ -39,7 +39,7 @@ impl State {
                 (g.to_string(), on)
             });
         State {
-            name: TextField::new(&name).with_max(32),
+            name: TextField::new(&name),
             reuse: pre.is_some_and(|u| u.reuse),
             group,
             focus: 0,
@@ -53,7 +53,7 @@ impl State {
 
     fn exists(&self, ctx: &Ctx) -> bool {
         let n = self.name.text();
-        ctx.sys.users.get(&n).is_some() && !ctx.sys.managed_users.contains(&n)
+        crate::plan::user::reusable(&ctx.sys, &n) && !ctx.sys.managed_users.contains(&n)
     }
 
     fn items(&self, ctx: &Ctx) -> usize {
