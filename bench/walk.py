@@ -54,6 +54,7 @@ class Walk:
 
     def __init__(self, p, show=None):
         self.p = p
+        self.entered_ms = {}  # name -> ms from the key to the first byte of the screen
         self.screens = {}  # name -> bytes
         self.order = []
         self.cur = None
@@ -100,7 +101,12 @@ class Walk:
         return bytes(buf)
 
     def key(self, k, **kw):
+        t = time.perf_counter()
         os.write(self.p.fd, k.encode())
+        if self.cur not in self.entered_ms:
+            r, _, _ = select.select([self.p.fd], [], [], 10.0)
+            if r:
+                self.entered_ms[self.cur] = round((time.perf_counter() - t) * 1000, 2)
         return self.read(**kw)
 
     def type(self, s):
@@ -193,10 +199,12 @@ def pbx_walk(binary, root, term, show=False):
     w.screen("Done")
     w.key("y", until="Done", max_wait=20)
     shown("done")
+    peak = p.peak_kib()
     w.key(ESC, max_wait=3)
     w.screen("exit")
     p.close("")
-    return {"screens": {n: w.screens[n] for n in w.order}, "review_pages": pages}
+    return {"screens": {n: w.screens[n] for n in w.order}, "review_pages": pages,
+            "entered_ms": w.entered_ms, "peak_rss_kib": peak}
 
 
 def plan_text(binary, root):
@@ -303,12 +311,14 @@ def whiptail_walk(term, plan, steps):
     return {n: out[n] for n in order}
 
 
-def run(binary, show=False):
+def run(binary, show=False, demo=None, terms=("vt100", "xterm-256color")):
+    """Both terminals on copies of `demo` (the bundled demo system when None)."""
     work = tempfile.mkdtemp(prefix="pbx-harden-walk-")
-    demo = os.path.join(work, "demo")
-    subprocess.run([binary, "demo", "--extract", demo], check=True, capture_output=True)
+    if demo is None:
+        demo = os.path.join(work, "demo")
+        subprocess.run([binary, "demo", "--extract", demo], check=True, capture_output=True)
     res = {}
-    for term in ("vt100", "xterm-256color"):
+    for term in terms:
         # same path length for both terminals: the plan shows paths
         root = os.path.join(work, "r-" + term[0])
         shutil.copytree(demo, root, symlinks=True)

@@ -203,33 +203,55 @@ fn assess_with(secret: &str, names: &[(&str, &str)], cache: Option<&mut Cache>) 
     out
 }
 
-/// Entries of zxcvbn's dictionaries with 14 characters or more.
-fn long_words() -> &'static Vec<&'static str> {
-    static W: OnceLock<Vec<&'static str>> = OnceLock::new();
+/// The length of the long entries, and of the stretch compared.
+const LONG: usize = 14;
+
+/// A character as far as a dictionary match can tell: lowercase, with every character
+/// zxcvbn's l33t table lets stand for a letter folded into it (`4` and `@` are `a`). `1`,
+/// `|` and `7` may each stand for two letters, so i, l and t are one class. Coarser than
+/// zxcvbn, never finer: a word it finds in a secret is found here too.
+fn canon(c: u8) -> u8 {
+    match c.to_ascii_lowercase() {
+        b'4' | b'@' => b'a',
+        b'8' => b'b',
+        b'(' | b'{' | b'[' | b'<' => b'c',
+        b'3' => b'e',
+        b'6' | b'9' => b'g',
+        b'1' | b'!' | b'|' | b'7' | b'+' | b'i' | b'l' | b't' => b'i',
+        b'0' => b'o',
+        b'$' | b'5' => b's',
+        b'%' => b'x',
+        b'2' => b'z',
+        other => other,
+    }
+}
+
+/// The first 14 characters (canonical) of every entry of zxcvbn's dictionaries with 14
+/// characters or more, forwards and reversed (a match of an entry starts with one of these).
+fn long_stems() -> &'static std::collections::HashSet<[u8; LONG]> {
+    static W: OnceLock<std::collections::HashSet<[u8; LONG]>> = OnceLock::new();
     W.get_or_init(|| {
-        include_str!("../../assets/zxcvbn-long-words.txt")
+        let mut set = std::collections::HashSet::new();
+        for w in include_str!("../../assets/zxcvbn-long-words.txt")
             .lines()
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .collect()
+        {
+            stems(w.as_bytes(), &mut set);
+        }
+        set
     })
 }
 
-/// zxcvbn's l33t table: the characters that may stand for a letter.
-fn l33t(letter: u8) -> &'static [u8] {
-    match letter {
-        b'a' => b"4@",
-        b'b' => b"8",
-        b'c' => b"({[<",
-        b'e' => b"3",
-        b'g' => b"69",
-        b'i' => b"1!|",
-        b'l' => b"1|7",
-        b'o' => b"0",
-        b's' => b"$5",
-        b't' => b"+7",
-        b'x' => b"%",
-        b'z' => b"2",
-        _ => b"",
+fn stems(word: &[u8], set: &mut std::collections::HashSet<[u8; LONG]>) {
+    if word.len() < LONG {
+        return;
+    }
+    let fwd: Vec<u8> = word.iter().map(|&c| canon(c)).collect();
+    let rev: Vec<u8> = fwd.iter().rev().copied().collect();
+    for v in [fwd, rev] {
+        let mut k = [0u8; LONG];
+        k.copy_from_slice(&v[..LONG]);
+        set.insert(k);
     }
 }
 
@@ -270,6 +292,20 @@ fn key_positions(c: u8) -> impl Iterator<Item = (usize, i32, i32)> {
 
 /// Next to each other on some keyboard (or the same key): a superset of zxcvbn's graphs.
 fn adjacent(a: u8, b: u8) -> bool {
+    static T: OnceLock<Vec<bool>> = OnceLock::new();
+    let t = T.get_or_init(|| {
+        let mut t = vec![false; 128 * 128];
+        for a in 0..128u8 {
+            for b in 0..128u8 {
+                t[a as usize * 128 + b as usize] = adjacent_slow(a, b);
+            }
+        }
+        t
+    });
+    a < 128 && b < 128 && t[a as usize * 128 + b as usize]
+}
+
+fn adjacent_slow(a: u8, b: u8) -> bool {
     if a.eq_ignore_ascii_case(&b) {
         return true;
     }
@@ -342,27 +378,20 @@ pub fn zxcvbn_cannot_object(secret: &str, names: &[&str], alnum: usize) -> bool 
             }
         }
     }
-    // long dictionary entries and long names, anywhere, forwards or reversed, l33t or not
-    let fits = |w: &[u8]| {
-        w.len() <= n
-            && (0..=n - w.len()).any(|i| {
-                let fwd = w.iter().enumerate().all(|(k, &c)| {
-                    let x = lower[i + k];
-                    x == c || l33t(c).contains(&x)
-                });
-                let rev = w.iter().rev().enumerate().all(|(k, &c)| {
-                    let x = lower[i + k];
-                    x == c || l33t(c).contains(&x)
-                });
-                fwd || rev
-            })
-    };
-    if long_words().iter().any(|w| fits(w.as_bytes())) {
-        return false;
+    // long dictionary entries and long names, anywhere, forwards or reversed, l33t or not:
+    // each would start with a stem of 14 characters
+    let mut names_stems = std::collections::HashSet::new();
+    for name in names.iter().filter(|n| n.chars().count() >= LONG) {
+        if !name.is_ascii() {
+            return false;
+        }
+        stems(name.as_bytes(), &mut names_stems);
     }
-    let long_names = names.iter().filter(|n| n.chars().count() >= 14);
-    for name in long_names {
-        if !name.is_ascii() || fits(name.to_ascii_lowercase().as_bytes()) {
+    let c: Vec<u8> = s.iter().map(|&b| canon(b)).collect();
+    for w in c.windows(LONG) {
+        let mut k = [0u8; LONG];
+        k.copy_from_slice(w);
+        if long_stems().contains(&k) || names_stems.contains(&k) {
             return false;
         }
     }
