@@ -20,7 +20,9 @@ pbx-harden's total at most whiptail's; the Apply progress at most whiptail's gau
 A missed target prints MISS with its ratio.
 
 Usage: bench/walk.py [--bin target/release/pbx-harden] [--json FILE] [--show]
-  --show   print each pbx-harden screen after its step (needs python3-pyte)
+  --show   print each pbx-harden screen after its step (needs python3-pyte; pyte 0.8 takes
+           ESC [ r, which resets the scroll region, as "top margin 1" and shows a muddle
+           where a real terminal, tmux or the vt100 crate does not)
 Imported by pty_bench.py; nothing here is a test.
 """
 import argparse

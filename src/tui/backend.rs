@@ -451,7 +451,9 @@ impl<W: Write> FrugalBackend<W> {
             self.pos = Some((0, if up { bottom } else { top } as u16));
         } else {
             self.buf.extend_from_slice(b"\x1b[r");
-            self.pos = Some((0, 0)); // so does resetting it
+            // Resetting it homes the cursor too, but not on every emulator (pyte, some
+            // serial-console programs): the next move is absolute.
+            self.pos = None;
         }
     }
 
