@@ -219,6 +219,8 @@ def apply_steps(binary, root):
     """The progress lines of the same apply (CLI), for the gauge's number of updates."""
     answers = os.path.join(ROOT, "assets/demo/answers.toml")
     r = subprocess.run([binary, "--root", root, "apply", "--answers", answers], capture_output=True, text=True)
+    # end the rollback timer apply armed (its watchdog would outlive the copy)
+    subprocess.run([binary, "--root", root, "rollback"], capture_output=True)
     steps = []
     for line in r.stdout.splitlines():
         if line.startswith("  ") and not line.startswith("   "):

@@ -85,27 +85,9 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
     // The password scorer: zxcvbn can take most of a second on a hostile 100-character
     // input, so it never runs on the input path. It skips to the newest request.
+    // Started after the first frame (requests sent before wait in the channel).
     let (score_tx, score_rx) = mpsc::channel::<Effect>();
-    {
-        let ev_tx = ev_tx.clone();
-        let waker = tty
-            .waker
-            .try_clone()
-            .map_err(|e| Error::io("socketpair", e))?;
-        std::thread::spawn(move || {
-            while let Ok(mut job) = score_rx.recv() {
-                while let Ok(newer) = score_rx.try_recv() {
-                    job = newer;
-                }
-                for ev in perform(&job, &Job::default(), &|_| {}) {
-                    if ev_tx.send(ev).is_err() {
-                        return;
-                    }
-                }
-                wake(&waker);
-            }
-        });
-    }
+    let mut score_rx = Some(score_rx);
 
     let mut exit_note: Option<String> = None;
     let mut warmed = false;
@@ -113,6 +95,26 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
         if let Err(e) = terminal.draw(|f| app.view(f)) {
             exit_note = Some(format!("the terminal went away ({e})"));
             break;
+        }
+        if let Some(score_rx) = score_rx.take() {
+            let ev_tx = ev_tx.clone();
+            let waker = tty
+                .waker
+                .try_clone()
+                .map_err(|e| Error::io("socketpair", e))?;
+            std::thread::spawn(move || {
+                while let Ok(mut job) = score_rx.recv() {
+                    while let Ok(newer) = score_rx.try_recv() {
+                        job = newer;
+                    }
+                    for ev in perform(&job, &Job::default(), &|_| {}) {
+                        if ev_tx.send(ev).is_err() {
+                            return;
+                        }
+                    }
+                    wake(&waker);
+                }
+            });
         }
         if !warmed {
             // After the first frame: the slow facts (systemctl's inventory, zxcvbn over every
