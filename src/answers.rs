@@ -24,6 +24,8 @@ pub struct Answers {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<ExtensionsAnswers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asterisk: Option<AsteriskAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<FirewallAnswers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apf: Option<ApfAnswers>,
@@ -53,6 +55,20 @@ pub struct ServicesAnswers {
 pub struct ExtensionsAnswers {
     #[serde(default, skip_serializing_if = "is_false")]
     pub rotate_weak: bool,
+}
+
+/// `[asterisk]`: Asterisk's own doors (beyond the seed): the manager interface and guest calls.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsteriskAnswers {
+    /// Bind the manager interface (AMI) to 127.0.0.1 and replace weak AMI secrets where the
+    /// admin owns manager.conf (on FreePBX: say what to change in FreePBX).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami_localhost: Option<bool>,
+    /// false: chan_sip `allowguest=no` and `alwaysauthreject=yes`, and no PJSIP `anonymous`
+    /// endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_guests: Option<bool>,
 }
 
 /// A port or a `low-high` range, as the answers file writes it: `5060` or `"10000-20000"`.
@@ -173,6 +189,9 @@ pub struct UserAnswers {
     /// Supplementary groups (e.g. "wheel" or "sudo" so the user can become root).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Mode of a home directory the plan creates: "0700" (default) or "0750".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -189,6 +208,17 @@ pub struct SshAnswers {
     /// Leave unset to keep what sshd_config says (it is checked against the login user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_authentication: Option<bool>,
+    /// The hardening baseline (MaxAuthTries, LoginGraceTime, ClientAlive*, forwarding,
+    /// LogLevel VERBOSE, MaxStartups...), each value only where the target's sshd accepts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<bool>,
+    /// Modern KEX, ciphers, MACs and host-key algorithms; ECDSA and DSA host keys dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modern_crypto: Option<bool>,
+    /// Replace an RSA host key shorter than 3072 bits (or any RSA key below 4096 when
+    /// modern_crypto is on) with a new 4096-bit one; the old one is restored by rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regenerate_rsa_host_key: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -1,4 +1,8 @@
 //! The command line. Every command takes `--root DIR` (the target's `/`).
+//!
+//! Output goes through `out!`/`outln!`/`errln!`, which never panic: a closed pipe (`audit |
+//! true`, `apply | head`) does not stop a command half-way, and it ends with its documented
+//! exit code.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -109,12 +113,14 @@ pub enum Command {
     /// Keep the pending change (run it from a new login on the new SSH port)
     #[command(
         after_help = "Examples:\n  ssh -p 22022 admin@pbx   then   sudo pbx-harden confirm\n  \
-        pbx-harden confirm --here     at the console, where no new SSH login can prove the path"
+        pbx-harden confirm --here     at the console, where no new SSH login can prove the path
+
+        On the live system after an SSH port move, --here asks twice at a terminal (yes, then         the new port); without a terminal it must be given twice (--here --here)."
     )]
     Confirm {
         /// Confirm from this session (e.g. at the console) without the new-login check
-        #[arg(long)]
-        here: bool,
+        #[arg(long, action = clap::ArgAction::Count)]
+        here: u8,
         #[command(flatten)]
         target: Target,
     },
@@ -232,8 +238,8 @@ fn audit_cmd(dir: &std::path::Path, format: AuditFormat) -> i32 {
     match report {
         Ok(r) => {
             match format {
-                AuditFormat::Text => print!("{}", r.to_text()),
-                AuditFormat::Json => print!("{}", r.to_json()),
+                AuditFormat::Text => out!("{}", r.to_text()),
+                AuditFormat::Json => out!("{}", r.to_json()),
             }
             if r.is_clean() { 0 } else { 1 }
         }
@@ -243,7 +249,7 @@ fn audit_cmd(dir: &std::path::Path, format: AuditFormat) -> i32 {
             } else {
                 " (run the audit as root: it reads /etc/shadow and /etc/asterisk)"
             };
-            eprintln!("pbx-harden: {e}{hint}");
+            errln!("pbx-harden: {e}{hint}");
             2
         }
     }
@@ -255,7 +261,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pbx-harden: {e}");
+            errln!("pbx-harden: {e}");
             e.exit_code()
         }
     }
@@ -318,7 +324,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Manpage => {
-            print!("{}", crate::manpage::render()?);
+            out!("{}", crate::manpage::render()?);
             Ok(0)
         }
         Command::Firstboot { action } => crate::firstboot::cli(&top, action),
@@ -332,8 +338,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             let pw = secrets::generate_passphrase(words, &mut rand::rng());
             let s = secrets::assess(pw.expose(), "");
-            println!("{}", pw.expose());
-            eprintln!(
+            outln!("{}", pw.expose());
+            errln!(
                 "strength: {}/4 ({}); offline crack time at 10k guesses/s: {}",
                 s.score,
                 s.label(),
@@ -353,7 +359,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 )));
             }
             crate::demo::materialize(&dir)?;
-            println!(
+            outln!(
                 "The demo system is in {}; try: pbx-harden --root {} (the wizard)",
                 dir.display(),
                 dir.display()
@@ -369,12 +375,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Plan { answers, target } => {
             let root = target_root(&top, &target)?;
+            recover_overdue(&root);
             let answers = Answers::load(&answers)?;
             let sys = System::detect(&root, &Env::from_process())?;
             let p = plan::build(&sys, &answers, &mut rand::rng());
-            print!("{}", plan::render(&p, &sys));
+            out!("{}", plan::render(&p, &sys));
             if let Ok(Status::Pending { journal, .. }) = apply::status(&root) {
-                println!(
+                outln!(
                     "\nNote: change {} is still pending (see `pbx-harden status`).",
                     journal.txid
                 );
@@ -400,11 +407,15 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Confirm { here, target } => {
             let root = target_root(&top, &target)?;
-            let r = apply::confirm(&root, &Env::from_process(), here)?;
-            for s in &r.steps {
-                println!("{s}");
+            recover_overdue(&root);
+            if here > 0 {
+                here_asked_twice(&root, here)?;
             }
-            println!("Confirmed {}.", r.txid);
+            let r = apply::confirm(&root, &Env::from_process(), here > 0)?;
+            for s in &r.steps {
+                outln!("{s}");
+            }
+            outln!("Confirmed {}.", r.txid);
             Ok(0)
         }
         Command::Rollback {
@@ -414,49 +425,189 @@ pub fn run(cli: Cli) -> Result<i32> {
         } => {
             let root = target_root(&top, &target)?;
             let r = apply::rollback(&root, &reason, !no_restart, None)?;
-            println!("{}", r.headline());
+            outln!("{}", r.headline());
             for p in &r.restored {
-                println!("  restored {p}");
+                outln!("  restored {p}");
             }
             for p in &r.removed {
-                println!("  removed  {p}");
+                outln!("  removed  {p}");
             }
-            for p in &r.conflicts {
-                println!(
-                    "  note: {p} was edited after apply; that version is kept in the journal history"
+            for d in r.details() {
+                outln!("  {d}");
+            }
+            if r.complete {
+                Ok(0)
+            } else {
+                apply::watchdog::ensure_retry(&root, &r.txid);
+                outln!(
+                    "The rollback is INCOMPLETE: the change stays pending (and the boot safeguard \
+                     stays) until it completes. `pbx-harden status` shows what is left."
                 );
+                Ok(3)
             }
-            for e in &r.undo_errors {
-                println!("  undo failed: {e}");
-            }
-            Ok(0)
         }
         Command::Status { target } => {
             let root = target_root(&top, &target)?;
-            print!("{}", status_text(&root)?);
-            Ok(0)
+            recover_overdue(&root);
+            let (text, code) = status_report(&root)?;
+            out!("{text}");
+            Ok(code)
         }
     }
 }
 
+/// Is the watchdog recorded in the journal still running ("pid N" or "unit NAME")?
+fn watchdog_alive(j: &apply::journal::Journal) -> bool {
+    match j.watchdog.as_deref() {
+        Some(w) if w.starts_with("pid ") => w[4..]
+            .trim()
+            .parse::<u32>()
+            .is_ok_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists()),
+        Some(w) if w.starts_with("unit ") => crate::exec::run(
+            &crate::exec::argv(&["systemctl", "is-active", "--quiet", w[5..].trim()]),
+            None,
+        )
+        .is_ok_and(|o| o.ok()),
+        _ => false,
+    }
+}
+
+/// `confirm --here` skips the proof that the new way in works: on the live system after a
+/// port move it is asked twice (at a terminal: "yes", then the new port typed back; without
+/// one: `--here` given twice).
+fn here_asked_twice(root: &Root, count: u8) -> Result<()> {
+    use std::io::IsTerminal;
+    let Ok(Status::Pending { journal: j, .. }) = apply::status(root) else {
+        return Ok(());
+    };
+    let (true, true, Some(port)) = (j.live, j.summary.ssh_port_changed, j.summary.ssh_port) else {
+        return Ok(());
+    };
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        if count >= 2 {
+            return Ok(());
+        }
+        return Err(Error::invalid(format!(
+            "--here keeps sshd on port {port} without a login there to prove it works; without a              terminal to ask, give it twice: pbx-harden confirm --here --here"
+        )));
+    }
+    let ask = |q: &str| -> String {
+        use std::io::Write as _;
+        let mut e = std::io::stderr();
+        let _ = write!(e, "{q}");
+        let _ = e.flush();
+        let mut line = String::new();
+        let _ = stdin.read_line(&mut line);
+        line.trim().to_string()
+    };
+    let who = j.summary.login_user.as_deref().unwrap_or("the login user");
+    let a = ask(&format!(
+        "No login on port {port} proves that {who} can get in. Keep the change anyway? [yes/no] "
+    ));
+    if a != "yes" {
+        return Err(Error::invalid(
+            "not confirmed (the rollback timer keeps running)",
+        ));
+    }
+    let b = ask(&format!(
+        "Asked twice: type the new SSH port ({port}) to keep the change: "
+    ));
+    if b != port.to_string() {
+        return Err(Error::invalid(
+            "not confirmed (the rollback timer keeps running)",
+        ));
+    }
+    Ok(())
+}
+
+/// A pending change past its deadline with no watchdog left: roll it back now, whatever
+/// command found it (the timer is the promise; nothing else would keep it).
+fn recover_overdue(root: &Root) {
+    let overdue = matches!(
+        apply::status(root),
+        Ok(Status::Pending { interrupted: false, seconds_left, ref journal, .. })
+            if seconds_left < -2 && journal.state == apply::journal::TxState::Armed
+    );
+    if !overdue {
+        return;
+    }
+    match apply::recover(root) {
+        Ok(Some(r)) => errln!("pbx-harden: {}", r.headline()),
+        Ok(None) => {}
+        Err(e) => errln!(
+            "pbx-harden: a pending change is overdue but could not be rolled back: {e}\n\
+             run `pbx-harden rollback` as root"
+        ),
+    }
+}
+
 pub fn status_text(root: &Root) -> Result<String> {
-    Ok(match apply::status(root)? {
-        Status::Nothing => "No change is pending.\n".to_string(),
+    status_report(root).map(|(t, _)| t)
+}
+
+/// `status`: the text and the exit status: 0 when nothing is pending or a change waits for
+/// confirmation, 3 when something needs the admin (an interrupted apply, an incomplete
+/// rollback, a damaged journal), 1 when the journal cannot be read at all (the message
+/// names the next step).
+pub fn status_report(root: &Root) -> Result<(String, i32)> {
+    let mut code = 0;
+    let mut o = match apply::status(root)? {
+        Status::Nothing => {
+            let mut o = "No change is pending.\n".to_string();
+            if let Some(r) = apply::last_rollback(root) {
+                o.push_str(&rollback_record_text(&r));
+            }
+            o
+        }
         Status::Pending {
             journal: j,
             seconds_left,
             interrupted,
+            damage,
         } => {
             let mut o = format!("Pending change {} ", j.txid);
-            if interrupted {
+            if let Some(r) = j
+                .rollback
+                .as_ref()
+                .filter(|_| j.state == apply::journal::TxState::RollbackIncomplete)
+            {
+                code = 3;
+                o.push_str(&format!(
+                    "- ROLLBACK INCOMPLETE ({}; {} attempt(s)). Not restored yet:\n",
+                    r.reason, r.attempts
+                ));
+                for f in &r.failures {
+                    o.push_str(&format!(
+                        "  {}: {}\n    what to do: {}\n",
+                        f.path, f.error, f.hint
+                    ));
+                }
+                o.push_str(
+                    "  The watchdog retries by itself (with backoff) and the boot safeguard stays \
+                     until it completes; `pbx-harden rollback` retries now.\n",
+                );
+            } else if interrupted {
+                code = 3;
                 o.push_str("(INTERRUPTED: the apply process died; the next run or `pbx-harden rollback` restores it)\n");
             } else if seconds_left > 0 {
                 o.push_str(&format!(
                     "- rolls back in {} unless confirmed\n",
                     humantime::format_duration(Duration::from_secs(seconds_left as u64))
                 ));
+            } else if j.state == apply::journal::TxState::Armed && !watchdog_alive(&j) {
+                o.push_str(
+                    "- the timer has run out and no watchdog is running: run `pbx-harden rollback` as root\n",
+                );
             } else {
-                o.push_str("- the timer has run out; rolling back\n");
+                o.push_str("- the timer has run out; the watchdog is rolling back\n");
+            }
+            if let Some(d) = damage {
+                code = 3;
+                o.push_str(&format!(
+                    "  JOURNAL DAMAGED: {d}. The backups are intact: `pbx-harden rollback` restores \
+                     every file from them (or confirm, if the change works).\n"
+                ));
             }
             if let Some(u) = &j.summary.login_user {
                 o.push_str(&format!("  login user: {u}\n"));
@@ -478,9 +629,74 @@ pub fn status_text(root: &Root) -> Result<String> {
             if let Some(w) = &j.watchdog {
                 o.push_str(&format!("  timer:      {w}\n"));
             }
+            if let Some(r) = &j.rollback {
+                for c in &r.conflicts {
+                    o.push_str(&format!("  note: {c}\n"));
+                }
+            }
             o
         }
-    })
+    };
+    let kept = apply::journal::kept_conflicts(root);
+    if !kept.is_empty() {
+        o.push_str(
+            "Versions of files others edited while a change was pending (kept until you remove them):\n",
+        );
+        for k in kept {
+            o.push_str(&format!("  {}\n", k.display()));
+        }
+    }
+    Ok((o, code))
+}
+
+/// Why a change was rolled back, in the admin's words.
+pub fn reason_text(reason: &str) -> String {
+    match reason {
+        "boot" => "the machine restarted before the change was confirmed (boot safeguard)".into(),
+        "requested by the admin" => "by hand (`pbx-harden rollback`)".into(),
+        r => r.to_string(),
+    }
+}
+
+/// `status` after an automatic (or manual) rollback: when, why, what came back, what not.
+pub fn rollback_record_text(r: &apply::RollbackReport) -> String {
+    let when = if r.at > 0 {
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(r.at);
+        let ago = apply::journal::now().saturating_sub(r.at);
+        format!(
+            "{} UTC, {} ago",
+            humantime::format_rfc3339_seconds(t)
+                .to_string()
+                .trim_end_matches('Z')
+                .replace('T', " "),
+            humantime::format_duration(Duration::from_secs(ago))
+        )
+    } else {
+        "at an unknown time".into()
+    };
+    let mut o = format!(
+        "The last change ({}) was rolled back {when}:\n  why:  {}\n",
+        r.txid,
+        reason_text(&r.reason)
+    );
+    if !r.restored.is_empty() {
+        o.push_str(&format!("  restored: {}\n", r.restored.join(", ")));
+    }
+    if !r.removed.is_empty() {
+        o.push_str(&format!("  removed:  {}\n", r.removed.join(", ")));
+    }
+    for c in &r.undone {
+        o.push_str(&format!("  ran:      {c}\n"));
+    }
+    for e in &r.undo_errors {
+        o.push_str(&format!("  FAILED:   {e}\n"));
+    }
+    for c in &r.conflicts {
+        o.push_str(&format!(
+            "  conflict: {c} was edited after apply; that version is kept in the journal history\n"
+        ));
+    }
+    o
 }
 
 fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
@@ -491,20 +707,41 @@ fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
         r.deadline.saturating_sub(apply::journal::now()),
     ));
     if root.is_live() {
-        let port = r.summary.ssh_port.unwrap_or(22);
+        // What is true after the change: the port sshd listens on now, and how this user
+        // becomes root (sudo when the plan or the box grants it, else su -).
+        let port = r
+            .summary
+            .ssh_port
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "PORT".into());
         let user = r
             .summary
             .login_user
             .clone()
             .unwrap_or_else(|| "USER".into());
-        format!(
-            "\nApplied. Everything is rolled back in {when} unless you confirm:\n\
-             \n  1. Keep this session open.\n  2. From a NEW terminal:   ssh -p {port} {user}@{addr}\n  \
-             3. There, become root (su -) and run:   {exe} confirm\n\
-             \nIf the new login fails, do nothing: the old configuration comes back by itself, even if\n\
-             this session dies or the machine reboots. `{exe} status` shows the time left.\n",
-            addr = r.summary.address
-        )
+        let run_confirm = if r.summary.sudo {
+            format!("run:   sudo {exe} confirm")
+        } else {
+            format!("become root (su -) and run:   {exe} confirm")
+        };
+        let addr = &r.summary.address;
+        if r.summary.ssh_port_changed {
+            format!(
+                "\nApplied. Everything is rolled back in {when} unless you confirm:\n\
+                 \n  1. Keep this session open.\n  2. From a NEW terminal:   ssh -p {port} {user}@{addr}\n  \
+                 3. There, {run_confirm}\n\
+                 \nIf the new login fails, do nothing: the old configuration comes back by itself, even if\n\
+                 this session dies or the machine reboots. `{exe} status` shows the time left.\n"
+            )
+        } else {
+            format!(
+                "\nApplied. Everything is rolled back in {when} unless you confirm:\n\
+                 \n  1. Keep this session open.\n  2. Check that a NEW login still works:   ssh -p {port} {user}@{addr}\n  \
+                 3. Then, here or there, {run_confirm}\n\
+                 \nIf something is wrong, do nothing: the old configuration comes back by itself, even if\n\
+                 this session dies or the machine reboots. `{exe} status` shows the time left.\n"
+            )
+        }
     } else {
         format!(
             "\nApplied to {}. It is rolled back in {when} unless you run:\n  {exe} --root {} confirm\n",
@@ -516,7 +753,7 @@ fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
 
 fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Result<i32> {
     if let Some(r) = apply::recover(root)? {
-        println!("{}", r.headline());
+        outln!("{}", r.headline());
     }
     apply::ensure_no_pending(root)?;
     let sys = System::detect(root, &Env::from_process())?;
@@ -525,12 +762,12 @@ fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Resul
         return Err(Error::Refused(p.refusals()));
     }
     for w in p.problems.iter().filter(|p| !p.is_error()) {
-        println!("{w}");
+        outln!("{w}");
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let printer = std::thread::spawn(move || {
         for line in rx {
-            println!("  {line}");
+            outln!("  {line}");
         }
     });
     let r = apply::apply(
@@ -544,12 +781,12 @@ fn apply_cmd(root: &Root, answers: &Answers, timeout: Option<Duration>) -> Resul
     let _ = printer.join();
     let r = r?;
     if r.nothing_to_do {
-        println!("Nothing to change: the system already matches the answers.");
+        outln!("Nothing to change: the system already matches the answers.");
         return Ok(0);
     }
-    print!("{}", confirm_instructions(root, &r));
+    out!("{}", confirm_instructions(root, &r));
     if let Some(pw) = &p.summary.generated_password {
-        println!(
+        outln!(
             "\nThe generated password of {} (shown this once; write it down):\n\n    {}\n",
             p.summary.login_user.as_deref().unwrap_or("the user"),
             pw.expose()
@@ -562,7 +799,7 @@ fn wizard(cli: &Cli) -> Result<i32> {
     let prefill = cli.answers.as_deref().map(Answers::load).transpose()?;
     let root = if cli.demo {
         let dir = crate::demo::temp_root()?;
-        eprintln!("The demo system is a copy in {}", dir.display());
+        errln!("The demo system is a copy in {}", dir.display());
         Root::open(&dir)?
     } else {
         open_root(cli.root.as_deref().unwrap_or(std::path::Path::new("/")))?
@@ -588,37 +825,37 @@ fn demo() -> Result<i32> {
     let dir = crate::demo::temp_root()?;
     let root = Root::open(&dir)?;
     let answers = Answers::parse(crate::demo::EXAMPLE_ANSWERS, "assets/demo/answers.toml")?;
-    println!(
+    outln!(
         "== The demo system is a copy of a small trixbox-like server in {}\n",
         dir.display()
     );
-    println!(
+    outln!(
         "== The answers (assets/demo/answers.toml):\n\n{}",
         crate::demo::EXAMPLE_ANSWERS
     );
     let sys = System::detect(&root, &Env::from_process())?;
     let p = plan::build(&sys, &answers, &mut rand::rng());
-    println!("== pbx-harden --root {} plan\n", dir.display());
-    print!("{}", plan::render(&p, &sys));
+    outln!("== pbx-harden --root {} plan\n", dir.display());
+    out!("{}", plan::render(&p, &sys));
     if !p.is_valid() {
         return Err(Error::Refused(p.refusals()));
     }
-    println!("\n== pbx-harden --root {} apply\n", dir.display());
+    outln!("\n== pbx-harden --root {} apply\n", dir.display());
     apply_cmd(&root, &answers, None)?;
-    println!("== pbx-harden --root {} status\n", dir.display());
-    print!("{}", status_text(&root)?);
-    println!("\n== pbx-harden --root {} confirm\n", dir.display());
+    outln!("== pbx-harden --root {} status\n", dir.display());
+    out!("{}", status_text(&root)?);
+    outln!("\n== pbx-harden --root {} confirm\n", dir.display());
     let r = apply::confirm(&root, &Env::from_process(), true)?;
     for s in &r.steps {
-        println!("{s}");
+        outln!("{s}");
     }
-    println!(
+    outln!(
         "\n== pbx-harden --root {} audit   (what is left to do)\n",
         dir.display()
     );
     let sys = System::detect(&root, &Env::from_process())?;
-    print!("{}", crate::audit::audit(&sys).to_text());
-    println!(
+    out!("{}", crate::audit::audit(&sys).to_text());
+    outln!(
         "\nDone. The hardened copy stays in {} for you to look at.",
         dir.display()
     );

@@ -1,7 +1,23 @@
 //! Running programs: argv only (no shell), secrets only on stdin, output captured.
+//!
+//! Every command runs with limits ([`Limits`]): a timeout (the command is killed and the
+//! error names it) and an address-space cap (RLIMIT_AS), so a check such as `sshd -t` on a
+//! hostile file can neither hang nor eat the machine's memory. Programs that may start a
+//! long-lived daemon that inherits our limits (`service`, init scripts, `apf`,
+//! `fail2ban-client`, ...) get the timeout but no memory cap.
+//!
+//! Every child gets a parent-death signal (SIGKILL when the thread that started it dies),
+//! and stays in our process group: apply makes itself a group leader
+//! ([`own_process_group`]) and records the group in the journal, so that rollback can
+//! kill whatever is left of a dead apply ([`kill_orphaned_group`]) before it restores.
+//! The one exception are the programs that start daemons: they run in a session of their
+//! own (the parent-death signal still stops them), so that a daemon they leave running
+//! (Asterisk's `safe_asterisk &` does not detach itself) is not killed with the group.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::secrets::Secret;
@@ -19,11 +35,180 @@ impl Output {
     }
 }
 
-/// Run `argv`, feeding `stdin` (a secret never goes on the command line).
+/// Limits every command runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Killed (SIGKILL) after this long.
+    pub timeout: Duration,
+    /// RLIMIT_AS in bytes; `None` for no cap.
+    pub memory: Option<u64>,
+    /// Run in a new session (programs that start daemons), out of our process group.
+    pub own_session: bool,
+}
+
+/// Five minutes: a restart of APF with long deny lists takes a while; nothing takes longer.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// 2 GiB of address space: far above what sshd -t, useradd or systemctl need.
+pub const DEFAULT_MEMORY: u64 = 2 << 30;
+/// At most this much of each output stream is kept (the rest is read and dropped).
+const MAX_CAPTURE: usize = 4 << 20;
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            timeout: DEFAULT_TIMEOUT,
+            memory: Some(DEFAULT_MEMORY),
+            own_session: false,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits for `prog`: no memory cap for programs that may start a daemon (it would
+    /// inherit the cap and fail later under load).
+    pub fn for_program(prog: &str) -> Limits {
+        let name = std::path::Path::new(prog)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let starts_daemons = matches!(
+            name.as_str(),
+            "service" | "apf" | "bfd" | "fail2ban-client" | "asterisk" | "amportal" | "fwconsole"
+        ) || prog.contains("/init.d/");
+        Limits {
+            memory: if starts_daemons {
+                None
+            } else {
+                Some(DEFAULT_MEMORY)
+            },
+            own_session: starts_daemons,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Make this process the leader of its own process group, so that every command it runs
+/// is in a group that rollback can kill as a whole. Returns the group id, or `None` when
+/// that is not possible without taking the terminal away from the admin (we are in the
+/// terminal's foreground group but not its leader): then the parent-death signal alone
+/// stops the children.
+pub fn own_process_group() -> Option<i32> {
+    use nix::unistd::{Pid, getpgrp, getpid, setpgid, tcgetpgrp};
+    let me = getpid();
+    if getpgrp() == me {
+        return Some(me.as_raw());
+    }
+    for fd in [0, 1, 2] {
+        // SAFETY: borrowing a standard descriptor for the duration of the call.
+        let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        if tcgetpgrp(bfd).is_ok_and(|g| g == getpgrp()) {
+            return None;
+        }
+    }
+    setpgid(Pid::from_raw(0), Pid::from_raw(0)).ok()?;
+    Some(me.as_raw())
+}
+
+/// Process group and state (field 5 and 3 of /proc/PID/stat) of every process.
+fn groups() -> Vec<(i32, i32, char)> {
+    let mut out = Vec::new();
+    let Ok(d) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in d.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(s) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some(close) = s.rfind(')') else { continue };
+        let f: Vec<&str> = s[close + 1..].split_whitespace().collect();
+        if let (Some(st), Some(pg)) = (f.first(), f.get(2).and_then(|g| g.parse().ok())) {
+            out.push((pid, pg, st.chars().next().unwrap_or('?')));
+        }
+    }
+    out
+}
+
+/// Kill every process left in the process group `pgid` of a dead apply, and wait until the
+/// group is empty. A group is only touched when its leader is gone: Linux never reuses a
+/// pid while a group of that id has members, so a live process with pid `pgid` means the
+/// old group is empty and the id now belongs to someone else.
+pub fn kill_orphaned_group(pgid: i32, within: Duration) -> std::result::Result<usize, String> {
+    if pgid <= 1 || pgid == nix::unistd::getpgrp().as_raw() {
+        return Ok(0);
+    }
+    let start = Instant::now();
+    let mut killed = 0;
+    loop {
+        let all = groups();
+        if all.iter().any(|(pid, _, st)| *pid == pgid && *st != 'Z') {
+            return Ok(killed);
+        }
+        let members: Vec<i32> = all
+            .iter()
+            .filter(|(_, pg, st)| *pg == pgid && *st != 'Z' && *st != 'X')
+            .map(|(p, _, _)| *p)
+            .collect();
+        if members.is_empty() {
+            return Ok(killed);
+        }
+        if killed == 0 {
+            killed = members.len();
+        }
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        if start.elapsed() > within {
+            return Err(format!(
+                "{} process(es) of the dead apply (process group {pgid}: pid {}) are still \
+                 running after SIGKILL",
+                members.len(),
+                members
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Run `argv`, feeding `stdin` (a secret never goes on the command line), under the
+/// limits for its program.
 pub fn run(argv: &[String], stdin: Option<&Secret>) -> Result<Output> {
+    let limits = Limits::for_program(argv.first().map(String::as_str).unwrap_or(""));
+    run_with(argv, stdin, &limits)
+}
+
+fn read_capped(mut r: impl Read) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = MAX_CAPTURE.saturating_sub(out.len());
+                out.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+    out
+}
+
+/// Run `argv` under `limits`.
+pub fn run_with(argv: &[String], stdin: Option<&Secret>, limits: &Limits) -> Result<Output> {
     let (prog, args) = argv
         .split_first()
         .ok_or_else(|| Error::invalid("empty command"))?;
+    let command = argv.join(" ");
+    let fail = |message: String| Error::Command {
+        command: command.clone(),
+        message,
+    };
     let mut cmd = Command::new(prog);
     cmd.args(args)
         .stdin(if stdin.is_some() {
@@ -34,30 +219,103 @@ pub fn run(argv: &[String], stdin: Option<&Secret>) -> Result<Output> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env("LC_ALL", "C");
-    let mut child = cmd.spawn().map_err(|e| Error::Command {
-        command: argv.join(" "),
-        message: if e.kind() == std::io::ErrorKind::NotFound {
+    let parent = nix::unistd::getpid();
+    let memory = limits.memory;
+    let own_session = limits.own_session;
+    // SAFETY: setsid, prctl, getppid and setrlimit are async-signal-safe; nothing allocates.
+    unsafe {
+        cmd.pre_exec(move || {
+            if own_session && nix::libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if nix::libc::prctl(
+                nix::libc::PR_SET_PDEATHSIG,
+                nix::libc::SIGKILL as nix::libc::c_ulong,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the signal was armed.
+            if nix::libc::getppid() != parent.as_raw() {
+                return Err(std::io::Error::other("the parent process is gone"));
+            }
+            if let Some(m) = memory {
+                let lim = nix::libc::rlimit {
+                    rlim_cur: m as nix::libc::rlim_t,
+                    rlim_max: m as nix::libc::rlim_t,
+                };
+                if nix::libc::setrlimit(nix::libc::RLIMIT_AS, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        fail(if e.kind() == std::io::ErrorKind::NotFound {
             format!("{prog} is not installed")
         } else {
             e.to_string()
-        },
+        })
     })?;
+    let out_pipe = child.stdout.take().expect("piped stdout");
+    let err_pipe = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send((1, read_capped(out_pipe)));
+    });
+    std::thread::spawn(move || {
+        let _ = tx2.send((2, read_capped(err_pipe)));
+    });
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(input.expose().as_bytes())
-            .and_then(|_| pipe.write_all(b"\n"))
-            .map_err(|e| Error::Command {
-                command: argv.join(" "),
-                message: e.to_string(),
-            })?;
+        // A command that exits without reading its input is judged by its exit status.
+        let _ = pipe
+            .write_all(input.expose().as_bytes())
+            .and_then(|_| pipe.write_all(b"\n"));
     }
-    let out = child.wait_with_output().map_err(|e| Error::Command {
-        command: argv.join(" "),
-        message: e.to_string(),
-    })?;
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() >= limits.timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!(
+                    "did not finish within {} and was killed",
+                    humantime::format_duration(limits.timeout)
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(
+                (start.elapsed().as_millis() as u64 / 4).clamp(1, 50),
+            )),
+            Err(e) => return Err(fail(e.to_string())),
+        }
+    };
+    // The output ends when the pipes close; a daemon the command left behind may hold
+    // them open, so wait only a little for it.
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let until = Instant::now() + Duration::from_secs(2);
+    for _ in 0..2 {
+        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok((1, b)) => stdout = b,
+            Ok((_, b)) => stderr = b,
+            Err(_) => break,
+        }
+    }
+    if let Some(sig) = status.signal() {
+        let hint = match limits.memory {
+            Some(m) if matches!(sig, 6 | 7 | 9 | 11) => {
+                format!(" (it may have hit the memory limit of {} MiB)", m >> 20)
+            }
+            _ => String::new(),
+        };
+        return Err(fail(format!("killed by signal {sig}{hint}")));
+    }
     Ok(Output {
-        status: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
     })
 }
 
@@ -81,4 +339,58 @@ pub fn run_ok(argv: &[String], stdin: Option<&Secret>) -> Result<Output> {
 
 pub fn argv(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_past_its_timeout_is_killed_and_named() {
+        let l = Limits {
+            timeout: Duration::from_millis(300),
+            memory: None,
+            own_session: false,
+        };
+        let t = Instant::now();
+        let e = run_with(&argv(&["sleep", "30"]), None, &l).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(5));
+        let m = e.to_string();
+        assert!(
+            m.contains("sleep 30") && m.contains("did not finish"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_command_over_its_memory_limit_fails_clearly() {
+        let l = Limits {
+            timeout: Duration::from_secs(30),
+            memory: Some(64 << 20),
+            own_session: false,
+        };
+        // head -c allocates nothing much; a shell building a 200 MB string does.
+        let r = run_with(
+            &argv(&[
+                "sh",
+                "-c",
+                "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}",
+            ]),
+            None,
+            &l,
+        );
+        match r {
+            Ok(o) => assert!(!o.ok(), "{o:?}"),
+            Err(e) => assert!(e.to_string().contains("sh -c"), "{e}"),
+        }
+    }
+
+    #[test]
+    fn output_and_status_are_kept() {
+        let o = run(&argv(&["sh", "-c", "echo out; echo err >&2; exit 3"]), None).unwrap();
+        assert_eq!(
+            (o.status, o.stdout.as_str(), o.stderr.as_str()),
+            (3, "out\n", "err\n")
+        );
+    }
 }

@@ -238,9 +238,9 @@ pub fn cli(top: &Option<PathBuf>, action: FirstbootAction) -> Result<i32> {
         FirstbootAction::Enable { target } => {
             let root = open(&target)?;
             for p in enable(&root)? {
-                println!("wrote {}", root.display(&p));
+                outln!("wrote {}", root.display(&p));
             }
-            println!(
+            outln!(
                 "At the next boot the wizard is offered on the console before the login prompt."
             );
             Ok(0)
@@ -249,16 +249,16 @@ pub fn cli(top: &Option<PathBuf>, action: FirstbootAction) -> Result<i32> {
             let root = open(&target)?;
             let removed = disable(&root)?;
             if removed.is_empty() {
-                println!("The first-boot wizard was not enabled.");
+                outln!("The first-boot wizard was not enabled.");
             }
             for p in removed {
-                println!("removed {}", root.display(&p));
+                outln!("removed {}", root.display(&p));
             }
             Ok(0)
         }
         FirstbootAction::Status { target } => {
             let root = open(&target)?;
-            print!("{}", status(&root));
+            out!("{}", status(&root));
             Ok(0)
         }
         FirstbootAction::Run => run(),

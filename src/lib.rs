@@ -5,6 +5,28 @@
 //! The core (everything but `tui`) has no terminal-UI dependency; the headless CLI, the
 //! audit and the wizard share it.
 
+// Command output that never panics: a closed pipe (`audit | true`, `apply | head`) does not
+// stop a command half-way; it ends with its documented exit code. Every module below can use
+// `out!`, `outln!` and `errln!`.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 pub mod answers;
 pub mod apply;
 pub mod audit;

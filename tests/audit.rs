@@ -55,7 +55,7 @@ fn audit_of_the_weak_demo_root() {
     let v: serde_json::Value = serde_json::from_str(&json_out).unwrap();
     assert_eq!(v["format"], "pbx-harden-audit");
     assert_eq!(v["version"], 1);
-    assert_eq!(v["summary"]["total"], 20);
+    assert_eq!(v["summary"]["total"], 47);
     for secret in [
         "password1",
         "amp111",
@@ -72,6 +72,129 @@ fn audit_of_the_weak_demo_root() {
     });
 }
 
+/// An sshd_config that meets the seed's settings, the baseline and modern crypto.
+const CLEAN_SSHD: &str = "Port 22022\nPermitRootLogin no\nAllowUsers trixuser\n\
+    MaxAuthTries 3\nLoginGraceTime 60\nClientAliveInterval 300\nClientAliveCountMax 2\n\
+    X11Forwarding no\nAllowAgentForwarding no\nLogLevel VERBOSE\nMaxStartups 10:30:60\n\
+    PerSourceMaxStartups 3\nAllowTcpForwarding local\nKexAlgorithms curve25519-sha256\n\
+    Ciphers chacha20-poly1305@openssh.com\nMACs hmac-sha2-256-etm@openssh.com\n\
+    HostKeyAlgorithms ssh-ed25519\n";
+const OPENSSH_92: &str =
+    "Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u10\n";
+
+/// Only the findings that are not about the SSH baseline or algorithms.
+fn seed_ids(v: &serde_json::Value) -> Vec<String> {
+    ids(v)
+        .into_iter()
+        .filter(|i| !i.starts_with("ssh.baseline ") && !i.starts_with("ssh.weak_algorithm "))
+        .collect()
+}
+
+#[test]
+fn baseline_items_weak_algorithms_and_host_keys_with_their_reasons() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    for d in ["etc/ssh", "var/lib/dpkg"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::write(r.join("var/lib/dpkg/status"), OPENSSH_92).unwrap();
+    let weak = CLEAN_SSHD
+        .replace("MaxAuthTries 3", "MaxAuthTries 6")
+        .replace("X11Forwarding no", "X11Forwarding yes")
+        .replace(
+            "MACs hmac-sha2-256-etm@openssh.com",
+            "MACs hmac-sha2-256-etm@openssh.com,hmac-sha1,umac-64@openssh.com",
+        )
+        .replace("PerSourceMaxStartups 3\n", "");
+    std::fs::write(r.join("etc/ssh/sshd_config"), &weak).unwrap();
+    let v = json(r);
+    let got: Vec<(String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"].as_str().unwrap().starts_with("ssh."))
+        .map(|f| {
+            assert!(!f["why"].as_str().unwrap().is_empty(), "{f}");
+            (
+                format!(
+                    "{} {}",
+                    f["id"].as_str().unwrap(),
+                    f["subject"].as_str().unwrap()
+                ),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("ssh.baseline MaxAuthTries".to_string(), 4),
+            ("ssh.baseline X11Forwarding".to_string(), 8),
+            ("ssh.baseline PerSourceMaxStartups".to_string(), 0),
+            ("ssh.weak_algorithm hmac-sha1".to_string(), 15),
+            ("ssh.weak_algorithm umac-64@openssh.com".to_string(), 15),
+        ]
+    );
+    // An ECDSA host key and a 2048-bit RSA key are findings; Ed25519 is not.
+    if require("ssh-keygen").is_some() {
+        for (ty, bits) in [("ecdsa", "256"), ("rsa", "2048"), ("ed25519", "256")] {
+            let st = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", ty, "-b", bits, "-N", "", "-f"])
+                .arg(r.join(format!("etc/ssh/ssh_host_{ty}_key")))
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+        let v = json(r);
+        let keys: Vec<String> = ids(&v)
+            .into_iter()
+            .filter(|i| i.starts_with("ssh.host_key"))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                "ssh.host_key /etc/ssh/ssh_host_rsa_key",
+                "ssh.host_key /etc/ssh/ssh_host_ecdsa_key"
+            ]
+        );
+    }
+}
+
+#[test]
+fn another_working_firewall_is_not_apf_absent() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    for d in ["etc/ssh", "etc/ufw"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::write(r.join("etc/ssh/sshd_config"), CLEAN_SSHD).unwrap();
+    std::fs::write(r.join("etc/ufw/ufw.conf"), "ENABLED=no\nLOGLEVEL=low\n").unwrap();
+    assert!(ids(&json(r)).contains(&"firewall.apf_absent -".to_string()));
+    std::fs::write(r.join("etc/ufw/ufw.conf"), "ENABLED=yes\nLOGLEVEL=low\n").unwrap();
+    assert!(!ids(&json(r)).contains(&"firewall.apf_absent -".to_string()));
+    // firewalld enabled at boot (its systemd link) counts too.
+    std::fs::remove_file(r.join("etc/ufw/ufw.conf")).unwrap();
+    let wants = r.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    std::fs::create_dir_all(r.join("usr/lib/systemd/system")).unwrap();
+    std::fs::write(r.join("usr/lib/systemd/systemd"), "").unwrap();
+    std::fs::write(
+        r.join("usr/lib/systemd/system/firewalld.service"),
+        "[Unit]\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "/usr/lib/systemd/system/firewalld.service",
+        wants.join("firewalld.service"),
+    )
+    .unwrap();
+    assert!(
+        !ids(&json(r)).contains(&"firewall.apf_absent -".to_string()),
+        "{:?}",
+        ids(&json(r))
+    );
+}
+
 #[test]
 fn exit_codes_and_a_clean_root() {
     let o = run(&["--root", "/nonexistent-pbx-harden-root", "audit"]);
@@ -85,11 +208,9 @@ fn exit_codes_and_a_clean_root() {
     for d in ["etc/ssh", "etc/apf", "usr/local/bfd"] {
         std::fs::create_dir_all(r.join(d)).unwrap();
     }
-    std::fs::write(
-        r.join("etc/ssh/sshd_config"),
-        "Port 22022\nPermitRootLogin no\nAllowUsers trixuser\n",
-    )
-    .unwrap();
+    std::fs::write(r.join("etc/ssh/sshd_config"), CLEAN_SSHD).unwrap();
+    std::fs::create_dir_all(r.join("var/lib/dpkg")).unwrap();
+    std::fs::write(r.join("var/lib/dpkg/status"), OPENSSH_92).unwrap();
     std::fs::write(r.join("etc/apf/conf.apf"), "DEVEL_MODE=\"0\"\n").unwrap();
     std::fs::write(r.join("usr/local/bfd/conf.bfd"), "TRIG=\"5\"\n").unwrap();
     let (code, out) = audit(r, false);
@@ -128,17 +249,26 @@ fn firewall_and_brute_force_checks() {
     std::fs::write(r.join("usr/local/bfd/conf.bfd"), &bfd).unwrap();
     let v = json(r);
     assert_eq!(
-        ids(&v),
+        seed_ids(&v),
         vec![
             "ssh.root_login -",
             "firewall.apf_devel_mode -",
             "bfd.trig -"
         ]
     );
-    assert_eq!(v["findings"][0]["severity"], "low");
-    assert_eq!(v["findings"][1]["file"], "/etc/apf/conf.apf");
-    assert!(v["findings"][1]["line"].as_u64().is_some());
-    assert_eq!(v["findings"][2]["answers_key"], "bfd.trig");
+    let find = |id: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(find("ssh.root_login")["severity"], "low");
+    assert_eq!(find("firewall.apf_devel_mode")["file"], "/etc/apf/conf.apf");
+    assert!(find("firewall.apf_devel_mode")["line"].as_u64().is_some());
+    assert_eq!(find("bfd.trig")["answers_key"], "bfd.trig");
 
     // No BFD: fail2ban counts only with an sshd or asterisk jail enabled.
     std::fs::remove_file(r.join("usr/local/bfd/conf.bfd")).unwrap();

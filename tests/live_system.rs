@@ -1,7 +1,8 @@
 //! The live path (`--root /`), on this machine, inside a private mount namespace whose
 //! /etc, /home and /var are overlays (nothing persists): a running sshd is moved to a new
-//! port with the real `service ssh restart`, apply waits for its banner, confirm is refused
-//! until a login on the new port exists and accepted while one does; a second change is
+//! port with the real `service ssh restart`, apply waits for its banner, confirm at the console
+//! is refused even while a login on the new port exists (it is not this session's) and
+//! accepted with --here given twice (no terminal to ask); a second change is
 //! rolled back and sshd is back on its old port.
 
 mod common;
@@ -62,8 +63,10 @@ $BIN confirm > $O/c1.out 2>&1; echo "MARK confirm-without-login-exit=$?"; cat $O
 SSHPASS='{pw}' sshpass -e ssh -p {port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
   -o PubkeyAuthentication=no -o LogLevel=ERROR pbxtestuser@127.0.0.1 'echo MARK logged-in-as-$(id -un); sleep 4' &
 sleep 2
-$BIN confirm > $O/c2.out 2>&1; echo "MARK confirm-with-login-exit=$?"; cat $O/c2.out
+$BIN confirm > $O/c2.out 2>&1; echo "MARK confirm-with-other-login-exit=$?"; cat $O/c2.out
 wait
+$BIN confirm --here > $O/c3.out 2>&1 </dev/null; echo "MARK confirm-here-once-exit=$?"; cat $O/c3.out
+$BIN confirm --here --here > $O/c4.out 2>&1 </dev/null; echo "MARK confirm-here-exit=$?"; cat $O/c4.out
 /usr/sbin/sshd -T | grep -E '^(port|permitrootlogin|allowusers) ' | sed 's/^/MARK T /'
 # A second change, rolled back: sshd returns to the first port.
 $BIN apply --answers {a2} > $O/apply2.out 2>&1; echo "MARK apply2-exit=$?"
@@ -96,7 +99,13 @@ sleep 1
         "{out}"
     );
     assert!(has("MARK logged-in-as-pbxtestuser"), "{out}");
-    assert!(has("MARK confirm-with-login-exit=0"), "{out}");
+    // Another session on the new port does not prove anything about this one.
+    assert!(has("MARK confirm-with-other-login-exit=1"), "{out}");
+    assert!(has("this session is not an SSH login"), "{out}");
+    // --here is asked twice: without a terminal, it must be given twice.
+    assert!(has("MARK confirm-here-once-exit=2"), "{out}");
+    assert!(has("confirm --here --here"), "{out}");
+    assert!(has("MARK confirm-here-exit=0"), "{out}");
     assert!(has(&format!("MARK T port {port}\n")), "{out}");
     assert!(has("MARK T permitrootlogin no"), "{out}");
     assert!(has("MARK T allowusers pbxtestuser"), "{out}");

@@ -293,7 +293,7 @@ fn apply_then_rollback_restores_every_byte() {
     let safeguard = if t.path().join("lib/systemd/systemd").exists() {
         "etc/systemd"
     } else {
-        "+ etc/cron.d/pbx-harden-rollback"
+        "+ etc/rc.d/init.d/pbx-harden-rollback"
     };
     assert!(
         changed.iter().any(|c| c.contains(safeguard)),

@@ -440,6 +440,43 @@ fn the_admin_address_is_found_behind_sudo() {
 }
 
 #[test]
+fn home_mode_rules() {
+    let t = demo_root();
+    let root = Root::open(t.path()).unwrap();
+    for bad in ["0755", "777", "rwx", ""] {
+        let toml = answers("trixuser", GOOD_PW, "22022").replacen(
+            "[ssh]",
+            &format!("home_mode = \"{bad}\"\n[ssh]"),
+            1,
+        );
+        let p = plan_for(&root, &toml);
+        assert_has(&errors(&p), "user.home_mode");
+    }
+    for good in ["0700", "0750", "750"] {
+        let toml = answers("trixuser", GOOD_PW, "22022").replacen(
+            "[ssh]",
+            &format!("home_mode = \"{good}\"\n[ssh]"),
+            1,
+        );
+        let p = plan_for(&root, &toml);
+        assert!(p.is_valid(), "{good}: {:#?}", p.refusals());
+        let mode = if good.ends_with("750") {
+            "0750"
+        } else {
+            "0700"
+        };
+        assert!(
+            p.actions.iter().any(|a| a
+                .describe(&root)
+                .join(" ")
+                .ends_with(&format!("/home/trixuser {mode}"))),
+            "{good}: {:?}",
+            p.actions
+        );
+    }
+}
+
+#[test]
 fn system_accounts_root_and_the_seed_name() {
     let t = demo_root();
     let root = Root::open(t.path()).unwrap();

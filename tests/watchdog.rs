@@ -115,19 +115,22 @@ fn confirm_inside_the_window_keeps_the_change() {
     assert!(o.status.success(), "{}", text(&o));
     std::thread::sleep(Duration::from_secs(5));
     // Nothing rolled back; the boot safeguard is gone and APF left DEVEL_MODE.
-    assert_eq!(
-        tree_diff(&applied, &tree(t.path(), &[STATE])),
-        vec![
-            "~ etc/apf/conf.apf".to_string(),
-            "- etc/cron.d/pbx-harden-rollback".to_string()
-        ]
-    );
+    let mut gone: Vec<String> = (2..=5)
+        .map(|n| format!("- etc/rc.d/rc{n}.d/S00pbx-harden-rollback"))
+        .collect();
+    gone.insert(0, "- etc/rc.d/init.d/pbx-harden-rollback".to_string());
+    gone.insert(0, "~ etc/apf/conf.apf".to_string());
+    assert_eq!(tree_diff(&applied, &tree(t.path(), &[STATE])), gone);
     let apf = std::fs::read_to_string(t.path().join("etc/apf/conf.apf")).unwrap();
     assert!(apf.contains("\nDEVEL_MODE=\"0\"\n"), "{apf}");
     let o = run(&["--root", t.path().to_str().unwrap(), "status"]);
     assert!(text(&o).contains("No change is pending"), "{}", text(&o));
     // the boot safeguard is gone
-    assert!(!t.path().join("etc/cron.d/pbx-harden-rollback").exists());
+    assert!(
+        !t.path()
+            .join("etc/rc.d/init.d/pbx-harden-rollback")
+            .exists()
+    );
 }
 
 #[test]
@@ -151,21 +154,33 @@ fn the_boot_safeguard_rolls_back_after_a_reboot() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    // The demo system is SysV: the safeguard is a cron @reboot line running the copied binary.
-    let cron = std::fs::read_to_string(t.path().join("etc/cron.d/pbx-harden-rollback")).unwrap();
-    assert!(cron.contains("@reboot root"), "{cron}");
+    // The demo system is SysV without an inittab: the safeguard is an init script of its own,
+    // linked first (S00) in runlevels 2-5, running the copied binary; no cron.
+    let script =
+        std::fs::read_to_string(t.path().join("etc/rc.d/init.d/pbx-harden-rollback")).unwrap();
     assert!(
-        cron.contains("/var/lib/pbx-harden/bin/pbx-harden rollback --reason boot"),
-        "{cron}"
+        script.contains("/var/lib/pbx-harden/bin/pbx-harden rollback --no-restart --reason boot"),
+        "{script}"
     );
+    for n in 2..=5 {
+        let l = t
+            .path()
+            .join(format!("etc/rc.d/rc{n}.d/S00pbx-harden-rollback"));
+        assert_eq!(
+            std::fs::read_link(&l).unwrap(),
+            std::path::Path::new("../init.d/pbx-harden-rollback")
+        );
+    }
+    assert!(!t.path().join("etc/cron.d/pbx-harden-rollback").exists());
     let copied = t.path().join("var/lib/pbx-harden/bin/pbx-harden");
     assert!(copied.exists());
-    // "Boot": run what the cron line runs (inside the root).
+    // "Boot": run what the init script runs (inside the root).
     let o = Command::new(&copied)
         .args([
             "--root",
             t.path().to_str().unwrap(),
             "rollback",
+            "--no-restart",
             "--reason",
             "boot",
         ])

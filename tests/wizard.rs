@@ -206,6 +206,9 @@ fn all_screens(basic: bool) {
     assert_eq!(w.app.current, ScreenId::Extensions);
     w.snap(&format!("{m}-15-extensions"));
     w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Asterisk);
+    w.snap(&format!("{m}-15b-asterisk"));
+    w.key(Key::Enter);
     assert_eq!(w.app.current, ScreenId::Ports);
     w.snap(&format!("{m}-16-ports"));
     // Block a network that holds the admin's own address: refused as typed.
@@ -286,8 +289,11 @@ fn error_states() {
         w.key(Key::Enter).key(Key::Enter).type_str("trixuser");
         w.key(Key::Enter); // user
         w.store_generated();
-        for _ in 0..5 {
-            w.key(Key::Enter); // password, ssh, extensions, ports, protection
+        for _ in 0..6 {
+            if w.app.current == ScreenId::Review {
+                break;
+            }
+            w.key(Key::Enter); // password, ssh, extensions, asterisk, ports, protection
         }
         assert_eq!(w.app.current, ScreenId::Review);
         w.snap(&format!("{m}-20-review-lockout-refused"));
@@ -321,7 +327,10 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
     let mut w = wizard(false, |_| {});
     w.walk_to_ssh_screen();
     w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
-    w.key(Key::Enter).key(Key::Enter).key(Key::Enter); // extensions, ports, protection
+    w.key(Key::Enter)
+        .key(Key::Enter)
+        .key(Key::Enter)
+        .key(Key::Enter); // extensions, asterisk, ports, protection
     assert_eq!(w.app.current, ScreenId::Review);
     let fixture = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -434,6 +443,61 @@ fn live_checks_wait_for_a_pause_in_typing() {
     w.app.update(Event::Settle);
     assert!(!w.app.needs_settle());
     assert!(w.screen().contains("\"Trix\" is not a valid login name"));
+}
+
+/// On a modern sshd the SSH screen lists every baseline item and the old clients modern
+/// crypto cuts off; both toggles reach the answers.
+#[test]
+fn the_ssh_screen_on_a_modern_sshd() {
+    let mut w = wizard(false, |r| {
+        std::fs::create_dir_all(r.join("var/lib/dpkg")).unwrap();
+        std::fs::write(
+            r.join("var/lib/dpkg/status"),
+            "Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u10\n",
+        )
+        .unwrap();
+        // A 3072-bit RSA host key, as Debian makes it (only the public half is read).
+        use base64::Engine;
+        let field = |b: &[u8]| {
+            let mut v = (b.len() as u32).to_be_bytes().to_vec();
+            v.extend_from_slice(b);
+            v
+        };
+        let mut n = vec![0u8, 0xC5];
+        n.extend(std::iter::repeat_n(0x3b, 383));
+        let mut blob = field(b"ssh-rsa");
+        blob.extend(field(&[1, 0, 1]));
+        blob.extend(field(&n));
+        let line = format!(
+            "ssh-rsa {} root@pbx1\n",
+            base64::engine::general_purpose::STANDARD.encode(blob)
+        );
+        std::fs::write(r.join("etc/ssh/ssh_host_rsa_key.pub"), line).unwrap();
+    });
+    w.walk_to_ssh_screen();
+    w.snap("full-12-ssh-modern-sshd");
+    let s = w.screen();
+    for item in [
+        "MaxAuthTries 3",
+        "PerSourceMaxStartups 3",
+        "AllowTcpForwarding",
+        "PuTTY < 0.68",
+    ] {
+        assert!(s.contains(item), "{item}:\n{s}");
+    }
+    assert!(
+        s.contains("[ ] new 4096-bit RSA host key (ssh_host_rsa_key has 3072 bits)"),
+        "{s}"
+    );
+    // Tab to the baseline toggle (port, root, allow, baseline), turn it off; modern stays
+    // on; two more Tabs to the RSA key, turn it on.
+    w.keys(&[Key::Tab, Key::Tab, Key::Tab, Key::Char(' ')]);
+    w.keys(&[Key::Tab, Key::Tab, Key::Char(' ')]);
+    w.key(Key::Enter);
+    let ssh = w.app.ctx.answers.ssh.clone().unwrap();
+    assert_eq!(ssh.baseline, Some(false));
+    assert_eq!(ssh.modern_crypto, Some(true));
+    assert_eq!(ssh.regenerate_rsa_host_key, Some(true));
 }
 
 #[test]
@@ -557,7 +621,11 @@ fn second_run(prefill: bool) {
     // Harden the demo with the example answers, headless, and confirm.
     let mut w = wizard(false, |root| {
         let a = root.join("../answers.toml");
-        std::fs::write(&a, pbx_harden::demo::EXAMPLE_ANSWERS).unwrap();
+        let answers = format!(
+            "{}\n[asterisk]\nami_localhost = true\nsip_guests = false\n",
+            pbx_harden::demo::EXAMPLE_ANSWERS
+        );
+        std::fs::write(&a, answers).unwrap();
         // from the same SSH session the wizard then runs in (Env::fixed)
         let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
         let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
@@ -569,7 +637,11 @@ fn second_run(prefill: bool) {
         // the same answers file pre-fills every screen (--answers)
         let r = Root::open(w.root.path()).unwrap();
         let sys = System::detect(&r, &Env::fixed()).unwrap();
-        let a = Answers::parse(pbx_harden::demo::EXAMPLE_ANSWERS, "answers.toml").unwrap();
+        let text = format!(
+            "{}\n[asterisk]\nami_localhost = true\nsip_guests = false\n",
+            pbx_harden::demo::EXAMPLE_ANSWERS
+        );
+        let a = Answers::parse(&text, "answers.toml").unwrap();
         w.app = App::new(sys, Some(a), Theme::new(false, false), 42, NOW);
     }
     // Enter on every screen (Welcome .. Protection) reaches a review with no change.
@@ -589,4 +661,60 @@ fn second_run(prefill: bool) {
         review.contains("No changes: the system already matches these answers."),
         "prefilled: {prefill}\n{review}"
     );
+}
+
+#[test]
+fn ctrl_u_clears_the_error_with_the_field() {
+    if !real_parts() {
+        return;
+    }
+    let mut w = wizard(false, |_| {});
+    w.walk_to_ssh_screen();
+    w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    while w.app.current != ScreenId::Ports {
+        w.key(Key::Enter);
+    }
+    // to the trusted hosts field: an invalid entry is refused
+    for _ in 0..30 {
+        if w.app.screens.ports.trusted_focused(&w.app.ctx) {
+            break;
+        }
+        w.key(Key::Tab);
+    }
+    assert!(w.app.screens.ports.trusted_focused(&w.app.ctx));
+    w.type_str("not_a_host!");
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Ports, "an invalid host is refused");
+    // Ctrl-U clears it, and with it the error: Enter goes on
+    w.quick(Key::Ctrl('u'));
+    w.quick(Key::Enter);
+    let at = w.app.current;
+    assert_ne!(at, ScreenId::Ports, "{}", w.screen());
+    // both trusted and blocked: caught on this screen
+    w.key(Key::Esc);
+    assert_eq!(w.app.current, ScreenId::Ports);
+    w.type_str("192.0.2.99")
+        .key(Key::Tab)
+        .type_str("192.0.2.99");
+    let s = w.screen();
+    assert!(s.contains("192.0.2.99 is both trusted and blocked"), "{s}");
+}
+
+#[test]
+fn f1_shows_the_help_of_the_focused_field_and_any_key_closes_it() {
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Enter).key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    w.key(Key::F(1));
+    w.snap("full-40-help-user-name");
+    let s = w.screen();
+    assert!(s.contains("Name: lowercase letters"), "{s}");
+    assert!(s.contains("any key closes the help"), "{s}");
+    w.key(Key::Char('x'));
+    let s = w.screen();
+    assert!(
+        !s.contains("Name: lowercase letters") && s.contains("F1 help"),
+        "{s}"
+    );
+    assert!(!s.contains("x\n"), "the closing key types nothing");
 }

@@ -136,10 +136,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], meta: &Meta) -> io::Result<()> {
         if euid == 0 {
             std::os::unix::fs::fchown(&f, Some(meta.uid), Some(meta.gid))?;
         }
-        // chmod after chown: chown clears set-id bits.
-        f.set_permissions(fs::Permissions::from_mode(meta.mode))?;
         set_xattrs(&f, &meta.xattrs);
         f.sync_all()?;
+        // chmod after chown (chown clears set-id bits), and last: until the rename the
+        // temp file stays 0600.
+        f.set_permissions(fs::Permissions::from_mode(meta.mode))?;
         fs::rename(&tmp, path)?;
         fsync_dir(dir)
     })();
@@ -147,6 +148,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8], meta: &Meta) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Remove the temp files (`.NAME.pbx-harden-PID.tmp`) a killed run left next to `path`.
+pub fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.pbx-harden-", name.to_string_lossy());
+    let mine = format!("{prefix}{}.tmp", std::process::id());
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&prefix) && n.ends_with(".tmp") && n != mine {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Create missing parent directories (0755), returning the ones created, outermost first.

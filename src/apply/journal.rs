@@ -2,15 +2,24 @@
 //!
 //! ```text
 //! lock                     flock(2) held by apply, confirm and rollback
-//! pending/journal.json     what was changed and how to undo it
+//! watchdog.lock            flock(2) held by the watchdog that retries a rollback
+//! pending/journal.json     what was changed and how to undo it (with a sha256 checksum)
+//! pending/journal.prev.json  the journal before its last rewrite
+//! pending/journal.first.json the journal as committed (never rewritten)
 //! pending/files/N          byte copies of every file before the change (0600)
+//! pending/files/N.after    account files as apply left them (for entry-by-entry rollback)
+//! conflicts/TXID/PATH      versions of files others edited during the window, kept until
+//!                          the admin removes them (never rotated away)
 //! history/TXID-STATE/      finished transactions (kept for reference, last 10)
 //! state.json               users created by pbx-harden (for reconfiguration)
 //! bin/pbx-harden           the binary the watchdog and the boot safeguard run
 //! ```
 //!
 //! `pending/` appears by an atomic rename once every backup is on disk: it either holds a
-//! complete record or does not exist. No secret is stored in journal.json; the backups of
+//! complete record or does not exist. Every rewrite of journal.json is atomic and keeps the
+//! previous version; a journal whose checksum or syntax is wrong is replaced by the newest
+//! intact copy (the file list and backups never change after the commit, so any copy
+//! restores every byte). No secret is stored in journal.json; the backups of
 //! /etc/shadow are as readable as /etc/shadow itself (root only).
 
 use std::fs::{self, File, OpenOptions};
@@ -33,6 +42,35 @@ pub enum TxState {
     Applying,
     /// Everything is applied; waiting for confirm until `deadline`.
     Armed,
+    /// A rollback ran but could not restore everything (`rollback` says what and why);
+    /// the watchdog and the boot safeguard retry it until it completes.
+    RollbackIncomplete,
+}
+
+/// Something a rollback could not do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The target path (or the command) concerned.
+    pub path: String,
+    pub error: String,
+    /// What the admin can do about it.
+    pub hint: String,
+}
+
+/// Progress of a rollback that has not completed yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackState {
+    pub reason: String,
+    pub attempts: u32,
+    pub first_attempt: u64,
+    pub last_attempt: u64,
+    pub failures: Vec<Failure>,
+    /// The undo commands have run (they run once, after the files are back).
+    #[serde(default)]
+    pub undo_done: bool,
+    /// Conflict copies kept so far (under conflicts/TXID/).
+    #[serde(default)]
+    pub conflicts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +96,10 @@ pub struct Snapshot {
     /// sha256 of what apply wrote, to notice edits made after apply.
     #[serde(default)]
     pub written: Option<String>,
+    /// Account files: name of the copy (in files/) of the file as apply left it, so that
+    /// rollback can tell entries apply made from entries others made afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 /// Work done by `confirm` (e.g. APF's DEVEL_MODE back to 0, then a restart).
@@ -86,6 +128,10 @@ pub struct TxSummary {
     /// One line per firewall fact worth showing in `status`.
     #[serde(default)]
     pub firewall: Vec<String>,
+    /// The login user becomes root with sudo (sudo is installed and sudoers grants it to the
+    /// user or one of their groups); otherwise with `su -`.
+    #[serde(default)]
+    pub sudo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +155,38 @@ pub struct Journal {
     pub summary: TxSummary,
     #[serde(default)]
     pub watchdog: Option<String>,
+    /// apply's process group (it leads it): what is left of it is killed before a restore.
+    #[serde(default)]
+    pub pgid: Option<i32>,
+    /// Set once a rollback has run and not completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackState>,
+    /// sha256 of the journal serialized without this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+impl Journal {
+    fn digest(&self) -> String {
+        let mut c = self.clone();
+        c.checksum = None;
+        fsops::sha256(&serde_json::to_vec_pretty(&c).expect("journal serializes"))
+    }
+
+    /// The journal as written to disk, with its checksum.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut c = self.clone();
+        c.checksum = Some(self.digest());
+        serde_json::to_vec_pretty(&c).expect("journal serializes")
+    }
+
+    fn from_bytes(b: &[u8]) -> std::result::Result<Journal, String> {
+        let j: Journal = serde_json::from_slice(b).map_err(|e| e.to_string())?;
+        match &j.checksum {
+            Some(c) if *c != j.digest() => Err("its checksum does not match".into()),
+            _ => Ok(j),
+        }
+    }
 }
 
 pub fn now() -> u64 {
@@ -138,6 +216,20 @@ impl Paths {
 
     pub fn journal(&self) -> PathBuf {
         self.pending.join("journal.json")
+    }
+
+    /// The journal and its copies, newest first.
+    pub fn journal_copies(&self) -> [PathBuf; 3] {
+        [
+            self.journal(),
+            self.pending.join("journal.prev.json"),
+            self.pending.join("journal.first.json"),
+        ]
+    }
+
+    /// Where the versions others made during the window of `txid` are kept.
+    pub fn conflicts(&self, txid: &str) -> PathBuf {
+        self.state.join("conflicts").join(txid)
     }
 }
 
@@ -178,23 +270,97 @@ pub fn lock(root: &Root) -> Result<Lock> {
     Ok(Lock { _f: f })
 }
 
-/// The pending journal, if any.
+/// The pending journal, if any (from an intact copy when journal.json is damaged).
 pub fn load(root: &Root) -> Result<Option<Journal>> {
-    let p = Paths::of(root).journal();
-    match fs::read(&p) {
-        Ok(b) => serde_json::from_slice(&b)
-            .map(Some)
-            .map_err(|e| Error::Journal(format!("{}: damaged journal: {e}", p.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(p, e)),
-    }
+    Ok(load_noting_damage(root)?.map(|(j, _)| j))
 }
 
-/// Rewrite the pending journal atomically.
+/// The pending journal and, when journal.json itself was damaged, what was wrong with it
+/// and which copy was used instead.
+pub fn load_noting_damage(root: &Root) -> Result<Option<(Journal, Option<String>)>> {
+    let p = Paths::of(root);
+    if !p.pending.exists() {
+        return Ok(None);
+    }
+    let mut damage = Vec::new();
+    for c in p.journal_copies() {
+        let name = c
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        match fs::read(&c) {
+            Ok(b) => match Journal::from_bytes(&b) {
+                Ok(j) => {
+                    let note = (!damage.is_empty())
+                        .then(|| format!("{}; using {name}", damage.join("; ")));
+                    return Ok(Some((j, note)));
+                }
+                Err(e) => damage.push(format!("{name} is damaged ({e})")),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                damage.push(format!("{name} is missing"))
+            }
+            Err(e) => return Err(Error::io(c, e)),
+        }
+    }
+    let backups = fs::read_dir(p.pending.join("files"))
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
+    if damage.iter().all(|d| d.ends_with("is missing")) && !backups {
+        // A `pending/` without any journal or backup holds nothing to restore.
+        return Ok(None);
+    }
+    Err(Error::Journal(format!(
+        "{}: the journal of the pending change is damaged and so are its copies ({}). \
+         The byte copies of the files before the change are in {}; restore them by hand, \
+         then move the directory away: mv {} {}.damaged",
+        p.pending.display(),
+        damage.join("; "),
+        p.pending.join("files").display(),
+        p.pending.display(),
+        p.pending.display()
+    )))
+}
+
+/// Rewrite the pending journal atomically, keeping the previous version.
 pub fn save(root: &Root, j: &Journal) -> Result<()> {
-    let p = Paths::of(root).journal();
-    let bytes = serde_json::to_vec_pretty(j).expect("journal serializes");
-    fsops::write_atomic(&p, &bytes, &Meta::new_file(0o600)).at(&p)
+    let paths = Paths::of(root);
+    let p = paths.journal();
+    let prev = paths.pending.join("journal.prev.json");
+    // Only an intact journal becomes the previous copy.
+    if fs::read(&p)
+        .ok()
+        .is_some_and(|b| Journal::from_bytes(&b).is_ok())
+    {
+        let tmp = paths.pending.join(".journal.prev.json.tmp");
+        let _ = fs::remove_file(&tmp);
+        if fs::hard_link(&p, &tmp).is_ok() {
+            fs::rename(&tmp, &prev).at(&prev)?;
+        }
+    }
+    fsops::write_atomic(&p, &j.to_bytes(), &Meta::new_file(0o600)).at(&p)
+}
+
+/// Conflict copies kept from earlier rollbacks (relative to the state directory), until
+/// the admin removes them.
+pub fn kept_conflicts(root: &Root) -> Vec<PathBuf> {
+    let dir = Paths::of(root).state.join("conflicts");
+    let mut out = Vec::new();
+    fn walk(d: &std::path::Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = fs::read_dir(d) else { return };
+        let mut es: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+        es.sort();
+        for e in es {
+            if e.is_dir() && !e.is_symlink() {
+                walk(&e, out);
+            } else {
+                out.push(e);
+            }
+        }
+    }
+    walk(&dir, &mut out);
+    out
 }
 
 /// Move the pending journal to history as `TXID-outcome`; keep the last 10.
@@ -227,6 +393,17 @@ pub fn process_start(pid: u32) -> Option<u64> {
     let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &s[s.rfind(')')? + 2..];
     after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Is `pid` a running process (not a zombie waiting to be reaped)?
+pub fn running(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .map(|i| s[i + 1..].trim_start().starts_with(['Z', 'X']))
+        })
+        .is_some_and(|zombie| !zombie)
 }
 
 /// Is the process that wrote `pid`/`start` still running?

@@ -2,10 +2,13 @@
 //! why it matters (from the seed) and the answers key that fixes it.
 //!
 //! It works on the facts `System::detect` gathered, plus a few small reads (manager.conf,
-//! conf.apf, conf.bfd, fail2ban's jail files, the pending journal). It never writes: no
+//! conf.apf, conf.bfd, fail2ban's jail files, the pending journal) and, on the live system,
+//! where SSH really listens (`systemctl show ssh.socket`, `sshd -T`). It never writes: no
 //! lock is taken, no state directory is created. The JSON form is stable (see
 //! `FORMAT`/`VERSION` and the README); new fields may be added, none renamed or removed
 //! within a version.
+
+mod ssh_baseline;
 
 use serde::Serialize;
 
@@ -189,6 +192,10 @@ const WHY_OPEN_IAX: &str = "anyone on the Internet can place calls into that con
      password; the seed keeps IAX closed to all but known hosts";
 const WHY_AMI: &str = "the Asterisk Manager Interface (5038) controls the whole PBX (it can \
      originate calls); it must never be reachable from outside";
+const WHY_SIP_GUESTS: &str = "chan_sip lets unknown callers in (allowguest defaults to yes) and, \
+     without alwaysauthreject, tells a scanner which extension numbers exist";
+const WHY_PJSIP_ANON: &str = "an endpoint named anonymous answers calls from anyone who is not \
+     another endpoint: toll fraud dials out through it";
 const WHY_AMI_SECRET: &str = "an AMI login can originate calls and read every configuration; \
      FreePBX's default AMI password is in every attack script";
 const WHY_APF: &str = "the seed: \"Never have your trixbox system exposed completely on the open \
@@ -205,6 +212,19 @@ const WHY_PENDING: &str = "an unconfirmed change rolls itself back at its deadli
      the box runs a configuration nobody has proven";
 
 /// Run every check. Reads only.
+/// Only the findings `[asterisk]` fixes (the manager interface, SIP guests, PJSIP's anonymous
+/// endpoint): a few small files, cheap enough for the wizard to ask on a key press.
+pub fn asterisk_doors(sys: &System) -> Vec<Finding> {
+    let mut a = Audit {
+        sys,
+        findings: Vec::new(),
+        not_checked: Vec::new(),
+    };
+    ami(&mut a);
+    sip_guests(&mut a);
+    a.findings
+}
+
 pub fn audit(sys: &System) -> Report {
     let mut a = Audit {
         sys,
@@ -215,6 +235,7 @@ pub fn audit(sys: &System) -> Report {
     ssh(&mut a);
     firewall(&mut a);
     ami(&mut a);
+    sip_guests(&mut a);
     secrets(&mut a);
     services(&mut a);
     let mut c = Counts::default();
@@ -359,11 +380,16 @@ fn ssh(a: &mut Audit<'_>) {
             );
         }
     }
-    if cfg.listen_ports().contains(&22) {
-        let at22 = cfg
-            .first("port")
-            .map(|o| at(&o))
-            .unwrap_or(Some((main.clone(), None)));
+    let (ports, source) = effective_ssh_ports(a.sys, &cfg);
+    if ports.contains(&22) {
+        let at22 = match source {
+            PortSource::Config => cfg
+                .first("port")
+                .map(|o| at(&o))
+                .unwrap_or(Some((main.clone(), None))),
+            PortSource::Socket => Some(("ssh.socket (ListenStream=22)".to_string(), None)),
+            PortSource::SshdT => Some(("sshd -T (the configuration sshd runs with)".into(), None)),
+        };
         a.add(
             "ssh.port_22",
             Severity::Medium,
@@ -393,6 +419,50 @@ fn ssh(a: &mut Audit<'_>) {
             "[ssh] allow_users = [\"your-login-user\"] (with a [user] section creating it)".into(),
         );
     }
+    ssh_baseline::audit(a, &cfg);
+}
+
+enum PortSource {
+    Config,
+    Socket,
+    SshdT,
+}
+
+/// The ports SSH really listens on: on the live system an active `ssh.socket`'s
+/// `ListenStream` (it owns the port whatever sshd_config says), else `sshd -T` when sshd is
+/// installed (includes, Match-free defaults), else sshd_config with its includes as read.
+fn effective_ssh_ports(
+    sys: &System,
+    cfg: &crate::config::sshd::SshdConfig,
+) -> (Vec<u16>, PortSource) {
+    if sys.root.is_live() {
+        if sys.init == crate::system::Init::Systemd
+            && crate::exec::run(
+                &crate::exec::argv(&["systemctl", "is-active", "--quiet", "ssh.socket"]),
+                None,
+            )
+            .is_ok_and(|o| o.ok())
+        {
+            let p = crate::plan::ssh::socket_ports("ssh.socket");
+            if !p.is_empty() {
+                return (p, PortSource::Socket);
+            }
+        }
+        if let Some(sshd) = crate::system::find_program("sshd")
+            && let Ok(o) = crate::exec::run(&[sshd.display().to_string(), "-T".into()], None)
+            && o.ok()
+        {
+            let p: Vec<u16> = o
+                .stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("port ")?.trim().parse().ok())
+                .collect();
+            if !p.is_empty() {
+                return (p, PortSource::SshdT);
+            }
+        }
+    }
+    (cfg.listen_ports(), PortSource::Config)
 }
 
 fn read_vars(root: &Root, path: &str) -> Option<ShellVars> {
@@ -471,6 +541,8 @@ fn fail2ban_jails(a: &Audit<'_>) -> Option<Vec<String>> {
 fn firewall(a: &mut Audit<'_>) {
     let root = a.root().clone();
     match read_vars(&root, APF_CONF) {
+        // Another firewall is in charge: not a finding of APF's.
+        None if other_firewall(a).is_some() => {}
         None => a.add(
             "firewall.apf_absent",
             Severity::Medium,
@@ -543,6 +615,35 @@ fn firewall(a: &mut Audit<'_>) {
     }
 }
 
+/// A firewall other than APF that is on: firewalld or nftables enabled or running, ufw
+/// with ENABLED=yes.
+fn other_firewall(a: &Audit<'_>) -> Option<&'static str> {
+    let on = |name: &str| {
+        a.sys
+            .services
+            .find(name)
+            .is_some_and(|s| s.enabled || s.active == Some(true))
+    };
+    let ufw = a
+        .root()
+        .read_text("/etc/ufw/ufw.conf")
+        .ok()
+        .flatten()
+        .is_some_and(|t| {
+            t.lines()
+                .any(|l| l.trim().eq_ignore_ascii_case("ENABLED=yes"))
+        });
+    if ufw {
+        Some("ufw")
+    } else if on("firewalld") {
+        Some("firewalld")
+    } else if on("nftables") {
+        Some("nftables")
+    } else {
+        None
+    }
+}
+
 fn is_loopback(addr: &str) -> bool {
     addr.parse::<std::net::IpAddr>()
         .is_ok_and(|ip| ip.is_loopback())
@@ -593,10 +694,14 @@ fn ami(a: &mut Audit<'_>) {
             format!("the Asterisk Manager Interface listens on {where_}, port {port}"),
             Some((path.into(), bind_line)),
             WHY_AMI,
-            None,
-            format!("set bindaddr = 127.0.0.1 in [general] of {path} and keep {port} closed in the firewall"),
+            Some("asterisk.ami_localhost"),
+            format!(
+                "[asterisk] ami_localhost = true (bindaddr = 127.0.0.1 in [general] of {path}); \
+                 keep {port} closed in the firewall"
+            ),
         );
     }
+    let freepbx = a.root().exists("/etc/freepbx.conf") || a.root().exists("/etc/amportal.conf");
     for (s, k, v, line) in ini.entries() {
         let Some(user) = s else { continue };
         if user.eq_ignore_ascii_case("general") || !k.eq_ignore_ascii_case("secret") {
@@ -617,16 +722,136 @@ fn ami(a: &mut Audit<'_>) {
             file: Some(path.into()),
             line: Some(line + 1),
             why: WHY_AMI_SECRET.into(),
-            answers_key: None,
-            fix: "set a long random secret (FreePBX: AMPMGRPASS in /etc/amportal.conf too, or \
-                  Settings -> Advanced Settings), then restart FreePBX"
-                .into(),
+            answers_key: (!freepbx).then(|| "asterisk.ami_localhost".to_string()),
+            fix: if freepbx {
+                "set a long random secret in FreePBX (AMPMGRPASS: Settings -> Advanced \
+                 Settings, or /etc/amportal.conf on older releases), then restart FreePBX"
+                    .into()
+            } else {
+                "[asterisk] ami_localhost = true (a random secret, written to a root-only \
+                 report for the tools that log in to AMI)"
+                    .into()
+            },
             reasons: reasons.iter().map(|r| r.code().to_string()).collect(),
         };
         if reasons.iter().any(|r| matches!(r, Reason::CommonPassword)) {
             f.severity = Severity::High;
         }
         a.findings.push(f);
+    }
+}
+
+/// chan_sip's guests (sip.conf's [general] and what it #includes there: FreePBX's
+/// sip_general_*.conf), and PJSIP's anonymous endpoint.
+fn sip_guests(a: &mut Audit<'_>) {
+    let dir = "/etc/asterisk";
+    let root = a.root().clone();
+    let read = |p: &str| root.read(p).ok().flatten();
+    if let Some(sip) = read("/etc/asterisk/sip.conf") {
+        // The last value in [general] wins; #include lines inside [general] count there.
+        let mut allowguest: Option<String> = None;
+        let mut reject: Option<String> = None;
+        let mut in_general = false;
+        let text = String::from_utf8_lossy(&sip).into_owned();
+        for line in text.lines() {
+            let t = line.trim();
+            if let Some(name) = t.strip_prefix('[') {
+                in_general = name
+                    .split(']')
+                    .next()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("general"));
+                continue;
+            }
+            if !in_general {
+                continue;
+            }
+            let included = t
+                .strip_prefix("#include")
+                .map(|f| f.trim().trim_matches('"').to_string());
+            let body = match included {
+                Some(f) => {
+                    let p = if f.starts_with('/') {
+                        f
+                    } else {
+                        format!("{dir}/{f}")
+                    };
+                    read(&p)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default()
+                }
+                None => line.to_string(),
+            };
+            for l in body.lines() {
+                let l = l.split(';').next().unwrap_or("");
+                if let Some((k, v)) = l.split_once('=') {
+                    let (k, v) = (
+                        k.trim().trim_end_matches('>'),
+                        v.trim().trim_start_matches('>'),
+                    );
+                    if k.eq_ignore_ascii_case("allowguest") {
+                        allowguest = Some(v.to_ascii_lowercase());
+                    } else if k.eq_ignore_ascii_case("alwaysauthreject") {
+                        reject = Some(v.to_ascii_lowercase());
+                    }
+                }
+            }
+        }
+        let no = |v: &Option<String>| {
+            v.as_deref()
+                .is_some_and(|v| matches!(v, "no" | "false" | "0" | "off"))
+        };
+        let yes = |v: &Option<String>| {
+            v.as_deref()
+                .is_some_and(|v| matches!(v, "yes" | "true" | "1" | "on"))
+        };
+        if !no(&allowguest) || !yes(&reject) {
+            a.add(
+                "sip.guests",
+                if no(&allowguest) {
+                    Severity::Low
+                } else {
+                    Severity::Medium
+                },
+                None,
+                if no(&allowguest) {
+                    "chan_sip tells scanners which extensions exist (alwaysauthreject is off)"
+                        .into()
+                } else {
+                    "chan_sip accepts calls from unknown callers (allowguest is not no)".into()
+                },
+                Some(("/etc/asterisk/sip.conf".into(), None)),
+                WHY_SIP_GUESTS,
+                Some("asterisk.sip_guests"),
+                "[asterisk] sip_guests = false (allowguest = no, alwaysauthreject = yes)".into(),
+            );
+        }
+    }
+    for n in root.list_dir(dir).unwrap_or_default() {
+        if !(n.starts_with("pjsip") && n.ends_with(".conf")) {
+            continue;
+        }
+        let p = format!("{dir}/{n}");
+        let Some(b) = read(&p) else { continue };
+        let ini = IniFile::parse(&b);
+        let anon = ini.entries().into_iter().find(|(s, k, v, _)| {
+            s.is_some_and(|s| s.eq_ignore_ascii_case("anonymous"))
+                && k.eq_ignore_ascii_case("type")
+                && v.eq_ignore_ascii_case("endpoint")
+        });
+        if let Some((_, _, _, line)) = anon {
+            a.add(
+                "pjsip.anonymous",
+                Severity::High,
+                None,
+                "the PJSIP endpoint anonymous accepts calls from anyone".into(),
+                Some((p.clone(), Some(line + 1))),
+                WHY_PJSIP_ANON,
+                Some("asterisk.sip_guests"),
+                "remove the anonymous endpoint (FreePBX: Settings -> Asterisk SIP Settings -> \
+                 Allow Anonymous Inbound SIP Calls = No)"
+                    .into(),
+            );
+        }
     }
 }
 

@@ -276,6 +276,59 @@ impl IniFile {
         }
     }
 
+    /// Set `key = value` in `section` (None: the entries before any section header, as in a
+    /// file #included inside one): the first entry's value is replaced in place; a missing key
+    /// is added after the section's last entry (or its header). False when the section is not
+    /// there (a named one) or nothing changed.
+    pub fn set(&mut self, section: Option<&str>, key: &str, value: &str) -> bool {
+        let in_section = |s: Option<&str>| match (section, s) {
+            (None, None) => true,
+            (Some(want), Some(s)) => s.eq_ignore_ascii_case(want),
+            _ => false,
+        };
+        if let Some((_, _, v, line)) = self
+            .entries()
+            .into_iter()
+            .find(|(s, k, _, _)| in_section(*s) && k.eq_ignore_ascii_case(key))
+        {
+            if v == value {
+                return false;
+            }
+            self.set_value(line, value);
+            return true;
+        }
+        // Where the section's entries end (blank lines and comments after them stay after).
+        let mut at = None;
+        let mut current: Option<&str> = None;
+        let mut seen_section = section.is_none();
+        for (i, p) in self.parsed.iter().enumerate() {
+            match p {
+                IniLine::Section { name, .. } => {
+                    current = Some(name);
+                    if in_section(current) {
+                        seen_section = true;
+                        at = Some(i + 1);
+                    }
+                }
+                IniLine::Entry { .. } if in_section(current) => at = Some(i + 1),
+                _ => {}
+            }
+        }
+        if !seen_section {
+            return false;
+        }
+        // no entry yet: after the header, or (no section) before the first header / at the end
+        let at = at.unwrap_or_else(|| {
+            self.parsed
+                .iter()
+                .position(|p| matches!(p, IniLine::Section { .. }))
+                .unwrap_or(self.text.len())
+        });
+        self.text.insert(at, format!("{key} = {value}"));
+        self.parsed = parse_lines(&self.text);
+        true
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         self.text.to_bytes()
     }
@@ -284,6 +337,30 @@ impl IniFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_replaces_in_place_or_adds_after_the_section() {
+        let src = "; x\r\n[general]\r\nenabled = yes\r\n\r\n[admin]\r\nsecret = a ; c\r\n";
+        let mut f = IniFile::parse(src.as_bytes());
+        assert!(f.set(Some("general"), "bindaddr", "127.0.0.1"));
+        assert!(f.set(Some("admin"), "secret", "b"));
+        assert!(!f.set(Some("admin"), "secret", "b"));
+        assert!(!f.set(Some("nope"), "x", "y"));
+        assert_eq!(
+            String::from_utf8(f.to_bytes()).unwrap(),
+            "; x\r\n[general]\r\nenabled = yes\r\nbindaddr = 127.0.0.1\r\n\r\n[admin]\r\nsecret = b ; c\r\n"
+        );
+        let mut g = IniFile::parse(b"allowguest=yes\n");
+        assert!(g.set(None, "allowguest", "no"));
+        assert!(g.set(None, "alwaysauthreject", "yes"));
+        assert_eq!(g.to_bytes(), b"allowguest=no\nalwaysauthreject = yes\n");
+        let mut e = IniFile::parse(b"");
+        assert!(e.set(None, "allowguest", "no"));
+        assert_eq!(e.to_bytes(), b"allowguest = no\n");
+        let mut c = IniFile::parse(b"; your additions\n");
+        assert!(c.set(None, "allowguest", "no"));
+        assert_eq!(c.to_bytes(), b"; your additions\nallowguest = no\n");
+    }
 
     #[test]
     fn parses_asterisk_shapes() {

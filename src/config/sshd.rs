@@ -411,6 +411,39 @@ impl SshdConfig {
         }
     }
 
+    /// Set a first-value-wins keyword whose winning line sits in a file that must not be
+    /// edited (a crypto-policies back-end): a new line goes right before the main file's
+    /// first global `Include`, so sshd reads it before anything included. Without such an
+    /// Include this is `set_first`. Returns true when something changed.
+    pub fn set_first_ahead(&mut self, canonical: &str, args: &[String]) -> bool {
+        if self
+            .first(canonical)
+            .is_some_and(|o| args_equal(canonical, &o.args, args))
+        {
+            return false;
+        }
+        let lines = &self.files[0].text.lines;
+        let mut at = None;
+        for (i, l) in lines.iter().enumerate() {
+            match parse_directive(&l.text).map(|d| d.keyword) {
+                Some(k) if k == "match" => break,
+                Some(k) if k == "include" => {
+                    at = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        match at {
+            Some(i) => {
+                let line = format!("{canonical} {}", join_args(args));
+                self.files[0].text.insert(i, line);
+                true
+            }
+            None => self.set_first(canonical, args),
+        }
+    }
+
     /// Set an accumulating keyword so its global values are exactly `args` on one line:
     /// the first line gets the value, other global lines are removed.
     pub fn set_only(&mut self, canonical: &str, args: &[String]) -> bool {
@@ -459,7 +492,7 @@ impl SshdConfig {
 
     /// Insert `Keyword args` into the global part of the main file: after its commented
     /// template line if there is one, else before the first Match block, else at the end.
-    fn insert_global(&mut self, canonical: &str, args: &[String]) {
+    fn insert_global(&mut self, canonical: &str, args: &[String]) -> usize {
         let text = &self.files[0].text;
         let first_match = text
             .lines
@@ -486,6 +519,54 @@ impl SshdConfig {
             (None, None) => text.len(),
         };
         self.files[0].text.insert(at, new_line);
+        at
+    }
+
+    /// Set a one-value accumulating keyword (`HostKey`) so its global values are exactly
+    /// `values`, one line each, in that order where they are new: lines with a wanted value
+    /// stay as they are, the others are removed, missing ones are added after the last kept
+    /// line of the main file (or where `insert_global` puts them). True when something changed.
+    pub fn set_each(&mut self, canonical: &str, values: &[String]) -> bool {
+        let occ = self.all(canonical);
+        let current: Vec<String> = occ.iter().filter_map(|o| o.args.first().cloned()).collect();
+        if current == values {
+            return false;
+        }
+        let mut remove: Vec<(usize, usize)> = Vec::new();
+        let mut kept: Vec<String> = Vec::new();
+        for o in &occ {
+            let v = o.args.first().cloned().unwrap_or_default();
+            if values.contains(&v) && !kept.contains(&v) && o.args.len() == 1 {
+                kept.push(v);
+            } else {
+                remove.push((o.file, o.line));
+            }
+        }
+        remove.sort_unstable();
+        for (f, l) in remove.into_iter().rev() {
+            self.files[f].text.remove(l);
+        }
+        let mut last_main: Option<usize> = self
+            .all(canonical)
+            .iter()
+            .filter(|o| o.file == 0)
+            .map(|o| o.line)
+            .max();
+        for v in values {
+            if kept.contains(v) {
+                continue;
+            }
+            let at = match last_main {
+                Some(l) => {
+                    let line = format!("{canonical} {}", join_args(std::slice::from_ref(v)));
+                    self.files[0].text.insert(l + 1, line);
+                    l + 1
+                }
+                None => self.insert_global(canonical, std::slice::from_ref(v)),
+            };
+            last_main = Some(at);
+        }
+        true
     }
 
     /// (path, before, after) for every file whose bytes changed.
@@ -548,12 +629,18 @@ fn is_comment(line: &str) -> bool {
     line.trim_start().starts_with('#')
 }
 
-/// `#Port 22`, `# PermitRootLogin yes`: a commented-out directive of this keyword.
+/// `#Port 22`, `# PermitRootLogin yes`: a commented-out directive of this keyword (not an
+/// indented one, which belongs to a commented-out Match block).
 fn is_template_of(line: &str, kw: &str) -> bool {
     let t = line.trim_start();
     let Some(rest) = t.strip_prefix('#') else {
         return false;
     };
+    // `#\tAllowTcpForwarding no` under `#Match User anoncvs` is the body of a commented-out
+    // Match example: a line inserted there would read as part of it.
+    if rest.starts_with('\t') || rest.starts_with("  ") {
+        return false;
+    }
     let rest = rest.trim_start();
     let word: String = rest
         .chars()
@@ -736,6 +823,69 @@ mod tests {
         ]);
         assert_eq!(c.value_or("permitrootlogin", ""), "no");
         assert_eq!(c.in_match("permitrootlogin").len(), 1);
+    }
+
+    #[test]
+    fn set_each_keeps_wanted_lines_one_value_each() {
+        let mut c = cfg(
+            "#HostKey /etc/ssh/ssh_host_rsa_key\n#HostKey /etc/ssh/ssh_host_ed25519_key\nPort 22\n",
+        );
+        let want = vec![
+            "/etc/ssh/ssh_host_rsa_key".to_string(),
+            "/etc/ssh/ssh_host_ed25519_key".to_string(),
+        ];
+        assert!(c.set_each("HostKey", &want));
+        assert_eq!(
+            out(&c),
+            "#HostKey /etc/ssh/ssh_host_rsa_key\n#HostKey /etc/ssh/ssh_host_ed25519_key\n\
+             HostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ed25519_key\nPort 22\n"
+        );
+        assert!(!c.set_each("HostKey", &want));
+        let mut c = cfg(
+            "HostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ecdsa_key # old\n\
+             HostKey /etc/ssh/ssh_host_ed25519_key\n",
+        );
+        assert!(c.set_each("HostKey", &want));
+        assert_eq!(
+            out(&c),
+            "HostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ed25519_key\n"
+        );
+    }
+
+    #[test]
+    fn ahead_of_the_include_when_the_winner_must_not_be_edited() {
+        let policy = "/etc/crypto-policies/back-ends/opensshserver.config";
+        let mut c = SshdConfig::from_memory(&[
+            (
+                MAIN,
+                b"# header\nInclude /etc/ssh/sshd_config.d/*.conf\n#Ciphers x\n".as_slice(),
+            ),
+            (
+                "/etc/ssh/sshd_config.d/50-redhat.conf",
+                format!("Include {policy}\n").as_bytes(),
+            ),
+            (policy, b"Ciphers aes256-cbc,aes128-ctr\n".as_slice()),
+        ]);
+        assert!(c.set_first_ahead("Ciphers", &["aes128-ctr".into()]));
+        assert_eq!(
+            out(&c),
+            "# header\nCiphers aes128-ctr\nInclude /etc/ssh/sshd_config.d/*.conf\n#Ciphers x\n"
+        );
+        assert_eq!(c.value_or("ciphers", ""), "aes128-ctr");
+        assert!(!c.files[2].changed(), "the policy file is not edited");
+        assert!(!c.set_first_ahead("Ciphers", &["aes128-ctr".into()]));
+    }
+
+    #[test]
+    fn a_commented_match_example_is_not_a_template() {
+        let mut c = cfg("#Match User anoncvs\n#\tAllowTcpForwarding no\n#  X11Forwarding no\n");
+        c.set_first("AllowTcpForwarding", &["local".into()]);
+        c.set_first("X11Forwarding", &["no".into()]);
+        assert_eq!(
+            out(&c),
+            "#Match User anoncvs\n#\tAllowTcpForwarding no\n#  X11Forwarding no\n\
+             AllowTcpForwarding local\nX11Forwarding no\n"
+        );
     }
 
     #[test]

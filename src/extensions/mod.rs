@@ -15,6 +15,7 @@
 //! Trunk secrets are the provider's and interoffice secrets have another end: both are
 //! reported, never changed. Nothing here holds a secret value: the scan keeps verdicts.
 
+pub mod doors;
 pub mod load;
 pub mod weak;
 
@@ -713,7 +714,7 @@ pub fn report_path(b: &Builder<'_>) -> String {
     path
 }
 
-fn asterisk_running(root: &Root) -> bool {
+pub(crate) fn asterisk_running(root: &Root) -> bool {
     [
         "/var/run/asterisk/asterisk.ctl",
         "/run/asterisk/asterisk.ctl",

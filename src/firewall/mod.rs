@@ -749,10 +749,23 @@ pub fn check(
         .map_or(TrustFormat::Apf2, |a| a.format);
     let _ = port_lists(&mut b, answers, &ctx);
     if let Some(fw) = &answers.firewall {
-        host_list(&mut b, "firewall.trusted", &fw.trusted, fmt, &ctx, false);
-        host_list(&mut b, "firewall.blocked", &fw.blocked, fmt, &ctx, true);
+        let trusted = host_list(&mut b, "firewall.trusted", &fw.trusted, fmt, &ctx, false);
+        let blocked = host_list(&mut b, "firewall.blocked", &fw.blocked, fmt, &ctx, true);
+        both_trusted_and_blocked(&mut b, &trusted, &blocked);
     }
     b.problems
+}
+
+/// A host in both lists is refused (which one would win depends on APF's rule order).
+fn both_trusted_and_blocked(b: &mut Builder<'_>, trusted: &[HostItem], blocked: &[HostItem]) {
+    for t in trusted {
+        if blocked.iter().any(|x| x.text == t.text) {
+            b.error(
+                "firewall.blocked",
+                format!("{} is both trusted and blocked", t.text),
+            );
+        }
+    }
 }
 
 /// Would a deny entry stop the admin's SSH connections?
@@ -784,14 +797,7 @@ fn spec(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, fmt: TrustFormat) -> 
     };
     s.trusted = host_list(b, "firewall.trusted", &fw.trusted, fmt, ctx, false);
     s.blocked = host_list(b, "firewall.blocked", &fw.blocked, fmt, ctx, true);
-    for t in &s.trusted {
-        if s.blocked.iter().any(|x| x.text == t.text) {
-            b.error(
-                "firewall.blocked",
-                format!("{} is both trusted and blocked", t.text),
-            );
-        }
-    }
+    both_trusted_and_blocked(b, &s.trusted, &s.blocked);
     for r in &fw.remove {
         let r = r.trim();
         // Whatever is in the files may be removed, even entries pbx-harden would not write.

@@ -9,8 +9,16 @@ use crate::system::System;
 /// How sshd is (re)started on this system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SshService {
-    /// Ubuntu >= 22.10: ssh.socket owns the port.
-    Socket(String),
+    /// `ssh.socket` owns the port. `generated`: its address follows sshd_config through a
+    /// generator (Ubuntu >= 22.10); otherwise it has its own `ListenStream=` (Debian 12), which
+    /// the plan overrides with a drop-in. `service_active`: the service was running when the
+    /// plan was made (it is started again after the socket, and by the rollback).
+    Socket {
+        socket: String,
+        service: String,
+        generated: bool,
+        service_active: bool,
+    },
     Systemd(String),
     SysV(String),
 }
@@ -217,10 +225,24 @@ impl Action {
 
 pub fn restart_ssh(s: &SshService) -> Vec<Vec<String>> {
     match s {
-        SshService::Socket(unit) => vec![
-            argv(&["systemctl", "daemon-reload"]),
-            argv(&["systemctl", "restart", unit]),
-        ],
+        // `restart ssh.socket` is refused while ssh.service runs; stopping the service first
+        // ends only its listener (KillMode=process), so open logins stay.
+        SshService::Socket {
+            socket,
+            service,
+            service_active,
+            ..
+        } => {
+            let mut v = vec![
+                argv(&["systemctl", "daemon-reload"]),
+                argv(&["systemctl", "stop", service]),
+                argv(&["systemctl", "restart", socket]),
+            ];
+            if *service_active {
+                v.push(argv(&["systemctl", "start", service]));
+            }
+            v
+        }
         SshService::Systemd(unit) => vec![argv(&["systemctl", "restart", unit])],
         SshService::SysV(name) => vec![argv(&["service", name, "restart"])],
     }

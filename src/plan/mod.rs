@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod ssh;
+pub mod ssh_baseline;
 pub mod sshd_check;
 pub mod user;
 
@@ -280,6 +281,7 @@ pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> P
     user::plan(&mut b, answers, rng);
     ssh::plan(&mut b, answers);
     crate::extensions::plan(&mut b, answers, rng);
+    crate::extensions::doors::plan(&mut b, answers, rng);
     crate::firewall::plan(&mut b, answers);
     b.finish()
 }

@@ -1,5 +1,9 @@
 //! SSH: the new port and its conflict checks, PermitRootLogin, AllowUsers, and the checks
-//! that the login user can still get in.
+//! that the login user can still get in. The baseline and modern crypto are in
+//! `ssh_baseline`, applied to the same edited configuration. How sshd is restarted:
+//! `ssh`/`sshd` units, `service NAME restart` on SysV, or `ssh.socket` in both flavours (a
+//! generator that follows sshd_config, or the unit's own `ListenStream=` overridden by a
+//! drop-in), listener stopped first so open logins stay.
 
 use rand::{Rng, RngExt};
 
@@ -174,7 +178,23 @@ pub fn ssh_service(sys: &System) -> Option<SshService> {
             .map(|o| o.ok())
             .unwrap_or(false);
             if socket_active {
-                Some(SshService::Socket("ssh.socket".into()))
+                let service = if unit_exists("sshd.service") && !unit_exists("ssh.service") {
+                    "sshd.service"
+                } else {
+                    "ssh.service"
+                };
+                let service_active = crate::exec::run(
+                    &crate::exec::argv(&["systemctl", "is-active", "--quiet", service]),
+                    None,
+                )
+                .map(|o| o.ok())
+                .unwrap_or(false);
+                Some(SshService::Socket {
+                    socket: "ssh.socket".into(),
+                    service: service.into(),
+                    generated: socket_generated(sys),
+                    service_active,
+                })
             } else if unit_exists("sshd.service") {
                 Some(SshService::Systemd("sshd.service".into()))
             } else {
@@ -189,6 +209,59 @@ pub fn ssh_service(sys: &System) -> Option<SshService> {
             }
         }
     }
+}
+
+/// Does a generator derive ssh.socket's address from sshd_config (Ubuntu >= 22.10)?
+pub fn socket_generated(sys: &System) -> bool {
+    [
+        "/etc/systemd/system-generators",
+        "/usr/local/lib/systemd/system-generators",
+        "/usr/lib/systemd/system-generators",
+        "/lib/systemd/system-generators",
+    ]
+    .iter()
+    .any(|d| sys.root.exists(&format!("{d}/sshd-socket-generator")))
+}
+
+/// The drop-in that makes a socket with its own `ListenStream=` (Debian 12) listen on the
+/// new port: the empty assignment resets the unit's list.
+pub const SOCKET_DROPIN: &str = "/etc/systemd/system/ssh.socket.d/pbx-harden-port.conf";
+
+pub fn socket_dropin_text(port: u16) -> String {
+    format!(
+        "# Written by pbx-harden: sshd listens on port {port} (ssh.socket's own ListenStream= is\n\
+         # reset). sshd_config says the same Port; remove both together.\n\
+         [Socket]\n\
+         ListenStream=\n\
+         ListenStream={port}\n"
+    )
+}
+
+/// The ports a live socket unit listens on (`systemctl show -p Listen`).
+pub fn socket_ports(unit: &str) -> Vec<u16> {
+    crate::exec::run(
+        &crate::exec::argv(&["systemctl", "show", "-p", "Listen", "--value", unit]),
+        None,
+    )
+    .map(|o| parse_listen(&o.stdout))
+    .unwrap_or_default()
+}
+
+/// `[::]:22 (Stream) 0.0.0.0:2222 (Stream)` -> [22, 2222] (stream sockets only).
+pub fn parse_listen(s: &str) -> Vec<u16> {
+    let mut out = Vec::new();
+    let w: Vec<&str> = s.split_whitespace().collect();
+    for pair in w.chunks(2) {
+        if pair.get(1) != Some(&"(Stream)") {
+            continue;
+        }
+        if let Some(p) = pair[0].rsplit(':').next().and_then(|p| p.parse().ok())
+            && !out.contains(&p)
+        {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Is `port` already labelled ssh_port_t (SELinux)?
@@ -304,6 +377,9 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         }
     }
 
+    // True when it replaces a host key or edits the moduli: sshd is restarted for those too.
+    let baseline_restart = super::ssh_baseline::plan(b, answers, &mut cfg);
+
     if b.has_errors_for("ssh") {
         return;
     }
@@ -319,9 +395,30 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
     login_checks(b, answers, &cfg);
     super::sshd_check::check(b, &before, &cfg, answers);
 
-    if !changed.is_empty()
+    if (!changed.is_empty() || baseline_restart)
         && let Some(svc) = ssh_service(sys)
     {
+        if let SshService::Socket {
+            socket,
+            generated: false,
+            ..
+        } = &svc
+            && let Some(p) = b.summary.ssh_port
+        {
+            let now = socket_ports(socket);
+            let ours = sys.root.exists(SOCKET_DROPIN);
+            if now != vec![p] || ours {
+                b.write(
+                    SOCKET_DROPIN,
+                    Some(socket_dropin_text(p).into_bytes()),
+                    0o644,
+                    "ssh.socket listens on the SSH port (it has its own ListenStream=)",
+                );
+            }
+            if now != vec![p] {
+                b.summary.ssh_port_changed = true;
+            }
+        }
         if let Some(p) = b.summary.ssh_port
             && b.summary.ssh_port_changed
             && sys.selinux_enforcing
@@ -407,4 +504,20 @@ fn login_checks(b: &mut Builder<'_>, answers: &Answers, cfg: &SshdConfig) {
             ))
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_listen_ports() {
+        assert_eq!(parse_listen("[::]:22 (Stream)"), vec![22]);
+        assert_eq!(
+            parse_listen("0.0.0.0:2222 (Stream) [::]:2222 (Stream) /run/x (Datagram)"),
+            vec![2222]
+        );
+        assert_eq!(parse_listen(""), Vec::<u16>::new());
+        assert!(socket_dropin_text(2822).contains("ListenStream=\nListenStream=2822\n"));
+    }
 }

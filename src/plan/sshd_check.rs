@@ -350,6 +350,7 @@ pub fn check(b: &mut Builder<'_>, before: &SshdConfig, after: &SshdConfig, answe
                     CheckStatus::Fail(wrong.join("; "))
                 },
             );
+            super::ssh_baseline::verify(b, answers, after, &map);
         }
     }
 }

@@ -197,6 +197,17 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
             fatal = true;
         }
     }
+    let home_mode = match u.home_mode.as_deref() {
+        None | Some("0700") | Some("700") => 0o700,
+        Some("0750") | Some("750") => 0o750,
+        Some(other) => {
+            b.error(
+                "user.home_mode",
+                format!("\"{other}\" is not a home directory mode pbx-harden sets: use \"0700\" or \"0750\""),
+            );
+            return;
+        }
+    };
     let sources = usize::from(u.password.is_some())
         + usize::from(u.password_hash.is_some())
         + usize::from(u.generate);
@@ -271,6 +282,7 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
                     shell,
                     groups: u.groups.clone(),
                 });
+                b.actions.push(home_mode_action(sys, &u.name, home_mode));
                 b.actions.push(Action::SetPassword {
                     name: u.name.clone(),
                     hash,
@@ -338,6 +350,28 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
             )
         },
     );
+}
+
+/// The new home directory gets `mode` whatever login.defs says (Debian's has no HOME_MODE
+/// and useradd makes it 0755), and an empty `.ssh` 0700 owned by the user.
+fn home_mode_action(sys: &crate::system::System, name: &str, mode: u32) -> Action {
+    let home = format!("/home/{name}");
+    let host = sys.root.host(&home).display().to_string();
+    Action::Command(crate::plan::actions::CommandAction {
+        argv: crate::exec::argv(&[
+            "sh",
+            "-c",
+            "chmod \"$2\" \"$1\" && install -d -m 0700 -o \"$(stat -c %u \"$1\")\" \
+             -g \"$(stat -c %g \"$1\")\" \"$1/.ssh\"",
+            "sh",
+            &host,
+            &format!("{mode:04o}"),
+        ]),
+        undo: Vec::new(),
+        // Created by useradd in the same plan: rollback removes the whole directory.
+        touches: vec![home],
+        changes_state: true,
+    })
 }
 
 /// Account files written directly, as useradd would, when not running as root on a copy.

@@ -7,12 +7,13 @@
 //!   unit directories and `*.wants/` links are read directly.
 //! - SysV: the `S`/`K` links of `etc/rc.d/rc?.d` (Red Hat) or `etc/rc?.d` (Debian): that is
 //!   what `chkconfig --list` reads, and it works on an offline disk too. A service is enabled
-//!   when it has an `S` link in runlevel 2, 3, 4 or 5.
+//!   when it has an `S` link in runlevel 2, 3, 4 or 5, or in `rcS.d` (Debian starts some
+//!   services there: rpcbind).
 //!
 //! Disabling (`[services] disable`):
 //! - systemd: `systemctl disable --now UNIT` (offline: `systemctl --root=DIR disable UNIT`);
 //!   every symlink it may remove (wants links, aliases, `Also=` units) is backed up first.
-//! - SysV: each `S` link of runlevels 2-5 is renamed to the `K` link `chkconfig off` leaves
+//! - SysV: each `S` link of runlevels 2-5 and S is renamed to the `K` link `chkconfig off` leaves
 //!   (`mv`, so the result is exactly known and rollback restores it link for link), then
 //!   `service NAME stop` on the live system.
 //!
@@ -45,8 +46,24 @@ pub enum Source {
 }
 
 /// One `S`/`K` link of a SysV service.
+/// The `runlevel` of a link in `rcS.d` (Debian's boot-time scripts).
+pub const RUNLEVEL_S: u8 = b'S';
+
+/// Every rc directory of a layout: `rc0.d`..`rc6.d`, then `rcS.d`.
+fn rc_dirs(base: &str) -> Vec<(u8, String)> {
+    let mut v: Vec<(u8, String)> = (0..=6u8).map(|n| (n, format!("{base}/rc{n}.d"))).collect();
+    v.push((RUNLEVEL_S, format!("{base}/rcS.d")));
+    v
+}
+
+/// Does this link start the service at boot (runlevels 2-5, or rcS.d)?
+fn starts_at_boot(l: &RcLink) -> bool {
+    l.start && ((2..=5).contains(&l.runlevel) || l.runlevel == RUNLEVEL_S)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RcLink {
+    /// 0-6, or `RUNLEVEL_S` for `rcS.d`.
     pub runlevel: u8,
     /// `S13portmap`
     pub file: String,
@@ -400,8 +417,7 @@ pub fn chkconfig_stop_priority(script: &str) -> Option<u8> {
 fn sysv_inventory(root: &Root) -> Inventory {
     let (base, initd) = rc_layout(root);
     let mut by_name: std::collections::BTreeMap<String, Vec<RcLink>> = Default::default();
-    for n in 0..=6u8 {
-        let dir = format!("{base}/rc{n}.d");
+    for (n, dir) in rc_dirs(base) {
         for file in root.list_dir(&dir).unwrap_or_default() {
             if let Some((start, priority, name)) = parse_rc_name(&file) {
                 by_name.entry(name.to_string()).or_default().push(RcLink {
@@ -420,10 +436,7 @@ fn sysv_inventory(root: &Root) -> Inventory {
     };
     for (name, links) in by_name {
         let script = format!("{initd}/{name}");
-        let boot: Vec<&RcLink> = links
-            .iter()
-            .filter(|l| l.start && (2..=5).contains(&l.runlevel))
-            .collect();
+        let boot: Vec<&RcLink> = links.iter().filter(|l| starts_at_boot(l)).collect();
         let enabled = !boot.is_empty();
         let evidence = boot
             .iter()
@@ -501,6 +514,15 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         done.push(name.clone());
         if let Some(e) = l.never(&name) {
             b.error(key, format!("{raw}: never disabled: {}", e.reason));
+            continue;
+        }
+        // The boot safeguard and the rollback timer need nothing else (no cron, no atd);
+        // only themselves.
+        if name.starts_with("pbx-harden") {
+            b.error(
+                key,
+                format!("{raw}: never disabled: it rolls back an unconfirmed change"),
+            );
             continue;
         }
         if let Some(e) = l.kept(&name)
@@ -589,18 +611,29 @@ fn plan_systemd(b: &mut Builder<'_>, svc: &Service, unit: &str, state: &str) {
     if root.is_live() {
         let mut undo = vec![argv(&["systemctl", "daemon-reload"])];
         for u in &units {
-            let was_active = b
+            // The inventory knows services; an `Also=` socket or path is asked directly.
+            let was_active = match b
                 .sys
                 .services
                 .services
                 .iter()
-                .any(|s| s.unit() == Some(u.as_str()) && s.active == Some(true));
+                .find(|s| s.unit() == Some(u.as_str()))
+                .and_then(|s| s.active)
+            {
+                Some(a) => a,
+                None => crate::exec::run(&argv(&["systemctl", "is-active", "--quiet", u]), None)
+                    .is_ok_and(|o| o.ok()),
+            };
             if was_active {
                 undo.push(argv(&["systemctl", "start", u]));
             }
         }
+        // Every unit is named: `disable --now` stops only the units it is given, so the
+        // `Also=` sockets and paths would go on listening (rpcbind.socket on 111).
+        let mut cmd = argv(&["systemctl", "disable", "--now"]);
+        cmd.extend(units.iter().cloned());
         b.actions.push(Action::Command(CommandAction {
-            argv: argv(&["systemctl", "disable", "--now", unit]),
+            argv: cmd,
             undo,
             touches,
             changes_state: true,
@@ -628,10 +661,7 @@ fn sysv_renames(svc: &Service) -> Vec<(String, Option<String>)> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for l in links
-        .iter()
-        .filter(|l| l.start && (2..=5).contains(&l.runlevel))
-    {
+    for l in links.iter().filter(|l| starts_at_boot(l)) {
         let kill = stop_priority.unwrap_or((100 - l.priority.min(99)).min(99));
         let k_file = format!("K{kill:02}{}", svc.name);
         let dir = l.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
@@ -651,8 +681,7 @@ fn sysv_touches(b: &Builder<'_>, name: &str) -> Vec<String> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for n in 0..=6u8 {
-        let dir = format!("{base}/rc{n}.d");
+    for (_, dir) in rc_dirs(base) {
         for file in b.sys.root.list_dir(&dir).unwrap_or_default() {
             let Some((start, prio, nm)) = parse_rc_name(&file) else {
                 continue;

@@ -291,7 +291,16 @@ impl System {
         match self.admin.as_ref().and_then(|a| a.server) {
             Some(std::net::IpAddr::V6(a)) => a.to_string(),
             Some(a) => a.to_string(),
-            None => self.env.hostname.clone(),
+            None if self.root.is_live() => self.env.hostname.clone(),
+            // Another system (--root): its own host name, never this machine's.
+            None => self
+                .root
+                .read_text("/etc/hostname")
+                .ok()
+                .flatten()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "SERVER".into()),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Network facts: listening sockets, the ephemeral range, /etc/services, interfaces and the
-//! admin's own connection.
+//! Network facts: listening sockets, the ephemeral range, /etc/services, interfaces, the
+//! admin's own connection, and the SSH login a process runs in (through its sshd ancestor).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -254,6 +254,91 @@ pub fn admin_connection(
                 server_port: f[2].parse().ok(),
             });
         }
+    }
+    None
+}
+
+/// The SSH login this process runs in, found through its own ancestry (not the environment,
+/// and not just any connection): the nearest `sshd` ancestor, the local port of the TCP
+/// connection it holds, and the user it runs as (OpenSSH's per-login process runs as the
+/// user who logged in; as root for root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLogin {
+    pub pid: u32,
+    pub port: u16,
+    pub uid: u32,
+}
+
+fn parent_pid(pid: u32) -> Option<u32> {
+    let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    st[st.rfind(')')? + 2..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn real_uid(pid: u32) -> Option<u32> {
+    let st = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    st.lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Local ports of established TCP connections by socket inode (/proc/net/tcp, tcp6).
+fn established_ports() -> BTreeMap<u64, u16> {
+    let mut out = BTreeMap::new();
+    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(t) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for line in t.lines().skip(1) {
+            let v: Vec<&str> = line.split_whitespace().collect();
+            if v.len() > 9 && v[3] == "01" {
+                let port = v[1]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok());
+                if let (Some(port), Ok(ino)) = (port, v[9].parse()) {
+                    out.insert(ino, port);
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn session_login() -> Option<SessionLogin> {
+    let ports = established_ports();
+    let mut pid = std::process::id();
+    for _ in 0..24 {
+        pid = parent_pid(pid)?;
+        if pid <= 1 {
+            return None;
+        }
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if !comm.trim().starts_with("sshd") {
+            continue;
+        }
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+        let port = fds.flatten().find_map(|e| {
+            let l = std::fs::read_link(e.path()).ok()?;
+            let ino: u64 = l
+                .to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()?;
+            ports.get(&ino).copied()
+        })?;
+        return Some(SessionLogin {
+            pid,
+            port,
+            uid: real_uid(pid)?,
+        });
     }
     None
 }

@@ -107,6 +107,8 @@ pub enum Nav {
 }
 
 pub struct App {
+    /// F1 shows the help of the screen and its focused field; any key closes it.
+    pub help: bool,
     pub ctx: Ctx,
     pub screens: screens::Screens,
     pub current: ScreenId,
@@ -150,6 +152,7 @@ impl App {
         };
         let screens = screens::Screens::new(&mut ctx, prefill.as_ref());
         App {
+            help: false,
             ctx,
             screens,
             current: ScreenId::Welcome,
@@ -214,9 +217,17 @@ impl App {
             self.status = None;
             return Vec::new();
         }
+        if self.help {
+            self.help = false;
+            return Vec::new();
+        }
         // A message answers the last key; the next key clears it.
         self.status = None;
         match k {
+            Key::F(1) => {
+                self.help = true;
+                return Vec::new();
+            }
             Key::Ctrl('c') | Key::Ctrl('q') => {
                 self.quit_prompt = true;
                 return Vec::new();
@@ -280,7 +291,18 @@ impl App {
             width: body.width.saturating_sub(2),
             ..body
         };
-        self.screens.view(self.current, f, body, &self.ctx);
+        if self.help {
+            let field = self.screens.field(self.current, &self.ctx);
+            let text = screens::help::text(self.current, field);
+            let mut v = vec![Line::from(Span::styled("Help", t.title()))];
+            for para in text.split("\n\n") {
+                v.push(Line::from(""));
+                v.extend(screens::wrapped(para, body.width, Default::default()));
+            }
+            f.render_widget(Paragraph::new(v), body);
+        } else {
+            self.screens.view(self.current, f, body, &self.ctx);
+        }
         let (msg, is_err) = if self.quit_prompt {
             (self.quit_question(), true)
         } else if area.width < 80 || area.height < 24 {
@@ -314,8 +336,15 @@ impl App {
         }
         let help = if self.quit_prompt {
             " y quit   any other key: stay".to_string()
+        } else if self.help {
+            " any key closes the help".to_string()
         } else {
-            format!(" {}", self.screens.keys(self.current, &self.ctx))
+            let k = format!(" {}", self.screens.keys(self.current, &self.ctx));
+            if k.chars().count() + 9 <= usize::from(keys.width) {
+                format!("{k}  F1 help")
+            } else {
+                k
+            }
         };
         f.render_widget(Paragraph::new(help), keys);
     }

@@ -98,10 +98,13 @@ impl TextField {
             // Whatever is typed stays as typed (no filter, no length cap): the screen's
             // checks name what is wrong with it, nothing is cut or dropped silently.
             Key::Char(c) if c.is_control() => return false,
-            // Ctrl-U clears the field (as in a shell), not textarea's undo.
+            // Ctrl-U clears the field (as in a shell), not textarea's undo. The settled text
+            // stays: the checks catch up at the next pause (or Enter), like after typing.
             Key::Ctrl('u') => {
                 let changed = !self.text().is_empty();
+                let settled = std::mem::take(&mut self.settled);
                 self.set_text("");
+                self.settled = settled;
                 return changed;
             }
             Key::Ctrl('m') | Key::Ctrl('j') => return false,

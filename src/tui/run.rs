@@ -336,7 +336,15 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             let Some(sys) = sys else { return Vec::new() };
             vec![Event::RolledBack(
                 apply::rollback(&sys.root, "rolled back from the wizard", true, None)
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| {
+                        if r.complete {
+                            Ok(r)
+                        } else {
+                            apply::watchdog::ensure_retry(&sys.root, &r.txid);
+                            Err(format!("{}\n{}", r.headline(), r.details().join("\n")))
+                        }
+                    }),
             )]
         }
         Effect::PollPending => {
@@ -371,8 +379,10 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             };
             let lines = System::detect(&sys.root, env)
                 .map(|now| {
-                    crate::audit::audit(&now)
-                        .findings
+                    let mut findings = crate::audit::audit(&now).findings;
+                    // The worst first: the screen shows as many as fit.
+                    findings.sort_by_key(|f| f.severity);
+                    findings
                         .iter()
                         .map(|f| {
                             let what = f

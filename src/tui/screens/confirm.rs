@@ -135,11 +135,20 @@ impl State {
                 format!("     ssh -p {port} {user}@{}", a.summary.address),
                 t.heading(),
             )));
-            out.push(Line::from("3. There, become root (su -) and run:"));
-            out.push(Line::from(Span::styled(
-                "     pbx-harden confirm",
-                t.heading(),
-            )));
+            // sudo when the box grants it to the user (the plan's group), else su -.
+            if a.summary.sudo {
+                out.push(Line::from("3. There, run:"));
+                out.push(Line::from(Span::styled(
+                    "     sudo pbx-harden confirm",
+                    t.heading(),
+                )));
+            } else {
+                out.push(Line::from("3. There, become root (su -) and run:"));
+                out.push(Line::from(Span::styled(
+                    "     pbx-harden confirm",
+                    t.heading(),
+                )));
+            }
             out.push(Line::from(""));
             out.push(Line::from(
                 "If the new login fails, do nothing: the old setup comes back by",

@@ -143,7 +143,16 @@ impl State {
                     out.extend(lines);
                     shown += 1;
                 }
-                if shown < found.len() && room > 0 {
+                if shown == 0 && room > 0 {
+                    // none fits whole: how many of each kind (never a cut line)
+                    let count = |sev: &str| found.iter().filter(|l| l.starts_with(sev)).count();
+                    out.push(Line::from(format!(
+                        "  {} high, {} medium, {} low: pbx-harden audit lists them",
+                        count("HIGH"),
+                        count("MEDIUM"),
+                        count("LOW")
+                    )));
+                } else if shown < found.len() && room > 0 {
                     out.push(Line::from(format!("  and {} more", found.len() - shown)));
                 }
             }

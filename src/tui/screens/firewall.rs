@@ -174,6 +174,23 @@ impl State {
         s
     }
 
+    /// The focused field, for its help.
+    pub fn field(&self, ctx: &Ctx) -> Option<&'static str> {
+        Some(match self.focusables(ctx).get(self.focus)? {
+            Focus::Item(_) => return None,
+            Focus::Tcp => "tcp",
+            Focus::Udp => "udp",
+            Focus::TrustAdmin => "admin",
+            Focus::Trusted => "trusted",
+            Focus::Blocked => "blocked",
+        })
+    }
+
+    /// Is the trusted hosts field focused (for tests)?
+    pub fn trusted_focused(&self, ctx: &Ctx) -> bool {
+        self.focusables(ctx).get(self.focus) == Some(&Focus::Trusted)
+    }
+
     pub fn applies(&self, ctx: &Ctx) -> bool {
         ctx.sys.firewall.apf.is_some()
     }
@@ -402,7 +419,17 @@ impl State {
                 if p.is_error() { t.error() } else { t.warn() },
             ));
         }
-        out.extend(msgs.into_iter().take(room));
+        if msgs.len() > room && room > 0 {
+            // never cut silently: what does not fit is counted (errors come first)
+            let left = self.problems.len();
+            out.extend(msgs.into_iter().take(room - 1));
+            out.push(Line::from(Span::styled(
+                format!("({left} problems in all: fix the first, the rest follow)"),
+                t.error(),
+            )));
+        } else {
+            out.extend(msgs);
+        }
         let _ = row_admin;
         f.render_widget(Paragraph::new(lines(out)), area);
         let w = area.width.saturating_sub(15);

@@ -1,10 +1,12 @@
 //! One file per screen: its state, its update and its view.
 
 pub mod apply;
+pub mod asterisk;
 pub mod confirm;
 pub mod done;
 pub mod extensions;
 pub mod firewall;
+pub mod help;
 pub mod password;
 pub mod protection;
 pub mod review;
@@ -28,6 +30,7 @@ pub enum ScreenId {
     Password,
     Ssh,
     Extensions,
+    Asterisk,
     Ports,
     Protection,
     Review,
@@ -44,6 +47,7 @@ impl ScreenId {
         ScreenId::Password,
         ScreenId::Ssh,
         ScreenId::Extensions,
+        ScreenId::Asterisk,
         ScreenId::Ports,
         ScreenId::Protection,
         ScreenId::Review,
@@ -57,6 +61,7 @@ impl ScreenId {
             ScreenId::Welcome => "Welcome",
             ScreenId::Services => "Services",
             ScreenId::Extensions => "Extensions",
+            ScreenId::Asterisk => "Asterisk",
             ScreenId::Ports => "Firewall ports",
             ScreenId::Protection => "Brute-force protection",
             ScreenId::User => "Login user",
@@ -82,6 +87,7 @@ pub struct Screens {
     pub welcome: welcome::State,
     pub services: services::State,
     pub extensions: extensions::State,
+    pub asterisk: asterisk::State,
     pub ports: firewall::State,
     pub protection: protection::State,
     pub user: user::State,
@@ -99,6 +105,7 @@ impl Screens {
             welcome: welcome::State,
             services: services::State::new(ctx, prefill),
             extensions: extensions::State::new(ctx, prefill),
+            asterisk: asterisk::State::new(ctx, prefill),
             ports: firewall::State::new(ctx, prefill),
             protection: protection::State::new(ctx, prefill),
             user: user::State::new(ctx, prefill),
@@ -116,6 +123,7 @@ impl Screens {
             ScreenId::Password => self.user.wants_user(),
             ScreenId::Services => self.services.applies(ctx),
             ScreenId::Extensions => self.extensions.applies(ctx),
+            ScreenId::Asterisk => self.asterisk.applies(),
             ScreenId::Ports => self.ports.applies(ctx),
             ScreenId::Protection => self.protection.applies(ctx),
             _ => true,
@@ -166,6 +174,7 @@ impl Screens {
             ScreenId::Ssh => self.ssh.store(ctx),
             ScreenId::Services => self.services.store(ctx),
             ScreenId::Extensions => self.extensions.store(ctx),
+            ScreenId::Asterisk => self.asterisk.store(ctx),
             ScreenId::Ports => self.ports.store(ctx),
             ScreenId::Protection => self.protection.store(ctx),
             _ => {}
@@ -227,6 +236,7 @@ impl Screens {
             ScreenId::Welcome => welcome::key(k),
             ScreenId::Services => self.services.key(k, ctx),
             ScreenId::Extensions => self.extensions.key(k, ctx),
+            ScreenId::Asterisk => self.asterisk.key(k, ctx),
             ScreenId::Ports => self.ports.key(k, ctx),
             ScreenId::Protection => self.protection.key(k, ctx),
             ScreenId::User => self.user.key(k, ctx),
@@ -300,6 +310,7 @@ impl Screens {
             ScreenId::Welcome => welcome::view(f, area, ctx),
             ScreenId::Services => self.services.view(f, area, ctx),
             ScreenId::Extensions => self.extensions.view(f, area, ctx),
+            ScreenId::Asterisk => self.asterisk.view(f, area, ctx),
             ScreenId::Ports => self.ports.view(f, area, ctx),
             ScreenId::Protection => self.protection.view(f, area, ctx),
             ScreenId::User => self.user.view(f, area, ctx),
@@ -312,11 +323,22 @@ impl Screens {
         }
     }
 
+    /// The focused field's name, for its help (F1).
+    pub fn field(&self, s: ScreenId, ctx: &Ctx) -> Option<&'static str> {
+        match s {
+            ScreenId::User => Some(self.user.field(ctx)),
+            ScreenId::Ssh => Some(self.ssh.field()),
+            ScreenId::Ports => self.ports.field(ctx),
+            _ => None,
+        }
+    }
+
     pub fn keys(&self, s: ScreenId, ctx: &Ctx) -> String {
         match s {
             ScreenId::Welcome => "Enter next   ^C quit".into(),
             ScreenId::Services => self.services.keys(),
             ScreenId::Extensions => self.extensions.keys(),
+            ScreenId::Asterisk => self.asterisk.keys(),
             ScreenId::Ports => self.ports.keys(),
             ScreenId::Protection => self.protection.keys(),
             ScreenId::User => self.user.keys(),

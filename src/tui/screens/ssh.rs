@@ -1,4 +1,5 @@
-//! SSH: the new port with live conflict checks, PermitRootLogin, AllowUsers.
+//! SSH: the new port with live conflict checks, PermitRootLogin, AllowUsers, the hardening
+//! baseline (each item shown) and modern crypto (with the old clients it would cut off).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -20,6 +21,26 @@ pub struct State {
     pub suggested: u16,
     /// The admin edited AllowUsers; otherwise it follows the login user.
     allow_touched: bool,
+    pub baseline: bool,
+    pub modern_crypto: bool,
+    /// The admin chose modern crypto on or off (else it follows the admin's client).
+    modern_touched: bool,
+    /// The answers file said whether to apply the baseline.
+    baseline_given: bool,
+    /// Replace a short RSA host key (offered with modern crypto when it is below 4096 bits).
+    pub regen_rsa: bool,
+    /// Found when the screen is first entered: the target's sshd and what modern crypto
+    /// would cut off.
+    facts: Option<Facts>,
+}
+
+struct Facts {
+    baseline: Vec<(&'static str, &'static str)>,
+    left_out: Vec<String>,
+    cut_off: Vec<String>,
+    /// The admin's client would be refused (when its version is known).
+    admin_cut: bool,
+    short_rsa: Option<(String, usize)>,
 }
 
 impl State {
@@ -47,10 +68,39 @@ impl State {
             allow: TextField::new(&allow.join(" ")),
             focus: 0,
             suggested,
+            baseline: pre.and_then(|s| s.baseline).unwrap_or(true),
+            modern_crypto: pre.and_then(|s| s.modern_crypto).unwrap_or(true),
+            modern_touched: pre.is_some_and(|s| s.modern_crypto.is_some()),
+            baseline_given: pre.is_some_and(|s| s.baseline.is_some()),
+            regen_rsa: pre.and_then(|s| s.regenerate_rsa_host_key).unwrap_or(false),
+            facts: None,
         }
     }
 
     pub fn enter(&mut self, ctx: &mut Ctx) {
+        if self.facts.is_none() {
+            let w = crate::plan::ssh_baseline::wizard_facts(&ctx.sys);
+            self.facts = Some(Facts {
+                baseline: w.baseline,
+                left_out: w.left_out,
+                cut_off: w.cut_off,
+                admin_cut: w.admin_cut,
+                short_rsa: w.short_rsa,
+            });
+            // A first run offers both; a box pbx-harden hardened before starts from what
+            // it has, like every other screen.
+            if !ctx.first_run {
+                if !self.baseline_given {
+                    self.baseline = w.baseline_met;
+                }
+                if !self.modern_touched {
+                    self.modern_crypto = w.modern_met;
+                }
+            }
+            if w.admin_cut && !self.modern_touched {
+                self.modern_crypto = false;
+            }
+        }
         if !self.allow_touched
             && let Some(u) = &ctx.answers.user
         {
@@ -66,8 +116,18 @@ impl State {
             .collect()
     }
 
+    /// The RSA toggle is there with modern crypto on and an RSA host key below 4096 bits.
+    fn offers_regen(&self) -> bool {
+        self.modern_crypto && self.facts.as_ref().is_some_and(|f| f.short_rsa.is_some())
+    }
+
     fn port_value(&self) -> i64 {
         self.port.text().parse().unwrap_or(-1)
+    }
+
+    /// The focused field, for its help.
+    pub fn field(&self) -> &'static str {
+        ["port", "root", "allow"][self.focus.min(2)]
     }
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
@@ -76,7 +136,8 @@ impl State {
             Key::Tab | Key::BackTab | Key::Up | Key::Down => {
                 self.port.settle();
                 self.allow.settle();
-                self.focus = cycle(self.focus, 3, k);
+                let fields = if self.offers_regen() { 6 } else { 5 };
+                self.focus = cycle(self.focus.min(fields - 1), fields, k);
                 return Nav::Stay;
             }
             Key::Ctrl('r') => {
@@ -96,6 +157,12 @@ impl State {
             }
             1 if k == Key::Char(' ') => self.no_root = !self.no_root,
             2 if self.allow.input(k) => self.allow_touched = true,
+            3 if k == Key::Char(' ') => self.baseline = !self.baseline,
+            4 if k == Key::Char(' ') => {
+                self.modern_crypto = !self.modern_crypto;
+                self.modern_touched = true;
+            }
+            5 if k == Key::Char(' ') && self.offers_regen() => self.regen_rsa = !self.regen_rsa,
             _ => {}
         }
         let _ = ctx;
@@ -143,6 +210,16 @@ impl State {
                 .ssh
                 .as_ref()
                 .and_then(|s| s.password_authentication),
+            baseline: Some(self.baseline),
+            modern_crypto: Some(self.modern_crypto),
+            regenerate_rsa_host_key: if self.offers_regen() {
+                Some(self.regen_rsa)
+            } else {
+                ctx.answers
+                    .ssh
+                    .as_ref()
+                    .and_then(|s| s.regenerate_rsa_host_key)
+            },
         });
     }
 
@@ -222,6 +299,72 @@ impl State {
                 area.width,
                 if *is_err { t.error() } else { t.warn() },
             ));
+        }
+        out.push(Line::from(""));
+        let focus = |i: usize| {
+            if self.focus == i {
+                t.focus()
+            } else {
+                Default::default()
+            }
+        };
+        out.push(Line::from(Span::styled(
+            format!("{} hardening baseline", t.check(self.baseline)),
+            focus(3),
+        )));
+        if let Some(fx) = &self.facts {
+            let items: Vec<String> = fx
+                .baseline
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            out.extend(super::wrapped(
+                &format!("    {}", items.join(", ")),
+                area.width,
+                Default::default(),
+            ));
+            if !fx.left_out.is_empty() {
+                out.extend(super::wrapped(
+                    &format!("    not known to this sshd: {}", fx.left_out.join(", ")),
+                    area.width,
+                    t.warn(),
+                ));
+            }
+        }
+        out.push(Line::from(Span::styled(
+            format!(
+                "{} modern crypto (KEX, ciphers, MACs, host keys; ECDSA/DSA keys dropped)",
+                t.check(self.modern_crypto)
+            ),
+            focus(4),
+        )));
+        if let Some(fx) = &self.facts {
+            if fx.admin_cut {
+                out.extend(super::wrapped(
+                    "    your own SSH client would be refused: update it first",
+                    area.width,
+                    t.error(),
+                ));
+            }
+            if let Some((key, bits)) = &fx.short_rsa
+                && self.modern_crypto
+            {
+                out.push(Line::from(Span::styled(
+                    format!(
+                        "{} new 4096-bit RSA host key ({} has {bits} bits)",
+                        t.check(self.regen_rsa),
+                        key.rsplit('/').next().unwrap_or(key)
+                    ),
+                    focus(5),
+                )));
+            }
+            if self.modern_crypto && !fx.cut_off.is_empty() {
+                out.extend(super::wrapped(
+                    &format!("    old clients cut off: {}", fx.cut_off.join(", ")),
+                    area.width,
+                    t.warn(),
+                ));
+            }
         }
         f.render_widget(Paragraph::new(lines(out)), area);
         self.port.render(

@@ -60,6 +60,15 @@ impl State {
         1 + usize::from(self.exists(ctx)) + usize::from(self.group.is_some())
     }
 
+    /// The focused field, for its help.
+    pub fn field(&self, ctx: &Ctx) -> &'static str {
+        match self.focus {
+            0 => "name",
+            1 if self.exists(ctx) => "reuse",
+            _ => "group",
+        }
+    }
+
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         let n = self.items(ctx);
         match k {

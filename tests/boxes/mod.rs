@@ -1,0 +1,276 @@
+//! Booted Debian 12 test boxes (systemd or SysV init under systemd-nspawn) for tests that need a
+//! real init system: `TestBox::start` boots a throw-away copy of a cached image through the
+//! `tests/boxes/box` script (which documents the recipe), runs commands inside, logs in over SSH
+//! with sshpass and reboots it; dropping it powers it off and removes the copy.
+//!
+//! Use it from a test crate with `mod boxes;` (next to `mod common;`).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Systemd,
+    SysV,
+}
+
+impl Flavor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::Systemd => "systemd",
+            Flavor::SysV => "sysv",
+        }
+    }
+}
+
+/// The account every image has: a sudoer that logs in with a password on port 22, as the admin
+/// of a box pbx-harden has not touched yet would.
+pub const ADMIN: &str = "boxadmin";
+pub const ADMIN_PW: &str = "Boxadmin-pw-7 quartz";
+
+pub struct TestBox {
+    pub name: String,
+    pub flavor: Flavor,
+    started: Instant,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/boxes/box")
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Everything a box needs on the host. Missing: `Err(reason)`.
+pub fn missing_parts() -> Result<(), String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err("booted test boxes need root".into());
+    }
+    for t in ["debootstrap", "systemd-nspawn", "nsenter", "sshpass"] {
+        if pbx_harden::system::find_program(t).is_none() {
+            return Err(format!("{t} is not installed"));
+        }
+    }
+    Ok(())
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn boxcmd(args: &[&str]) -> Output {
+    Command::new(script())
+        .args(args)
+        .output()
+        .expect("run tests/boxes/box")
+}
+
+/// Build (or reuse) the cached image; returns how long it took.
+pub fn image(flavor: Flavor) -> Duration {
+    let t = Instant::now();
+    let o = boxcmd(&["image", flavor.as_str()]);
+    assert!(o.status.success(), "box image: {}", text(&o));
+    t.elapsed()
+}
+
+impl TestBox {
+    /// Boot a box named `name` (unique per test). `None`: the host lacks a part and this is
+    /// not CI (the reason is printed); in CI a missing part is a failure.
+    pub fn start(name: &str, flavor: Flavor) -> Option<TestBox> {
+        Self::start_with(name, flavor, "passive")
+    }
+
+    /// A box whose console is a terminal the test types at (`type_at_console`) and reads
+    /// (`console_log`), for first-boot programs that run before the login prompt.
+    pub fn start_interactive(name: &str, flavor: Flavor) -> Option<TestBox> {
+        Self::start_with(name, flavor, "interactive")
+    }
+
+    fn start_with(name: &str, flavor: Flavor, console: &str) -> Option<TestBox> {
+        if let Err(why) = missing_parts() {
+            assert!(!in_ci(), "{why}: CI must run the booted-box tests");
+            eprintln!("{why}: booted-box test skipped (it fails in CI)");
+            return None;
+        }
+        let built = image(flavor);
+        let t = Instant::now();
+        let o = Command::new(script())
+            .args(["start", name, flavor.as_str()])
+            .env("PBX_BOX_CONSOLE", console)
+            .output()
+            .expect("run tests/boxes/box");
+        assert!(o.status.success(), "box start {name}: {}", text(&o));
+        eprintln!(
+            "[box {name}] image ready in {:.1}s, booted in {:.1}s",
+            built.as_secs_f64(),
+            t.elapsed().as_secs_f64()
+        );
+        let b = TestBox {
+            name: name.into(),
+            flavor,
+            started: Instant::now(),
+        };
+        b.install_binary();
+        Some(b)
+    }
+
+    /// The box's `/` on the host.
+    pub fn root(&self) -> PathBuf {
+        let o = boxcmd(&["root", &self.name]);
+        PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+    }
+
+    /// Copy the pbx-harden under test to /usr/local/sbin/pbx-harden inside.
+    pub fn install_binary(&self) {
+        let dest = self.root().join("usr/local/sbin/pbx-harden");
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let tmp = dest.with_extension("new");
+        std::fs::copy(env!("CARGO_BIN_EXE_pbx-harden"), &tmp).unwrap();
+        std::fs::rename(&tmp, &dest).unwrap();
+    }
+
+    /// Write a file inside the box (parents created). Not under /run or /tmp: the box mounts
+    /// its own tmpfs there.
+    pub fn write(&self, path: &str, contents: &str) {
+        let p = self.root().join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, contents).unwrap();
+    }
+
+    /// Run a bash script inside as root (at the console: no SSH connection).
+    pub fn sh(&self, script: &str) -> Output {
+        boxcmd(&["sh", &self.name, script])
+    }
+
+    /// Run a script inside; panic with its output unless it exits 0. Returns stdout.
+    pub fn sh_ok(&self, script: &str) -> String {
+        let o = self.sh(script);
+        assert!(
+            o.status.success(),
+            "[box {}] {script}\n{}",
+            self.name,
+            text(&o)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Log in as `user` with `password` on `port` of 127.0.0.1 inside and run `cmd` there.
+    /// The password goes through a file (sshpass -f), never argv.
+    pub fn ssh(&self, user: &str, password: &str, port: u16, cmd: &str) -> Output {
+        let pwfile = format!("/var/tmp/pbx-box-pw-{user}");
+        self.write(&pwfile, password);
+        let q = shell_quote(cmd);
+        self.sh(&format!(
+            "chmod 600 {pwfile}; timeout 60 sshpass -f {pwfile} ssh -o StrictHostKeyChecking=no \
+             -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 \
+             -o PreferredAuthentications=password,keyboard-interactive -o PubkeyAuthentication=no \
+             -p {port} {user}@127.0.0.1 {q}"
+        ))
+    }
+
+    /// Does an SSH banner answer on `port` inside?
+    pub fn banner(&self, port: u16) -> bool {
+        self.sh(&format!(
+            "exec 3<>/dev/tcp/127.0.0.1/{port} && timeout 3 head -c 4 <&3 | grep -q SSH-"
+        ))
+        .status
+        .success()
+    }
+
+    /// Wait until `cond` holds (polling every 300 ms) or panic after `within`.
+    pub fn wait_for(&self, what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+        let t = Instant::now();
+        while !cond() {
+            assert!(
+                t.elapsed() < within,
+                "[box {}] {what}: not within {}s\n{}",
+                self.name,
+                within.as_secs(),
+                self.sh_ok("pbx-harden status 2>&1; ss -ltnp 2>&1 | head -20; tail -20 /var/lib/pbx-harden/watchdog.log 2>/dev/null || true")
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Reboot and wait until the box has booted again.
+    pub fn reboot(&self) {
+        let o = boxcmd(&["reboot", &self.name]);
+        assert!(o.status.success(), "box reboot {}: {}", self.name, text(&o));
+    }
+
+    /// Type `text` at the console (an interactive box only).
+    pub fn type_at_console(&self, text: &str) {
+        use std::io::Write;
+        let p = Path::new("/var/tmp/pbx-harden-boxes")
+            .join(&self.name)
+            .join("console.in");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Wait until the console shows `needle` after byte `from` of its log; returns the new
+    /// end of the log.
+    pub fn wait_console(&self, needle: &str, from: usize, within: Duration) -> usize {
+        let t = Instant::now();
+        loop {
+            let log = self.console_log();
+            if let Some(i) = log.get(from..).and_then(|l| l.find(needle)) {
+                return from + i + needle.len();
+            }
+            assert!(
+                t.elapsed() < within,
+                "[box {}] the console did not show {needle:?} within {}s; it shows:\n{}",
+                self.name,
+                within.as_secs(),
+                log.get(from.min(log.len())..).unwrap_or("")
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Ask for a reboot and return at once (for boots that wait at the console).
+    pub fn reboot_nowait(&self) {
+        let _ = self.sh("systemctl reboot >/dev/null 2>&1 &");
+    }
+
+    /// Wait until the box has booted (after `reboot_nowait`).
+    pub fn wait_booted(&self) {
+        let o = boxcmd(&["wait", &self.name]);
+        assert!(o.status.success(), "box wait {}: {}", self.name, text(&o));
+    }
+
+    pub fn console_log(&self) -> String {
+        let p = Path::new("/var/tmp/pbx-harden-boxes")
+            .join(&self.name)
+            .join("console.log");
+        String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned()
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+impl Drop for TestBox {
+    fn drop(&mut self) {
+        let o = boxcmd(&["stop", &self.name]);
+        if !o.status.success() {
+            eprintln!("box stop {}: {}", self.name, text(&o));
+        }
+    }
+}
+
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
