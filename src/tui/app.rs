@@ -208,6 +208,8 @@ impl App {
     }
 
     fn key(&mut self, k: Key) -> Vec<Effect> {
+        // After the first frame, before any navigation: what the Asterisk screen found.
+        let _ = self.screens.asterisk.findings(&self.ctx);
         if self.quit_prompt {
             self.quit_prompt = false;
             if matches!(k, Key::Char('y') | Key::Char('Y')) {

@@ -123,7 +123,7 @@ impl Screens {
             ScreenId::Password => self.user.wants_user(),
             ScreenId::Services => self.services.applies(ctx),
             ScreenId::Extensions => self.extensions.applies(ctx),
-            ScreenId::Asterisk => self.asterisk.applies(),
+            ScreenId::Asterisk => self.asterisk.applies(ctx),
             ScreenId::Ports => self.ports.applies(ctx),
             ScreenId::Protection => self.protection.applies(ctx),
             _ => true,
