@@ -6,11 +6,11 @@ followed by 300 ms of quiet (or, where the program works, until the next screen 
 as a careful admin on a serial console would walk:
 
   welcome, services (as found), login user, own password twice, SSH port, extensions,
-  firewall ports, brute-force protection, the review paged to its end, apply (progress),
+  Asterisk's own doors, firewall ports, brute-force protection, the review paged to its end, apply (progress),
   confirm here (c, y), done.
 
 The whiptail equivalent is the dialogs a shell script would use for the same steps:
-msgbox, checklist, inputbox, passwordbox x2, inputbox, msgbox, checklist, inputbox, a
+msgbox, checklist, inputbox, passwordbox x2, inputbox, checklist x3, inputbox, a
 scrolling textbox with the same plan text (paged to its end), a gauge with one update
 per apply step (the same step texts, from `pbx-harden apply` on another copy), a yesno and a msgbox.
 
@@ -169,6 +169,9 @@ def pbx_walk(binary, root, term, show=False):
     w.screen("Extensions")
     w.key(ENTER)
     shown("extensions")
+    w.screen("Asterisk")
+    w.key(ENTER)
+    shown("asterisk")
     w.screen("Firewall ports")
     w.key(ENTER)
     shown("ports")
@@ -276,6 +279,9 @@ def whiptail_walk(term, plan, steps):
                           "100", "SIP: all digits, too short", "ON",
                           "101", "SIP: equals the extension", "ON",
                           "200", "IAX2: common password", "ON"], [ENTER])
+    dialog("Asterisk", ["--checklist", "Doors Asterisk itself leaves open", "16", "70", "4",
+                        "ami", "manager interface on 127.0.0.1 only", "ON",
+                        "guests", "no calls from unknown SIP callers", "ON"], [ENTER])
     dialog("Firewall ports", ["--checklist", "Ports open to the world", "16", "70", "6",
                               "5060/udp", "SIP", "ON", "10000-20000/udp", "RTP", "ON",
                               "80/tcp", "web (FreePBX)", "OFF", "4569/udp", "IAX2", "OFF"], [ENTER])

@@ -6,6 +6,11 @@
 //!   echoes), CR/LF/BS, rewriting the cells in between, relative or absolute moves;
 //! - keeps the terminal's current attributes and emits only the change (never a style
 //!   code per cell);
+//! - erases to the end of a line (or of the screen, when every row below is blank) where
+//!   that is shorter than sending the spaces;
+//! - when a block of rows moved up or down (a list that scrolls), lets the terminal move it
+//!   (a scroll region, LF at its bottom or reverse index at its top: VT100 has both) and
+//!   sends only the rows that came in;
 //! - shows/hides the cursor only when that changes;
 //! - in basic mode (VT100, serial, `--ascii`) sends ASCII only and no colour.
 
