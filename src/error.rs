@@ -21,7 +21,9 @@ pub enum Error {
     #[error("the plan is refused:\n{}", crate::problems::render_list(.0))]
     Refused(Vec<Problem>),
 
-    #[error("{command} failed: {message}")]
+    /// The message (a command's output) is shown with crypt hashes and `secret=` values
+    /// masked.
+    #[error("{command} failed: {}", crate::redact::scrub(.message))]
     Command { command: String, message: String },
 
     #[error("{0}")]

@@ -41,6 +41,7 @@ pub mod firstboot;
 pub mod manpage;
 pub mod plan;
 pub mod problems;
+pub mod redact;
 pub mod root;
 pub mod secrets;
 pub mod services;

@@ -1,5 +1,6 @@
 //! Passwords: a type that never prints, a passphrase generator, the strength rules of the
-//! seed (zxcvbn score, length, no user name, no dictionary word) and SHA-512 crypt hashes.
+//! seed (zxcvbn score, length, no user name, no dictionary word; reasons that echo nothing of
+//! the password), SHA-512 crypt hashes, and `protect_process` (no core file, not dumpable).
 
 use std::fmt;
 
@@ -128,9 +129,8 @@ pub fn assess(password: &str, user: &str) -> Strength {
         };
     }
     if len < MIN_LENGTH {
-        problems.push(format!(
-            "it has {len} characters; use at least {MIN_LENGTH}"
-        ));
+        // Never the length itself: a reason echoes nothing of the password.
+        problems.push(format!("it is shorter than {MIN_LENGTH} characters"));
     }
     let user_l = user.to_lowercase();
     if !user_l.is_empty() && password.to_lowercase().contains(&user_l) {
@@ -147,17 +147,14 @@ pub fn assess(password: &str, user: &str) -> Strength {
     // poor practice as well": one dictionary match spanning the whole password (l33t or not).
     let seq = entropy.sequence();
     let alnum: usize = password.chars().filter(|c| c.is_alphanumeric()).count();
-    if let Some(m) = seq.iter().find(|m| {
+    if seq.iter().any(|m| {
         matches!(
             m.pattern,
             zxcvbn::matching::patterns::MatchPattern::Dictionary(_)
         ) && m.token.chars().count() + 2 >= alnum.max(1)
     }) && seq.len() <= 3
     {
-        problems.push(format!(
-            "it is a dictionary word (\"{}\"), which guessing tools try first",
-            mask_token(&m.token)
-        ));
+        problems.push("it is a dictionary word, which guessing tools try first".into());
     }
     if score < MIN_SCORE {
         problems.push(format!(
@@ -188,13 +185,33 @@ pub fn assess(password: &str, user: &str) -> Strength {
     }
 }
 
-/// Show which word was matched without echoing the password: first letter and length.
-fn mask_token(token: &str) -> String {
-    let mut chars = token.chars();
-    match chars.next() {
-        Some(c) => format!("{c}{}", "*".repeat(chars.count())),
-        None => String::new(),
+/// Keep secrets out of core files and other processes: RLIMIT_CORE 0 and not dumpable
+/// (`PR_SET_DUMPABLE` 0: no core, no ptrace, /proc/PID/mem of root only). Called first thing
+/// in `main`; best effort (a failure leaves the defaults, it is not a reason to stop).
+pub fn protect_process() {
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit with a valid struct; prctl with integer arguments only.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &none);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
+}
+
+/// True when `protect_process` is in effect for this process.
+pub fn process_protected() -> bool {
+    let mut core = libc::rlimit {
+        rlim_cur: 1,
+        rlim_max: 1,
+    };
+    // SAFETY: prctl with integer arguments; getrlimit into a valid struct.
+    let dumpable = unsafe {
+        libc::getrlimit(libc::RLIMIT_CORE, &mut core);
+        libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0)
+    };
+    dumpable == 0 && core.rlim_cur == 0
 }
 
 /// SHA-512 crypt (`$6$`) hash with a random 16-character salt, as `chpasswd -e` takes it.
@@ -284,6 +301,22 @@ mod tests {
     }
 
     #[test]
+    fn the_process_can_be_protected() {
+        // In a child, so the test process itself stays as it was.
+        // SAFETY: the child only makes system calls and exits.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                protect_process();
+                unsafe { libc::_exit(if process_protected() { 0 } else { 1 }) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                let st = nix::sys::wait::waitpid(child, None).unwrap();
+                assert_eq!(st, nix::sys::wait::WaitStatus::Exited(child, 0));
+            }
+        }
+    }
+
+    #[test]
     fn weak_passwords_get_reasons() {
         let s = assess("password", "trixuser");
         assert!(
@@ -291,9 +324,16 @@ mod tests {
             "{s:?}"
         );
         assert!(
-            s.problems.iter().any(|p| p.contains("8 characters")),
+            s.problems.iter().any(|p| p.contains("shorter than 12")),
             "{s:?}"
         );
+        // No reason echoes a character or the length of the password.
+        for p in &s.problems {
+            assert!(
+                !p.contains('8') && !p.contains("p*") && !p.contains("\"p"),
+                "{p}"
+            );
+        }
         let s = assess("trixuser-Kettle-93!x", "trixuser");
         assert!(s.problems.iter().any(|p| p.contains("user name")), "{s:?}");
         let s = assess("P4ssw0rd", "x");

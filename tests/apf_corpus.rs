@@ -18,6 +18,8 @@ use pbx_harden::plan::{CheckStatus, ConfirmStep};
 const FULL: &str = r#"
 [ssh]
 port = 22022
+# The demo box has no other login account: without root, nobody could log in.
+permit_root_login = true
 
 [firewall]
 backend = "apf"
@@ -228,7 +230,7 @@ fn an_ssh_move_alone_opens_the_new_port_in_every_apf_version() {
     for dir in versions(&corpus) {
         let v = dir.file_name().unwrap().to_string_lossy().into_owned();
         let t = root_with(From::Dir(&dir), From::Absent);
-        let (_sys, p) = plan_for(t.path(), "[ssh]\nport = 22022\n");
+        let (_sys, p) = plan_for(t.path(), "[ssh]\nport = 22022\npermit_root_login = true\n");
         assert!(p.is_valid(), "{v}: {:#?}", errors(&p));
         let before = std::fs::read(dir.join("conf.apf")).unwrap();
         let conf = after(&p, "/etc/apf/conf.apf");

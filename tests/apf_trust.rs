@@ -217,7 +217,7 @@ fn the_admin_and_the_server_itself_are_never_blocked() {
             let (_s, p) = plan_for(
                 t.path(),
                 &format!(
-                    "[ssh]\nport = 22022\n[firewall]\nbackend = \"apf\"\nblocked = [{{ host = \"{host}\" }}]\n"
+                    "[ssh]\nport = 22022\npermit_root_login = true\n[firewall]\nbackend = \"apf\"\nblocked = [{{ host = \"{host}\" }}]\n"
                 ),
             );
             let e = errors(&p).join("\n");
@@ -253,7 +253,7 @@ fn an_existing_ban_of_the_admin_fails_the_check_until_trusted_or_removed() {
         // As someone typed it: host bits set, which iptables masks to 203.0.113.0/24.
         d.extend_from_slice(b"203.0.113.7/24\n");
         std::fs::write(&deny, &d).unwrap();
-        let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\n");
+        let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\npermit_root_login = true\n");
         assert!(
             matches!(check(&p, "not blocked"), CheckStatus::Fail(m) if m.contains("203.0.113.7/24")),
             "{v}: {:?}",
@@ -265,7 +265,7 @@ fn an_existing_ban_of_the_admin_fails_the_check_until_trusted_or_removed() {
         );
         let (_s, p) = plan_for(
             t.path(),
-            "[ssh]\nport = 22022\n[firewall]\ntrust_admin = true\n",
+            "[ssh]\nport = 22022\npermit_root_login = true\n[firewall]\ntrust_admin = true\n",
         );
         assert!(p.is_valid(), "{v}: {:#?}", errors(&p));
         assert!(
@@ -274,7 +274,7 @@ fn an_existing_ban_of_the_admin_fails_the_check_until_trusted_or_removed() {
         );
         let (_s, p) = plan_for(
             t.path(),
-            "[ssh]\nport = 22022\n[firewall]\nremove = [\"203.0.113.7/24\"]\n",
+            "[ssh]\nport = 22022\npermit_root_login = true\n[firewall]\nremove = [\"203.0.113.7/24\"]\n",
         );
         assert!(p.is_valid(), "{v}: {:#?}", errors(&p));
         assert!(

@@ -81,6 +81,8 @@ fn sshd_port(dump: &str) -> String {
 const ANSWERS: &str = r#"
 [ssh]
 port = 22022
+# The demo box has no other login account: without root, nobody could log in.
+permit_root_login = true
 
 [firewall]
 backend = "fail2ban"
@@ -137,7 +139,7 @@ fn an_existing_jail_local_is_edited_in_place() {
     std::fs::write(t.path().join("var/log/fail2ban.log"), "").unwrap();
     let (_s, p) = plan_for(
         t.path(),
-        "[ssh]\nport = 22022\n[firewall]\nbackend = \"fail2ban\"\n",
+        "[ssh]\nport = 22022\npermit_root_login = true\n[firewall]\nbackend = \"fail2ban\"\n",
     );
     assert!(p.is_valid(), "{:#?}", errors(&p));
     let j = after(&p, JAIL);
@@ -279,7 +281,7 @@ fn a_debian_box_without_auth_log_reads_the_journal() {
 #[test]
 fn a_bare_ssh_move_only_moves_the_sshd_jail() {
     let Some(t) = f2b_root() else { return };
-    let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\n");
+    let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\npermit_root_login = true\n");
     assert!(p.is_valid(), "{:#?}", errors(&p));
     let text = String::from_utf8(after(&p, JAIL)).unwrap();
     assert_eq!(

@@ -194,7 +194,7 @@ fn ports_are_validated_strictly_with_the_answers_key() {
     // Warnings: RTP not open, TFTP without saying so, 5061 without TLS, 22 after a move.
     let (_s, p) = plan_for(
         t.path(),
-        "[ssh]\nport = 22022\n[firewall]\nbackend = \"apf\"\ntcp_ports = [22, 5061]\nudp_ports = [5060, 69]\n",
+        "[ssh]\nport = 22022\npermit_root_login = true\n[firewall]\nbackend = \"apf\"\ntcp_ports = [22, 5061]\nudp_ports = [5060, 69]\n",
     );
     assert!(p.is_valid(), "{:#?}", errors(&p));
     let w: Vec<String> = p.problems.iter().map(|x| x.to_string()).collect();
@@ -251,7 +251,7 @@ fn interfaces_backend_and_feeds_are_checked() {
         .unwrap()
         .replace("IFACE_IN=\"eth0\"", "IFACE_IN=\"venet0\"");
     std::fs::write(&conf, c).unwrap();
-    let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\n");
+    let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\npermit_root_login = true\n");
     assert!(
         matches!(check(&p, "interfaces exist"), CheckStatus::Fail(m) if m.contains("IFACE_IN=venet0")),
         "{:?}",
@@ -307,7 +307,7 @@ fn backend_none_still_opens_the_moved_ssh_port_in_apf() {
     let t = demo_root();
     let (_s, p) = plan_for(
         t.path(),
-        "[ssh]\nport = 22022\n[firewall]\nbackend = \"none\"\n",
+        "[ssh]\nport = 22022\npermit_root_login = true\n[firewall]\nbackend = \"none\"\n",
     );
     assert!(p.is_valid(), "{:#?}", errors(&p));
     let v = source_bytes(
@@ -319,7 +319,7 @@ fn backend_none_still_opens_the_moved_ssh_port_in_apf() {
     assert_eq!(v["HELPER_SSH_PORT"], "22022");
     // Without APF and without a backend: the check says it could not look.
     let t = root_with(From::Absent, From::Absent);
-    let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\n");
+    let (_s, p) = plan_for(t.path(), "[ssh]\nport = 22022\npermit_root_login = true\n");
     assert!(matches!(
         check(&p, "open in the firewall"),
         CheckStatus::Skipped(_)

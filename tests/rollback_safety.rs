@@ -297,8 +297,20 @@ fn an_unrestorable_file_keeps_the_way_in_until_it_can_be_restored() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    let cron = std::fs::read_to_string(t.path().join("etc/cron.d/pbx-harden-rollback")).unwrap();
-    assert!(cron.contains("rollback --reason boot"), "{cron}");
+    // The SysV safeguard (the demo is a CentOS 5 box): an init script of its own.
+    let safeguard = [
+        "etc/rc.d/init.d/pbx-harden-rollback",
+        "etc/init.d/pbx-harden-rollback",
+    ]
+    .iter()
+    .map(|p| t.path().join(p))
+    .find(|p| p.exists())
+    .expect("the boot safeguard's init script");
+    let script = std::fs::read_to_string(&safeguard).unwrap();
+    assert!(
+        script.contains("rollback --no-restart --reason boot"),
+        "{script}"
+    );
     let r = Command::new(t.path().join("var/lib/pbx-harden/bin/pbx-harden"))
         .arg("--root")
         .arg(t.path())
@@ -320,7 +332,7 @@ fn an_unrestorable_file_keeps_the_way_in_until_it_can_be_restored() {
     assert!(passwd.contains("trixuser:"), "{passwd}");
     assert!(out.contains("accounts"), "{out}");
     assert!(
-        t.path().join("etc/cron.d/pbx-harden-rollback").exists(),
+        safeguard.exists(),
         "the boot safeguard stays until the rollback completes"
     );
     let st = pbx(t.path(), &["status"], &[]);
@@ -400,6 +412,20 @@ fn a_damaged_journal_still_restores_every_byte() {
         Vec::<String>::new()
     );
     assert_eq!(before, tree(t.path(), &[STATE]));
+    // The first change's watchdog may still be in its backoff sleep: it must not be the one
+    // that finds the next change's damaged journals (the count below is per watchdog).
+    let first = String::from_utf8_lossy(&full).into_owned();
+    if let Some(pid) = first
+        .split("\"watchdog\": \"pid ")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|p| p.parse::<i32>().ok())
+    {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
 
     // A flipped byte (valid JSON, wrong checksum) is noticed too; every copy damaged gives
     // a way forward instead of a loop.

@@ -96,7 +96,7 @@ fn password_rules() {
     let t = demo_root();
     let root = Root::open(t.path()).unwrap();
     for (pw, msg) in [
-        ("short1!A", "it has 8 characters; use at least 12"),
+        ("short1!A", "it is shorter than 12 characters"),
         ("password", "dictionary word"),
         ("trixbox", "dictionary word"),
         ("P@ssw0rd", "dictionary word"),

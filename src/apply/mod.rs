@@ -176,6 +176,14 @@ fn snapshot(root: &Root, path: &str, dir: &std::path::Path, n: usize) -> Result<
             target: std::fs::read_link(&host).at(&host)?.display().to_string(),
         },
         Ok(md) if md.is_dir() => Before::Dir,
+        // A FIFO or device where a file is expected: never opened (reading could block or
+        // never end).
+        Ok(md) if !md.is_file() => {
+            return Err(Error::invalid(format!(
+                "{}: not a regular file (a FIFO, socket or device); refused",
+                root.display(path)
+            )));
+        }
         Ok(_) => {
             let bytes = std::fs::read(&host).at(&host)?;
             let backup = format!("{n}");
@@ -351,7 +359,16 @@ Nothing new is applied until that rollback completes.",
         }
         parents.reverse();
         with_parents.extend(parents);
+        // A path reached through links: back up every link on the way and the real file
+        // behind them (rollback restores the file first, then the links).
+        let r = root.resolve_final(t)?;
+        with_parents.extend(r.links.iter().filter(|l| *l != t).cloned());
         with_parents.push(t.clone());
+        // Only a regular file (or nothing yet) behind the links: never a device such as the
+        // /dev/null of a masked unit.
+        if r.real != *t && matches!(r.kind, None | Some(crate::root::Kind::File)) {
+            with_parents.push(r.real);
+        }
     }
     let mut touched = with_parents;
     let mut seen = std::collections::BTreeSet::new();
@@ -366,7 +383,10 @@ Nothing new is applied until that rollback completes.",
         s.written = plan
             .changes
             .iter()
-            .find(|c| c.path == *p)
+            .find(|c| {
+                // The real file behind a link is written through the link's path.
+                c.path == *p || root.resolve_final(&c.path).is_ok_and(|r| r.real == *p)
+            })
             .and_then(|c| c.after.as_ref())
             .map(|b| fsops::sha256(b));
         snapshots.push(s);
@@ -722,6 +742,9 @@ fn keeps_a_way_in(p: &str) -> bool {
 /// The boot safeguard and the directories created for it: removed last, and only by a
 /// rollback that completed.
 fn is_safeguard_path(p: &str) -> bool {
+    let name = p.rsplit('/').next().unwrap_or(p);
+    // systemd's unit, the cron entry of earlier versions, and on SysV the init script, its
+    // S00 links and the inittab line that runs it
     [
         watchdog::UNIT_PATH,
         watchdog::UNIT_LINK,
@@ -729,6 +752,9 @@ fn is_safeguard_path(p: &str) -> bool {
     ]
     .iter()
     .any(|g| *g == p || g.starts_with(&format!("{p}/")))
+        || p == watchdog::INITTAB
+        || name == watchdog::SYSV_NAME
+        || name == format!("S00{}", watchdog::SYSV_NAME)
 }
 
 /// What the admin can do about a file that could not be restored.

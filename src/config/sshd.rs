@@ -2,7 +2,9 @@
 //!
 //! What sshd does, and therefore what this editor models:
 //! - keywords are case-insensitive; `Keyword value`, `Keyword=value` and tabs are all valid;
-//! - `Include` is expanded in place (glob, sorted; relative to /etc/ssh), recursively;
+//! - `Include` is expanded in place (glob, sorted; relative to /etc/ssh), recursively; an
+//!   Include loop is refused by name (sshd itself refuses to start past 16 levels), and so
+//!   are repeats that would make sshd read more than 1024 files;
 //! - for most keywords the *first* value read wins; `Port`, `ListenAddress`, `AllowUsers`,
 //!   `DenyUsers`, `AllowGroups`, `DenyGroups`, `HostKey` accumulate;
 //! - everything after a `Match` line belongs to that Match, until the end of the file that
@@ -21,7 +23,11 @@ use crate::root::Root;
 
 pub const MAIN: &str = "/etc/ssh/sshd_config";
 const SSHDIR: &str = "/etc/ssh";
+/// OpenSSH's own limit (`READCONF_MAX_DEPTH`): deeper nesting makes sshd refuse to start.
 const MAX_INCLUDE_DEPTH: usize = 16;
+/// Most files read in total while expanding Includes (the same file included from several
+/// places counts each time, as sshd reads it each time).
+const MAX_INCLUDED_READS: usize = 1024;
 
 /// One parsed directive line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,7 +178,90 @@ impl SshdConfig {
             includes: BTreeMap::new(),
         };
         cfg.load_includes(root, 0, 0)?;
+        cfg.check_includes(root)?;
         Ok(cfg)
+    }
+
+    /// The files each Include line of `file` reads, in order.
+    fn include_hits(&self, file: usize) -> Vec<usize> {
+        self.files[file]
+            .text
+            .lines
+            .iter()
+            .filter_map(|l| parse_directive(&l.text))
+            .filter(|d| d.keyword == "include")
+            .flat_map(|d| d.args)
+            .filter_map(|p| self.includes.get(&absolute_include(&p)))
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    /// Refuse Include loops (sshd itself stops at depth 16 and refuses to start) and
+    /// repeats that would make sshd read more than `MAX_INCLUDED_READS` files. Linear in
+    /// the number of Include edges: each file's count is computed once.
+    fn check_includes(&self, root: &Root) -> Result<()> {
+        let n = self.files.len();
+        let hits: Vec<Vec<usize>> = (0..n).map(|f| self.include_hits(f)).collect();
+        // reads[f]: files read when f is read (itself included), saturating.
+        let mut reads: Vec<Option<usize>> = vec![None; n];
+        let mut depth: Vec<usize> = vec![0; n];
+        let mut on_stack = vec![false; n];
+        // Iterative DFS: (file, next edge).
+        let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+        on_stack[0] = true;
+        while let Some(&mut (f, ref mut next)) = stack.last_mut() {
+            if let Some(&h) = hits[f].get(*next) {
+                *next += 1;
+                if on_stack[h] {
+                    let mut chain: Vec<String> = stack
+                        .iter()
+                        .skip_while(|(g, _)| *g != h)
+                        .map(|(g, _)| root.display(&self.files[*g].path))
+                        .collect();
+                    chain.push(root.display(&self.files[h].path));
+                    return Err(Error::invalid(format!(
+                        "Include loop: {} (sshd would refuse to start: too many recursive \
+                         configuration includes)",
+                        chain.join(" -> ")
+                    )));
+                }
+                if reads[h].is_none() {
+                    if stack.len() > MAX_INCLUDE_DEPTH {
+                        return Err(Error::invalid(format!(
+                            "{}: Include nested more than {MAX_INCLUDE_DEPTH} deep; sshd would \
+                             refuse to start",
+                            root.display(&self.files[h].path)
+                        )));
+                    }
+                    on_stack[h] = true;
+                    stack.push((h, 0));
+                }
+                continue;
+            }
+            stack.pop();
+            on_stack[f] = false;
+            let total = hits[f]
+                .iter()
+                .fold(1usize, |acc, h| acc.saturating_add(reads[*h].unwrap_or(0)));
+            let d = hits[f].iter().map(|h| depth[*h] + 1).max().unwrap_or(0);
+            if total > MAX_INCLUDED_READS || d > MAX_INCLUDE_DEPTH {
+                return Err(Error::invalid(format!(
+                    "{}: its Include lines read the same files again and again ({} reads, \
+                     {d} deep); more than the {MAX_INCLUDED_READS} reads or {MAX_INCLUDE_DEPTH} \
+                     levels pbx-harden accepts",
+                    root.display(&self.files[f].path),
+                    if total > MAX_INCLUDED_READS {
+                        format!("more than {MAX_INCLUDED_READS}")
+                    } else {
+                        total.to_string()
+                    }
+                )));
+            }
+            reads[f] = Some(total);
+            depth[f] = d;
+        }
+        Ok(())
     }
 
     /// Build from in-memory files (tests, previews): `files[0]` is the main file; Include
@@ -232,14 +321,15 @@ impl SshdConfig {
             }
             let mut hits = Vec::new();
             for path in root.glob(&pat) {
-                let host = root.host(&path);
-                if host.is_dir() {
+                if root.kind(&path)? == Some(crate::root::Kind::Dir) {
                     continue;
                 }
                 let idx = match self.files.iter().position(|f| f.path == path) {
                     Some(i) => i,
                     None => {
-                        let bytes = std::fs::read(&host).map_err(|e| Error::io(&host, e))?;
+                        let Some(bytes) = root.read(&path)? else {
+                            continue;
+                        };
                         self.files.push(SshdFile {
                             path: path.clone(),
                             text: Text::parse(&bytes),
@@ -261,12 +351,14 @@ impl SshdConfig {
     /// Every directive in the order sshd reads them.
     pub fn occurrences(&self) -> Vec<Occurrence> {
         let mut out = Vec::new();
-        self.walk(0, true, 0, &mut out);
+        self.walk(0, true, &mut vec![0], &mut out);
         out
     }
 
-    fn walk(&self, file: usize, global: bool, depth: usize, out: &mut Vec<Occurrence>) {
-        if depth > MAX_INCLUDE_DEPTH {
+    /// `chain`: the files being read, outermost first (`file` last). A file already in it
+    /// is not read again (a loop; `load` refuses those), nor anything deeper than sshd reads.
+    fn walk(&self, file: usize, global: bool, chain: &mut Vec<usize>, out: &mut Vec<Occurrence>) {
+        if chain.len() > MAX_INCLUDE_DEPTH + 1 {
             return;
         }
         let mut in_match = !global;
@@ -289,7 +381,11 @@ impl SshdConfig {
                     for pat in &d.args {
                         if let Some(hits) = self.includes.get(&absolute_include(pat)) {
                             for &h in hits {
-                                self.walk(h, !in_match, depth + 1, out);
+                                if !chain.contains(&h) {
+                                    chain.push(h);
+                                    self.walk(h, !in_match, chain, out);
+                                    chain.pop();
+                                }
                             }
                         }
                     }
@@ -582,18 +678,18 @@ impl SshdConfig {
     /// target). `rewrite` may change each line (e.g. HostKey paths); returning None drops it.
     pub fn flatten(&self, rewrite: &dyn Fn(&Directive, &str) -> Option<String>) -> String {
         let mut out = String::new();
-        self.flatten_file(0, 0, rewrite, &mut out);
+        self.flatten_file(0, &mut vec![0], rewrite, &mut out);
         out
     }
 
     fn flatten_file(
         &self,
         file: usize,
-        depth: usize,
+        chain: &mut Vec<usize>,
         rewrite: &dyn Fn(&Directive, &str) -> Option<String>,
         out: &mut String,
     ) {
-        if depth > MAX_INCLUDE_DEPTH {
+        if chain.len() > MAX_INCLUDE_DEPTH + 1 {
             return;
         }
         for line in &self.files[file].text.lines {
@@ -603,8 +699,13 @@ impl SshdConfig {
                     for pat in &d.args {
                         if let Some(hits) = self.includes.get(&absolute_include(pat)) {
                             for &h in hits {
+                                if chain.contains(&h) {
+                                    continue;
+                                }
                                 out.push_str(&format!("# >>> {}\n", self.files[h].path));
-                                self.flatten_file(h, depth + 1, rewrite, out);
+                                chain.push(h);
+                                self.flatten_file(h, chain, rewrite, out);
+                                chain.pop();
                                 out.push_str(&format!("# <<< {}\n", self.files[h].path));
                             }
                         }
@@ -724,6 +825,105 @@ mod tests {
 
     fn out(c: &SshdConfig) -> String {
         String::from_utf8(c.files[0].bytes()).unwrap()
+    }
+
+    fn ssh_root(files: &[(&str, &str)]) -> (tempfile::TempDir, Root) {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc/ssh/sshd_config.d")).unwrap();
+        for (p, body) in files {
+            std::fs::write(t.path().join(p.trim_start_matches('/')), body).unwrap();
+        }
+        let r = Root::open(t.path()).unwrap();
+        (t, r)
+    }
+
+    #[test]
+    fn include_loops_are_reported_as_loops_at_once() {
+        let (_t, root) = ssh_root(&[(
+            MAIN,
+            "Include /etc/ssh/sshd_config\nInclude /etc/ssh/sshd_config\nPort 22\n",
+        )]);
+        let t0 = std::time::Instant::now();
+        let e = SshdConfig::load(&root).unwrap_err().to_string();
+        assert!(
+            e.contains("Include loop") && e.contains("sshd_config"),
+            "{e}"
+        );
+        assert!(t0.elapsed() < std::time::Duration::from_secs(2));
+        // Twelve files that each include the glob that matches all of them.
+        let mut files = vec![(
+            MAIN.to_string(),
+            "Include sshd_config.d/*.conf\n".to_string(),
+        )];
+        for i in 0..12 {
+            files.push((
+                format!("/etc/ssh/sshd_config.d/{i:02}.conf"),
+                "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n".to_string(),
+            ));
+        }
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let (_t, root) = ssh_root(&refs);
+        let t0 = std::time::Instant::now();
+        let e = SshdConfig::load(&root).unwrap_err().to_string();
+        assert!(e.contains("Include loop"), "{e}");
+        assert!(t0.elapsed() < std::time::Duration::from_secs(2));
+        // from_memory (previews) never loops either.
+        let c = SshdConfig::from_memory(&[(
+            MAIN,
+            b"Include /etc/ssh/sshd_config\nInclude /etc/ssh/sshd_config\nPort 2\n",
+        )]);
+        assert_eq!(c.ports(), vec![2]);
+    }
+
+    #[test]
+    fn repeated_includes_are_read_each_time_within_limits() {
+        // a.conf included twice (not a loop): sshd reads it twice; fine.
+        let (_t, root) = ssh_root(&[
+            (
+                MAIN,
+                "Include sshd_config.d/a.conf\nInclude sshd_config.d/a.conf\n",
+            ),
+            ("/etc/ssh/sshd_config.d/a.conf", "Port 2200\n"),
+        ]);
+        let c = SshdConfig::load(&root).unwrap();
+        assert_eq!(c.all("port").len(), 2);
+        // A ladder of files each including the next level twice: 2^15 reads.
+        let mut files = vec![(
+            MAIN.to_string(),
+            "Include sshd_config.d/l1.conf\nInclude sshd_config.d/l1.conf\n".to_string(),
+        )];
+        for i in 1..15 {
+            files.push((
+                format!("/etc/ssh/sshd_config.d/l{i}.conf"),
+                format!(
+                    "Include sshd_config.d/l{0}.conf\nInclude sshd_config.d/l{0}.conf\n",
+                    i + 1
+                ),
+            ));
+        }
+        files.push(("/etc/ssh/sshd_config.d/l15.conf".into(), "Port 1\n".into()));
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let (_t, root) = ssh_root(&refs);
+        let e = SshdConfig::load(&root).unwrap_err().to_string();
+        assert!(e.contains("again and again"), "{e}");
+    }
+
+    #[test]
+    fn a_fifo_include_is_an_error_naming_it() {
+        let (t, root) = ssh_root(&[(MAIN, "Include sshd_config.d/*.conf\n")]);
+        nix::unistd::mkfifo(
+            &t.path().join("etc/ssh/sshd_config.d/x.conf"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        let e = SshdConfig::load(&root).unwrap_err().to_string();
+        assert!(e.contains("FIFO") && e.contains("x.conf"), "{e}");
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct Loaded {
     by_name: HashMap<String, Vec<usize>>,
 }
 
+/// Asterisk's own `#include` nesting limit (`MAX_INCLUDE_LEVEL` in main/config.c).
+const MAX_INCLUDE_LEVEL: usize = 10;
+/// Template inheritance depth followed in lookups.
 const MAX_DEPTH: usize = 20;
 
 impl Loaded {
@@ -55,25 +58,51 @@ impl Loaded {
         let mut l = Loaded::default();
         let mut seen = BTreeSet::new();
         let mut current: Option<usize> = None;
-        l.visit(root, entry, 0, &mut seen, &mut current);
+        l.visit(root, entry, &mut Vec::new(), &mut seen, &mut current);
         for e in extra {
             if !seen.contains(e) {
                 current = None;
-                l.visit(root, e, 0, &mut seen, &mut current);
+                l.visit(root, e, &mut Vec::new(), &mut seen, &mut current);
             }
         }
         l
     }
 
+    /// Read `path` in place. `chain`: the files including it, outermost first. A file that
+    /// includes itself (directly or not) is a loop, reported in `errors` and not read again;
+    /// a file read before is not read twice (its sections are already known); nesting
+    /// deeper than Asterisk's own limit is reported and not read.
     fn visit(
         &mut self,
         root: &Root,
         path: &str,
-        depth: usize,
+        chain: &mut Vec<String>,
         seen: &mut BTreeSet<String>,
         current: &mut Option<usize>,
     ) {
-        if depth > MAX_DEPTH || !seen.insert(path.to_string()) {
+        if chain.iter().any(|c| c == path) {
+            let mut names: Vec<String> = chain
+                .iter()
+                .skip_while(|c| *c != path)
+                .map(|c| root.display(c))
+                .collect();
+            names.push(root.display(path));
+            self.errors.push(format!(
+                "{} again: #include loop {} (Asterisk stops such a loop at its include limit)",
+                root.display(path),
+                names.join(" -> ")
+            ));
+            return;
+        }
+        if chain.len() > MAX_INCLUDE_LEVEL {
+            self.errors.push(format!(
+                "{}: #include nested more than {MAX_INCLUDE_LEVEL} deep (Asterisk stops there \
+                 too); not read",
+                root.display(path)
+            ));
+            return;
+        }
+        if !seen.insert(path.to_string()) {
             return;
         }
         let bytes = match root.read(path) {
@@ -134,9 +163,11 @@ impl Loaded {
                     }
                 }
                 IniLine::Include { file } => {
+                    chain.push(path.to_string());
                     for inc in resolve_include(root, path, file) {
-                        self.visit(root, &inc, depth + 1, seen, current);
+                        self.visit(root, &inc, chain, seen, current);
                     }
+                    chain.pop();
                 }
                 IniLine::Other => {}
             }

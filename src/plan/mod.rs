@@ -292,33 +292,53 @@ pub fn diff(change: &FileChange, root: &Root) -> String {
 }
 
 /// A unified diff of one change, secrets masked, headed by `shown`. Binary-safe (lossy text).
+///
+/// The diff is computed on the real text (a rotated secret shows as a changed line), then
+/// every `-`, `+` and context line is masked by key (`crate::redact::LineMasker`: secret
+/// keys, shadow password fields, secret CSV columns), by crypt-hash shape and by the known
+/// secrets of the change: linear in the size of the diff.
 pub fn diff_labeled(change: &FileChange, shown: &str) -> String {
-    let mask = |b: &Option<Vec<u8>>| -> String {
-        let mut s = b
-            .as_ref()
+    let text = |b: &Option<Vec<u8>>| -> String {
+        b.as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
-        for m in &change.masked {
-            if !m.is_empty() {
-                s = s.replace(m.expose(), "********");
-            }
-        }
-        s
+            .unwrap_or_default()
     };
-    let old = mask(&change.before);
-    let new = mask(&change.after);
+    let old = text(&change.before);
+    let new = text(&change.after);
     let shown = shown.to_string();
     let (a, b) = match (&change.before, &change.after) {
         (None, _) => ("/dev/null".to_string(), shown),
         (_, None) => (shown, "/dev/null".to_string()),
         _ => (shown.clone(), shown),
     };
+    let first = |t: &str| t.split(['\n', '\r']).next().unwrap_or("").to_string();
+    let masker_old = crate::redact::LineMasker::new(&change.path, &first(&old));
+    let masker_new = crate::redact::LineMasker::new(&change.path, &first(&new));
+    let known: Vec<&str> = change.masked.iter().map(|m| m.expose()).collect();
+    let known = crate::redact::ValueMasker::new(&known);
     let d = similar::TextDiff::from_lines(&old, &new);
-    let mut out = d
+    let raw = d
         .unified_diff()
         .context_radius(3)
         .header(&a, &b)
         .to_string();
+    let mut out = String::with_capacity(raw.len());
+    for (i, line) in raw.split_inclusive('\n').enumerate() {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        if i < 2 || body.starts_with("@@") || body.starts_with('\\') || body.is_empty() {
+            out.push_str(body);
+        } else {
+            let (tag, rest) = body.split_at(1);
+            let m = if tag == "-" { &masker_old } else { &masker_new };
+            let masked = known.mask(&crate::redact::scrub_hashes(&m.mask(rest)));
+            out.push_str(tag);
+            out.push_str(&masked);
+        }
+        out.push_str(end);
+    }
     if !out.ends_with('\n') {
         out.push('\n');
     }
@@ -424,4 +444,67 @@ pub fn render(plan: &Plan, sys: &System) -> String {
         ));
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str, before: &str, after: &str, masked: &[&str]) -> FileChange {
+        FileChange {
+            path: path.into(),
+            before: Some(before.as_bytes().to_vec()),
+            after: Some(after.as_bytes().to_vec()),
+            mode: 0o640,
+            why: Vec::new(),
+            masked: masked.iter().map(|s| Secret::new(*s)).collect(),
+        }
+    }
+
+    #[test]
+    fn diffs_mask_old_new_and_context_secrets_by_key() {
+        let before = "[100]\ntype=friend\nsecret=oldweak1\n[200]\nsecret = Strong-Unrelated-77\nhost=dynamic\n";
+        let after = "[100]\ntype=friend\nsecret=NewStrong-Secret-9\n[200]\nsecret = Strong-Unrelated-77\nhost=dynamic\n";
+        let d = diff_labeled(
+            &change("/etc/asterisk/sip.conf", before, after, &[]),
+            "sip.conf",
+        );
+        for s in ["oldweak1", "NewStrong-Secret-9", "Strong-Unrelated-77"] {
+            assert!(!d.contains(s), "{d}");
+        }
+        // The rotated line still shows as changed.
+        assert!(
+            d.contains("-secret=********") && d.contains("+secret=********"),
+            "{d}"
+        );
+        assert!(d.contains(" secret = ********"), "{d}");
+    }
+
+    #[test]
+    fn shadow_context_lines_hide_every_hash() {
+        let before =
+            "root:$6$abcdefgh$ABCDEFGHIJKLMNOPQRSTUV:19000:0:99999:7:::\nbin:*:19000::::::\n";
+        let after = format!("{before}bob:$6$saltsalt$HASHHASHHASHHASHHASH:19001:0:99999:7:::\n");
+        let d = diff_labeled(&change("/etc/shadow", before, &after, &[]), "shadow");
+        assert!(
+            !d.contains("ABCDEFGHIJKLMNOP") && !d.contains("HASHHASH"),
+            "{d}"
+        );
+        assert!(d.contains("+bob:********:19001"), "{d}");
+        assert!(d.contains(" bin:*:19000"), "{d}");
+    }
+
+    #[test]
+    fn known_values_are_masked_on_any_line() {
+        let d = diff_labeled(
+            &change(
+                "/root/notes.txt",
+                "a\n",
+                "a\nthe value is Zq-99-unique here\n",
+                &["Zq-99-unique"],
+            ),
+            "notes",
+        );
+        assert!(!d.contains("Zq-99-unique"), "{d}");
+    }
 }

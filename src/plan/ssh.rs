@@ -392,7 +392,15 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         b.write(path, Some(after.clone()), 0o600, "SSH settings");
     }
 
+    let before_checks = b.checks.len();
     login_checks(b, answers, &cfg);
+    // Always proved, with or without [user]; shown when it is the only proof (no [user]) or
+    // when it finds what the login user's own checks missed.
+    let user_checks_pass = !b.checks[before_checks..].iter().any(|c| c.failed());
+    let way_in = way_in(b, answers, &cfg);
+    if answers.user.is_none() || (user_checks_pass && matches!(way_in, CheckStatus::Fail(_))) {
+        b.check("someone can still log in over SSH", way_in);
+    }
     super::sshd_check::check(b, &before, &cfg, answers);
 
     if (!changed.is_empty() || baseline_restart)
@@ -506,9 +514,288 @@ fn login_checks(b: &mut Builder<'_>, answers: &Answers, cfg: &SshdConfig) {
     );
 }
 
+/// sshd's pattern matching: `*` any run, `?` one character; nothing else is special.
+fn wild(pat: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    let (mut pi, mut si) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Does a `user@host` entry of AllowUsers/DenyUsers match `name` for the admin's address?
+/// A host part is matched against the admin's address when it is known (an address range
+/// is assumed to match); offline it is assumed to match.
+fn user_entry_matches(entry: &str, name: &str, admin: Option<&str>) -> bool {
+    let (u, host) = match entry.split_once('@') {
+        Some((u, h)) => (u, Some(h)),
+        None => (entry, None),
+    };
+    if !wild(u, name) {
+        return false;
+    }
+    match (host, admin) {
+        (Some(h), Some(ip)) => h.contains('/') || wild(h, ip),
+        _ => true,
+    }
+}
+
+/// An account after the plan, as far as sshd's checks go.
+struct Account {
+    name: String,
+    shell_ok: bool,
+    has_password: bool,
+    has_key: bool,
+    groups: Vec<String>,
+}
+
+/// Prove from the resulting sshd configuration and account files that at least one account
+/// with a login shell and a password or key passes AllowUsers/DenyUsers/AllowGroups/
+/// DenyGroups and PermitRootLogin with an authentication method sshd offers. Runs with or
+/// without `[user]`.
+fn way_in(b: &Builder<'_>, answers: &Answers, cfg: &SshdConfig) -> CheckStatus {
+    let sys = b.sys;
+    let text = |p: &str| {
+        b.current(p)
+            .ok()
+            .flatten()
+            .map(|x| String::from_utf8_lossy(&x).into_owned())
+            .unwrap_or_default()
+    };
+    let users = crate::system::users::Users::parse(
+        &text("/etc/passwd"),
+        &text("/etc/shadow"),
+        &text("/etc/group"),
+    );
+    let key_files: Vec<String> = match cfg.first("authorizedkeysfile") {
+        Some(o) => o.args.clone(),
+        None => vec![
+            ".ssh/authorized_keys".into(),
+            ".ssh/authorized_keys2".into(),
+        ],
+    };
+    let has_key = |name: &str, home: &str| {
+        key_files.iter().any(|f| {
+            if f.eq_ignore_ascii_case("none") {
+                return false;
+            }
+            let f = f.replace("%h", home).replace("%u", name).replace("%%", "%");
+            let path = if f.starts_with('/') {
+                f
+            } else {
+                format!("{}/{f}", home.trim_end_matches('/'))
+            };
+            sys.root
+                .read(&path)
+                .ok()
+                .flatten()
+                .is_some_and(|k| k.iter().any(|c| !c.is_ascii_whitespace()))
+        })
+    };
+    let mut accounts: Vec<Account> = users
+        .users
+        .iter()
+        .map(|u| Account {
+            name: u.name.clone(),
+            shell_ok: u.shell.is_empty()
+                || !(u.shell.ends_with("nologin")
+                    || u.shell.ends_with("/false")
+                    || u.shell.ends_with("/sync")
+                    || u.shell.ends_with("/halt")
+                    || u.shell.ends_with("/shutdown")),
+            has_password: u.has_password(),
+            has_key: !u.home.is_empty() && has_key(&u.name, &u.home),
+            groups: users.groups_of(&u.name),
+        })
+        .collect();
+    if let Some(u) = &answers.user {
+        let planned_pw = u.password.is_some() || u.password_hash.is_some() || u.generate;
+        match accounts.iter_mut().find(|a| a.name == u.name) {
+            Some(a) => {
+                a.has_password |= planned_pw;
+                a.groups.extend(u.groups.iter().cloned());
+            }
+            None => {
+                let mut groups = u.groups.clone();
+                groups.push(u.name.clone());
+                accounts.push(Account {
+                    name: u.name.clone(),
+                    shell_ok: true,
+                    has_password: planned_pw,
+                    has_key: false,
+                    groups,
+                });
+            }
+        }
+    }
+
+    let admin = sys.admin.as_ref().map(|a| a.client.to_string());
+    let allow = cfg.list("allowusers");
+    let deny = cfg.list("denyusers");
+    let allow_groups = cfg.list("allowgroups");
+    let deny_groups = cfg.list("denygroups");
+    let on = |kw: &str, default: &str| cfg.value_or(kw, default) != "no";
+    let pw_ok = on("passwordauthentication", "yes");
+    let kbd_ok = on(
+        "kbdinteractiveauthentication",
+        &cfg.value_or("challengeresponseauthentication", "yes"),
+    ) && cfg.value_or("usepam", "no") == "yes";
+    let pub_ok = on("pubkeyauthentication", "yes");
+    let root_login = cfg.value_or("permitrootlogin", "prohibit-password");
+    let methods: Option<Vec<Vec<String>>> = cfg
+        .first("authenticationmethods")
+        .filter(|o| !o.args.iter().any(|a| a.eq_ignore_ascii_case("any")))
+        .map(|o| {
+            o.args
+                .iter()
+                .map(|l| l.split(',').map(|m| m.to_ascii_lowercase()).collect())
+                .collect()
+        });
+
+    let mut why_not: Vec<String> = Vec::new();
+    for a in &accounts {
+        let is_root = a.name == "root";
+        let refuse =
+            |why: String, why_not: &mut Vec<String>| why_not.push(format!("{}: {why}", a.name));
+        if !a.shell_ok {
+            continue; // system accounts: not worth listing
+        }
+        if !a.has_password && !a.has_key {
+            refuse("no password and no SSH key".into(), &mut why_not);
+            continue;
+        }
+        if let Some(d) = deny
+            .iter()
+            .find(|d| user_entry_matches(d, &a.name, admin.as_deref()))
+        {
+            refuse(format!("DenyUsers {d}"), &mut why_not);
+            continue;
+        }
+        if !allow.is_empty()
+            && !allow
+                .iter()
+                .any(|p| user_entry_matches(p, &a.name, admin.as_deref()))
+        {
+            refuse("not in AllowUsers".into(), &mut why_not);
+            continue;
+        }
+        if let Some(d) = deny_groups
+            .iter()
+            .find(|d| a.groups.iter().any(|g| wild(d, g)))
+        {
+            refuse(format!("DenyGroups {d}"), &mut why_not);
+            continue;
+        }
+        if !allow_groups.is_empty()
+            && !a
+                .groups
+                .iter()
+                .any(|g| allow_groups.iter().any(|p| wild(p, g)))
+        {
+            refuse("in none of AllowGroups".into(), &mut why_not);
+            continue;
+        }
+        // Which credentials root may use.
+        let (pw_allowed, key_allowed) = if is_root {
+            match root_login.as_str() {
+                "yes" => (true, true),
+                "prohibit-password" | "without-password" => (false, true),
+                _ => (false, false),
+            }
+        } else {
+            (true, true)
+        };
+        if !pw_allowed && !key_allowed {
+            refuse(format!("PermitRootLogin {root_login}"), &mut why_not);
+            continue;
+        }
+        let pw = a.has_password && pw_allowed;
+        let key = a.has_key && key_allowed && pub_ok;
+        let method = |m: &str| match m {
+            "publickey" => key,
+            "password" => pw && pw_ok,
+            "keyboard-interactive" | "keyboard-interactive:pam" => pw && kbd_ok,
+            _ => false,
+        };
+        let how = match &methods {
+            Some(lists) => lists
+                .iter()
+                .find(|l| l.iter().all(|m| method(m)))
+                .map(|l| l.join(",")),
+            None => {
+                if key {
+                    Some("an SSH key".to_string())
+                } else if pw && pw_ok {
+                    Some("a password".to_string())
+                } else if pw && kbd_ok {
+                    Some("keyboard-interactive (PAM)".to_string())
+                } else {
+                    None
+                }
+            }
+        };
+        match how {
+            Some(h) => return CheckStatus::Pass(format!("{} with {h}", a.name)),
+            None => refuse(
+                if is_root && !pw_allowed && !a.has_key {
+                    format!("PermitRootLogin {root_login} and no SSH key")
+                } else {
+                    "no authentication method sshd offers fits its credentials".into()
+                },
+                &mut why_not,
+            ),
+        }
+    }
+    let mut shown: Vec<String> = why_not.iter().take(6).cloned().collect();
+    if why_not.len() > 6 {
+        shown.push(format!("{} more", why_not.len() - 6));
+    }
+    CheckStatus::Fail(format!(
+        "no account with a login shell and a password or key could log in after this change ({})",
+        if shown.is_empty() {
+            "no account has a login shell".to_string()
+        } else {
+            shown.join("; ")
+        }
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sshd_patterns() {
+        assert!(wild("*", "root"));
+        assert!(wild("tr?x*", "trixuser"));
+        assert!(!wild("bob", "bobby"));
+        assert!(wild("[a]", "[a]"));
+        assert!(user_entry_matches("bob@10.0.0.*", "bob", Some("10.0.0.7")));
+        assert!(!user_entry_matches(
+            "bob@10.0.0.*",
+            "bob",
+            Some("192.168.1.2")
+        ));
+        assert!(user_entry_matches("bob@10.0.0.*", "bob", None));
+    }
 
     #[test]
     fn socket_listen_ports() {

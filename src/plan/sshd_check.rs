@@ -5,7 +5,8 @@
 //! other than `/`, host keys come from the root or, when it has none, from a throw-away key.
 //! sshd refuses to test without its privilege-separation directory (`/run/sshd` on Debian);
 //! when that is missing, the test runs in a private mount namespace with a fresh tmpfs on
-//! /run, so nothing on the host is created.
+//! /run, so nothing on the host is created. sshd runs with a memory cap and a timeout, and
+//! what it says is shown scrubbed of crypt hashes and secrets (`Include /etc/shadow`).
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -32,8 +33,16 @@ const DEFAULT_KEYS: &[&str] = &[
     "/etc/ssh/ssh_host_ed25519_key",
 ];
 
+/// A readable regular file (opened without blocking: a FIFO named as a host key must not
+/// hang the plan).
 fn readable(p: &Path) -> bool {
-    std::fs::File::open(p).is_ok()
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(p)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.is_file())
 }
 
 /// Write the flattened configuration into `dir`; returns its path.
@@ -101,8 +110,15 @@ fn privsep_missing(stderr: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-/// Run sshd with `args`; if it complains about a missing privilege-separation directory
-/// under /run, retry inside a private mount namespace where it exists.
+/// sshd -t/-T run with at most this much address space (a hostile file must not eat the
+/// machine's memory), for at most this long, and keep at most this much of each output.
+const SSHD_MEMORY: u64 = 2 << 30;
+const SSHD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+const SSHD_OUTPUT: u64 = 1 << 20;
+
+/// Run sshd with `args` (under the limits above, killed if pbx-harden dies); if it
+/// complains about a missing privilege-separation directory under /run, retry inside a
+/// private mount namespace where it exists.
 fn run_sshd(sshd: &Path, args: &[&str], euid: u32) -> Result<(bool, String, String), String> {
     let go = |isolated: Option<String>| -> Result<(bool, String, String), String> {
         let mut cmd = Command::new(sshd);
@@ -144,13 +160,56 @@ fn run_sshd(sshd: &Path, args: &[&str], euid: u32) -> Result<(bool, String, Stri
                 });
             }
         }
-        let out = cmd
-            .output()
+        // SAFETY: setrlimit and prctl only, between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let cap = libc::rlimit {
+                    rlim_cur: SSHD_MEMORY,
+                    rlim_max: SSHD_MEMORY,
+                };
+                libc::setrlimit(libc::RLIMIT_AS, &cap);
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
             .map_err(|e| format!("{}: {e}", sshd.display()))?;
+        let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(p) = pipe {
+                    use std::io::Read;
+                    let _ = p.take(SSHD_OUTPUT).read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let out_t = read(child.stdout.take().map(|p| Box::new(p) as _));
+        let err_t = read(child.stderr.take().map(|p| Box::new(p) as _));
+        let start = std::time::Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(st)) => break st,
+                Ok(None) if start.elapsed() > SSHD_TIMEOUT => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "sshd {} did not finish within {} s and was stopped",
+                        args.first().unwrap_or(&""),
+                        SSHD_TIMEOUT.as_secs()
+                    ));
+                }
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                Err(e) => return Err(format!("{}: {e}", sshd.display())),
+            }
+        };
+        let stdout = out_t.join().unwrap_or_default();
+        let stderr = err_t.join().unwrap_or_default();
         Ok((
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+            status.success(),
+            String::from_utf8_lossy(&stdout).into_owned(),
+            String::from_utf8_lossy(&stderr).into_owned(),
         ))
     };
     let first = go(None)?;
@@ -221,19 +280,21 @@ fn clean_stderr(err: &str, flat: &str) -> String {
     } else {
         lines.join("; ")
     };
-    msg.replace(flat, "sshd_config (flattened)")
+    // `Include /etc/shadow` makes sshd quote the root hash: never shown.
+    crate::redact::scrub(&msg.replace(flat, "sshd_config (flattened)"))
 }
 
 fn tempdir() -> Result<PathBuf, String> {
     let base = std::env::temp_dir();
     for i in 0..100u32 {
         let p = base.join(format!("pbx-harden-sshd-{}-{i}", std::process::id()));
-        match std::fs::create_dir(&p) {
-            Ok(()) => {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700));
-                return Ok(p);
-            }
+        // 0700 from the start: the flattened configuration may hold what it includes.
+        let made = {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new().mode(0o700).create(&p)
+        };
+        match made {
+            Ok(()) => return Ok(p),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(format!("{}: {e}", p.display())),
         }

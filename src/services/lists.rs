@@ -44,7 +44,7 @@ pub struct Lists {
 
 impl Lists {
     pub fn parse(text: &str) -> Result<Lists, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        toml::from_str(text).map_err(|e| crate::answers::toml_error(text, &e))
     }
 
     /// Never disabled, even with an override (the SSH daemon).

@@ -12,5 +12,6 @@ pub mod run;
 pub mod screens;
 pub mod term;
 pub mod theme;
+pub mod words;
 
 pub use run::{WizardOptions, run};

@@ -235,3 +235,101 @@ pub fn apply(root: &Path, answers: &Path, timeout: Option<&str>) -> std::process
     }
     pbx(root, &args, &[])
 }
+
+/// Where a test looks for leaked secrets: outputs (stdout/stderr, messages) and every
+/// regular file under some directories (the root, temporary directories, the state).
+#[derive(Default)]
+pub struct LeakCheck {
+    secrets: Vec<String>,
+    outputs: Vec<(String, Vec<u8>)>,
+    dirs: Vec<PathBuf>,
+    allowed: Vec<PathBuf>,
+}
+
+impl LeakCheck {
+    /// Every password, passphrase, SIP secret and hash the test used.
+    pub fn new(secrets: &[&str]) -> LeakCheck {
+        LeakCheck {
+            secrets: secrets
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_string())
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    pub fn output(&mut self, what: &str, bytes: &[u8]) -> &mut Self {
+        self.outputs.push((what.to_string(), bytes.to_vec()));
+        self
+    }
+
+    pub fn process(&mut self, what: &str, o: &std::process::Output) -> &mut Self {
+        self.output(&format!("{what} (stdout)"), &o.stdout);
+        self.output(&format!("{what} (stderr)"), &o.stderr)
+    }
+
+    pub fn dir(&mut self, d: &Path) -> &mut Self {
+        self.dirs.push(d.to_path_buf());
+        self
+    }
+
+    /// A file where a secret belongs (the rotated-secrets report, the answers file).
+    pub fn allow(&mut self, p: &Path) -> &mut Self {
+        self.allowed.push(p.to_path_buf());
+        self
+    }
+
+    /// Panics naming each place a secret was found; returns how many places were searched.
+    pub fn assert_clean(&self) -> usize {
+        let mut found = Vec::new();
+        let mut searched = 0;
+        let hit = |hay: &[u8], s: &str| hay.windows(s.len()).any(|w| w == s.as_bytes());
+        for (what, bytes) in &self.outputs {
+            searched += 1;
+            for s in &self.secrets {
+                if hit(bytes, s) {
+                    found.push(format!("{s:?} in {what}"));
+                }
+            }
+        }
+        fn files(d: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(rd) = std::fs::read_dir(d) else { return };
+            for e in rd.flatten() {
+                let p = e.path();
+                let Ok(md) = std::fs::symlink_metadata(&p) else {
+                    continue;
+                };
+                if md.is_dir() {
+                    files(&p, out);
+                } else if md.is_file() {
+                    out.push(p);
+                }
+            }
+        }
+        let mut all = Vec::new();
+        for d in &self.dirs {
+            files(d, &mut all);
+        }
+        for f in all {
+            if self.allowed.contains(&f) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&f) else {
+                continue;
+            };
+            searched += 1;
+            for s in &self.secrets {
+                if hit(&bytes, s) {
+                    found.push(format!("{s:?} in {}", f.display()));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "secrets leaked:\n  {}",
+            found.join("\n  ")
+        );
+        searched
+    }
+}

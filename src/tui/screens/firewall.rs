@@ -340,7 +340,7 @@ impl State {
 
     pub fn check(&self, _ctx: &Ctx) -> Result<(), String> {
         match self.problems.iter().find(|p| p.is_error()) {
-            Some(p) => Err(format!("{}: {}", p.key, p.message)),
+            Some(p) => Err(crate::tui::words::problem(&p.key, &p.message)),
             None => Ok(()),
         }
     }
@@ -414,7 +414,7 @@ impl State {
         sorted.sort_by_key(|p| !p.is_error());
         for p in sorted {
             msgs.extend(super::wrapped(
-                &format!("{}: {}", p.key.trim_start_matches("firewall."), p.message),
+                &crate::tui::words::problem(&p.key, &p.message),
                 area.width,
                 if p.is_error() { t.error() } else { t.warn() },
             ));

@@ -224,13 +224,12 @@ impl State {
         match self.mode {
             Mode::Keep => Ok(()),
             Mode::Generated if !self.seen => Err(
-                "Show the passphrase (^T) and store it first: it is the only way in once root \
-                 is refused over SSH"
+                // (the status line holds 78 characters: say it whole)
+                "Show the passphrase (^T) and store it: once root is refused it is the way in"
                     .into(),
             ),
             Mode::Generated if !self.stored => Err(
-                "Tick \"I have stored it\" (Space) once the passphrase is in a password \
-                 manager or on paper"
+                "Tick \"I have stored it\" (Space) once it is in a password manager or on paper"
                     .into(),
             ),
             Mode::Generated => Ok(()),

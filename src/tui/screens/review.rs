@@ -70,7 +70,10 @@ impl State {
                 Kind::Error,
             ));
             for r in &refusals {
-                v.push((format!(" {}: {}", r.key, r.message), Kind::Error));
+                v.push((
+                    format!(" {}", crate::tui::words::problem(&r.key, &r.message)),
+                    Kind::Error,
+                ));
             }
             v.push((String::new(), Kind::Plain));
         } else if p.is_empty() {
@@ -125,7 +128,10 @@ impl State {
         if !warnings.is_empty() {
             v.push(("Warnings".into(), Kind::Heading));
             for w in warnings {
-                v.push((format!(" {}: {}", w.key, w.message), Kind::Warn));
+                v.push((
+                    format!(" {}", crate::tui::words::problem(&w.key, &w.message)),
+                    Kind::Warn,
+                ));
             }
             v.push((String::new(), Kind::Plain));
         }

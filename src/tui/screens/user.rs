@@ -104,7 +104,7 @@ impl State {
             .into_iter()
             .find(|(e, _)| *e)
         {
-            Some((_, msg)) => Err(msg),
+            Some((_, msg)) => Err(crate::tui::words::message(&msg)),
             None => Ok(()),
         }
     }
@@ -145,7 +145,7 @@ impl State {
                 break;
             }
             out.extend(super::wrapped(
-                msg,
+                &crate::tui::words::message(msg),
                 area.width,
                 if *is_err { t.error() } else { t.warn() },
             ));
