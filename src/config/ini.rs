@@ -247,9 +247,31 @@ impl IniFile {
 
     /// Replace the value of the entry on line `line`, keeping everything else in the line.
     pub fn set_value(&mut self, line: usize, value: &str) {
-        if let IniLine::Entry { value_range, .. } = &self.parsed[line] {
-            let r = value_range.clone();
-            self.text.lines[line].text.replace_range(r, value);
+        self.set_values(&[(line, value)]);
+    }
+
+    /// Several `set_value`s with one parse afterwards (thousands of rotated secrets in one
+    /// file cost one pass, not one per secret). Lines that are not entries are left alone.
+    pub fn set_values(&mut self, edits: &[(usize, &str)]) {
+        let mut lines: Vec<usize> = edits.iter().map(|e| e.0).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        if lines.len() < edits.len() {
+            // the same line twice: each edit needs the ranges the one before left
+            for &(line, value) in edits {
+                self.set_values(&[(line, value)]);
+            }
+            return;
+        }
+        let mut changed = false;
+        for &(line, value) in edits {
+            if let Some(IniLine::Entry { value_range, .. }) = self.parsed.get(line) {
+                let r = value_range.clone();
+                self.text.lines[line].text.replace_range(r, value);
+                changed = true;
+            }
+        }
+        if changed {
             self.parsed = parse_lines(&self.text);
         }
     }

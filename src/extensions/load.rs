@@ -3,7 +3,7 @@
 //! into and out of included files, `[name](+)` adds to an earlier section, and
 //! `[name](tpl,...)` inherits from earlier sections.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::config::ini::{IniFile, IniLine};
 use crate::root::Root;
@@ -41,6 +41,9 @@ pub struct Loaded {
     pub sections: Vec<Section>,
     /// Files that could not be read (a missing include is not an error, as in Asterisk).
     pub errors: Vec<String>,
+    /// Indexes of the sections of each (lowercase) name, ascending: finding an earlier
+    /// section or a template costs no walk over thousands of extensions.
+    by_name: HashMap<String, Vec<usize>>,
 }
 
 /// Asterisk's own `#include` nesting limit (`MAX_INCLUDE_LEVEL` in main/config.c).
@@ -128,16 +131,17 @@ impl Loaded {
                 IniLine::Section { .. } => {
                     let Some(hd) = h.next() else { continue };
                     debug_assert_eq!(hd.line, i);
-                    let earlier = self
-                        .sections
-                        .iter()
-                        .rposition(|s| s.name.eq_ignore_ascii_case(&hd.name));
+                    let key = hd.name.to_ascii_lowercase();
                     if hd.addition
-                        && let Some(e) = earlier
+                        && let Some(&e) = self.by_name.get(&key).and_then(|v| v.last())
                     {
                         *current = Some(e);
                         continue;
                     }
+                    self.by_name
+                        .entry(key)
+                        .or_default()
+                        .push(self.sections.len());
                     self.sections.push(Section {
                         name: hd.name.clone(),
                         templates: hd.templates.clone(),
@@ -215,9 +219,9 @@ impl Loaded {
 
     /// The section a template name refers to: the last one of that name before `idx`.
     fn template_index(&self, idx: usize, name: &str) -> Option<usize> {
-        self.sections[..idx]
-            .iter()
-            .rposition(|s| s.name.eq_ignore_ascii_case(name))
+        let v = self.by_name.get(&name.to_ascii_lowercase())?;
+        let n = v.partition_point(|&i| i < idx);
+        n.checked_sub(1).map(|n| v[n])
     }
 
     pub fn head_of(&self, file: &str) -> &str {

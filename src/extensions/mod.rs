@@ -283,22 +283,28 @@ fn judge(
 }
 
 fn run_jobs(peers: &mut [Peer], jobs: Vec<Job>) {
-    let one = |j: &Job| {
+    let one = |judge: &mut weak::Judge, j: &Job| {
         let names: Vec<(&str, &str)> = j.names.iter().map(|(w, n)| (*w, n.as_str())).collect();
-        (j.peer, weak::assess(j.value.expose(), &names))
+        (j.peer, judge.assess(j.value.expose(), &names))
     };
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
     let results: Vec<(usize, Vec<Reason>)> = if threads < 2 || jobs.len() < 32 {
-        jobs.iter().map(one).collect()
+        let mut judge = weak::Judge::default();
+        jobs.iter().map(|j| one(&mut judge, j)).collect()
     } else {
         let size = jobs.len().div_ceil(threads);
         std::thread::scope(|sc| {
             let handles: Vec<_> = jobs
                 .chunks(size)
-                .map(|c| sc.spawn(move || c.iter().map(one).collect::<Vec<_>>()))
+                .map(|c| {
+                    sc.spawn(move || {
+                        let mut judge = weak::Judge::default();
+                        c.iter().map(|j| one(&mut judge, j)).collect::<Vec<_>>()
+                    })
+                })
                 .collect();
             handles
                 .into_iter()
@@ -787,7 +793,7 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
             }
         };
         let mut ini = IniFile::parse(&bytes);
-        for (line, key, new) in lines {
+        for (line, key, _) in lines {
             let ok = matches!(ini.parsed.get(*line), Some(IniLine::Entry { key: k, .. }) if k.eq_ignore_ascii_case(key));
             if !ok {
                 b.error(
@@ -799,8 +805,12 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
                 );
                 return;
             }
-            ini.set_value(*line, new.expose());
         }
+        let values: Vec<(usize, &str)> = lines
+            .iter()
+            .map(|(line, _, new)| (*line, new.expose()))
+            .collect();
+        ini.set_values(&values);
         b.write(
             file,
             Some(ini.to_bytes()),

@@ -39,6 +39,9 @@ pub enum Effect {
     /// Look at the pending change (once a second on the confirm screen).
     PollPending,
     SaveAnswers(String),
+    /// Scan the extension secrets off the input path (the Extensions screen shows that it
+    /// is checking until the scan is in).
+    ScanExtensions,
     /// What the audit still finds, for the Done screen.
     Audit,
     Redraw,
@@ -67,6 +70,8 @@ pub enum Event {
     /// (with how it ended, when known).
     Pending(Option<(String, u64)>, Option<String>),
     Saved(Result<String, String>),
+    /// The extension scan is in.
+    Scanned,
     /// The audit's findings after the change: (severity, title) lines.
     Audited(Vec<String>),
 }
@@ -203,6 +208,8 @@ impl App {
     }
 
     fn key(&mut self, k: Key) -> Vec<Effect> {
+        // After the first frame, before any navigation: what the Asterisk screen found.
+        let _ = self.screens.asterisk.findings(&self.ctx);
         if self.quit_prompt {
             self.quit_prompt = false;
             if matches!(k, Key::Char('y') | Key::Char('Y')) {

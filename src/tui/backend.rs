@@ -6,6 +6,11 @@
 //!   echoes), CR/LF/BS, rewriting the cells in between, relative or absolute moves;
 //! - keeps the terminal's current attributes and emits only the change (never a style
 //!   code per cell);
+//! - erases to the end of a line (or of the screen, when every row below is blank) where
+//!   that is shorter than sending the spaces;
+//! - when a block of rows moved up or down (a list that scrolls), lets the terminal move it
+//!   (a scroll region, LF at its bottom or reverse index at its top: VT100 has both) and
+//!   sends only the rows that came in;
 //! - shows/hides the cursor only when that changes;
 //! - in basic mode (VT100, serial, `--ascii`) sends ASCII only and no colour.
 
@@ -39,7 +44,7 @@ impl Caps {
     };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 struct Sgr {
     bold: bool,
     dim: bool,
@@ -325,6 +330,262 @@ impl<W: Write> FrugalBackend<W> {
         self.pos = Some((x, y));
     }
 
+    fn width(&self) -> usize {
+        self.size.width as usize
+    }
+
+    fn row(v: &[(String, Sgr)], w: usize, y: usize) -> &[(String, Sgr)] {
+        &v[y * w..(y + 1) * w]
+    }
+
+    /// Cells of row `y` that differ between `a` and `b` (a rough byte cost of the change).
+    fn row_cost(a: &[(String, Sgr)], b: &[(String, Sgr)]) -> usize {
+        a.iter().zip(b).filter(|(p, q)| p != q).count()
+    }
+
+    /// When a block of rows moved up or down (a list that scrolls), let the terminal move
+    /// it (a scroll region and LF / reverse index, which VT100 has) instead of sending the
+    /// rows again. One move per frame, the one that saves the most.
+    fn scroll_toward(&mut self, next: &[(String, Sgr)]) {
+        let (w, h) = (self.width(), self.size.height as usize);
+        if h < 3 {
+            return;
+        }
+        let blank_row = vec![(" ".to_string(), Sgr::default()); w];
+        let hash = |v: &[(String, Sgr)], y: usize| {
+            use std::hash::{Hash, Hasher};
+            let mut st = std::collections::hash_map::DefaultHasher::new();
+            for (sym, sgr) in Self::row(v, w, y) {
+                sym.hash(&mut st);
+                sgr.hash(&mut st);
+            }
+            st.finish()
+        };
+        let old: Vec<u64> = (0..h).map(|y| hash(&self.screen, y)).collect();
+        let new: Vec<u64> = (0..h).map(|y| hash(next, y)).collect();
+        // A keystroke changes a row or two: nothing moved.
+        if old.iter().zip(&new).filter(|(a, b)| a != b).count() < 3 {
+            return;
+        }
+        // (saving, up, k, top, bottom)
+        let mut best: Option<(usize, bool, usize, usize, usize)> = None;
+        for k in 1..=(h / 2).min(8) {
+            for up in [true, false] {
+                // rows y of `next` equal to rows y+k (up) or y-k (down) of the screen
+                let src = |y: usize| if up { y + k } else { y - k };
+                let same = |y: usize| {
+                    new[y] == old[src(y)]
+                        && Self::row(next, w, y) == Self::row(&self.screen, w, src(y))
+                };
+                let mut y = if up { 0 } else { k };
+                let end = if up { h - k } else { h };
+                while y < end {
+                    if !same(y) {
+                        y += 1;
+                        continue;
+                    }
+                    let a = y;
+                    while y < end && same(y) {
+                        y += 1;
+                    }
+                    let b = y - 1;
+                    // the region [top, bottom]; the k rows scrolled in come up blank
+                    let (top, bottom) = if up { (a, b + k) } else { (a - k, b) };
+                    let (fresh_from, fresh_to) = if up { (b + 1, b + k) } else { (a - k, a - 1) };
+                    let mut before = 0;
+                    for r in top..=bottom {
+                        if old[r] != new[r] {
+                            before += Self::row_cost(
+                                Self::row(&self.screen, w, r),
+                                Self::row(next, w, r),
+                            );
+                        }
+                    }
+                    let mut after = 0;
+                    for r in fresh_from..=fresh_to {
+                        after += Self::row_cost(&blank_row, Self::row(next, w, r));
+                    }
+                    let overhead = 24 + k;
+                    if before > after + overhead {
+                        let saving = before - after - overhead;
+                        if best.is_none_or(|b| saving > b.0) {
+                            best = Some((saving, up, k, top, bottom));
+                        }
+                    }
+                }
+            }
+        }
+        let Some((_, up, k, top, bottom)) = best else {
+            return;
+        };
+        self.set_sgr(Sgr::default());
+        let whole = top == 0 && bottom == h - 1;
+        if !whole {
+            self.buf
+                .extend_from_slice(format!("\x1b[{};{}r", top + 1, bottom + 1).as_bytes());
+            // DECSTBM homes the cursor: to the page's top on a VT100 and xterm, to the
+            // region's on some emulators. An absolute move follows either way.
+            self.pos = None;
+        }
+        if up {
+            self.move_to(0, bottom as u16);
+            self.buf.extend_from_slice("\n".repeat(k).as_bytes());
+            for r in top..=bottom {
+                for x in 0..w {
+                    self.screen[r * w + x] = if r + k <= bottom {
+                        self.screen[(r + k) * w + x].clone()
+                    } else {
+                        (" ".to_string(), Sgr::default())
+                    };
+                }
+            }
+        } else {
+            self.move_to(0, top as u16);
+            self.buf.extend_from_slice("\x1bM".repeat(k).as_bytes());
+            for r in (top..=bottom).rev() {
+                for x in 0..w {
+                    self.screen[r * w + x] = if r >= top + k {
+                        self.screen[(r - k) * w + x].clone()
+                    } else {
+                        (" ".to_string(), Sgr::default())
+                    };
+                }
+            }
+        }
+        if whole {
+            self.pos = Some((0, if up { bottom } else { top } as u16));
+        } else {
+            self.buf.extend_from_slice(b"\x1b[r");
+            // Resetting it homes the cursor too, but not on every emulator (pyte, some
+            // serial-console programs): the next move is absolute.
+            self.pos = None;
+        }
+    }
+
+    /// Write the cells where `next` differs from the screen, row by row. Where a row ends in
+    /// blanks that replace text, erase to the end of the line (or of the screen, when every
+    /// row below is blank too) if that is shorter than sending the spaces.
+    fn paint(&mut self, next: &[(String, Sgr)]) {
+        let (w, h) = (self.width(), self.size.height as usize);
+        let blank = |c: &(String, Sgr)| c.0 == " " && c.1 == Sgr::default();
+        // the first row from which every row of `next` is blank
+        let mut blank_from = h;
+        while blank_from > 0 && Self::row(next, w, blank_from - 1).iter().all(blank) {
+            blank_from -= 1;
+        }
+        let mut y = 0;
+        while y < h {
+            let i0 = y * w;
+            let changed: Vec<usize> = (0..w)
+                .filter(|&x| next[i0 + x] != self.screen[i0 + x])
+                .collect();
+            if y == blank_from {
+                // every row from here on is blank: one erase, if it pays
+                let dirty: usize = (y..h)
+                    .map(|r| {
+                        Self::row(&self.screen, w, r)
+                            .iter()
+                            .filter(|c| !blank(c))
+                            .count()
+                    })
+                    .sum();
+                if dirty > 0 {
+                    if dirty > 6 {
+                        self.erase(0, y as u16, b"\x1b[J");
+                        for c in &mut self.screen[i0..] {
+                            *c = (" ".to_string(), Sgr::default());
+                        }
+                    } else {
+                        for x in changed {
+                            self.put(x as u16, y as u16, &next[i0 + x]);
+                        }
+                        y += 1;
+                        continue;
+                    }
+                }
+                if blank_from > 0 || dirty > 0 {
+                    // only blank rows below, and the screen has them blank now
+                    if (y..h).all(|r| Self::row(&self.screen, w, r).iter().all(blank)) {
+                        break;
+                    }
+                }
+            }
+            if changed.is_empty() {
+                y += 1;
+                continue;
+            }
+            // the column after the row's last non-blank cell (wide characters count two)
+            let mut tail = 0;
+            for x in 0..w {
+                let c = &next[i0 + x];
+                if !blank(c) {
+                    tail = tail.max(x + unicode_width(&c.0) as usize);
+                }
+            }
+            let tail = tail.min(w);
+            let in_tail = changed.iter().filter(|&&x| x >= tail).count();
+            let last_head = changed.iter().rev().find(|&&x| x < tail).copied();
+            let erase_cost =
+                3 + if self.sgr == Some(Sgr::default()) {
+                    0
+                } else {
+                    3
+                } + match last_head {
+                    Some(x) if x + 1 == tail => 0,
+                    _ => 5,
+                };
+            let erase = in_tail > 0 && erase_cost < in_tail;
+            for &x in &changed {
+                if erase && x >= tail {
+                    break;
+                }
+                self.put(x as u16, y as u16, &next[i0 + x]);
+            }
+            if erase {
+                let below = y + 1 == blank_from
+                    && (y + 1..h).any(|r| Self::row(&self.screen, w, r).iter().any(|c| !blank(c)));
+                if below {
+                    self.erase(tail as u16, y as u16, b"\x1b[J");
+                    for c in &mut self.screen[i0 + tail..] {
+                        *c = (" ".to_string(), Sgr::default());
+                    }
+                } else {
+                    self.erase(tail as u16, y as u16, b"\x1b[K");
+                    for c in &mut self.screen[i0 + tail..i0 + w] {
+                        *c = (" ".to_string(), Sgr::default());
+                    }
+                }
+            }
+            y += 1;
+        }
+    }
+
+    /// Erase (EL or ED) from (x, y) in the default attributes.
+    fn erase(&mut self, x: u16, y: u16, seq: &[u8]) {
+        self.move_to(x, y);
+        if self.sgr != Some(Sgr::default()) {
+            self.set_sgr(Sgr::default());
+        }
+        self.buf.extend_from_slice(seq);
+    }
+
+    /// Write one cell.
+    fn put(&mut self, x: u16, y: u16, cell: &(String, Sgr)) {
+        self.move_to(x, y);
+        if self.sgr != Some(cell.1) {
+            self.set_sgr(cell.1);
+        }
+        self.buf.extend_from_slice(cell.0.as_bytes());
+        let i = self.idx(x, y);
+        self.screen[i] = cell.clone();
+        let nx = x + unicode_width(&cell.0);
+        self.pos = if nx >= self.size.width {
+            None
+        } else {
+            Some((nx, y))
+        };
+    }
+
     fn set_sgr(&mut self, to: Sgr) {
         let from = self.sgr.unwrap_or(Sgr {
             // unknown state: force a full reset
@@ -344,6 +605,8 @@ impl<W: Write> Backend for FrugalBackend<W> {
     where
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
+        // What the screen should show: ours with ratatui's changed cells applied.
+        let mut next: Option<Vec<(String, Sgr)>> = None;
         for (x, y, cell) in content {
             if x >= self.size.width || y >= self.size.height {
                 continue;
@@ -356,20 +619,12 @@ impl<W: Write> Backend for FrugalBackend<W> {
             if self.screen[i].0 == sym && self.screen[i].1 == sgr {
                 continue;
             }
-            self.move_to(x, y);
-            if self.sgr != Some(sgr) {
-                self.set_sgr(sgr);
-            }
-            self.buf.extend_from_slice(sym.as_bytes());
-            self.screen[i] = (sym.to_string(), sgr);
-            let w = unicode_width(sym);
-            let nx = x + w;
-            self.pos = if nx >= self.size.width {
-                None
-            } else {
-                Some((nx, y))
-            };
+            let n = next.get_or_insert_with(|| self.screen.clone());
+            n[i] = (sym.to_string(), sgr);
         }
+        let Some(next) = next else { return Ok(()) };
+        self.scroll_toward(&next);
+        self.paint(&next);
         Ok(())
     }
 
@@ -555,5 +810,200 @@ mod tests {
             .unwrap();
         let out = take(&mut t);
         assert!(out.is_ascii());
+    }
+
+    /// Feed what the backend wrote into a VT100 emulator and compare with what ratatui
+    /// meant to show: text, bold and reverse, cell by cell.
+    fn check_same(
+        t: &Terminal<FrugalBackend<Vec<u8>>>,
+        intended: &ratatui::buffer::Buffer,
+        vt: &mut vt100::Parser,
+        step: &str,
+    ) {
+        vt.process(&t.backend().out);
+        let sent = String::from_utf8_lossy(&t.backend().out).into_owned();
+        let model = t.model();
+        let scr = vt.screen();
+        for y in 0..24u16 {
+            for x in 0..80u16 {
+                assert_eq!(
+                    model[(x, y)].symbol(),
+                    intended[(x, y)].symbol(),
+                    "{step}: model"
+                );
+                let c = &intended[(x, y)];
+                let got = scr.cell(y, x).unwrap();
+                let sym = if c.symbol().is_empty() {
+                    " "
+                } else {
+                    c.symbol()
+                };
+                let text = if got.contents().is_empty() {
+                    " "
+                } else {
+                    got.contents()
+                };
+                assert_eq!(
+                    (text, got.bold(), got.inverse()),
+                    (
+                        sym,
+                        c.modifier.contains(Modifier::BOLD),
+                        c.modifier.contains(Modifier::REVERSED)
+                    ),
+                    "{step}: cell {x},{y}\n{}\nsent {sent:?}",
+                    scr.contents()
+                );
+            }
+        }
+    }
+
+    trait Snapshot {
+        fn model(&self) -> ratatui::buffer::Buffer;
+    }
+
+    impl Snapshot for Terminal<FrugalBackend<Vec<u8>>> {
+        /// What the backend believes the terminal shows.
+        fn model(&self) -> ratatui::buffer::Buffer {
+            let mut b = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 80, 24));
+            for y in 0..24 {
+                for x in 0..80 {
+                    let (sym, sgr) = &self.backend().screen[y as usize * 80 + x as usize];
+                    let c = &mut b[(x, y)];
+                    c.set_symbol(sym);
+                    let mut m = Modifier::empty();
+                    if sgr.bold {
+                        m |= Modifier::BOLD;
+                    }
+                    if sgr.reverse {
+                        m |= Modifier::REVERSED;
+                    }
+                    c.modifier = m;
+                }
+            }
+            b
+        }
+    }
+
+    /// Random screens (text that grows, shrinks, moves up and down, styles, blank areas):
+    /// whatever shortcuts the backend takes (erase to end of line or screen, scrolling), a
+    /// terminal shows exactly the frame, and the backend's idea of the screen is right.
+    #[test]
+    fn the_terminal_shows_every_frame_exactly() {
+        use rand::{RngExt, SeedableRng};
+        use ratatui::layout::Rect;
+        use ratatui::style::Style;
+        use ratatui::text::Line;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for caps in [Caps::BASIC, Caps::FULL] {
+            let mut t = term(caps);
+            let mut vt = vt100::Parser::new(
+                std::num::NonZero::new(24).unwrap(),
+                std::num::NonZero::new(80).unwrap(),
+                0,
+            );
+            t.clear().unwrap();
+            let mut list: Vec<String> = (0..40)
+                .map(|i| format!("line {i} {}", "x".repeat(rng.random_range(0..60))))
+                .collect();
+            let mut top = 0usize;
+            for step in 0..300 {
+                match rng.random_range(0..6) {
+                    0 => top = (top + 1).min(list.len()),
+                    1 => top = top.saturating_sub(rng.random_range(1..4)),
+                    2 => list.push(format!(
+                        "new {step} {}",
+                        "y".repeat(rng.random_range(0..70))
+                    )),
+                    3 => {
+                        let n = rng.random_range(0..list.len());
+                        list[n] = "z".repeat(rng.random_range(0..75));
+                    }
+                    4 => top = rng.random_range(0..list.len()),
+                    _ => {}
+                }
+                let header = rng.random_range(0..3);
+                let from = top;
+                let list2 = list.clone();
+                let short = rng.random_bool(0.2);
+                let intended = t
+                    .draw(|f| {
+                        f.render_widget(
+                            Paragraph::new(format!("title {header}"))
+                                .style(Style::new().add_modifier(Modifier::REVERSED)),
+                            Rect::new(0, 0, 80, 1),
+                        );
+                        let h: u16 = if short { 5 } else { 20 };
+                        let lines: Vec<Line> = list2
+                            .iter()
+                            .skip(from)
+                            .take(h as usize)
+                            .enumerate()
+                            .map(|(i, l)| {
+                                if i % 7 == 3 {
+                                    Line::styled(
+                                        l.clone(),
+                                        Style::new().add_modifier(Modifier::BOLD),
+                                    )
+                                } else {
+                                    Line::from(l.clone())
+                                }
+                            })
+                            .collect();
+                        f.render_widget(Paragraph::new(lines), Rect::new(2, 2, 76, h));
+                        f.render_widget(Paragraph::new("| keys"), Rect::new(0, 23, 80, 1));
+                    })
+                    .unwrap()
+                    .buffer
+                    .clone();
+                check_same(&t, &intended, &mut vt, &format!("step {step}"));
+                take(&mut t);
+            }
+        }
+    }
+
+    #[test]
+    fn a_list_that_moves_up_is_scrolled_not_resent() {
+        let mut t = term(Caps::BASIC);
+        t.clear().unwrap();
+        let lines: Vec<String> = (0..40)
+            .map(|i| format!("* step {i}: {}", "abcdefghij".repeat(i % 5 + 1)))
+            .collect();
+        let show = |t: &mut Terminal<FrugalBackend<Vec<u8>>>, from: usize| {
+            let l = lines[from..from + 20].join("\n");
+            t.draw(|f| {
+                f.render_widget(
+                    Paragraph::new("Apply"),
+                    ratatui::layout::Rect::new(0, 0, 80, 1),
+                );
+                f.render_widget(Paragraph::new(l), ratatui::layout::Rect::new(1, 2, 78, 20));
+                f.render_widget(
+                    Paragraph::new("keys"),
+                    ratatui::layout::Rect::new(0, 23, 80, 1),
+                );
+            })
+            .unwrap();
+        };
+        show(&mut t, 0);
+        take(&mut t);
+        show(&mut t, 1);
+        let out = String::from_utf8(take(&mut t)).unwrap();
+        // scroll region rows 3-22, one LF at its bottom, then only the new last line
+        assert!(out.starts_with("\x1b[3;22r"), "{out:?}");
+        assert!(out.contains("step 20"), "{out:?}");
+        assert!(out.len() < 70, "{} bytes: {out:?}", out.len());
+    }
+
+    #[test]
+    fn shorter_text_is_erased_to_the_end_of_the_line() {
+        let mut t = term(Caps::BASIC);
+        t.clear().unwrap();
+        t.draw(|f| f.render_widget(Paragraph::new("a long line of text here"), f.area()))
+            .unwrap();
+        take(&mut t);
+        t.draw(|f| f.render_widget(Paragraph::new("a"), f.area()))
+            .unwrap();
+        let out = String::from_utf8(take(&mut t)).unwrap();
+        assert!(out.ends_with("\x1b[K"), "{out:?}");
+        assert!(out.len() <= 8, "{out:?}");
     }
 }

@@ -2,6 +2,8 @@
 //! slow ones), `App::view` drawn through the frugal backend.
 
 use std::io::Write;
+
+use ratatui::backend::Backend as _;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -83,27 +85,9 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
     // The password scorer: zxcvbn can take most of a second on a hostile 100-character
     // input, so it never runs on the input path. It skips to the newest request.
+    // Started after the first frame (requests sent before wait in the channel).
     let (score_tx, score_rx) = mpsc::channel::<Effect>();
-    {
-        let ev_tx = ev_tx.clone();
-        let waker = tty
-            .waker
-            .try_clone()
-            .map_err(|e| Error::io("socketpair", e))?;
-        std::thread::spawn(move || {
-            while let Ok(mut job) = score_rx.recv() {
-                while let Ok(newer) = score_rx.try_recv() {
-                    job = newer;
-                }
-                for ev in perform(&job, &Job::default(), &|_| {}) {
-                    if ev_tx.send(ev).is_err() {
-                        return;
-                    }
-                }
-                wake(&waker);
-            }
-        });
-    }
+    let mut score_rx = Some(score_rx);
 
     let mut exit_note: Option<String> = None;
     let mut warmed = false;
@@ -111,6 +95,26 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
         if let Err(e) = terminal.draw(|f| app.view(f)) {
             exit_note = Some(format!("the terminal went away ({e})"));
             break;
+        }
+        if let Some(score_rx) = score_rx.take() {
+            let ev_tx = ev_tx.clone();
+            let waker = tty
+                .waker
+                .try_clone()
+                .map_err(|e| Error::io("socketpair", e))?;
+            std::thread::spawn(move || {
+                while let Ok(mut job) = score_rx.recv() {
+                    while let Ok(newer) = score_rx.try_recv() {
+                        job = newer;
+                    }
+                    for ev in perform(&job, &Job::default(), &|_| {}) {
+                        if ev_tx.send(ev).is_err() {
+                            return;
+                        }
+                    }
+                    wake(&waker);
+                }
+            });
         }
         if !warmed {
             // After the first frame: the slow facts (systemctl's inventory, zxcvbn over every
@@ -136,25 +140,41 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
         } else {
             Duration::from_secs(30)
         };
+        // Everything that is already waiting (keys typed ahead, a burst of apply progress
+        // that queued while a write to a slow line blocked) is handled before the next
+        // draw: one frame for the lot, never a backlog of stale ones.
         let mut effects = Vec::new();
-        match tty.next(timeout) {
-            Ev::Key(k) => effects.extend(app.update(Event::Key(k))),
-            Ev::Resize(size) => {
-                terminal.backend_mut().set_size(size);
-                let _ = terminal.autoresize();
-                let _ = terminal.clear();
-            }
-            Ev::Wake => {
-                for ev in ev_rx.try_iter() {
-                    effects.extend(app.update(ev));
+        let mut ev = Some(tty.next(timeout));
+        let mut burst = 0;
+        while let Some(e) = ev.take() {
+            match e {
+                Ev::Key(k) => effects.extend(app.update(Event::Key(k))),
+                Ev::Resize(size) => {
+                    if terminal.backend().size().ok() != Some(size) {
+                        terminal.backend_mut().set_size(size);
+                        // one clear: autoresize clears when the size changed
+                        let _ = terminal.autoresize();
+                    }
+                }
+                Ev::Wake => {
+                    for ev in ev_rx.try_iter() {
+                        effects.extend(app.update(ev));
+                    }
+                }
+                Ev::Tick if settle => effects.extend(app.update(Event::Settle)),
+                Ev::Tick => effects.extend(app.update(Event::Tick { now: now() })),
+                Ev::Gone(why) => {
+                    exit_note = Some(format!("the wizard ended: {why}"));
+                    break;
                 }
             }
-            Ev::Tick if settle => effects.extend(app.update(Event::Settle)),
-            Ev::Tick => effects.extend(app.update(Event::Tick { now: now() })),
-            Ev::Gone(why) => {
-                exit_note = Some(format!("the wizard ended: {why}"));
-                break;
+            burst += 1;
+            if burst < 64 && !app.quit {
+                ev = tty.ready();
             }
+        }
+        if exit_note.is_some() {
+            break;
         }
         // Effects of effects (an event that moves to the Done screen asks for the audit) are
         // carried out too, in order.
@@ -169,9 +189,10 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                     let _ = terminal.clear();
                 }
                 Effect::Quit => app.quit = true,
-                // Slow work (plan with sshd -t, apply, the audit) runs on a thread, so keys and
-                // the countdown stay live; its events come back through the channel.
-                Effect::BuildPlan | Effect::Apply | Effect::Audit => {
+                // Slow work (plan with sshd -t, apply, the extension scan, the audit) runs on a
+                // thread, so keys and the countdown stay live; its events come back through the
+                // channel.
+                Effect::BuildPlan | Effect::Apply | Effect::ScanExtensions | Effect::Audit => {
                     let job = Job::of(&app, &root, &env);
                     let tx = ev_tx.clone();
                     let waker = tty
@@ -350,6 +371,11 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             vec![Event::Saved(
                 write_private(path, &text).map(|_| path.clone()),
             )]
+        }
+        Effect::ScanExtensions => {
+            let Some(sys) = sys else { return Vec::new() };
+            let _ = sys.extensions.force();
+            vec![Event::Scanned]
         }
         Effect::Audit => {
             let (Some(sys), Some(env)) = (sys, &job.env) else {

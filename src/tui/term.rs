@@ -202,6 +202,26 @@ impl Tty {
         window_size(self.output.as_raw_fd())
     }
 
+    /// The next event if one is already waiting (never blocks; a lone Esc waits for the
+    /// next wait): what the event loop handles before it draws again.
+    pub fn ready(&mut self) -> Option<Ev> {
+        let waiting = !self.queue.is_empty() || self.parser.pending() || {
+            let mut fds = [
+                PollFd::new(self.input.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.wake_rx.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.sig_rx.as_fd(), PollFlags::POLLIN),
+            ];
+            matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+        };
+        if !waiting {
+            return None;
+        }
+        match self.next(Duration::from_millis(1)) {
+            Ev::Tick => None,
+            e => Some(e),
+        }
+    }
+
     /// Wait for the next event, at most `timeout`.
     pub fn next(&mut self, timeout: Duration) -> Ev {
         let start = Instant::now();

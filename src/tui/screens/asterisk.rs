@@ -1,6 +1,8 @@
 //! Asterisk's own doors (beyond the seed): the manager interface bound to 127.0.0.1 with
 //! strong secrets, and no calls from unknown SIP callers. Each choice is shown with what the
-//! audit found and why; the screen is skipped when the audit finds none of them.
+//! audit found and why; the screen is skipped when the audit finds none of them. The
+//! findings are looked up when first needed (reaching the screen), never before the first
+//! frame: the check of the AMI secrets wakes zxcvbn, which takes milliseconds to load.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -15,9 +17,10 @@ use crate::tui::keys::Key;
 
 pub struct State {
     /// The audit's findings for these doors, as of the system's facts.
-    pub findings: Vec<Finding>,
-    pub ami: bool,
-    pub guests: bool,
+    findings: std::cell::OnceCell<Vec<Finding>>,
+    /// The admin's (or the answers') choice; until there is one, the findings decide.
+    ami: Option<bool>,
+    guests: Option<bool>,
     focus: usize,
 }
 
@@ -26,40 +29,54 @@ fn is_ami(f: &Finding) -> bool {
 }
 
 impl State {
-    pub fn new(ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
-        let findings = crate::audit::asterisk_doors(&ctx.sys);
+    pub fn new(_ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
         let pre = prefill.and_then(|a| a.asterisk.as_ref());
-        let has_ami = findings.iter().any(is_ami);
-        let has_guests = findings.iter().any(|f| !is_ami(f));
         State {
-            ami: pre.and_then(|a| a.ami_localhost).unwrap_or(has_ami),
-            guests: pre
-                .and_then(|a| a.sip_guests)
-                .map_or(has_guests, |allowed| !allowed),
-            findings,
+            findings: std::cell::OnceCell::new(),
+            ami: pre.and_then(|a| a.ami_localhost),
+            guests: pre.and_then(|a| a.sip_guests).map(|allowed| !allowed),
             focus: 0,
         }
     }
 
-    /// Shown when the audit finds an open door (or the answers name one).
-    pub fn applies(&self) -> bool {
-        !self.findings.is_empty()
+    pub fn findings(&self, ctx: &Ctx) -> &[Finding] {
+        self.findings
+            .get_or_init(|| crate::audit::asterisk_doors(&ctx.sys))
     }
 
-    fn items(&self) -> Vec<bool> {
+    pub fn ami(&self, ctx: &Ctx) -> bool {
+        self.ami
+            .unwrap_or_else(|| self.findings(ctx).iter().any(is_ami))
+    }
+
+    pub fn guests(&self, ctx: &Ctx) -> bool {
+        self.guests
+            .unwrap_or_else(|| self.findings(ctx).iter().any(|f| !is_ami(f)))
+    }
+
+    /// Shown when the audit finds an open door (or the answers name one). Until the findings
+    /// are in (the first key looks them up), an Asterisk box counts the screen.
+    pub fn applies(&self, ctx: &Ctx) -> bool {
+        match self.findings.get() {
+            Some(f) => !f.is_empty(),
+            None => ctx.sys.pbx.asterisk,
+        }
+    }
+
+    fn items(&self, ctx: &Ctx) -> Vec<bool> {
         // true: the AMI toggle; false: the guests toggle (each only when it has findings)
         let mut v = Vec::new();
-        if self.findings.iter().any(is_ami) {
+        if self.findings(ctx).iter().any(is_ami) {
             v.push(true);
         }
-        if self.findings.iter().any(|f| !is_ami(f)) {
+        if self.findings(ctx).iter().any(|f| !is_ami(f)) {
             v.push(false);
         }
         v
     }
 
-    pub fn key(&mut self, k: Key, _ctx: &mut Ctx) -> Nav {
-        let items = self.items();
+    pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
+        let items = self.items(ctx);
         match k {
             Key::Enter => Nav::Next,
             Key::Esc => Nav::Back,
@@ -69,8 +86,8 @@ impl State {
             }
             Key::Char(' ') => {
                 match items.get(self.focus) {
-                    Some(true) => self.ami = !self.ami,
-                    Some(false) => self.guests = !self.guests,
+                    Some(true) => self.ami = Some(!self.ami(ctx)),
+                    Some(false) => self.guests = Some(!self.guests(ctx)),
                     None => {}
                 }
                 Nav::Stay
@@ -80,10 +97,10 @@ impl State {
     }
 
     pub fn store(&self, ctx: &mut Ctx) {
-        let items = self.items();
+        let items = self.items(ctx);
         let a = AsteriskAnswers {
-            ami_localhost: (items.contains(&true) && self.ami).then_some(true),
-            sip_guests: (items.contains(&false) && self.guests).then_some(false),
+            ami_localhost: (items.contains(&true) && self.ami(ctx)).then_some(true),
+            sip_guests: (items.contains(&false) && self.guests(ctx)).then_some(false),
         };
         ctx.answers.asterisk = (a != AsteriskAnswers::default()).then_some(a);
     }
@@ -98,14 +115,17 @@ impl State {
             Line::from("Beyond the seed: doors Asterisk itself leaves open. The audit found:"),
             Line::from(""),
         ];
-        for (i, is_ami_item) in self.items().into_iter().enumerate() {
+        for (i, is_ami_item) in self.items(ctx).into_iter().enumerate() {
             let (on, label) = if is_ami_item {
                 (
-                    self.ami,
+                    self.ami(ctx),
                     "manager interface (AMI) on 127.0.0.1 only, weak AMI secrets replaced",
                 )
             } else {
-                (self.guests, "no calls from unknown SIP callers (guests)")
+                (
+                    self.guests(ctx),
+                    "no calls from unknown SIP callers (guests)",
+                )
             };
             out.push(Line::from(Span::styled(
                 format!("{} {label}", t.check(on)),
@@ -115,7 +135,11 @@ impl State {
                     Default::default()
                 },
             )));
-            for f in self.findings.iter().filter(|f| is_ami(f) == is_ami_item) {
+            for f in self
+                .findings(ctx)
+                .iter()
+                .filter(|f| is_ami(f) == is_ami_item)
+            {
                 out.extend(super::wrapped_indent(
                     &format!("{} {}", f.severity.label(), f.title),
                     area.width,
@@ -130,7 +154,7 @@ impl State {
             }
             out.push(Line::from(""));
         }
-        let why = if self.items().first() == Some(&true) {
+        let why = if self.items(ctx).first() == Some(&true) {
             "AMI controls the whole PBX: reach it through ssh -L 5038:127.0.0.1:5038."
         } else {
             "Guest calls are how toll fraud starts."

@@ -72,6 +72,21 @@ impl State {
     }
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
+        let ready = ctx.sys.extensions.is_ready();
+        match k {
+            Key::Enter => Nav::Next,
+            Key::Esc => Nav::Back,
+            // Still checking: the choice is kept, the plan rotates what turns out weak.
+            Key::Char(' ') if !ready => {
+                self.rotate = !self.rotate;
+                Nav::Stay
+            }
+            _ if !ready => Nav::Stay,
+            _ => self.key_ready(k, ctx),
+        }
+    }
+
+    fn key_ready(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         match k {
             Key::Enter => Nav::Next,
             Key::Esc => Nav::Back,
@@ -94,8 +109,9 @@ impl State {
     }
 
     pub fn store(&self, ctx: &mut Ctx) {
+        let ready = ctx.sys.extensions.is_ready();
         ctx.answers.extensions = Some(ExtensionsAnswers {
-            rotate_weak: self.rotate && Self::rotatable(ctx) > 0,
+            rotate_weak: self.rotate && (!ready || Self::rotatable(ctx) > 0),
         });
     }
 
@@ -105,6 +121,21 @@ impl State {
 
     pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let t = &ctx.theme;
+        if !ctx.sys.extensions.is_ready() {
+            let out = vec![
+                Line::from("Checking the SIP/IAX secrets (a moment on a large PBX)..."),
+                Line::from(""),
+                Line::from(Span::styled(
+                    format!(
+                        "{} replace weak secrets in files you own",
+                        t.check(self.rotate)
+                    ),
+                    t.focus(),
+                )),
+            ];
+            f.render_widget(Paragraph::new(lines(out)), area);
+            return;
+        }
         let all = rows(ctx);
         let n_rot = all.iter().filter(|(_, _, fix)| fix.is_none()).count();
         let mut out = vec![

@@ -123,7 +123,7 @@ impl Screens {
             ScreenId::Password => self.user.wants_user(),
             ScreenId::Services => self.services.applies(ctx),
             ScreenId::Extensions => self.extensions.applies(ctx),
-            ScreenId::Asterisk => self.asterisk.applies(),
+            ScreenId::Asterisk => self.asterisk.applies(ctx),
             ScreenId::Ports => self.ports.applies(ctx),
             ScreenId::Protection => self.protection.applies(ctx),
             _ => true,
@@ -147,9 +147,13 @@ impl Screens {
                 Vec::new()
             }
             ScreenId::Extensions => {
-                // The scan (zxcvbn over every secret) belongs to update, never to a draw.
-                let _ = ctx.sys.extensions.force();
-                Vec::new()
+                // The scan (zxcvbn over the secrets) never holds up a key or a draw: it
+                // runs on a thread (it may already have, after the first frame).
+                if ctx.sys.extensions.is_ready() {
+                    Vec::new()
+                } else {
+                    vec![Effect::ScanExtensions]
+                }
             }
             ScreenId::Review => self.review.enter(ctx),
             ScreenId::Apply => self.apply.enter(ctx),
@@ -263,6 +267,7 @@ impl Screens {
                 self.apply.progress(line);
                 Nav::Stay
             }
+            Event::Scanned => Nav::Stay,
             Event::Applied(r) => self.apply.applied(r, ctx),
             Event::Confirmed(r) => {
                 let nav = self.confirm.confirmed(r, ctx);
