@@ -58,6 +58,10 @@ fn the_deb_installs_and_the_first_boot_offers_the_wizard_on_the_console_once() {
 
     // Boot 1: the offer on the console; Enter starts the wizard there; quitting it gives the
     // login prompt.
+    // The first boot's own login prompt may still be on its way to the console: let it come,
+    // so that only what the next boot shows is looked at.
+    b.wait_console("login:", 0, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(500));
     let t = std::time::Instant::now();
     let from = b.console_log().len();
     b.reboot_nowait();
