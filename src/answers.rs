@@ -192,6 +192,9 @@ pub struct UserAnswers {
     /// Mode of a home directory the plan creates: "0700" (default) or "0750".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_mode: Option<String>,
+    /// Public keys (`ssh-ed25519 AAAA… comment`) added to the user's authorized_keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorized_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

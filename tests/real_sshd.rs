@@ -200,3 +200,106 @@ fn the_new_user_gets_in_on_the_new_port_and_nobody_else() {
     assert!(!passwd.contains("trixuser"), "the user is removed");
     assert!(!t.path().join("home/trixuser").exists(), "and its home");
 }
+
+/// `user.authorized_keys` with password logins off: the key gets in, a password does not; the
+/// key file is the user's, 0600 in a 0700 .ssh; rollback takes it away with the user.
+#[test]
+fn a_key_gets_in_with_password_logins_off() {
+    if !require_root()
+        || require("sshd").is_none()
+        || require("ssh").is_none()
+        || require("ssh-keygen").is_none()
+        || require("sshpass").is_none()
+        || require("unshare").is_none()
+    {
+        return;
+    }
+    let t = demo_root();
+    let before = tree(t.path(), &[STATE]);
+    let port = free_port();
+    let w = tempfile::tempdir().unwrap();
+    let key = w.path().join("id_ed25519");
+    let o = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "admin@laptop", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    // Refused without a key, accepted with one.
+    let answers = |keys: &str| {
+        format!(
+            "[user]\nname = \"trixuser\"\npassword = \"{PW}\"\n{keys}[ssh]\nport = {port}\n\
+             permit_root_login = false\npassword_authentication = false\n"
+        )
+    };
+    let a = write_answers(w.path(), &answers(""));
+    let o = pbx(t.path(), &["plan", "--answers", a.to_str().unwrap()], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "no key, no password: refused\n{}",
+        text(&o)
+    );
+    let a = write_answers(
+        w.path(),
+        &answers(&format!("authorized_keys = [\"{}\"]\n", public.trim())),
+    );
+    let o = apply(t.path(), &a, None);
+    assert!(o.status.success(), "{}", text(&o));
+    {
+        use std::os::unix::fs::MetadataExt;
+        let ssh = t.path().join("home/trixuser/.ssh");
+        let ak = ssh.join("authorized_keys");
+        let (d, f) = (
+            std::fs::metadata(&ssh).unwrap(),
+            std::fs::metadata(&ak).unwrap(),
+        );
+        assert_eq!((d.mode() & 0o777, f.mode() & 0o777), (0o700, 0o600));
+        let home = std::fs::metadata(t.path().join("home/trixuser")).unwrap();
+        assert_eq!((f.uid(), d.uid()), (home.uid(), home.uid()));
+        assert_ne!(f.uid(), 0, "owned by the user, not root");
+        assert_eq!(std::fs::read_to_string(&ak).unwrap(), public);
+    }
+    {
+        let _sshd = start_sshd(t.path(), port, "");
+        let o = Command::new("ssh")
+            .args(["-p", &port.to_string(), "-i"])
+            .arg(&key)
+            .args([
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "PasswordAuthentication=no",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "LogLevel=ERROR",
+                "trixuser@127.0.0.1",
+                "echo logged-in-as-$(id -un)",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let out = text(&o);
+        assert!(
+            out.contains("logged-in-as-trixuser"),
+            "the key must get in: {out}"
+        );
+        let (ok, out) = ssh_login(port, "trixuser", PW);
+        assert!(
+            !ok,
+            "the password must not (PasswordAuthentication no): {out}"
+        );
+    }
+    let o = run(&["--root", t.path().to_str().unwrap(), "rollback"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        tree_diff(&before, &tree(t.path(), &[STATE])),
+        Vec::<String>::new()
+    );
+}

@@ -4,6 +4,7 @@
 //! screen shows it. Every rule lives here (or in the helpers it calls), once.
 
 pub mod actions;
+pub mod keys;
 pub mod ssh;
 pub mod ssh_baseline;
 pub mod sshd_check;

@@ -490,13 +490,18 @@ fn login_checks(b: &mut Builder<'_>, answers: &Answers, cfg: &SshdConfig) {
         .get(name)
         .map(|x| x.home.clone())
         .unwrap_or_default();
-    let has_keys = !home.is_empty()
-        && sys
-            .root
-            .read(&format!("{home}/.ssh/authorized_keys"))
-            .ok()
-            .flatten()
-            .is_some_and(|k| !k.is_empty());
+    let planned_keys = answers
+        .user
+        .as_ref()
+        .is_some_and(|u| u.name == name && !u.authorized_keys.is_empty());
+    let has_keys = planned_keys
+        || !home.is_empty()
+            && sys
+                .root
+                .read(&format!("{home}/.ssh/authorized_keys"))
+                .ok()
+                .flatten()
+                .is_some_and(|k| !k.is_empty());
     b.check(
         format!("{name} can authenticate"),
         if pw {
@@ -631,6 +636,7 @@ fn way_in(b: &Builder<'_>, answers: &Answers, cfg: &SshdConfig) -> CheckStatus {
         match accounts.iter_mut().find(|a| a.name == u.name) {
             Some(a) => {
                 a.has_password |= planned_pw;
+                a.has_key |= !u.authorized_keys.is_empty();
                 a.groups.extend(u.groups.iter().cloned());
             }
             None => {
@@ -640,7 +646,7 @@ fn way_in(b: &Builder<'_>, answers: &Answers, cfg: &SshdConfig) -> CheckStatus {
                     name: u.name.clone(),
                     shell_ok: true,
                     has_password: planned_pw,
-                    has_key: false,
+                    has_key: !u.authorized_keys.is_empty(),
                     groups,
                 });
             }

@@ -271,6 +271,22 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
         .unwrap_or("/bin/sh")
         .to_string();
     let use_files = !sys.root.is_live() && sys.env.euid != 0;
+    let keys = match super::keys::checked(b, &u.authorized_keys) {
+        Some(k) => k,
+        None => return,
+    };
+    if !keys.is_empty() && use_files {
+        b.error(
+            "user.authorized_keys",
+            "keys are installed with the user's ownership: run pbx-harden as root",
+        );
+        return;
+    }
+    let home = existing
+        .as_ref()
+        .map(|e| e.home.clone())
+        .filter(|h| h.starts_with('/'))
+        .unwrap_or_else(|| format!("/home/{}", u.name));
     match &existing {
         None => {
             let hash = new_hash.clone().expect("a new user always gets a hash");
@@ -321,6 +337,13 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
         }
     }
 
+    if !keys.is_empty() {
+        let akf = crate::config::sshd::SshdConfig::load(&sys.root)
+            .ok()
+            .and_then(|c| c.first("authorizedkeysfile").map(|o| o.args.clone()));
+        let file = super::keys::path(akf.as_deref(), &u.name, &home);
+        super::keys::install(b, &keys, &home, &file);
+    }
     b.check(
         format!("the login user {} exists with a password", u.name),
         CheckStatus::Pass(match (&existing, &new_hash) {
