@@ -17,6 +17,10 @@ const PW: &str = "Tundra mosaic 8! lantern quill";
 const ROOT_PW: &str = "Root-only Sesame 42 granite";
 const BOB_PW: &str = "Bobs own Passphrase 77 river";
 
+/// The tests here run one at a time: each picks a free port and starts an sshd on it, and two
+/// at once could pick the same one and log in to each other's sshd.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn free_port() -> u16 {
     // Inside the demo's allowed range (below its RTP 10000-20000 and ephemeral 32768-61000).
     for p in (22022..22100).chain(23000..23100) {
@@ -135,6 +139,7 @@ fn ssh_login(port: u16, user: &str, pw: &str) -> (bool, String) {
 
 #[test]
 fn the_new_user_gets_in_on_the_new_port_and_nobody_else() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     if !require_root()
         || require("sshd").is_none()
         || require("ssh").is_none()
@@ -205,6 +210,7 @@ fn the_new_user_gets_in_on_the_new_port_and_nobody_else() {
 /// key file is the user's, 0600 in a 0700 .ssh; rollback takes it away with the user.
 #[test]
 fn a_key_gets_in_with_password_logins_off() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     if !require_root()
         || require("sshd").is_none()
         || require("ssh").is_none()
