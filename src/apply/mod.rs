@@ -658,7 +658,7 @@ pub fn wait_for_banner(port: u16, within: Duration) -> Result<()> {
 pub const ACCOUNT_FILES: [&str; 4] = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"];
 
 /// Files shadow-utils locks with `FILE.lock` (via `FILE.PID`) and replaces via `FILE+`.
-const SHADOW_UTILS_FILES: [&str; 6] = [
+pub const SHADOW_UTILS_FILES: [&str; 6] = [
     "/etc/passwd",
     "/etc/shadow",
     "/etc/group",

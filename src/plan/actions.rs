@@ -182,17 +182,10 @@ impl Action {
     /// Target paths this action's commands modify.
     pub fn touches(&self, sys: &System) -> Vec<String> {
         let account_files = || {
-            let mut v: Vec<String> = [
-                "/etc/passwd",
-                "/etc/shadow",
-                "/etc/group",
-                "/etc/gshadow",
-                "/etc/subuid",
-                "/etc/subgid",
-            ]
-            .iter()
-            .flat_map(|f| [f.to_string(), format!("{f}-")])
-            .collect();
+            let mut v: Vec<String> = crate::apply::SHADOW_UTILS_FILES
+                .iter()
+                .flat_map(|f| [f.to_string(), format!("{f}-")])
+                .collect();
             v.push("/etc/.pwd.lock".into());
             for log in ["/var/log/lastlog", "/var/log/faillog"] {
                 // Sparse files indexed by uid; backed up when small enough to copy.
