@@ -211,15 +211,27 @@ fn all_screens(basic: bool) {
     w.key(Key::Enter);
     assert_eq!(w.app.current, ScreenId::Ports);
     w.snap(&format!("{m}-16-ports"));
-    // Block a network that holds the admin's own address: refused as typed.
-    w.key(Key::BackTab); // the last field: blocked hosts
-    w.type_str("203.0.113.0/24");
-    w.snap(&format!("{m}-17-ports-blocks-admin"));
     w.key(Key::Enter);
-    assert_eq!(w.app.current, ScreenId::Ports, "refused");
-    w.key(Key::Ctrl('u'))
-        .type_str("198.51.100.0/24")
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    // the entries of the trust files, with their comments (BFD's ban of the demo)
+    w.snap(&format!("{m}-16b-hosts"));
+    // Block a network that holds the admin's own address: refused where it is entered.
+    w.key(Key::Tab).type_str("203.0.113.0/24");
+    w.keys(&[Key::Tab, Key::Char(' '), Key::Tab])
+        .type_str("office")
         .key(Key::Enter);
+    w.snap(&format!("{m}-17-hosts-blocks-admin"));
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts, "refused");
+    assert!(w.app.screens.hosts.select("203.0.113.0/24"));
+    w.key(Key::Delete).key(Key::Tab);
+    w.type_str("198.51.100.0/24")
+        .key(Key::Tab)
+        .key(Key::Tab)
+        .type_str("SIP scanner")
+        .key(Key::Enter);
+    w.snap(&format!("{m}-17b-hosts-added"));
+    w.key(Key::Enter);
     assert_eq!(w.app.current, ScreenId::Protection);
     w.snap(&format!("{m}-18-protection"));
     w.app.screens.protection.email.set_text("not an address");
@@ -287,9 +299,28 @@ fn error_states() {
             std::fs::write(p, t).unwrap();
         });
         w.key(Key::Enter).key(Key::Enter).type_str("trixuser");
+        // the user screen starts from sshd (password logins off) and refuses: no key
+        w.key(Key::Enter);
+        assert_eq!(w.app.current, ScreenId::User);
+        w.snap(&format!("{m}-06b-user-no-key-refused"));
+        let s = w.screen();
+        assert!(
+            s.contains("Password logins off: the user has no SSH key"),
+            "{s}"
+        );
+        // The review's own lockout check (an answers file can get there): as if the user
+        // screen had let it pass.
+        w.app.screens.user.no_password = false;
         w.key(Key::Enter); // user
+        w.app
+            .ctx
+            .answers
+            .ssh
+            .as_mut()
+            .unwrap()
+            .password_authentication = None;
         w.store_generated();
-        for _ in 0..6 {
+        for _ in 0..7 {
             if w.app.current == ScreenId::Review {
                 break;
             }
@@ -330,7 +361,8 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
     w.key(Key::Enter)
         .key(Key::Enter)
         .key(Key::Enter)
-        .key(Key::Enter); // extensions, asterisk, ports, protection
+        .key(Key::Enter)
+        .key(Key::Enter); // extensions, asterisk, ports, hosts, protection
     assert_eq!(w.app.current, ScreenId::Review);
     let fixture = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -617,15 +649,31 @@ fn a_second_run_on_a_hardened_box_changes_nothing() {
     }
 }
 
+const ED_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0aGVyZS1pcy1ub3QtYS1yZWFsLWtleS1oZXJl admin@laptop";
+
+/// The example answers, with a key and password logins off, one suggested service kept on
+/// (netfs) and the Asterisk settings: what the first run applies.
+fn hardened_answers() -> String {
+    let a = pbx_harden::demo::EXAMPLE_ANSWERS
+        .replace("\"netfs\", ", "")
+        .replace(
+            "groups = [\"wheel\"]",
+            &format!("authorized_keys = [\"{ED_KEY}\"]\ngroups = [\"wheel\"]"),
+        )
+        .replace(
+            "permit_root_login = false\n",
+            "permit_root_login = false\npassword_authentication = false\n",
+        );
+    assert!(a.contains("password_authentication") && a.contains("authorized_keys"));
+    format!("{a}\n[asterisk]\nami_localhost = true\nsip_guests = false\n")
+}
+
 fn second_run(prefill: bool) {
     // Harden the demo with the example answers, headless, and confirm.
     let mut w = wizard(false, |root| {
         let a = root.join("../answers.toml");
-        let answers = format!(
-            "{}\n[asterisk]\nami_localhost = true\nsip_guests = false\n",
-            pbx_harden::demo::EXAMPLE_ANSWERS
-        );
-        std::fs::write(&a, answers).unwrap();
+        std::fs::write(&a, hardened_answers()).unwrap();
         // from the same SSH session the wizard then runs in (Env::fixed)
         let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
         let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
@@ -637,15 +685,36 @@ fn second_run(prefill: bool) {
         // the same answers file pre-fills every screen (--answers)
         let r = Root::open(w.root.path()).unwrap();
         let sys = System::detect(&r, &Env::fixed()).unwrap();
-        let text = format!(
-            "{}\n[asterisk]\nami_localhost = true\nsip_guests = false\n",
-            pbx_harden::demo::EXAMPLE_ANSWERS
-        );
-        let a = Answers::parse(&text, "answers.toml").unwrap();
+        let a = Answers::parse(&hardened_answers(), "answers.toml").unwrap();
         w.app = App::new(sys, Some(a), Theme::new(false, false), 42, NOW);
     }
+    // The user screen starts from the key that is there and password logins off.
+    let u = &w.app.screens.user;
+    assert_eq!(u.valid_keys().len(), 1, "prefilled: {prefill}");
+    assert!(u.no_password, "prefilled: {prefill}");
+    // The hosts screen from the trust files, with their comments.
+    let hosts: Vec<(String, String, bool)> = w
+        .app
+        .screens
+        .hosts
+        .entries
+        .iter()
+        .map(|e| (e.host.clone(), e.comment.clone(), e.blocked))
+        .collect();
+    for want in [
+        ("pbx2.example.com", "IAX trunk to the branch office", false),
+        ("198.51.100.0/24", "SIP scanner", true),
+        ("203.0.113.77", "{bfd.sshd}", true),
+    ] {
+        assert!(
+            hosts
+                .iter()
+                .any(|(h, c, b)| h == want.0 && c == want.1 && *b == want.2),
+            "{want:?} in {hosts:?}"
+        );
+    }
     // Enter on every screen (Welcome .. Protection) reaches a review with no change.
-    for _ in 0..12 {
+    for _ in 0..14 {
         if w.app.current == ScreenId::Review {
             break;
         }
@@ -661,6 +730,24 @@ fn second_run(prefill: bool) {
         review.contains("No changes: the system already matches these answers."),
         "prefilled: {prefill}\n{review}"
     );
+    // netfs, kept on in the first run, is not offered for turning off again
+    assert!(
+        w.app
+            .screens
+            .services
+            .items
+            .iter()
+            .any(|i| i.name.starts_with("netfs") && !i.disable),
+        "{:?}",
+        w.app.screens.services.items
+    );
+    // the saved answers keep the hosts' comments and the key (prefilled from the file)
+    if prefill {
+        let saved = w.app.ctx.answers.to_toml_without_secrets();
+        assert!(saved.contains("IAX trunk to the branch office"), "{saved}");
+        assert!(saved.contains("SIP scanner"), "{saved}");
+        assert!(saved.contains("admin@laptop"), "{saved}");
+    }
 }
 
 #[test]
@@ -674,30 +761,39 @@ fn ctrl_u_clears_the_error_with_the_field() {
     while w.app.current != ScreenId::Ports {
         w.key(Key::Enter);
     }
-    // to the trusted hosts field: an invalid entry is refused
-    for _ in 0..30 {
-        if w.app.screens.ports.trusted_focused(&w.app.ctx) {
-            break;
-        }
-        w.key(Key::Tab);
-    }
-    assert!(w.app.screens.ports.trusted_focused(&w.app.ctx));
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    // the host field: an invalid entry is refused
+    w.app.screens.hosts.focus_host();
     w.type_str("not_a_host!");
     w.key(Key::Enter);
-    assert_eq!(w.app.current, ScreenId::Ports, "an invalid host is refused");
+    let s = w.screen();
+    assert!(s.contains("Host: "), "{s}");
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts, "an invalid host is refused");
     // Ctrl-U clears it, and with it the error: Enter goes on
     w.quick(Key::Ctrl('u'));
     w.quick(Key::Enter);
     let at = w.app.current;
-    assert_ne!(at, ScreenId::Ports, "{}", w.screen());
-    // both trusted and blocked: caught on this screen
+    assert_ne!(at, ScreenId::Hosts, "{}", w.screen());
+    // trusted, then the same host blocked: one entry, moved (never both)
     w.key(Key::Esc);
-    assert_eq!(w.app.current, ScreenId::Ports);
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    w.app.screens.hosts.focus_host();
+    w.type_str("192.0.2.99").key(Key::Enter);
+    w.app.screens.hosts.focus_host();
     w.type_str("192.0.2.99")
-        .key(Key::Tab)
-        .type_str("192.0.2.99");
-    let s = w.screen();
-    assert!(s.contains("192.0.2.99 is both trusted and blocked"), "{s}");
+        .keys(&[Key::Tab, Key::Char(' ')])
+        .key(Key::Enter);
+    let e: Vec<_> = w
+        .app
+        .screens
+        .hosts
+        .entries
+        .iter()
+        .filter(|e| e.host == "192.0.2.99")
+        .collect();
+    assert!(e.len() == 1 && e[0].blocked, "{e:?}");
 }
 
 #[test]
