@@ -814,3 +814,267 @@ fn f1_shows_the_help_of_the_focused_field_and_any_key_closes_it() {
     );
     assert!(!s.contains("x\n"), "the closing key types nothing");
 }
+
+/// The user screen's key field focused, on a fresh demo.
+fn at_the_key_field(w: &mut W) {
+    w.key(Key::Enter).key(Key::Enter).type_str("pbxadmin");
+    assert_eq!(w.app.current, ScreenId::User);
+    w.app.screens.user.focus_key_field(&w.app.ctx);
+}
+
+/// A bracketed paste: characters, and a line break as `PastedBreak`.
+fn paste(w: &mut W, text: &str) {
+    for c in text.chars() {
+        w.quick(if c == '\n' {
+            Key::PastedBreak
+        } else {
+            Key::Char(c)
+        });
+    }
+    let effects = w.app.update(Event::Settle);
+    w.run_effects(effects);
+}
+
+const PRIVATE: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACBiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4OQAAAJg=\n-----END OPENSSH PRIVATE KEY-----\n";
+
+#[test]
+fn ssh_keys_are_pasted_checked_and_refused_in_words() {
+    let mut w = wizard(false, |_| {});
+    at_the_key_field(&mut w);
+    // one paste: a good key, a broken one, a private key, a line with options
+    paste(
+        &mut w,
+        &format!("{ED_KEY}\nssh-ed25519 notbase64!! x\n{PRIVATE}from=\"192.0.2.1\" {ED_KEY}\n"),
+    );
+    w.snap("full-07b-user-keys-pasted");
+    let s = w.screen();
+    assert!(s.contains("ssh-ed25519 SHA256:"), "{s}");
+    assert!(s.contains("admin@laptop"), "{s}");
+    assert!(
+        s.contains("key 2: the ssh-ed25519 key is not valid base64"),
+        "{s}"
+    );
+    assert!(s.contains("key 3: a private key: not kept"), "{s}");
+    assert!(s.contains("key 4: options (from=, command=)"), "{s}");
+    // Enter is refused, naming the key
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    let s = w.screen();
+    assert!(
+        s.contains("SSH key 2: the ssh-ed25519 key is not valid"),
+        "{s}"
+    );
+    // nothing of the private key is kept or shown, in any frame
+    for f in &w.frames {
+        assert!(
+            !f.contains("b3BlbnNzaC1rZXkt") && !f.contains("QyNTUxOQAAACBi"),
+            "{f}"
+        );
+    }
+    assert!(
+        !format!("{:?}", w.app.screens.user.keys).contains("b3BlbnNzaC1rZXkt"),
+        "the private key is not kept"
+    );
+    // Del takes the bad ones out of the list (Tab back to the list: its last line)
+    for _ in 0..3 {
+        w.key(Key::BackTab);
+        w.key(Key::Delete);
+        w.app.screens.user.focus_key_field(&w.app.ctx);
+    }
+    assert_eq!(
+        w.app.screens.user.keys.len(),
+        1,
+        "{:?}",
+        w.app.screens.user.keys
+    );
+    // a key left typed in the field is not dropped: Enter elsewhere is refused
+    w.type_str("ssh-ed25519 AAAA");
+    w.key(Key::Tab);
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    assert!(
+        w.screen()
+            .contains("SSH key: Enter in the key field adds it")
+    );
+    w.app.screens.user.focus_key_field(&w.app.ctx);
+    w.key(Key::Ctrl('u'));
+    // a 1024-bit RSA key, pasted with a typed Enter
+    w.type_str("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXF old")
+        .key(Key::Enter);
+    assert!(
+        w.screen()
+            .contains("the ssh-rsa key has 1024 bits: 2048 at least")
+    );
+    w.key(Key::BackTab).key(Key::Delete);
+    // the same key twice is said, not added
+    w.app.screens.user.focus_key_field(&w.app.ctx);
+    paste(&mut w, &format!("{ED_KEY}\n"));
+    assert!(w.screen().contains("is in the list already"));
+    assert_eq!(w.app.screens.user.valid_keys().len(), 1);
+    // password logins off: allowed with the key
+    w.key(Key::BackTab); // from the key field: up to the list
+    w.key(Key::Tab).key(Key::Tab); // the key field, then password logins
+    w.key(Key::Char(' '));
+    assert!(w.app.screens.user.no_password, "{}", w.screen());
+    w.snap("full-07c-user-key-password-off");
+    w.key(Key::Enter);
+    let at = w.app.current;
+    assert_eq!(at, ScreenId::Password, "{}", w.screen());
+    let u = w.app.ctx.answers.user.clone().unwrap();
+    assert_eq!(u.authorized_keys, vec![ED_KEY.to_string()]);
+    assert_eq!(
+        w.app
+            .ctx
+            .answers
+            .ssh
+            .as_ref()
+            .unwrap()
+            .password_authentication,
+        Some(false)
+    );
+    // back, the key out: password logins off is refused on this screen
+    w.key(Key::Esc);
+    w.key(Key::Up).key(Key::Up); // no_password -> key field -> list
+    w.key(Key::Delete);
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    assert!(
+        w.screen()
+            .contains("Password logins off: the user has no SSH key")
+    );
+    w.no_secret_shown();
+}
+
+#[test]
+fn the_key_of_this_login_is_offered_when_it_can_be_known() {
+    // sshd's log names the key; root's authorized_keys has it (with options)
+    let mut w = wizard(false, |root| {
+        std::fs::create_dir_all(root.join("var/log")).unwrap();
+        std::fs::create_dir_all(root.join("root/.ssh")).unwrap();
+        std::fs::write(
+            root.join("root/.ssh/authorized_keys"),
+            format!("from=\"203.0.113.0/24\",no-pty {ED_KEY}\n"),
+        )
+        .unwrap();
+        let k = pbx_harden::plan::keys::check(ED_KEY).unwrap();
+        let fp = pbx_harden::plan::keys::fingerprint(&k);
+        std::fs::write(
+            root.join("var/log/secure"),
+            format!(
+                "Dec  2 04:00:01 pbx1 sshd[99]: Accepted password for root from 203.0.113.10 port 40000 ssh2\n\
+                 Dec  2 04:10:01 pbx1 sshd[100]: Accepted publickey for root from 203.0.113.10 port 50022 ssh2: ED25519 {fp}\n"
+            ),
+        )
+        .unwrap();
+    });
+    w.key(Key::Enter).key(Key::Enter).type_str("pbxadmin");
+    w.snap("full-07d-user-login-key");
+    let s = w.screen();
+    assert!(
+        s.contains("[ ] the key of this login: ssh-ed25519 admin@laptop"),
+        "{s}"
+    );
+    // Tab to it (name, group, key field, this), Space adds it
+    w.keys(&[Key::Tab, Key::Tab, Key::Tab, Key::Char(' ')]);
+    assert_eq!(w.app.screens.user.valid_keys().len(), 1, "{}", w.screen());
+    assert!(w.screen().contains("[x] the key of this login"));
+
+    // a password login: said briefly
+    let mut w = wizard(false, |root| {
+        std::fs::create_dir_all(root.join("var/log")).unwrap();
+        std::fs::write(
+            root.join("var/log/secure"),
+            "Dec  2 04:10:01 pbx1 sshd[100]: Accepted password for root from 203.0.113.10 port 50022 ssh2\n",
+        )
+        .unwrap();
+    });
+    w.key(Key::Enter).key(Key::Enter);
+    assert!(
+        w.screen()
+            .contains("Key of this login unknown: this session did not log in with a key")
+    );
+
+    // ExposeAuthInfo: the SSH_USER_AUTH file names it
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("sshauth");
+    std::fs::write(&auth, format!("publickey {ED_KEY}\n")).unwrap();
+    let root = demo_root();
+    let r = Root::open(root.path()).unwrap();
+    let env = Env {
+        ssh_user_auth: Some(auth.display().to_string()),
+        ..Env::fixed()
+    };
+    let sys = System::detect(&r, &env).unwrap();
+    let k = pbx_harden::plan::keys::login_key(&sys).unwrap();
+    assert_eq!(k.line, ED_KEY);
+    // not over SSH: nothing to say
+    let env = Env {
+        ssh_connection: None,
+        ..Env::fixed()
+    };
+    let sys = System::detect(&r, &env).unwrap();
+    assert_eq!(pbx_harden::plan::keys::login_key(&sys), Err(None));
+}
+
+#[test]
+fn trust_entries_are_edited_and_removed_with_their_comments() {
+    if !real_parts() {
+        return;
+    }
+    // BFD's bans fill deny_hosts.rules: the list scrolls, nothing is cut
+    let mut w = wizard(false, |root| {
+        let p = root.join("etc/apf/deny_hosts.rules");
+        let mut t = std::fs::read_to_string(&p).unwrap();
+        for i in 1..=40 {
+            t.push_str(&format!(
+                "# added 198.18.0.{i} on 02/11/09 03:12:40 with comment: {{bfd.asterisk}}       \n198.18.0.{i}\n"
+            ));
+        }
+        std::fs::write(p, t).unwrap();
+    });
+    w.walk_to_ssh_screen();
+    w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    while w.app.current != ScreenId::Hosts {
+        w.key(Key::Enter);
+    }
+    assert_eq!(w.app.screens.hosts.entries.len(), 41);
+    w.snap("full-17c-hosts-many");
+    assert!(w.screen().contains("of 41; Up/Down/PgUp/PgDn scroll)"));
+    for _ in 0..12 {
+        w.key(Key::PageDown);
+    }
+    let s = w.screen();
+    assert!(s.contains("198.18.0.40") && s.contains("of 41"), "{s}");
+    // edit the comment of BFD's first ban, take the last one out
+    assert!(w.app.screens.hosts.select("203.0.113.77"));
+    w.key(Key::Char('e'));
+    w.key(Key::Ctrl('u')).type_str("scanner, static");
+    w.snap("full-17d-hosts-editing");
+    w.key(Key::Enter);
+    assert!(w.app.screens.hosts.select("198.18.0.40"));
+    w.key(Key::Delete);
+    let s = w.screen();
+    assert!(s.contains("198.18.0.40 taken out"), "{s}");
+    assert!(s.contains("scanner, static (edited)"), "{s}");
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Protection);
+    let fw = w.app.ctx.answers.firewall.clone().unwrap();
+    assert_eq!(fw.remove, vec!["198.18.0.40".to_string()]);
+    assert_eq!(fw.blocked.len(), 1, "only what changed: {:?}", fw.blocked);
+    assert_eq!(fw.blocked[0].comment.as_deref(), Some("scanner, static"));
+    while w.app.current != ScreenId::Review {
+        w.key(Key::Enter);
+    }
+    // the review: the comment line edited in place, the entry and its comment gone
+    let review = review_text(&w);
+    assert!(
+        review.contains("+# added 203.0.113.77 on 02/11/09 03:12:40 with comment: scanner, static"),
+        "{review}"
+    );
+    assert!(review.contains("-198.18.0.40"), "{review}");
+    assert!(!review.contains("-198.18.0.39"), "{review}");
+    // the saved answers keep the comment
+    let saved = w.app.ctx.answers.to_toml_without_secrets();
+    assert!(saved.contains("scanner, static"), "{saved}");
+    w.no_secret_shown();
+}

@@ -366,6 +366,24 @@ impl State {
     }
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
+        let before = self.focused();
+        let nav = self.key_inner(k, ctx);
+        // the list comes and goes: the focus stays on its field unless the key moved it
+        let moved = matches!(k, Key::Tab | Key::BackTab | Key::Up | Key::Down)
+            || matches!(
+                k,
+                Key::Enter | Key::Delete | Key::Backspace | Key::Char('e') | Key::Char(' ')
+            ) && before == Some(Focus::List);
+        if !moved
+            && let Some(f) = before
+            && let Some(i) = self.focusables().iter().position(|x| *x == f)
+        {
+            self.focus = i;
+        }
+        nav
+    }
+
+    fn key_inner(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         self.note = None;
         let focused = self.focused();
         let n = self.focusables().len();
@@ -596,7 +614,11 @@ impl State {
         ))));
         out.push(Line::from("Comment:"));
         out.push(Line::from(Span::styled(
-            "Enter adds it (several: spaces between); in the list e edits, Del removes",
+            if self.editing.is_some() {
+                "Enter keeps the change; Esc puts the entry back as it was"
+            } else {
+                "Enter adds it (several: spaces between); in the list e edits, Del removes"
+            },
             t.dim(),
         )));
         out.extend(msgs.into_iter().take(msg_room));
@@ -614,7 +636,7 @@ impl State {
             height: 1,
         };
         self.host
-            .render(f, at(host_row, 5, 36), focused == Some(Focus::Host));
+            .render(f, at(host_row, 6, 35), focused == Some(Focus::Host));
         let kind = format!(
             "{} trusted {} blocked",
             t.radio(!self.blocked),

@@ -290,6 +290,21 @@ impl State {
     }
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
+        let before = self.focused(ctx);
+        let nav = self.key_inner(k, ctx);
+        // items come and go (the list, "use the existing account"): the focus stays on its
+        // field unless the key moved it
+        let moved = matches!(k, Key::Tab | Key::BackTab | Key::Up | Key::Down);
+        if !moved
+            && let Some(f) = before
+            && let Some(i) = self.focusables(ctx).iter().position(|x| *x == f)
+        {
+            self.focus = i;
+        }
+        nav
+    }
+
+    fn key_inner(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         self.note = None;
         let focused = self.focused(ctx);
         match (focused, k) {
@@ -524,15 +539,21 @@ impl State {
         match &self.login_key {
             Ok(k) => {
                 let have = self.valid_keys().iter().any(|v| same(v, k));
+                // type and comment first; the fingerprint where it fits
+                let head = format!(
+                    "{} the key of this login: {} {}",
+                    t.check(have),
+                    k.kind,
+                    keys::comment(k)
+                );
+                let full = format!("{head} {}", keys::fingerprint(k));
                 out.push(Line::from(Span::styled(
                     cut(
-                        &format!(
-                            "{} the key of this login: {} {} {}",
-                            t.check(have),
-                            k.kind,
-                            keys::fingerprint(k),
-                            keys::comment(k)
-                        ),
+                        if full.chars().count() <= w {
+                            &full
+                        } else {
+                            &head
+                        },
                         w,
                     ),
                     style(focused == Some(Focus::LoginKey)),
