@@ -67,6 +67,8 @@ pub struct State {
     pub problems: Vec<Problem>,
     /// A word about the last action.
     pub note: Option<(String, bool)>,
+    /// The last key put the focus somewhere on purpose.
+    refocused: bool,
 }
 
 fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
@@ -148,6 +150,7 @@ impl State {
             scroll: Cell::new(0),
             problems: Vec::new(),
             note: None,
+            refocused: false,
         }
     }
 
@@ -171,6 +174,7 @@ impl State {
     fn focus_on(&mut self, f: Focus) {
         if let Some(i) = self.focusables().iter().position(|x| *x == f) {
             self.focus = i;
+            self.refocused = true;
         }
     }
 
@@ -367,13 +371,10 @@ impl State {
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         let before = self.focused();
+        self.refocused = false;
         let nav = self.key_inner(k, ctx);
         // the list comes and goes: the focus stays on its field unless the key moved it
-        let moved = matches!(k, Key::Tab | Key::BackTab | Key::Up | Key::Down)
-            || matches!(
-                k,
-                Key::Enter | Key::Delete | Key::Backspace | Key::Char('e') | Key::Char(' ')
-            ) && before == Some(Focus::List);
+        let moved = matches!(k, Key::Tab | Key::BackTab | Key::Up | Key::Down) || self.refocused;
         if !moved
             && let Some(f) = before
             && let Some(i) = self.focusables().iter().position(|x| *x == f)

@@ -70,6 +70,8 @@ pub struct State {
     keys_of: String,
     /// A word about the last key action (duplicate, kept key).
     pub note: Option<String>,
+    /// The last key put the focus somewhere on purpose.
+    refocused: bool,
 }
 
 impl State {
@@ -111,6 +113,7 @@ impl State {
             in_private: false,
             keys_of: String::new(),
             note: None,
+            refocused: false,
         };
         s.load_existing(ctx);
         for l in pre.map(|u| u.authorized_keys.clone()).unwrap_or_default() {
@@ -256,6 +259,7 @@ impl State {
             .position(|f| *f == Focus::KeyField)
         {
             self.focus = i;
+            self.refocused = true;
         }
     }
 
@@ -291,10 +295,11 @@ impl State {
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         let before = self.focused(ctx);
+        self.refocused = false;
         let nav = self.key_inner(k, ctx);
         // items come and go (the list, "use the existing account"): the focus stays on its
         // field unless the key moved it
-        let moved = matches!(k, Key::Tab | Key::BackTab | Key::Up | Key::Down);
+        let moved = matches!(k, Key::Tab | Key::BackTab | Key::Up | Key::Down) || self.refocused;
         if !moved
             && let Some(f) = before
             && let Some(i) = self.focusables(ctx).iter().position(|x| *x == f)
