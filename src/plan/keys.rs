@@ -167,13 +167,12 @@ pub fn login_key(sys: &crate::system::System) -> Result<Key, Option<String>> {
     let needle = format!(" port {port} ssh2");
     let mut seen_log = None;
     for log in ["/var/log/secure", "/var/log/auth.log", "/var/log/messages"] {
-        let Ok(Some(bytes)) = sys.root.read(log) else {
+        // the newest 4 MB are enough for this session's login (a log may be huge)
+        let Some(tail) = tail(&sys.root.host(log), 4 << 20) else {
             continue;
         };
         seen_log.get_or_insert(log);
-        // the newest 4 MB are enough for this session's login
-        let tail = &bytes[bytes.len().saturating_sub(4 << 20)..];
-        let text = String::from_utf8_lossy(tail);
+        let text = String::from_utf8_lossy(&tail);
         for l in text.lines().rev() {
             let Some(i) = l.find("Accepted ") else {
                 continue;
@@ -213,6 +212,17 @@ pub fn login_key(sys: &crate::system::System) -> Result<Key, Option<String>> {
         Some(log) => format!("no login from {ip} port {port} in {log}"),
         None => "no sshd log (ExposeAuthInfo yes would tell)".into(),
     }))
+}
+
+/// The last `max` bytes of a file.
+fn tail(path: &std::path::Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
+    let mut out = Vec::new();
+    f.take(max).read_to_end(&mut out).ok()?;
+    Some(out)
 }
 
 /// Where sshd reads `user`'s keys: the first file of `AuthorizedKeysFile` (`%h`, `%u`;

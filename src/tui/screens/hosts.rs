@@ -265,6 +265,7 @@ impl State {
             .apf
             .as_ref()
             .map_or(trust::TrustFormat::Apf9, |a| a.format);
+        let was_editing = self.editing.is_some();
         let mut bad = Vec::new();
         let mut msg = None;
         for h in text.split_whitespace() {
@@ -310,11 +311,16 @@ impl State {
         self.host.set_text(&bad.join(" "));
         if bad.is_empty() {
             self.comment.set_text("");
+            let edited = self.editing.is_some() || was_editing;
             if let Some(e) = self.editing.take() {
                 // the edited entry was renamed: the old one goes
                 if e.file.is_some() {
                     self.removed.push(e.host);
                 }
+            }
+            if edited {
+                // an edit done: new entries start as trusted again
+                self.blocked = false;
             }
         }
         self.note = msg.map(|m| (m, true));
