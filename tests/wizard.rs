@@ -848,7 +848,7 @@ fn ssh_keys_are_pasted_checked_and_refused_in_words() {
     );
     w.snap("full-07b-user-keys-pasted");
     let s = w.screen();
-    assert!(s.contains("ssh-ed25519 SHA256:"), "{s}");
+    assert!(s.contains("ssh-ed25519 admin@laptop SHA256:"), "{s}");
     assert!(s.contains("admin@laptop"), "{s}");
     assert!(
         s.contains("key 2: the ssh-ed25519 key is not valid base64"),
@@ -1077,4 +1077,93 @@ fn trust_entries_are_edited_and_removed_with_their_comments() {
     let saved = w.app.ctx.answers.to_toml_without_secrets();
     assert!(saved.contains("scanner, static"), "{saved}");
     w.no_secret_shown();
+}
+
+#[test]
+fn the_hosts_screen_refuses_in_its_own_words() {
+    let mut w = wizard(false, |_| {});
+    // straight to the hosts screen (the screens before it are tested above)
+    w.app.current = ScreenId::Hosts;
+    let effects = w.app.screens.enter(ScreenId::Hosts, &mut w.app.ctx);
+    w.run_effects(effects);
+    w.app.screens.hosts.focus_host();
+    // a host typed but not added: Enter adds it; Tab away and Enter is refused
+    w.type_str("192.0.2.50").key(Key::Tab);
+    w.key(Key::Tab).key(Key::Tab); // kind, comment, (list)
+    w.app.screens.hosts.focus_host();
+    w.key(Key::Ctrl('u'));
+    // a comment without a host
+    w.key(Key::Tab).key(Key::Tab).type_str("lonely");
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    assert!(
+        w.screen()
+            .contains("Comment: give the host it belongs to, or clear it with ^U"),
+        "{}",
+        w.screen()
+    );
+    w.key(Key::Ctrl('u'));
+    // an invalid host stays in the field, said
+    w.app.screens.hosts.focus_host();
+    w.type_str("not_a_host! 192.0.2.51").key(Key::Enter);
+    let s = w.screen();
+    assert!(s.contains("Host: "), "{s}");
+    assert_eq!(w.app.screens.hosts.host.text(), "not_a_host!");
+    assert!(
+        w.app
+            .screens
+            .hosts
+            .entries
+            .iter()
+            .any(|e| e.host == "192.0.2.51")
+    );
+    // from the list (kind, comment, list), Enter means "next": refused
+    w.key(Key::Tab).key(Key::Tab).key(Key::Tab).key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    assert!(
+        w.screen()
+            .contains("Host: Enter adds the entry (^U clears the field)")
+    );
+    // a comment of more than 200 characters
+    w.app.screens.hosts.focus_host();
+    w.key(Key::Ctrl('u')).type_str("192.0.2.52");
+    w.key(Key::Tab).key(Key::Tab).type_str(&"x".repeat(201));
+    w.key(Key::Enter);
+    assert!(
+        w.screen()
+            .contains("Comment: a comment is limited to 200 characters"),
+        "{}",
+        w.screen()
+    );
+    assert!(
+        !w.app
+            .screens
+            .hosts
+            .entries
+            .iter()
+            .any(|e| e.host == "192.0.2.52")
+    );
+    // a key already in authorized_keys stays (said), on the user screen
+    let mut w = wizard(false, |root| {
+        std::fs::create_dir_all(root.join("root/.ssh")).unwrap();
+        std::fs::write(
+            root.join("root/.ssh/authorized_keys"),
+            format!("{ED_KEY}\n"),
+        )
+        .unwrap();
+    });
+    w.key(Key::Enter).key(Key::Enter).type_str("root");
+    w.key(Key::Tab); // the list of root's keys is loaded when the name is settled
+    assert!(
+        w.screen().contains("admin@laptop (there now)"),
+        "{}",
+        w.screen()
+    );
+    w.app.screens.user.focus_key_field(&w.app.ctx);
+    w.key(Key::BackTab).key(Key::Delete);
+    assert!(
+        w.screen()
+            .contains("a key already in authorized_keys stays")
+    );
+    assert_eq!(w.app.screens.user.valid_keys().len(), 1);
 }

@@ -128,12 +128,15 @@ impl State {
                     }
                 }
             }
+            // kept even when the files do not have it (the review says so): never dropped
             for r in &fw.remove {
                 if let Some(i) = entries
                     .iter()
                     .position(|e| e.host == *r && e.file.is_some())
                 {
                     entries.remove(i);
+                }
+                if !removed.contains(r) {
                     removed.push(r.clone());
                 }
             }

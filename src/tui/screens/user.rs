@@ -513,12 +513,13 @@ impl State {
             let sel = focused == Some(Focus::KeyList) && i == self.key_sel;
             let (text, st) = match k {
                 KeyItem::Ok { key, existing } => (
+                    // what a person recognises first; the fingerprint where it fits
                     format!(
-                        "  {} {} {}{}",
+                        "  {} {}{} {}",
                         key.kind,
-                        keys::fingerprint(key),
                         keys::comment(key),
-                        if *existing { " (there now)" } else { "" }
+                        if *existing { " (there now)" } else { "" },
+                        keys::fingerprint(key),
                     ),
                     style(sel),
                 ),
