@@ -515,11 +515,13 @@ impl State {
                 KeyItem::Ok { key, existing } => (
                     // what a person recognises first; the fingerprint where it fits
                     format!(
-                        "  {} {}{} {}",
-                        key.kind,
-                        keys::comment(key),
-                        if *existing { " (there now)" } else { "" },
-                        keys::fingerprint(key),
+                        "  {}",
+                        words(&[
+                            &key.kind,
+                            keys::comment(key),
+                            if *existing { "(there now)" } else { "" },
+                            &keys::fingerprint(key),
+                        ])
                     ),
                     style(sel),
                 ),
@@ -545,23 +547,17 @@ impl State {
         match &self.login_key {
             Ok(k) => {
                 let have = self.valid_keys().iter().any(|v| same(v, k));
-                // type and comment first; the fingerprint where it fits
-                let head = format!(
-                    "{} the key of this login: {} {}",
-                    t.check(have),
-                    k.kind,
-                    keys::comment(k)
-                );
-                let full = format!("{head} {}", keys::fingerprint(k));
+                // type and comment first; the fingerprint where it fits (or when there is
+                // no comment to tell the key by)
+                let head = words(&[
+                    &format!("{} the key of this login:", t.check(have)),
+                    &k.kind,
+                    keys::comment(k),
+                ]);
+                let full = words(&[&head, &keys::fingerprint(k)]);
+                let fits = full.chars().count() <= w || keys::comment(k).is_empty();
                 out.push(Line::from(Span::styled(
-                    cut(
-                        if full.chars().count() <= w {
-                            &full
-                        } else {
-                            &head
-                        },
-                        w,
-                    ),
+                    cut(if fits { &full } else { &head }, w),
                     style(focused == Some(Focus::LoginKey)),
                 )));
             }
@@ -613,6 +609,16 @@ impl State {
             focused == Some(Focus::KeyField),
         );
     }
+}
+
+/// The non-empty parts, one space between.
+fn words(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The same key (type and base64; comments may differ).
