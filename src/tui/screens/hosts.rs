@@ -434,6 +434,14 @@ impl State {
                 self.sel = (self.sel + 5).min(self.entries.len().saturating_sub(1));
                 return Nav::Stay;
             }
+            (Some(Focus::List), Key::Home) => {
+                self.sel = 0;
+                return Nav::Stay;
+            }
+            (Some(Focus::List), Key::End) => {
+                self.sel = self.entries.len().saturating_sub(1);
+                return Nav::Stay;
+            }
             (Some(Focus::List), Key::PageUp) => {
                 self.sel = self.sel.saturating_sub(5);
                 return Nav::Stay;
@@ -591,7 +599,7 @@ impl State {
         if n > shown {
             out.push(Line::from(Span::styled(
                 format!(
-                    "  ({}-{} of {n}; Up/Down/PgUp/PgDn scroll)",
+                    "  ({}-{} of {n}; Up/Down/PgUp/PgDn/Home/End scroll)",
                     top + 1,
                     (top + shown).min(n)
                 ),
