@@ -251,7 +251,13 @@ fn audit_cmd(dir: &std::path::Path, format: AuditFormat) -> i32 {
         Ok(r) => {
             match format {
                 AuditFormat::Text => out!("{}", r.to_text()),
-                AuditFormat::Json => out!("{}", r.to_json()),
+                AuditFormat::Json => match r.to_json() {
+                    Ok(s) => out!("{s}"),
+                    Err(e) => {
+                        errln!("pbx-harden: {e}");
+                        return 2;
+                    }
+                },
             }
             if r.is_clean() { 0 } else { 1 }
         }
@@ -956,6 +962,15 @@ fn apply_json(
     ))
 }
 
+#[cfg(not(feature = "tui"))]
+fn wizard(_cli: &Cli) -> Result<i32> {
+    Err(Error::invalid(
+        "this pbx-harden was built without the wizard (cargo feature `tui`): name a \
+         command, e.g. `pbx-harden plan --answers FILE` (see --help)",
+    ))
+}
+
+#[cfg(feature = "tui")]
 fn wizard(cli: &Cli) -> Result<i32> {
     let prefill = cli.answers.as_deref().map(Answers::load).transpose()?;
     let root = if cli.demo {

@@ -1,6 +1,7 @@
 //! The wizard, screen by screen, at 80x24 in both looks (insta snapshots in snapshots/), and
 //! flows driven by keys. Time, randomness and the system are fixed, so every frame is
 //! deterministic. No secret appears in any snapshot.
+#![cfg(feature = "tui")] // the wizard is the default cargo feature `tui`
 
 mod common;
 

@@ -167,23 +167,25 @@ pub struct Journal {
 }
 
 impl Journal {
-    fn digest(&self) -> String {
+    fn digest(&self) -> std::result::Result<String, String> {
         let mut c = self.clone();
         c.checksum = None;
-        fsops::sha256(&serde_json::to_vec_pretty(&c).expect("journal serializes"))
+        let bytes = serde_json::to_vec_pretty(&c).map_err(|e| e.to_string())?;
+        Ok(fsops::sha256(&bytes))
     }
 
     /// The journal as written to disk, with its checksum.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let fail = |e: String| Error::invalid(format!("the journal of {}: {e}", self.txid));
         let mut c = self.clone();
-        c.checksum = Some(self.digest());
-        serde_json::to_vec_pretty(&c).expect("journal serializes")
+        c.checksum = Some(self.digest().map_err(fail)?);
+        serde_json::to_vec_pretty(&c).map_err(|e| fail(e.to_string()))
     }
 
     fn from_bytes(b: &[u8]) -> std::result::Result<Journal, String> {
         let j: Journal = serde_json::from_slice(b).map_err(|e| e.to_string())?;
         match &j.checksum {
-            Some(c) if *c != j.digest() => Err("its checksum does not match".into()),
+            Some(c) if *c != j.digest()? => Err("its checksum does not match".into()),
             _ => Ok(j),
         }
     }
@@ -339,7 +341,7 @@ pub fn save(root: &Root, j: &Journal) -> Result<()> {
             fs::rename(&tmp, &prev).at(&prev)?;
         }
     }
-    fsops::write_atomic(&p, &j.to_bytes(), &Meta::new_file(0o600)).at(&p)
+    fsops::write_atomic(&p, &j.to_bytes()?, &Meta::new_file(0o600)).at(&p)
 }
 
 /// Conflict copies kept from earlier rollbacks (relative to the state directory), until

@@ -443,7 +443,7 @@ Nothing new is applied until that rollback completes.",
         rollback: None,
         checksum: None,
     };
-    let jbytes = j.to_bytes();
+    let jbytes = j.to_bytes()?;
     for name in ["journal.first.json", "journal.json"] {
         let jp = staging.join(name);
         fsops::write_atomic(&jp, &jbytes, &fsops::Meta::new_file(0o600)).at(&jp)?;
@@ -1062,11 +1062,9 @@ pub fn rollback(
         // The record `status` shows ("rolled back when, why, what came back"); it moves to
         // history with the journal.
         let rec = journal::Paths::of(root).pending.join(RECORD);
-        let _ = fsops::write_atomic(
-            &rec,
-            &serde_json::to_vec_pretty(&rep).expect("report serializes"),
-            &fsops::Meta::new_file(0o600),
-        );
+        if let Ok(bytes) = serde_json::to_vec_pretty(&rep) {
+            let _ = fsops::write_atomic(&rec, &bytes, &fsops::Meta::new_file(0o600));
+        }
         journal::archive(root, &j, "rolled-back")?;
     } else {
         let now = journal::now();

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fsops::{self, Meta};
 use super::journal::STATE_DIR;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +37,7 @@ pub fn add_managed_user(root: &Root, name: &str) -> Result<()> {
     s.managed_users.push(name.to_string());
     super::journal::ensure_state_dir(root)?;
     let p = path(root);
-    let bytes = serde_json::to_vec_pretty(&s).expect("state serializes");
+    let bytes = serde_json::to_vec_pretty(&s)
+        .map_err(|e| Error::invalid(format!("{}: {e}", p.display())))?;
     fsops::write_atomic(&p, &bytes, &Meta::new_file(0o600)).at(&p)
 }

@@ -88,10 +88,11 @@ impl Report {
         self.findings.is_empty()
     }
 
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("the report serializes");
+    pub fn to_json(&self) -> crate::Result<String> {
+        let mut s = serde_json::to_string_pretty(self)
+            .map_err(|e| crate::Error::invalid(format!("the audit report: {e}")))?;
         s.push('\n');
-        s
+        Ok(s)
     }
 
     pub fn to_text(&self) -> String {

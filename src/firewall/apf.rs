@@ -99,9 +99,9 @@ pub fn settings_line(file: &str, set: &[(String, String)]) -> String {
     }
     let parts: Vec<String> = keys
         .into_iter()
-        .map(|k| {
-            let v = &set.iter().rev().find(|(kk, _)| kk == k).expect("key").1;
-            format!("{k}={v}")
+        .filter_map(|k| {
+            let (_, v) = set.iter().rev().find(|(kk, _)| kk == k)?;
+            Some(format!("{k}={v}"))
         })
         .collect();
     format!("{file} sets {}", parts.join(" "))

@@ -654,11 +654,10 @@ fn host_list(
         }
         let host = entry.host();
         // Local addresses: APF refuses them in the trust system; blocking one cuts the box off.
-        let local = ctx
-            .local
-            .iter()
-            .copied()
-            .chain(["127.0.0.1".parse().expect("ip"), "::1".parse().expect("ip")]);
+        let local = ctx.local.iter().copied().chain([
+            IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ]);
         let mut refused = false;
         for l in local {
             if host.covers(l) == Some(true) {

@@ -478,6 +478,10 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         return;
     };
     let l = lists();
+    if let Some(e) = &l.broken {
+        b.error("services", e.clone());
+        return;
+    }
     let key = "services.disable";
     let okey = "services.override_keep_list";
     for o in &s.override_keep_list {
