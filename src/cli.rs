@@ -796,10 +796,11 @@ fn confirm_instructions(root: &Root, r: &apply::ApplyReport) -> String {
 /// system; with `--root` elsewhere).
 fn confirm_command(root: &Root, r: &apply::ApplyReport) -> String {
     let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
+        .map(|p| crate::config::shell::quote(&p.display().to_string()))
         .unwrap_or_else(|_| "pbx-harden".into());
     if !root.is_live() {
-        format!("{exe} --root {} confirm", root.dir().display())
+        let dir = crate::config::shell::quote(&root.dir().display().to_string());
+        format!("{exe} --root {dir} confirm")
     } else if r.summary.sudo {
         format!("sudo {exe} confirm")
     } else {

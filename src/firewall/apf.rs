@@ -80,14 +80,7 @@ pub fn generated_files(install: &str) -> Vec<String> {
 }
 
 /// A value as bash reads it back from `KEY="value"` (the summary line is valid shell).
-pub fn shell_quote_value(v: &str) -> String {
-    let e = v
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('$', "\\$")
-        .replace('`', "\\`");
-    format!("\"{e}\"")
-}
+pub use crate::config::shell::double_quote as shell_quote_value;
 
 /// The `KEY="value" …` summary of what a plan sets in a shell-variable file: valid shell,
 /// so a test can let bash read it and compare with the file bash sources.

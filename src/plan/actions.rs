@@ -241,13 +241,5 @@ pub fn restart_ssh(s: &SshService) -> Vec<Vec<String>> {
     }
 }
 
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
+/// One word of a shown command (the one quoting function is `config::shell::quote`).
+pub use crate::config::shell::quote as shell_quote;
