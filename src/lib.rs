@@ -35,6 +35,7 @@ macro_rules! errln {
 
 pub mod answers;
 pub mod apply;
+pub mod args;
 pub mod audit;
 pub mod cli;
 pub mod config;
