@@ -46,6 +46,7 @@ pub mod extensions;
 pub mod firewall;
 pub mod firstboot;
 pub mod manpage;
+pub mod model;
 pub mod plan;
 pub mod problems;
 pub mod redact;

@@ -102,19 +102,8 @@ pub struct Snapshot {
     pub after: Option<String>,
 }
 
-/// Work done by `confirm` (e.g. APF's DEVEL_MODE back to 0, then a restart).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum ConfirmStep {
-    SetShellVar {
-        path: String,
-        key: String,
-        value: String,
-    },
-    Run {
-        argv: Vec<String>,
-    },
-}
+/// Work done by `confirm` (a type of the plan's model).
+pub use crate::model::ConfirmStep;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxSummary {

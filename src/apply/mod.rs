@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use journal::{Before, ConfirmStep, Failure, Journal, RollbackState, Snapshot, TxState, TxSummary};
 
 use crate::error::{Error, IoContext, Result};
-use crate::plan::{Action, Plan};
+use crate::model::{Action, Plan};
 use crate::root::Root;
 use crate::system::System;
 
@@ -658,14 +658,7 @@ pub fn wait_for_banner(port: u16, within: Duration) -> Result<()> {
 pub const ACCOUNT_FILES: [&str; 4] = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"];
 
 /// Files shadow-utils locks with `FILE.lock` (via `FILE.PID`) and replaces via `FILE+`.
-pub const SHADOW_UTILS_FILES: [&str; 6] = [
-    "/etc/passwd",
-    "/etc/shadow",
-    "/etc/group",
-    "/etc/gshadow",
-    "/etc/subuid",
-    "/etc/subgid",
-];
+pub use crate::model::actions::SHADOW_UTILS_FILES;
 
 /// Remove the `FILE.PID` link files a killed shadow-utils command left (they hold the
 /// pid, which is no longer running).

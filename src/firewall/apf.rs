@@ -17,8 +17,8 @@ use crate::config::trust::{self, Entry, Host, Kind, TrustFile, TrustFormat};
 use crate::exec::argv;
 use crate::firewall::ports::{self, PortRange};
 use crate::firewall::{APF_CONF, ApfInfo, Ctx, HostItem, Spec, blocks_ssh, hosts_line};
-use crate::plan::actions::CommandAction;
-use crate::plan::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::model::actions::CommandAction;
+use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
 
 const WHY: &str = "APF firewall";
 

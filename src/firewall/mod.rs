@@ -18,7 +18,7 @@ use std::net::IpAddr;
 
 use crate::answers::{Answers, HostEntry};
 use crate::config::trust::{self, Entry, Flow, Host, Stamp, TrustFormat};
-use crate::plan::{Builder, CheckStatus};
+use crate::model::{Builder, CheckStatus};
 use crate::root::Root;
 use crate::system::Proto;
 pub use asterisk::AsteriskPorts;

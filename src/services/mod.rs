@@ -24,8 +24,8 @@ pub mod lists;
 
 use crate::answers::Answers;
 use crate::exec::argv;
-use crate::plan::Builder;
-use crate::plan::actions::{Action, CommandAction};
+use crate::model::Builder;
+use crate::model::actions::{Action, CommandAction};
 use crate::root::Root;
 use crate::system::Init;
 
