@@ -32,7 +32,7 @@ use super::fsops::{self, Meta};
 use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 
-pub const STATE_DIR: &str = "/var/lib/pbx-harden";
+pub use crate::system::state::STATE_DIR;
 pub const JOURNAL_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,12 +180,7 @@ impl Journal {
     }
 }
 
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use crate::system::state::now;
 
 pub struct Paths {
     pub state: PathBuf,

@@ -11,7 +11,6 @@
 //!   every five minutes, leaving the box open; rollback brings back the old rules instead.)
 
 use crate::answers::{Answers, ApfAnswers};
-use crate::apply::journal::STATE_DIR;
 use crate::config::shellvars::ShellVars;
 use crate::config::trust::{self, Entry, Host, Kind, TrustFile, TrustFormat};
 use crate::exec::argv;
@@ -19,6 +18,7 @@ use crate::firewall::ports::{self, PortRange};
 use crate::firewall::{APF_CONF, ApfInfo, Ctx, HostItem, Spec, blocks_ssh, hosts_line};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::system::state::STATE_DIR;
 
 const WHY: &str = "APF firewall";
 
