@@ -358,6 +358,17 @@ pub fn render(plan: &Plan, sys: &System) -> String {
         "pbx-harden plan for {target} ({})\n",
         sys.os.pretty
     ));
+    let managers = &sys.firewall.managers;
+    if managers.is_empty() {
+        o.push_str(
+            "Firewall managers: none active (firewall.backend = \"nftables\" sets one up)\n",
+        );
+    } else {
+        o.push_str("Firewall managers, in charge first:\n");
+        for m in managers {
+            o.push_str(&format!("  {m}\n"));
+        }
+    }
     let errors: Vec<&Problem> = plan.problems.iter().filter(|p| p.is_error()).collect();
     let warnings: Vec<&Problem> = plan.problems.iter().filter(|p| !p.is_error()).collect();
     if !errors.is_empty() {
