@@ -51,6 +51,8 @@ impl Found {
         let r = self.reason.as_str();
         if r.contains("running") || r.contains("runs") {
             "running"
+        } else if r.contains(" is there") {
+            "installed"
         } else if r.contains("ENABLED=yes") {
             "ENABLED=yes"
         } else if r.contains("enabled") || r.contains("starts at boot") {
@@ -134,10 +136,10 @@ pub fn detect(root: &Root) -> Vec<Found> {
         out.push(Found {
             manager: Manager::Freepbx,
             reason: if root.is_live() && freepbx_running() {
-                format!("installed ({FREEPBX_MODULE}) and its voipfirewalld runs")
+                format!("{FREEPBX_MODULE} is there and voipfirewalld runs")
             } else {
                 format!(
-                    "installed ({FREEPBX_MODULE}); whether it is enabled is kept in FreePBX's \
+                    "{FREEPBX_MODULE} is there; whether it is enabled is kept in FreePBX's \
                      database, so it is taken as in charge"
                 )
             },
@@ -146,7 +148,7 @@ pub fn detect(root: &Root) -> Vec<Found> {
     if root.exists(super::APF_CONF) {
         out.push(Found {
             manager: Manager::Apf,
-            reason: format!("installed ({})", super::APF_CONF),
+            reason: format!("{} is there", super::APF_CONF),
         });
     }
     if let Some(r) = unit_on(

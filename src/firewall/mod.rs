@@ -549,9 +549,13 @@ fn managers_conflict(b: &mut Builder<'_>, backend: Backend) {
         b.error(
             "firewall.backend",
             format!(
-                "\"nftables\" would add pbx-harden's table next to {}: turn {} off first, or set \
-                 firewall.backend = \"{}\"",
-                list(&others),
+                "\"nftables\" would add pbx-harden's table next to {} (see \"Firewall managers\" \
+                 above): turn {} off first, or set firewall.backend = \"{}\"",
+                others
+                    .iter()
+                    .map(|m| m.manager.label())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
                 others
                     .iter()
                     .map(|m| m.manager.label())

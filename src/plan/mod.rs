@@ -83,6 +83,8 @@ pub struct Summary {
     pub address: String,
     /// One line per firewall fact, for `status` (ports opened, hosts trusted, DEVEL_MODE).
     pub firewall: Vec<String>,
+    /// The firewall managers in charge of the target, first first, each with its evidence.
+    pub firewall_managers: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -252,6 +254,12 @@ impl<'a> Builder<'a> {
 pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> Plan {
     let mut b = Builder::new(sys);
     b.summary.address = sys.address_for_admin();
+    b.summary.firewall_managers = sys
+        .firewall
+        .managers
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
     b.summary.confirm_timeout = answers::DEFAULT_CONFIRM_TIMEOUT;
     if let Some(t) = &answers.apply.confirm_timeout {
         match answers::parse_timeout(t) {
@@ -358,7 +366,7 @@ pub fn render(plan: &Plan, sys: &System) -> String {
         "pbx-harden plan for {target} ({})\n",
         sys.os.pretty
     ));
-    let managers = &sys.firewall.managers;
+    let managers = &plan.summary.firewall_managers;
     if managers.is_empty() {
         o.push_str(
             "Firewall managers: none active (firewall.backend = \"nftables\" sets one up)\n",
