@@ -369,10 +369,28 @@ fn the_table_loaded_for_real_in_network_namespaces() {
         "open before"
     );
 
-    // apply: save, load, keep the old port open until confirm.
-    net.run_in_srv(&nftables::save_argv_to(&saved));
-    net.nft(&["-f", &file]);
-    net.nft(&["add", "element", "inet", "pbx_harden", "tcp_open", "{ 22 }"]);
+    // apply: the plan's own live commands (save, load, keep the old port open until
+    // confirm), with the snapshot and the file kept out of the host's /var and /etc.
+    let swap = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|a| match a.as_str() {
+                nftables::SNAPSHOT => saved.clone(),
+                NFT_FILE => file.clone(),
+                _ => a.clone(),
+            })
+            .collect()
+    };
+    let tcp = vec![
+        pbx_harden::firewall::ports::PortRange::one(2222),
+        pbx_harden::firewall::ports::PortRange::one(80),
+    ];
+    let (steps, confirm) = nftables::live_steps(&[22], true, &tcp);
+    let mut undo = Vec::new();
+    for a in &steps {
+        let Action::Command(c) = a else { panic!() };
+        net.run_in_srv(&swap(&c.argv));
+        undo.extend(c.undo.iter().map(|u| swap(u)));
+    }
     assert!(net.reach(CLIENT, 2222), "the new SSH port gets through");
     assert!(
         net.reach(CLIENT, 22),
@@ -385,11 +403,18 @@ fn the_table_loaded_for_real_in_network_namespaces() {
         "a trusted source reaches everything"
     );
     // confirm: the file again; the old port closes.
-    net.nft(&["-f", &file]);
+    assert_eq!(confirm.len(), 1);
+    let pbx_harden::plan::ConfirmStep::Run { argv } = &confirm[0] else {
+        panic!()
+    };
+    net.run_in_srv(&swap(argv));
     assert!(!net.reach(CLIENT, 22), "the old SSH port closes at confirm");
     assert!(net.reach(CLIENT, 2222));
     // rollback: exactly the ruleset of before.
-    net.run_in_srv(&nftables::restore_argv_from(&saved));
+    assert_eq!(undo, vec![nftables::restore_argv_from(&saved)]);
+    for u in &undo {
+        net.run_in_srv(u);
+    }
     assert_eq!(net.nft(&["list", "ruleset"]), ruleset_before);
     assert!(net.reach(CLIENT, 3306), "open again after rollback");
 

@@ -539,6 +539,62 @@ fn cmd(argv: Vec<String>, undo: Vec<Vec<String>>, touches: Vec<String>, state: b
     })
 }
 
+/// The live system's commands: save the running table, load the file, and keep the old SSH
+/// port(s) open until confirm (the file no longer has them; confirm loads it again).
+pub fn live_steps(
+    old_ssh_ports: &[u16],
+    moved: bool,
+    tcp: &[PortRange],
+) -> (Vec<Action>, Vec<ConfirmStep>) {
+    debug_assert!(SNAPSHOT.starts_with(STATE_DIR));
+    let mut actions = vec![
+        cmd(save_argv(), Vec::new(), Vec::new(), false),
+        cmd(
+            argv(&["nft", "-f", NFT_FILE]),
+            vec![restore_argv()],
+            Vec::new(),
+            true,
+        ),
+    ];
+    let window: Vec<String> = old_ssh_ports
+        .iter()
+        .filter(|o| moved && !tcp.iter().any(|r| r.contains(**o)))
+        .map(u16::to_string)
+        .collect();
+    let mut confirm = Vec::new();
+    if !window.is_empty() {
+        actions.push(cmd(
+            argv(&[
+                "nft",
+                "add",
+                "element",
+                "inet",
+                TABLE,
+                "tcp_open",
+                &format!("{{ {} }}", window.join(", ")),
+            ]),
+            Vec::new(),
+            Vec::new(),
+            true,
+        ));
+        confirm.push(ConfirmStep::Run {
+            argv: argv(&["nft", "-f", NFT_FILE]),
+        });
+    }
+    (actions, confirm)
+}
+
+/// Put firewall commands before sshd's restart: the new port is open when sshd listens on it.
+pub fn insert_before_ssh(actions: &mut Vec<Action>, new: Vec<Action>) {
+    let at = actions
+        .iter()
+        .position(|a| matches!(a, Action::RestartSsh(_)))
+        .unwrap_or(actions.len());
+    for (i, a) in new.into_iter().enumerate() {
+        actions.insert(at + i, a);
+    }
+}
+
 /// Items of a trusted/blocked list nft can express; names are refused.
 fn addresses_only(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
     let mut out = Vec::new();
@@ -689,57 +745,11 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
     }
     let anything = changed || include_needed || !setup.enabled;
     if sys.root.is_live() && (changed || ctx.moved) {
-        debug_assert!(SNAPSHOT.starts_with(STATE_DIR));
-        actions.push(cmd(save_argv(), Vec::new(), Vec::new(), false));
-        actions.push(cmd(
-            argv(&["nft", "-f", NFT_FILE]),
-            vec![restore_argv()],
-            Vec::new(),
-            true,
-        ));
-        // The old SSH port stays open until confirm (the file no longer has it).
-        let window: Vec<u16> = ctx
-            .old_ssh_ports
-            .iter()
-            .copied()
-            .filter(|o| ctx.moved && !rs.tcp.iter().any(|r| r.contains(*o)))
-            .collect();
-        if !window.is_empty() {
-            let elems = window
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            actions.push(cmd(
-                argv(&[
-                    "nft",
-                    "add",
-                    "element",
-                    "inet",
-                    TABLE,
-                    "tcp_open",
-                    &format!("{{ {elems} }}"),
-                ]),
-                Vec::new(),
-                Vec::new(),
-                true,
-            ));
-            b.on_confirm.push(ConfirmStep::Run {
-                argv: argv(&["nft", "-f", NFT_FILE]),
-            });
-        }
-    } else if ctx.moved && !sys.root.is_live() {
-        // Nothing runs offline; the file is what boots.
+        let (live, confirm) = live_steps(&ctx.old_ssh_ports, ctx.moved, &rs.tcp);
+        actions.extend(live);
+        b.on_confirm.extend(confirm);
     }
-    // Before sshd moves: the new port must be open when sshd starts listening on it.
-    let at = b
-        .actions
-        .iter()
-        .position(|a| matches!(a, Action::RestartSsh(_)))
-        .unwrap_or(b.actions.len());
-    for (i, a) in actions.into_iter().enumerate() {
-        b.actions.insert(at + i, a);
-    }
+    insert_before_ssh(&mut b.actions, actions);
     if anything || ctx.moved {
         let s = &mut b.summary.firewall;
         s.push(format!(
@@ -929,6 +939,47 @@ mod tests {
             nft_host(&Host::Net("2001:db8::1".parse().unwrap(), 32)).unwrap(),
             "2001:db8::/32"
         );
+    }
+
+    #[test]
+    fn live_steps_open_the_new_port_before_sshd_and_the_old_until_confirm() {
+        let (steps, confirm) = live_steps(&[22], true, &[PortRange::one(2222)]);
+        let mut actions = vec![
+            Action::RestartSsh(crate::plan::SshService::Systemd("ssh".into())),
+            Action::Command(CommandAction {
+                argv: argv(&["true"]),
+                undo: Vec::new(),
+                touches: Vec::new(),
+                changes_state: false,
+            }),
+        ];
+        insert_before_ssh(&mut actions, steps);
+        let argvs: Vec<String> = actions
+            .iter()
+            .map(|a| match a {
+                Action::Command(c) => c.argv.join(" "),
+                Action::RestartSsh(_) => "restart ssh".into(),
+                _ => String::new(),
+            })
+            .collect();
+        assert!(argvs[0].starts_with("sh -c nft list table"), "{argvs:?}");
+        assert_eq!(argvs[1], "nft -f /etc/nftables.d/pbx-harden.nft");
+        assert_eq!(argvs[2], "nft add element inet pbx_harden tcp_open { 22 }");
+        assert_eq!(argvs[3], "restart ssh");
+        let Action::Command(load) = &actions[1] else {
+            panic!()
+        };
+        assert_eq!(load.undo, vec![restore_argv()]);
+        assert_eq!(
+            confirm,
+            vec![ConfirmStep::Run {
+                argv: argv(&["nft", "-f", NFT_FILE])
+            }]
+        );
+        // No move, or the old port stays listed: no window, nothing on confirm.
+        let (steps, confirm) = live_steps(&[22], true, &[PortRange::one(22)]);
+        assert_eq!(steps.len(), 2);
+        assert!(confirm.is_empty());
     }
 
     #[test]
