@@ -1,12 +1,16 @@
-//! Firewall and brute-force protection: APF + BFD where installed, fail2ban otherwise.
+//! Firewall and brute-force protection, behind one `Backend`: APF + BFD where installed,
+//! pbx-harden's own nftables table, FreePBX's Firewall module (advice only), fail2ban.
 //!
 //! - `detect` reads what is installed under the root (APF, its version and trust-file
-//!   format; BFD; fail2ban), the network interfaces and local addresses, and what Asterisk
-//!   listens on and logs to.
-//! - `plan` turns `[firewall]`, `[apf]`, `[bfd]` and `[fail2ban]` into file edits, commands and
-//!   lockout checks, in the same transaction as the SSH changes (it runs after them, so it
-//!   knows the new SSH port). When sshd moves and APF is installed, the new port is opened
-//!   in APF even without a `[firewall]` section: the admin must never be locked out.
+//!   format; BFD; fail2ban), which firewall managers are in charge (`managers`: FreePBX's
+//!   module, APF, firewalld, ufw, nftables, each with its evidence), the network interfaces
+//!   and local addresses, and what Asterisk listens on and logs to.
+//! - `plan` chooses the backend (`firewall.backend`, "auto" by default), refuses to add a
+//!   manager next to another, and turns `[firewall]`, `[apf]`, `[bfd]` and `[fail2ban]` into
+//!   file edits, commands and lockout checks, in the same transaction as the SSH changes (it
+//!   runs after them, so it knows the new SSH port). When sshd moves and APF is installed,
+//!   the new port is opened in APF even without a `[firewall]` section: the admin must never
+//!   be locked out.
 
 pub mod apf;
 pub mod asterisk;
