@@ -1,6 +1,7 @@
 //! The wizard, screen by screen, at 80x24 in both looks (insta snapshots in snapshots/), and
 //! flows driven by keys. Time, randomness and the system are fixed, so every frame is
 //! deterministic. No secret appears in any snapshot.
+#![cfg(feature = "tui")] // the wizard is the default cargo feature `tui`
 
 mod common;
 
@@ -743,7 +744,12 @@ fn second_run(prefill: bool) {
     );
     // the saved answers keep the hosts' comments and the key (prefilled from the file)
     if prefill {
-        let saved = w.app.ctx.answers.to_toml_without_secrets();
+        let saved = w
+            .app
+            .ctx
+            .answers
+            .to_toml_without_secrets()
+            .expect("answers serialize");
         assert!(saved.contains("IAX trunk to the branch office"), "{saved}");
         assert!(saved.contains("SIP scanner"), "{saved}");
         assert!(saved.contains("admin@laptop"), "{saved}");
@@ -1075,7 +1081,12 @@ fn trust_entries_are_edited_and_removed_with_their_comments() {
     assert!(review.contains("-198.18.0.40"), "{review}");
     assert!(!review.contains("-198.18.0.39"), "{review}");
     // the saved answers keep the comment
-    let saved = w.app.ctx.answers.to_toml_without_secrets();
+    let saved = w
+        .app
+        .ctx
+        .answers
+        .to_toml_without_secrets()
+        .expect("answers serialize");
     assert!(saved.contains("scanner, static"), "{saved}");
     w.no_secret_shown();
 }

@@ -26,8 +26,8 @@ use serde::Serialize;
 
 use crate::answers::Answers;
 use crate::config::ini::{IniFile, IniLine};
-use crate::plan::Builder;
-use crate::plan::actions::{Action, CommandAction};
+use crate::model::Builder;
+use crate::model::actions::{Action, CommandAction};
 use crate::root::Root;
 use crate::secrets::Secret;
 use load::{ASTERISK_DIR, Loaded};

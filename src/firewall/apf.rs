@@ -11,14 +11,14 @@
 //!   every five minutes, leaving the box open; rollback brings back the old rules instead.)
 
 use crate::answers::{Answers, ApfAnswers};
-use crate::apply::journal::STATE_DIR;
 use crate::config::shellvars::ShellVars;
 use crate::config::trust::{self, Entry, Host, Kind, TrustFile, TrustFormat};
 use crate::exec::argv;
 use crate::firewall::ports::{self, PortRange};
 use crate::firewall::{APF_CONF, ApfInfo, Ctx, HostItem, Spec, blocks_ssh, hosts_line};
-use crate::plan::actions::CommandAction;
-use crate::plan::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::model::actions::CommandAction;
+use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::system::state::STATE_DIR;
 
 const WHY: &str = "APF firewall";
 
@@ -80,14 +80,7 @@ pub fn generated_files(install: &str) -> Vec<String> {
 }
 
 /// A value as bash reads it back from `KEY="value"` (the summary line is valid shell).
-pub fn shell_quote_value(v: &str) -> String {
-    let e = v
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('$', "\\$")
-        .replace('`', "\\`");
-    format!("\"{e}\"")
-}
+pub use crate::config::shell::double_quote as shell_quote_value;
 
 /// The `KEY="value" …` summary of what a plan sets in a shell-variable file: valid shell,
 /// so a test can let bash read it and compare with the file bash sources.
@@ -99,9 +92,9 @@ pub fn settings_line(file: &str, set: &[(String, String)]) -> String {
     }
     let parts: Vec<String> = keys
         .into_iter()
-        .map(|k| {
-            let v = &set.iter().rev().find(|(kk, _)| kk == k).expect("key").1;
-            format!("{k}={v}")
+        .filter_map(|k| {
+            let (_, v) = set.iter().rev().find(|(kk, _)| kk == k)?;
+            Some(format!("{k}={v}"))
         })
         .collect();
     format!("{file} sets {}", parts.join(" "))

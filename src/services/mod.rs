@@ -24,8 +24,8 @@ pub mod lists;
 
 use crate::answers::Answers;
 use crate::exec::argv;
-use crate::plan::Builder;
-use crate::plan::actions::{Action, CommandAction};
+use crate::model::Builder;
+use crate::model::actions::{Action, CommandAction};
 use crate::root::Root;
 use crate::system::Init;
 
@@ -478,6 +478,10 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         return;
     };
     let l = lists();
+    if let Some(e) = &l.broken {
+        b.error("services", e.clone());
+        return;
+    }
     let key = "services.disable";
     let okey = "services.override_keep_list";
     for o in &s.override_keep_list {

@@ -5,6 +5,7 @@
 //! effective uid) come in through `Env`, so tests and snapshots can fix them.
 
 pub mod net;
+pub mod state;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -61,8 +62,7 @@ impl Env {
 
     /// Now, as the plan should write it (the fixed clock when there is one).
     pub fn epoch(&self) -> i64 {
-        self.clock
-            .unwrap_or_else(|| crate::apply::journal::now() as i64)
+        self.clock.unwrap_or_else(|| state::now() as i64)
     }
 
     /// A fixed environment for tests and snapshots.
@@ -235,7 +235,7 @@ impl System {
             os: os_info(root),
             pbx: pbx_info(root),
             init,
-            managed_users: crate::apply::state::managed_users(root),
+            managed_users: state::managed_users(root),
             users,
             listeners: net::listeners(root),
             programs: {

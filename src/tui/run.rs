@@ -364,13 +364,12 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             }]
         }
         Effect::SaveAnswers(path) => {
-            let text = format!(
-                "# pbx-harden answers saved by the wizard (no passwords: add one, or generate = true)\n{}",
-                job.answers.to_toml_without_secrets()
-            );
-            vec![Event::Saved(
-                write_private(path, &text).map(|_| path.clone()),
-            )]
+            vec![Event::Saved(job.answers.to_toml_without_secrets().and_then(|toml| {
+                let text = format!(
+                    "# pbx-harden answers saved by the wizard (no passwords: add one, or generate = true)\n{toml}"
+                );
+                write_private(path, &text).map(|_| path.clone())
+            }))]
         }
         Effect::ScanExtensions => {
             let Some(sys) = sys else { return Vec::new() };
