@@ -1062,6 +1062,23 @@ fn trust_entries_are_edited_and_removed_with_their_comments() {
     w.key(Key::Delete);
     let s = w.screen();
     assert!(s.contains("198.18.0.40 taken out"), "{s}");
+    // taken out and given back (blocked, no comment): it is the file's entry again
+    assert!(w.app.screens.hosts.select("198.18.0.39"));
+    w.key(Key::Delete);
+    w.app.screens.hosts.focus_host();
+    w.type_str("198.18.0.39").key(Key::Tab).key(Key::Char(' '));
+    w.key(Key::Enter);
+    let e = w
+        .app
+        .screens
+        .hosts
+        .entries
+        .iter()
+        .find(|e| e.host == "198.18.0.39");
+    assert!(
+        e.is_some_and(|e| e.blocked && e.comment == "{bfd.asterisk}" && e.file.is_some()),
+        "{e:?}"
+    );
     assert!(s.contains("scanner, static (edited)"), "{s}");
     w.key(Key::Enter);
     assert_eq!(w.app.current, ScreenId::Protection);

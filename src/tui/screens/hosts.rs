@@ -69,6 +69,8 @@ pub struct State {
     pub note: Option<(String, bool)>,
     /// The last key put the focus somewhere on purpose.
     refocused: bool,
+    /// The files' entries as read when the wizard started: (host, blocked, comment).
+    in_files: Vec<(String, bool, String)>,
 }
 
 fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
@@ -86,13 +88,15 @@ impl State {
     pub fn new(ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
         let admin = ctx.sys.admin.as_ref().map(|a| a.client.to_string());
         let mut entries: Vec<Entry> = Vec::new();
+        let mut in_files = Vec::new();
         for (name, blocked) in [("allow_hosts.rules", false), ("deny_hosts.rules", true)] {
             for (host, comment) in read_file(ctx, name) {
+                let comment = comment.unwrap_or_default();
+                in_files.push((host.clone(), blocked, comment.clone()));
                 // the admin's own address is "trust my address" on the Ports screen
                 if !blocked && Some(&host) == admin.as_ref() {
                     continue;
                 }
-                let comment = comment.unwrap_or_default();
                 if entries.iter().any(|e| e.host == host) {
                     continue;
                 }
@@ -154,6 +158,7 @@ impl State {
             problems: Vec::new(),
             note: None,
             refocused: false,
+            in_files,
         }
     }
 
@@ -285,16 +290,10 @@ impl State {
             let file = was.as_ref().and_then(|w| w.file.clone()).or_else(|| {
                 let i = self.removed.iter().position(|r| r == h)?;
                 self.removed.remove(i);
-                read_file(ctx, "allow_hosts.rules")
-                    .into_iter()
-                    .map(|(x, c)| (x, c, false))
-                    .chain(
-                        read_file(ctx, "deny_hosts.rules")
-                            .into_iter()
-                            .map(|(x, c)| (x, c, true)),
-                    )
+                self.in_files
+                    .iter()
                     .find(|(x, _, _)| x == h)
-                    .map(|(_, c, b)| (b, c.unwrap_or_default()))
+                    .map(|(_, b, c)| (*b, c.clone()))
             });
             // an empty comment keeps the one the file has (APF's own lines are edited, not
             // emptied)
