@@ -1,8 +1,10 @@
 //! APF's trust files (`allow_hosts.rules`, `deny_hosts.rules`, and the `glob_*` files that use
 //! the same format): strict validation of the hosts that go into them, and an editor that
-//! writes entries exactly as the installed version's `apf -a` / `apf -d` would, and removes
+//! writes entries exactly as the installed version's `apf -a` / `apf -d` would, removes
 //! exactly one entry and its comment (APF 9.7 and 1.7.6 remove every line that merely
-//! *contains* the address, so `apf -u 198.51.100.7` also drops `198.51.100.77`).
+//! *contains* the address, so `apf -u 198.51.100.7` also drops `198.51.100.77`), lists the
+//! entries with their comments (the wizard's hosts screen) and edits the comment of an entry
+//! in place (its `# added … on DATE` keeps the date).
 //!
 //! What each version writes (comment line, then the entry; date is `%D %H:%M:%S`):
 //!
