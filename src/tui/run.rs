@@ -92,6 +92,10 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
     let mut exit_note: Option<String> = None;
     let mut warmed = false;
     loop {
+        // The clock for every frame (the countdown), not only for ticks: a tick comes only
+        // after 30 s without a key, so Confirm's first frame showed more time than the
+        // timeout itself (5:39 for 5m, found by hand).
+        app.ctx.now = now();
         if let Err(e) = terminal.draw(|f| app.view(f)) {
             exit_note = Some(format!("the terminal went away ({e})"));
             break;
