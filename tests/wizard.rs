@@ -1172,6 +1172,29 @@ fn the_hosts_screen_refuses_in_its_own_words() {
             .iter()
             .any(|e| e.host == "192.0.2.52")
     );
+    // text typed on trusted/blocked does not vanish unsaid, and its space is a switch
+    w.key(Key::Ctrl('u'));
+    w.app.screens.hosts.focus_host();
+    w.key(Key::Ctrl('u')).type_str("192.0.2.53").key(Key::Tab);
+    w.type_str("o");
+    assert!(
+        w.screen()
+            .contains("trusted/blocked: Space switches (t, b); Tab goes on to the comment"),
+        "{}",
+        w.screen()
+    );
+    w.type_str("b");
+    assert!(
+        w.screen().contains("( ) trusted (*) blocked"),
+        "{}",
+        w.screen()
+    );
+    w.type_str("t");
+    assert!(
+        w.screen().contains("(*) trusted ( ) blocked"),
+        "{}",
+        w.screen()
+    );
     // a key already in authorized_keys stays (said), on the user screen
     let mut w = wizard(false, |root| {
         std::fs::create_dir_all(root.join("root/.ssh")).unwrap();

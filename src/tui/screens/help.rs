@@ -149,7 +149,7 @@ fn field_text(s: ScreenId, field: &str) -> Option<&'static str> {
         }
         (ScreenId::Hosts, "kind") => {
             "Trusted reach every port and are never banned; blocked reach nothing. Space \
-             switches. An entry moved from one to the other leaves its old file."
+             switches (t trusted, b blocked); Tab goes on to the comment. An entry moved from one to the other leaves its old file."
         }
         (ScreenId::Hosts, "comment") => {
             "Comment: one line, up to 200 characters, written the way apf -a writes it (a \

@@ -479,7 +479,20 @@ impl State {
                 };
                 self.comment.input(k);
             }
-            Some(Focus::Kind) if k == Key::Char(' ') => self.blocked = !self.blocked,
+            Some(Focus::Kind) => match k {
+                Key::Char(' ') => self.blocked = !self.blocked,
+                Key::Char('t') => self.blocked = false,
+                Key::Char('b') => self.blocked = true,
+                // Text typed here would vanish (found by hand: a comment typed after one Tab
+                // was lost and its space made the entry "blocked"): say where it goes.
+                Key::Char(_) | Key::PastedBreak => {
+                    self.note = Some((
+                        "trusted/blocked: Space switches (t, b); Tab goes on to the comment".into(),
+                        true,
+                    ))
+                }
+                _ => {}
+            },
             _ => {}
         }
         Nav::Stay
