@@ -5,6 +5,7 @@
 //! effective uid) come in through `Env`, so tests and snapshots can fix them.
 
 pub mod net;
+pub mod services;
 pub mod state;
 pub mod users;
 
@@ -212,7 +213,7 @@ pub struct System {
     /// APF, BFD, fail2ban as installed on the target.
     pub firewall: crate::firewall::FirewallInfo,
     /// System services and their boot/run state (found on first use: `systemctl` is slow).
-    pub services: Lazy<crate::services::Inventory>,
+    pub services: Lazy<services::Inventory>,
     /// SIP/IAX peers and their secrets.
     pub extensions: Lazy<crate::extensions::Scan>,
 }
@@ -246,7 +247,7 @@ impl System {
             firewall: crate::firewall::detect(root),
             services: {
                 let r = root.clone();
-                Lazy::new(move || crate::services::detect(&r, init))
+                Lazy::new(move || services::detect(&r, init))
             },
             extensions: {
                 let r = root.clone();
