@@ -4,6 +4,7 @@
 //! read the target again on their own. Facts that depend on the process (SSH_CONNECTION, the
 //! effective uid) come in through `Env`, so tests and snapshots can fix them.
 
+pub mod extensions;
 pub mod net;
 pub mod services;
 pub mod state;
@@ -215,7 +216,7 @@ pub struct System {
     /// System services and their boot/run state (found on first use: `systemctl` is slow).
     pub services: Lazy<services::Inventory>,
     /// SIP/IAX peers and their secrets.
-    pub extensions: Lazy<crate::extensions::Scan>,
+    pub extensions: Lazy<extensions::Scan>,
 }
 
 impl System {
@@ -251,7 +252,7 @@ impl System {
             },
             extensions: {
                 let r = root.clone();
-                Lazy::new(move || crate::extensions::scan(&r))
+                Lazy::new(move || extensions::scan(&r))
             },
         })
     }
