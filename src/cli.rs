@@ -896,6 +896,7 @@ mod json {
             })).collect::<Vec<_>>(),
             "commands": commands(p),
             "on_confirm": on_confirm(p),
+            "firewall_managers": p.summary.firewall_managers,
             "login_user": p.summary.login_user,
             "ssh_port": p.summary.ssh_port,
             "ssh_port_changed": p.summary.ssh_port_changed,

@@ -597,7 +597,12 @@ pub fn plan(
                 ),
             );
         }
-        allow.add(&t.text, t.comment.as_deref(), Kind::Allow, &ctx.stamp);
+        if !allow.add(&t.text, t.comment.as_deref(), Kind::Allow, &ctx.stamp)
+            && let Some(c) = &t.comment
+        {
+            // there already: the comment the answers give replaces the file's
+            allow.set_comment(&t.text, c, Kind::Allow, &ctx.stamp);
+        }
     }
     let expire: i64 = conf
         .get("SET_EXPIRE")
@@ -613,7 +618,11 @@ pub fn plan(
                 ),
             );
         }
-        if deny.add(&x.text, x.comment.as_deref(), Kind::Deny, &ctx.stamp)
+        let added = deny.add(&x.text, x.comment.as_deref(), Kind::Deny, &ctx.stamp);
+        if !added && let Some(c) = &x.comment {
+            deny.set_comment(&x.text, c, Kind::Deny, &ctx.stamp);
+        }
+        if added
             && expire > 0
             && !x
                 .comment

@@ -1,17 +1,23 @@
-//! Firewall and brute-force protection: APF + BFD where installed, fail2ban otherwise.
+//! Firewall and brute-force protection, behind one `Backend`: APF + BFD where installed,
+//! pbx-harden's own nftables table, FreePBX's Firewall module (advice only), fail2ban.
 //!
 //! - `detect` reads what is installed under the root (APF, its version and trust-file
-//!   format; BFD; fail2ban), the network interfaces and local addresses, and what Asterisk
-//!   listens on and logs to.
-//! - `plan` turns `[firewall]`, `[apf]`, `[bfd]` and `[fail2ban]` into file edits, commands and
-//!   lockout checks, in the same transaction as the SSH changes (it runs after them, so it
-//!   knows the new SSH port). When sshd moves and APF is installed, the new port is opened
-//!   in APF even without a `[firewall]` section: the admin must never be locked out.
+//!   format; BFD; fail2ban), which firewall managers are in charge (`managers`: FreePBX's
+//!   module, APF, firewalld, ufw, nftables, each with its evidence), the network interfaces
+//!   and local addresses, and what Asterisk listens on and logs to.
+//! - `plan` chooses the backend (`firewall.backend`, "auto" by default), refuses to add a
+//!   manager next to another, and turns `[firewall]`, `[apf]`, `[bfd]` and `[fail2ban]` into
+//!   file edits, commands and lockout checks, in the same transaction as the SSH changes (it
+//!   runs after them, so it knows the new SSH port). When sshd moves and APF is installed,
+//!   the new port is opened in APF even without a `[firewall]` section: the admin must never
+//!   be locked out.
 
 pub mod apf;
 pub mod asterisk;
 pub mod bfd;
 pub mod fail2ban;
+pub mod managers;
+pub mod nftables;
 pub mod ports;
 
 use std::net::IpAddr;
@@ -84,12 +90,16 @@ pub struct FirewallInfo {
     pub wget: bool,
     /// The target's host name (this system's, or the one an offline disk names).
     pub hostname: String,
+    /// The firewall managers in charge, in order of precedence, each with its evidence.
+    pub managers: Vec<managers::Found>,
 }
 
 impl FirewallInfo {
     /// The backend used when the answers do not name one: what is installed.
     pub fn default_backend(&self) -> Backend {
-        if self.apf.is_some() {
+        if self.managers.first().map(|m| m.manager) == Some(managers::Manager::Freepbx) {
+            Backend::Freepbx
+        } else if self.apf.is_some() {
             Backend::Apf
         } else if self.fail2ban.is_some() {
             Backend::Fail2ban
@@ -99,11 +109,29 @@ impl FirewallInfo {
     }
 }
 
+/// What writes the firewall: one of these per plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Apf,
+    /// pbx-harden's own table `inet pbx_harden`, loaded by the nftables service.
+    Nftables,
+    /// FreePBX's Firewall module is in charge: no rules are written, the plan says what to
+    /// set in FreePBX.
+    Freepbx,
     Fail2ban,
     None,
+}
+
+impl Backend {
+    /// The manager this backend is (None for fail2ban and none: they open no port).
+    pub fn manager(self) -> Option<managers::Manager> {
+        match self {
+            Backend::Apf => Some(managers::Manager::Apf),
+            Backend::Nftables => Some(managers::Manager::Nftables),
+            Backend::Freepbx => Some(managers::Manager::Freepbx),
+            Backend::Fail2ban | Backend::None => None,
+        }
+    }
 }
 
 pub fn detect(root: &Root) -> FirewallInfo {
@@ -122,6 +150,7 @@ pub fn detect(root: &Root) -> FirewallInfo {
             .iter()
             .any(|p| root.exists(p)),
         hostname,
+        managers: managers::detect(root),
     }
 }
 
@@ -403,22 +432,63 @@ pub struct Spec {
 
 fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
     let fw = &b.sys.firewall;
-    let Some(name) = answers.firewall.as_ref().and_then(|f| f.backend.as_deref()) else {
-        return Some(fw.default_backend());
-    };
+    let name = answers
+        .firewall
+        .as_ref()
+        .and_then(|f| f.backend.as_deref())
+        .unwrap_or("auto");
     match name {
+        "auto" => Some(match fw.default_backend() {
+            Backend::Fail2ban | Backend::None
+                if answers.firewall.is_some()
+                    && fw.managers.first().map(|m| m.manager)
+                        == Some(managers::Manager::Nftables) =>
+            {
+                Backend::Nftables
+            }
+            other => other,
+        }),
         "apf" => {
             if fw.apf.is_none() {
                 b.error(
                     "firewall.backend",
                     format!(
                         "\"apf\": APF is not installed here (no {APF_CONF}); install APF and BFD \
-                         first, or use \"fail2ban\""
+                         first, or use \"nftables\" or \"fail2ban\""
                     ),
                 );
                 return None;
             }
             Some(Backend::Apf)
+        }
+        "nftables" => Some(Backend::Nftables),
+        "freepbx" => {
+            if !fw
+                .managers
+                .iter()
+                .any(|m| m.manager == managers::Manager::Freepbx)
+            {
+                b.error(
+                    "firewall.backend",
+                    format!(
+                        "\"freepbx\": FreePBX's Firewall module is not installed here (no {})",
+                        managers::FREEPBX_MODULE
+                    ),
+                );
+                return None;
+            }
+            Some(Backend::Freepbx)
+        }
+        "firewalld" | "ufw" => {
+            b.error(
+                "firewall.backend",
+                format!(
+                    "\"{name}\" is not supported yet: pbx-harden writes APF, nftables or fail2ban \
+                     today; open the SSH port in {name} yourself before you confirm, or turn \
+                     {name} off and use \"nftables\""
+                ),
+            );
+            None
         }
         "fail2ban" => {
             if fw.fail2ban.is_none() {
@@ -437,11 +507,115 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
         other => {
             b.error(
                 "firewall.backend",
-                format!("\"{other}\" is not a backend: use \"apf\", \"fail2ban\" or \"none\""),
+                format!(
+                    "\"{other}\" is not a backend: use \"auto\", \"apf\", \"nftables\", \
+                     \"freepbx\", \"fail2ban\" or \"none\" (\"firewalld\" and \"ufw\" come later)"
+                ),
             );
             None
         }
     }
+}
+
+/// Two managers at once fight over the rules: say which are active, and refuse a backend
+/// that would add one more (APF as before: it is only warned about).
+fn managers_conflict(b: &mut Builder<'_>, backend: Backend) {
+    let found = b.sys.firewall.managers.clone();
+    let list = |f: &[managers::Found]| {
+        f.iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let Some(mine) = backend.manager() else {
+        return;
+    };
+    let others: Vec<managers::Found> = found
+        .iter()
+        .filter(|m| m.manager != mine)
+        .cloned()
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    if found.len() >= 2 {
+        b.warn(
+            "firewall.backend",
+            format!(
+                "{} firewall managers are active: {}; two managers overwrite each other's rules: \
+                 keep one",
+                found.len(),
+                list(&found)
+            ),
+        );
+    }
+    if backend == Backend::Nftables {
+        b.error(
+            "firewall.backend",
+            format!(
+                "\"nftables\" would add pbx-harden's table next to {} (see \"Firewall managers\" \
+                 above): turn {} off first, or set firewall.backend = \"{}\"",
+                others
+                    .iter()
+                    .map(|m| m.manager.label())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                others
+                    .iter()
+                    .map(|m| m.manager.label())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                others[0].manager.key()
+            ),
+        );
+    }
+}
+
+/// FreePBX's Firewall module is in charge: pbx-harden writes no rules; it says what to set.
+fn freepbx_advice(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
+    let p = ctx.ssh_port();
+    let mut todo = vec![format!(
+        "Connectivity > Firewall > Services: SSH on port {p} (tcp), zone Trusted or Local, or \
+         Internet if you log in from anywhere"
+    )];
+    let mut trusted: Vec<String> = spec.trusted.iter().map(|t| t.text.clone()).collect();
+    if let Some(a) = spec.trust_admin.or(ctx.remote_admin()) {
+        let t = a.to_string();
+        if !trusted.contains(&t) {
+            trusted.push(t);
+        }
+    }
+    if !trusted.is_empty() {
+        todo.push(format!(
+            "Connectivity > Firewall > Networks: {} as Trusted",
+            trusted.join(", ")
+        ));
+    }
+    if !spec.blocked.is_empty() {
+        todo.push(format!(
+            "Connectivity > Firewall > Networks: {} as Blocked",
+            spec.blocked
+                .iter()
+                .map(|t| t.text.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for t in &todo {
+        b.warn(
+            "firewall.backend",
+            format!("FreePBX's Firewall module is in charge; set in FreePBX: {t}"),
+        );
+        b.summary.firewall.push(format!("FreePBX: set {t}"));
+    }
+    b.check(
+        format!("the SSH port {p} is open in FreePBX's firewall"),
+        CheckStatus::Skipped(
+            "FreePBX keeps its firewall in its database, which pbx-harden does not read: set it \
+             there (see the warnings) before you confirm"
+                .into(),
+        ),
+    );
 }
 
 /// Validate the port lists against the catalog: AMI refused, IAX only through trusted
@@ -886,12 +1060,19 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             "the [fail2ban] section is used only with firewall.backend = \"fail2ban\"",
         );
     }
+    managers_conflict(b, backend);
     match backend {
         Backend::Apf => {
             if let Some(info) = &fw.apf {
                 apf::plan(b, answers, &ctx, &spec, info, true);
             }
         }
+        Backend::Nftables => {
+            if !b.has_errors_for("firewall.backend") {
+                nftables::plan(b, answers, &ctx, &spec);
+            }
+        }
+        Backend::Freepbx => freepbx_advice(b, &ctx, &spec),
         Backend::Fail2ban => {
             // Without fail2ban answers (an SSH move only), the [sshd] jail just follows the port.
             let full = answers.firewall.is_some() || answers.fail2ban.is_some();
@@ -944,15 +1125,34 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             "APF is installed too: every APF restart flushes the chains fail2ban bans with",
         );
     }
-    if backend != Backend::Apf && fw.apf.is_none() && ctx.moved {
+    if matches!(backend, Backend::Fail2ban | Backend::None) && fw.apf.is_none() && ctx.moved {
+        let what = match fw.managers.first() {
+            Some(m) => format!(
+                "{m} is in charge here and pbx-harden does not write its rules: open port {} \
+                 there before you confirm",
+                ctx.ssh_port()
+            ),
+            None => "no firewall manager is active (fail2ban only bans, it opens and closes no \
+                     port); plain iptables rules are not checked: open the port there before you \
+                     confirm"
+                .into(),
+        };
         b.check(
             format!("the SSH port {} is open in the firewall", ctx.ssh_port()),
-            CheckStatus::Skipped(
-                "no APF here (fail2ban only bans, it opens and closes no port); other firewalls \
-                 (firewalld, ufw, plain iptables rules) are not checked: open the port there \
-                 before you confirm"
-                    .into(),
-            ),
+            CheckStatus::Skipped(what),
+        );
+    }
+    if matches!(backend, Backend::Fail2ban | Backend::None)
+        && fw.managers.is_empty()
+        && answers.firewall.as_ref().is_some_and(|f| {
+            f.backend.is_none() && (f.tcp_ports.is_some() || f.udp_ports.is_some())
+        })
+        && nftables::setup(&sys.root).is_ok()
+    {
+        b.warn(
+            "firewall.backend",
+            "no firewall manager is active here; nftables is installed: firewall.backend = \
+             \"nftables\" opens exactly these ports in a table of pbx-harden's own",
         );
     }
 }

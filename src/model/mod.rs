@@ -92,6 +92,8 @@ pub struct Summary {
     pub address: String,
     /// One line per firewall fact, for `status` (ports opened, hosts trusted, DEVEL_MODE).
     pub firewall: Vec<String>,
+    /// The firewall managers in charge of the target, first first, each with its evidence.
+    pub firewall_managers: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -25,6 +25,12 @@ use crate::system::System;
 pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> Plan {
     let mut b = Builder::new(sys);
     b.summary.address = sys.address_for_admin();
+    b.summary.firewall_managers = sys
+        .firewall
+        .managers
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
     b.summary.confirm_timeout = answers::DEFAULT_CONFIRM_TIMEOUT;
     if let Some(t) = &answers.apply.confirm_timeout {
         match answers::parse_timeout(t) {
@@ -131,6 +137,17 @@ pub fn render(plan: &Plan, sys: &System) -> String {
         "pbx-harden plan for {target} ({})\n",
         sys.os.pretty
     ));
+    let managers = &plan.summary.firewall_managers;
+    if managers.is_empty() {
+        o.push_str(
+            "Firewall managers: none active (firewall.backend = \"nftables\" sets one up)\n",
+        );
+    } else {
+        o.push_str("Firewall managers, in charge first:\n");
+        for m in managers {
+            o.push_str(&format!("  {m}\n"));
+        }
+    }
     let errors: Vec<&Problem> = plan.problems.iter().filter(|p| p.is_error()).collect();
     let warnings: Vec<&Problem> = plan.problems.iter().filter(|p| !p.is_error()).collect();
     if !errors.is_empty() {

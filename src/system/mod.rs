@@ -25,6 +25,9 @@ pub use users::{Group, User, Users};
 pub struct Env {
     pub ssh_connection: Option<String>,
     pub ssh_client: Option<String>,
+    /// SSH_USER_AUTH: the file where sshd's `ExposeAuthInfo yes` lists how this session
+    /// logged in (`publickey ssh-ed25519 AAAA…`); the wizard offers that key.
+    pub ssh_user_auth: Option<String>,
     pub euid: u32,
     pub hostname: String,
     /// A fixed clock (seconds since 1970) for what the plan writes with a date in it
@@ -36,16 +39,18 @@ impl Env {
     pub fn from_process() -> Env {
         // sudo and `su -` drop SSH_CONNECTION; the login shell above still has it. A variable
         // that is set (even empty: "no SSH connection") stops the search.
-        let (mut ssh_connection, mut ssh_client) = (
+        let (mut ssh_connection, mut ssh_client, mut ssh_user_auth) = (
             std::env::var("SSH_CONNECTION").ok(),
             std::env::var("SSH_CLIENT").ok(),
+            std::env::var("SSH_USER_AUTH").ok(),
         );
         if ssh_connection.is_none() && ssh_client.is_none() {
-            (ssh_connection, ssh_client) = ancestor_ssh_env();
+            (ssh_connection, ssh_client, ssh_user_auth) = ancestor_ssh_env();
         }
         Env {
             ssh_connection,
             ssh_client,
+            ssh_user_auth,
             euid: nix::unistd::geteuid().as_raw(),
             hostname: nix::unistd::gethostname()
                 .ok()
@@ -67,6 +72,7 @@ impl Env {
         Env {
             ssh_connection: Some("203.0.113.10 50022 192.0.2.5 22".into()),
             ssh_client: None,
+            ssh_user_auth: None,
             euid: 0,
             hostname: "pbx1".into(),
             clock: Some(1_800_000_000),
@@ -74,9 +80,10 @@ impl Env {
     }
 }
 
-/// SSH_CONNECTION and SSH_CLIENT from the nearest ancestor process that has either (readable
-/// as root through /proc/PID/environ), at most 12 generations up.
-fn ancestor_ssh_env() -> (Option<String>, Option<String>) {
+/// SSH_CONNECTION, SSH_CLIENT (and SSH_USER_AUTH) from the nearest ancestor process that has
+/// either of the first two (readable as root through /proc/PID/environ), at most 12
+/// generations up.
+fn ancestor_ssh_env() -> (Option<String>, Option<String>, Option<String>) {
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..12 {
         if pid <= 1 {
@@ -91,7 +98,7 @@ fn ancestor_ssh_env() -> (Option<String>, Option<String>) {
             };
             let (c, s) = (get("SSH_CONNECTION"), get("SSH_CLIENT"));
             if c.is_some() || s.is_some() {
-                return (c, s);
+                return (c, s, get("SSH_USER_AUTH"));
             }
         }
         let Some(ppid) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -105,7 +112,7 @@ fn ancestor_ssh_env() -> (Option<String>, Option<String>) {
         };
         pid = ppid;
     }
-    (None, None)
+    (None, None, None)
 }
 
 /// A fact found on first use and then shared by every clone of the `System` (the wizard
