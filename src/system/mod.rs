@@ -5,6 +5,7 @@
 //! effective uid) come in through `Env`, so tests and snapshots can fix them.
 
 pub mod extensions;
+pub mod firewall;
 pub mod net;
 pub mod services;
 pub mod state;
@@ -219,7 +220,7 @@ pub struct System {
     pub sshd_binary: Option<PathBuf>,
     pub selinux_enforcing: bool,
     /// APF, BFD, fail2ban as installed on the target.
-    pub firewall: crate::firewall::FirewallInfo,
+    pub firewall: firewall::FirewallInfo,
     /// System services and their boot/run state (found on first use: `systemctl` is slow).
     pub services: Lazy<services::Inventory>,
     /// SIP/IAX peers and their secrets.
@@ -252,7 +253,7 @@ impl System {
             sshd,
             sshd_binary: find_program("sshd"),
             selinux_enforcing: selinux_enforcing(root),
-            firewall: crate::firewall::detect(root),
+            firewall: firewall::detect(root),
             services: {
                 let r = root.clone();
                 Lazy::new(move || services::detect(&r, init))
