@@ -3,6 +3,10 @@
 //! `System::detect` gathers every fact the plan, the audit and the wizard need; none of them
 //! read the target again on their own. Facts that depend on the process (SSH_CONNECTION, the
 //! effective uid) come in through `Env`, so tests and snapshots can fix them.
+//!
+//! The facts of each step live here too, below the step that plans from them: `services`
+//! (the inventory and the bundled lists), `extensions` (the scan of SIP/IAX secrets),
+//! `firewall` (APF, BFD, fail2ban, managers, Asterisk's ports), `state` (pbx-harden's own).
 
 pub mod extensions;
 pub mod firewall;
