@@ -744,12 +744,7 @@ fn second_run(prefill: bool) {
     );
     // the saved answers keep the hosts' comments and the key (prefilled from the file)
     if prefill {
-        let saved = w
-            .app
-            .ctx
-            .answers
-            .to_toml_without_secrets()
-            .expect("answers serialize");
+        let saved = w.app.ctx.answers.to_toml_without_secrets().unwrap();
         assert!(saved.contains("IAX trunk to the branch office"), "{saved}");
         assert!(saved.contains("SIP scanner"), "{saved}");
         assert!(saved.contains("admin@laptop"), "{saved}");
@@ -1098,12 +1093,7 @@ fn trust_entries_are_edited_and_removed_with_their_comments() {
     assert!(review.contains("-198.18.0.40"), "{review}");
     assert!(!review.contains("-198.18.0.39"), "{review}");
     // the saved answers keep the comment
-    let saved = w
-        .app
-        .ctx
-        .answers
-        .to_toml_without_secrets()
-        .expect("answers serialize");
+    let saved = w.app.ctx.answers.to_toml_without_secrets().unwrap();
     assert!(saved.contains("scanner, static"), "{saved}");
     w.no_secret_shown();
 }

@@ -1025,28 +1025,8 @@ pub fn tos_marked(sys: &crate::system::System, tos16: Option<&String>) -> bool {
     tos_tokens(sys).iter().all(|t| have.contains(t))
 }
 
-pub fn udp_tos_patch(bytes: &[u8]) -> (Vec<u8>, usize) {
-    let mut text = crate::config::text::Text::parse(bytes);
-    let mut i = 0;
-    let mut added = 0;
-    while i < text.len() {
-        let line = text.lines[i].text.clone();
-        if line.contains("--set-tos")
-            && line.contains("-p tcp")
-            && !line.trim_start().starts_with('#')
-        {
-            let twin = line.replacen("-p tcp", "-p udp", 1);
-            let next = text.lines.get(i + 1).map(|l| l.text.clone());
-            if next.as_deref() != Some(twin.as_str()) {
-                text.insert(i + 1, twin);
-                added += 1;
-                i += 1;
-            }
-        }
-        i += 1;
-    }
-    (text.to_bytes(), added)
-}
+/// The seed's UDP twin of each TCP `--set-tos` rule (a fact: `detect` counts the lines).
+pub use crate::system::firewall::udp_tos_patch;
 
 #[cfg(test)]
 mod tests {

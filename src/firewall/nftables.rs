@@ -24,13 +24,13 @@
 use std::net::IpAddr;
 
 use crate::answers::Answers;
-use crate::apply::journal::STATE_DIR;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
 use crate::firewall::ports::{PortRange, human_list};
 use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
-use crate::plan::actions::CommandAction;
-use crate::plan::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::model::actions::CommandAction;
+use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::system::state::STATE_DIR;
 
 /// Our file, included from the distribution's configuration.
 pub const NFT_FILE: &str = "/etc/nftables.d/pbx-harden.nft";
@@ -945,7 +945,7 @@ mod tests {
     fn live_steps_open_the_new_port_before_sshd_and_the_old_until_confirm() {
         let (steps, confirm) = live_steps(&[22], true, &[PortRange::one(2222)]);
         let mut actions = vec![
-            Action::RestartSsh(crate::plan::SshService::Systemd("ssh".into())),
+            Action::RestartSsh(crate::model::SshService::Systemd("ssh".into())),
             Action::Command(CommandAction {
                 argv: argv(&["true"]),
                 undo: Vec::new(),

@@ -3,8 +3,15 @@
 //! `System::detect` gathers every fact the plan, the audit and the wizard need; none of them
 //! read the target again on their own. Facts that depend on the process (SSH_CONNECTION, the
 //! effective uid) come in through `Env`, so tests and snapshots can fix them.
+//!
+//! The facts of each step live here too, below the step that plans from them: `services`
+//! (the inventory and the bundled lists), `extensions` (the scan of SIP/IAX secrets),
+//! `firewall` (APF, BFD, fail2ban, managers, Asterisk's ports), `state` (pbx-harden's own).
 
+pub mod extensions;
+pub mod firewall;
 pub mod net;
+pub mod services;
 pub mod state;
 pub mod users;
 
@@ -217,11 +224,11 @@ pub struct System {
     pub sshd_binary: Option<PathBuf>,
     pub selinux_enforcing: bool,
     /// APF, BFD, fail2ban as installed on the target.
-    pub firewall: crate::firewall::FirewallInfo,
+    pub firewall: firewall::FirewallInfo,
     /// System services and their boot/run state (found on first use: `systemctl` is slow).
-    pub services: Lazy<crate::services::Inventory>,
+    pub services: Lazy<services::Inventory>,
     /// SIP/IAX peers and their secrets.
-    pub extensions: Lazy<crate::extensions::Scan>,
+    pub extensions: Lazy<extensions::Scan>,
 }
 
 impl System {
@@ -250,14 +257,14 @@ impl System {
             sshd,
             sshd_binary: find_program("sshd"),
             selinux_enforcing: selinux_enforcing(root),
-            firewall: crate::firewall::detect(root),
+            firewall: firewall::detect(root),
             services: {
                 let r = root.clone();
-                Lazy::new(move || crate::services::detect(&r, init))
+                Lazy::new(move || services::detect(&r, init))
             },
             extensions: {
                 let r = root.clone();
-                Lazy::new(move || crate::extensions::scan(&r))
+                Lazy::new(move || extensions::scan(&r))
             },
         })
     }

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-const SERVICES_TOML: &str = include_str!("../../assets/services.toml");
+const SERVICES_TOML: &str = include_str!("../../../assets/services.toml");
 
 /// One group of names with the reason it is kept or suggested.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
