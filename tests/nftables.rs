@@ -434,3 +434,28 @@ fn the_table_loaded_for_real_in_network_namespaces() {
     drop(net);
     assert!(!Path::new(&format!("/run/netns/pbxh-srv-{}", std::process::id())).exists());
 }
+
+/// A minimal system (Debian's minbase) has no /etc/protocols or /etc/services: the table
+/// must not need them (nft refuses a whole file over one name it cannot resolve).
+#[test]
+fn the_table_needs_no_protocol_or_service_names() {
+    if !require_root() || require("nft").is_none() || require("unshare").is_none() {
+        return;
+    }
+    let t = nft_root();
+    let (_, p) = plan_for(t.path(), ANSWERS);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("pbx-harden.nft");
+    std::fs::write(&f, after(&p, NFT_FILE)).unwrap();
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(
+            "mount --bind /dev/null /etc/protocols && mount --bind /dev/null /etc/services && \
+             nft -c -f \"$1\"",
+        )
+        .arg("sh")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}

@@ -273,8 +273,13 @@ fn freepbx_advice(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
     }
     if !trusted.is_empty() {
         todo.push(format!(
-            "Connectivity > Firewall > Networks: {} as Trusted",
-            trusted.join(", ")
+            "Connectivity > Firewall > Networks: {} as Trusted (or at its console: {})",
+            trusted.join(", "),
+            trusted
+                .iter()
+                .map(|t| format!("fwconsole firewall trust {t}"))
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
     }
     if !spec.blocked.is_empty() {

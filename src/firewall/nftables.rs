@@ -273,7 +273,9 @@ impl Ruleset {
              parameter-problem } accept"
                 .into(),
         );
-        input.push("meta l4proto ipv6-icmp accept".into());
+        // By number: a minimal system has no /etc/protocols to resolve "ipv6-icmp" (nft then
+        // refuses the whole file).
+        input.push("meta l4proto 58 accept comment \"ICMPv6\"".into());
         let limit = format!("limit rate over {SIP_RATE}/second burst {SIP_BURST} packets");
         for (proto, list) in [("udp", &self.sip_udp), ("tcp", &self.sip_tcp)] {
             if list.is_empty() {
@@ -886,6 +888,8 @@ mod tests {
     fn render_has_the_table_and_reads_back() {
         let t = rs().render();
         assert!(t.contains("table inet pbx_harden\ndelete table inet pbx_harden\n"));
+        // Nothing that needs /etc/protocols or /etc/services (minbase systems lack them).
+        assert!(!t.contains("ipv6-icmp"), "{t}");
         assert!(t.contains("elements = { 2222, 80 }"), "{t}");
         assert!(t.contains("elements = { 5060, 10000-20000 }"), "{t}");
         assert!(
