@@ -8,7 +8,7 @@
 //! - `plan` chooses the backend (`firewall.backend`, "auto" by default), refuses to add a
 //!   manager next to another, and turns `[firewall]`, `[apf]`, `[bfd]` and `[fail2ban]` into
 //!   file edits, commands and lockout checks, in the same transaction as the SSH changes (it
-//!   runs after them, so it knows the new SSH port). When sshd moves and APF is installed,
+//!   runs after them and takes the SSH step's `SshOutcome`: the new port, moved or not). When sshd moves and APF is installed,
 //!   the new port is opened in APF even without a `[firewall]` section: the admin must never
 //!   be locked out.
 
@@ -22,7 +22,7 @@ use std::net::IpAddr;
 
 use crate::answers::{Answers, HostEntry};
 use crate::config::trust::{self, Entry, Flow, Host, Stamp, TrustFormat};
-use crate::model::{Builder, CheckStatus};
+use crate::model::{Builder, CheckStatus, SshOutcome};
 use crate::system::Proto;
 // What is installed (APF, BFD, fail2ban, the managers, Asterisk's ports) is a fact, read
 // by `crate::system::firewall`; these paths stay.
@@ -45,12 +45,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(b: &Builder<'_>) -> Ctx {
+    pub fn new(b: &Builder<'_>, ssh: &SshOutcome) -> Ctx {
         let sys = b.sys;
         let old = sys.current_ssh_ports();
-        let ssh_ports = match b.summary.ssh_port {
-            Some(p) if b.summary.ssh_port_changed => vec![p],
-            _ if old.is_empty() => vec![b.summary.ssh_port.unwrap_or(22)],
+        let ssh_ports = match ssh.port {
+            Some(p) if ssh.moved => vec![p],
+            _ if old.is_empty() => vec![ssh.port.unwrap_or(22)],
             _ => old.clone(),
         };
         let mut local = sys.firewall.local_addrs.clone();
@@ -65,7 +65,7 @@ impl Ctx {
             .and_then(|c| c.split_whitespace().nth(1))
             .and_then(|p| p.parse().ok());
         Ctx {
-            moved: b.summary.ssh_port_changed,
+            moved: ssh.moved,
             ssh_ports,
             old_ssh_ports: old,
             admin: sys.admin.as_ref().map(|a| a.client),
@@ -603,9 +603,11 @@ pub fn check(
     moved: bool,
 ) -> Vec<crate::problems::Problem> {
     let mut b = Builder::new(sys);
-    b.summary.ssh_port = Some(ssh_port);
-    b.summary.ssh_port_changed = moved;
-    let ctx = Ctx::new(&b);
+    let ssh = SshOutcome {
+        port: Some(ssh_port),
+        moved,
+    };
+    let ctx = Ctx::new(&b, &ssh);
     let fmt = sys
         .firewall
         .apf
@@ -718,10 +720,11 @@ fn spec(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, fmt: TrustFormat) -> 
     s
 }
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
+/// The firewall step, after the SSH step: `ssh` says which port to keep open.
+pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
     let sys = b.sys;
     let fw = &sys.firewall;
-    let ctx = Ctx::new(b);
+    let ctx = Ctx::new(b, ssh);
     let any_answers = answers.firewall.is_some()
         || answers.apf.is_some()
         || answers.bfd.is_some()

@@ -7,7 +7,7 @@
 
 use rand::{Rng, RngExt};
 
-use super::{Action, Builder, CheckStatus, SshService};
+use super::{Action, Builder, CheckStatus, SshOutcome, SshService};
 use crate::answers::Answers;
 use crate::config::sshd::SshdConfig;
 use crate::system::{Init, System};
@@ -287,7 +287,17 @@ fn yes_no(b: bool) -> String {
     if b { "yes".into() } else { "no".into() }
 }
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
+/// The SSH step; its outcome (the port after the plan, moved or not) is what the firewall
+/// step opens.
+pub fn plan(b: &mut Builder<'_>, answers: &Answers) -> SshOutcome {
+    plan_sshd(b, answers);
+    SshOutcome {
+        port: b.summary.ssh_port,
+        moved: b.summary.ssh_port_changed,
+    }
+}
+
+fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
     let Some(s) = &answers.ssh else {
         return;
     };
