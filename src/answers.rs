@@ -92,7 +92,7 @@ pub struct HostEntry {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallAnswers {
-    /// "apf" | "fail2ban" | "none"; default: what is installed.
+    /// "auto" (default: the manager in charge) | "apf" | "nftables" | "freepbx" | "fail2ban" | "none".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -264,8 +264,8 @@ impl Answers {
     }
 
     /// TOML without any secret: what the wizard offers to save for the next server.
-    pub fn to_toml_without_secrets(&self) -> String {
-        toml::to_string(self).expect("answers serialize")
+    pub fn to_toml_without_secrets(&self) -> std::result::Result<String, String> {
+        toml::to_string(self).map_err(|e| format!("the answers cannot be written as TOML: {e}"))
     }
 
     /// The user names sshd will allow: `ssh.allow_users`, or the login user.
@@ -435,7 +435,7 @@ mod tests {
             "x",
         )
         .unwrap();
-        let out = a.to_toml_without_secrets();
+        let out = a.to_toml_without_secrets().unwrap();
         assert!(!out.contains("Secret-Words"), "{out}");
         assert!(!out.contains("$6$"), "{out}");
         assert!(out.contains("trixuser"), "{out}");

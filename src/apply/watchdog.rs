@@ -133,7 +133,8 @@ pub fn unit_text() -> String {
          Description=pbx-harden: roll back an unconfirmed change after a reboot\n\
          DefaultDependencies=no\n\
          After=local-fs.target\n\
-         Before=network-pre.target ssh.service sshd.service ssh.socket apf.service fail2ban.service\n\
+         Before=network-pre.target ssh.service sshd.service ssh.socket apf.service fail2ban.service \
+         nftables.service firewalld.service ufw.service\n\
          ConditionPathExists={STATE_DIR}/pending/journal.json\n\
          \n\
          [Service]\n\

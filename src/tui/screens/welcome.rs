@@ -114,8 +114,16 @@ pub fn firewall_line(ctx: &Ctx) -> String {
     if fw.apf.is_none() && fw.fail2ban.is_some() {
         parts.push("fail2ban".into());
     }
+    for m in &fw.managers {
+        if m.manager != crate::firewall::managers::Manager::Apf {
+            parts.push(format!("{} ({})", m.manager.label(), m.short()));
+        }
+    }
+    if fw.managers.len() >= 2 {
+        parts.push("two managers!".into());
+    }
     if parts.is_empty() {
-        "none found (install APF+BFD or fail2ban)".into()
+        "none active (nftables is offered; or APF+BFD, fail2ban)".into()
     } else {
         parts.join(" + ")
     }
