@@ -1,5 +1,6 @@
 //! Firewall and brute-force protection, behind one `Backend`: APF + BFD where installed,
-//! pbx-harden's own nftables table, FreePBX's Firewall module (advice only), fail2ban.
+//! pbx-harden's own nftables table, firewalld's permanent zones, FreePBX's Firewall module
+//! (advice only), fail2ban.
 //!
 //! - `detect` reads what is installed under the root (APF, its version and trust-file
 //!   format; BFD; fail2ban), which firewall managers are in charge (`managers`: FreePBX's
@@ -16,6 +17,7 @@ pub mod apf;
 pub mod asterisk;
 pub mod bfd;
 pub mod fail2ban;
+pub mod firewalld;
 pub mod managers;
 pub mod nftables;
 pub mod ports;
@@ -115,6 +117,8 @@ pub enum Backend {
     Apf,
     /// pbx-harden's own table `inet pbx_harden`, loaded by the nftables service.
     Nftables,
+    /// firewalld's permanent configuration (the default zone, the trusted and drop zones).
+    Firewalld,
     /// FreePBX's Firewall module is in charge: no rules are written, the plan says what to
     /// set in FreePBX.
     Freepbx,
@@ -128,6 +132,7 @@ impl Backend {
         match self {
             Backend::Apf => Some(managers::Manager::Apf),
             Backend::Nftables => Some(managers::Manager::Nftables),
+            Backend::Firewalld => Some(managers::Manager::Firewalld),
             Backend::Freepbx => Some(managers::Manager::Freepbx),
             Backend::Fail2ban | Backend::None => None,
         }
@@ -446,6 +451,12 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
             {
                 Backend::Nftables
             }
+            // firewalld in charge: the new SSH port is opened there, even without [firewall].
+            Backend::Fail2ban | Backend::None
+                if fw.managers.first().map(|m| m.manager) == Some(managers::Manager::Firewalld) =>
+            {
+                Backend::Firewalld
+            }
             other => other,
         }),
         "apf" => {
@@ -479,13 +490,14 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
             }
             Some(Backend::Freepbx)
         }
-        "firewalld" | "ufw" => {
+        "firewalld" => Some(Backend::Firewalld),
+        "ufw" => {
             b.error(
                 "firewall.backend",
                 format!(
-                    "\"{name}\" is not supported yet: pbx-harden writes APF, nftables or fail2ban \
-                     today; open the SSH port in {name} yourself before you confirm, or turn \
-                     {name} off and use \"nftables\""
+                    "\"{name}\" is not supported yet: pbx-harden writes APF, nftables, firewalld \
+                     or fail2ban today; open the SSH port in {name} yourself before you confirm, \
+                     or turn {name} off and use \"nftables\""
                 ),
             );
             None
@@ -509,7 +521,7 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
                 "firewall.backend",
                 format!(
                     "\"{other}\" is not a backend: use \"auto\", \"apf\", \"nftables\", \
-                     \"freepbx\", \"fail2ban\" or \"none\" (\"firewalld\" and \"ufw\" come later)"
+                     \"firewalld\", \"freepbx\", \"fail2ban\" or \"none\" (\"ufw\" comes later)"
                 ),
             );
             None
@@ -549,12 +561,13 @@ fn managers_conflict(b: &mut Builder<'_>, backend: Backend) {
             ),
         );
     }
-    if backend == Backend::Nftables {
+    if matches!(backend, Backend::Nftables | Backend::Firewalld) {
         b.error(
             "firewall.backend",
             format!(
-                "\"nftables\" would add pbx-harden's table next to {} (see \"Firewall managers\" \
+                "\"{}\" would add a second firewall manager next to {} (see \"Firewall managers\" \
                  above): turn {} off first, or set firewall.backend = \"{}\"",
+                mine.key(),
                 others
                     .iter()
                     .map(|m| m.manager.label())
@@ -1076,6 +1089,11 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         Backend::Nftables => {
             if !b.has_errors_for("firewall.backend") {
                 nftables::plan(b, answers, &ctx, &spec);
+            }
+        }
+        Backend::Firewalld => {
+            if !b.has_errors_for("firewall.backend") {
+                firewalld::plan(b, answers, &ctx, &spec);
             }
         }
         Backend::Freepbx => freepbx_advice(b, &ctx, &spec),
