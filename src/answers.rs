@@ -265,8 +265,8 @@ impl Answers {
     }
 
     /// TOML without any secret: what the wizard offers to save for the next server.
-    pub fn to_toml_without_secrets(&self) -> String {
-        toml::to_string(self).expect("answers serialize")
+    pub fn to_toml_without_secrets(&self) -> std::result::Result<String, String> {
+        toml::to_string(self).map_err(|e| format!("the answers cannot be written as TOML: {e}"))
     }
 
     /// The user names sshd will allow: `ssh.allow_users`, or the login user.
@@ -436,7 +436,7 @@ mod tests {
             "x",
         )
         .unwrap();
-        let out = a.to_toml_without_secrets();
+        let out = a.to_toml_without_secrets().unwrap();
         assert!(!out.contains("Secret-Words"), "{out}");
         assert!(!out.contains("$6$"), "{out}");
         assert!(out.contains("trixuser"), "{out}");

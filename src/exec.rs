@@ -258,8 +258,11 @@ pub fn run_with(argv: &[String], stdin: Option<&Secret>, limits: &Limits) -> Res
             e.to_string()
         })
     })?;
-    let out_pipe = child.stdout.take().expect("piped stdout");
-    let err_pipe = child.stderr.take().expect("piped stderr");
+    let (Some(out_pipe), Some(err_pipe)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(fail("its output pipes could not be opened".to_string()));
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     let tx2 = tx.clone();
     std::thread::spawn(move || {

@@ -14,7 +14,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use crate::apply::fsops;
-use crate::cli::FirstbootAction;
+use crate::args::FirstbootAction;
 use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 use crate::system::Init;
@@ -222,7 +222,7 @@ pub fn status(root: &Root) -> String {
 }
 
 pub fn cli(top: &Option<PathBuf>, action: FirstbootAction) -> Result<i32> {
-    let open = |t: &crate::cli::Target| -> Result<Root> {
+    let open = |t: &crate::args::Target| -> Result<Root> {
         let dir = t
             .root
             .clone()

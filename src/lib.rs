@@ -3,7 +3,13 @@
 //! as one transaction that rolls itself back unless the admin confirms from a new login.
 //!
 //! The core (everything but `tui`) has no terminal-UI dependency; the headless CLI, the
-//! audit and the wizard share it.
+//! audit and the wizard share it. The wizard is the default cargo feature `tui` (ratatui);
+//! `cargo build --no-default-features` builds the core and the CLI without it. The core
+//! never unwraps or panics outside tests: bad input and broken invariants become errors.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // Command output that never panics: a closed pipe (`audit | true`, `apply | head`) does not
 // stop a command half-way; it ends with its documented exit code. Every module below can use
@@ -29,6 +35,7 @@ macro_rules! errln {
 
 pub mod answers;
 pub mod apply;
+pub mod args;
 pub mod audit;
 pub mod cli;
 pub mod config;
@@ -39,6 +46,7 @@ pub mod extensions;
 pub mod firewall;
 pub mod firstboot;
 pub mod manpage;
+pub mod model;
 pub mod plan;
 pub mod problems;
 pub mod redact;
@@ -46,6 +54,10 @@ pub mod root;
 pub mod secrets;
 pub mod services;
 pub mod system;
+// The wizard (cargo feature `tui`, on by default) may unwrap what its own state guarantees;
+// the core may not.
+#[cfg(feature = "tui")]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 pub mod tui;
 
 pub use error::{Error, Result};

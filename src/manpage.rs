@@ -5,7 +5,7 @@
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::args::Cli;
 use crate::error::{Error, Result};
 
 /// Escape text for roff: backslashes, hyphens (so they stay ASCII hyphens), and a leading

@@ -52,6 +52,20 @@ pub const MIN_LENGTH: usize = 12;
 pub const MIN_SCORE: u8 = 3;
 
 const WORDLIST: &str = include_str!("../assets/eff_large_wordlist.txt");
+// Both lists are checked when the program is built, so a pick from them always finds one.
+const _: () = assert!(has_word(WORDLIST) && !SYMBOLS.is_empty());
+
+const fn has_word(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\n' {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
 /// Symbols used in generated passphrases: none that a shell, TOML or a serial line mangles.
 const SYMBOLS: &[char] = &[
     '!', '%', '+', ',', '.', ':', '=', '?', '@', '^', '_', '~', '-',
@@ -71,7 +85,7 @@ pub fn generate_passphrase<R: Rng + ?Sized>(words: usize, rng: &mut R) -> Secret
     let words = words.clamp(MIN_WORDS, MAX_WORDS);
     let list: Vec<&str> = wordlist().collect();
     let mut picked: Vec<String> = (0..words)
-        .map(|_| (*list.choose(rng).expect("wordlist is not empty")).to_string())
+        .map(|_| list.choose(rng).copied().unwrap_or_default().to_string())
         .collect();
     let cap = rng.random_range(0..words);
     let mut chars = picked[cap].chars();
@@ -80,7 +94,7 @@ pub fn generate_passphrase<R: Rng + ?Sized>(words: usize, rng: &mut R) -> Secret
     }
     let at = rng.random_range(0..words);
     let digit = char::from(b'0' + rng.random_range(0..10u8));
-    let symbol = *SYMBOLS.choose(rng).expect("symbols");
+    let symbol = SYMBOLS.choose(rng).copied().unwrap_or('-');
     picked[at].push(digit);
     picked[at].push(symbol);
     Secret::new(picked.join(" "))
@@ -215,13 +229,16 @@ pub fn process_protected() -> bool {
 }
 
 /// SHA-512 crypt (`$6$`) hash with a random 16-character salt, as `chpasswd -e` takes it.
-pub fn crypt_sha512<R: Rng + ?Sized>(password: &Secret, rng: &mut R) -> String {
+pub fn crypt_sha512<R: Rng + ?Sized>(
+    password: &Secret,
+    rng: &mut R,
+) -> std::result::Result<String, String> {
     let mut salt = [0u8; 12];
     rng.fill_bytes(&mut salt);
     ShaCrypt::SHA512
         .hash_password_with_salt(password.expose().as_bytes(), &salt)
-        .expect("sha-512 crypt of any input")
-        .to_string()
+        .map(|h| h.to_string())
+        .map_err(|e| format!("SHA-512 crypt failed: {e}"))
 }
 
 /// Does `password` match a crypt hash from /etc/shadow (`$5$` or `$6$`)? Other schemes
@@ -347,7 +364,7 @@ mod tests {
     fn crypt_round_trip() {
         let mut rng = StdRng::seed_from_u64(1);
         let pw = Secret::new("correct horse battery staple");
-        let h = crypt_sha512(&pw, &mut rng);
+        let h = crypt_sha512(&pw, &mut rng).unwrap();
         assert!(h.starts_with("$6$"), "{h}");
         assert_eq!(check_crypt_hash(&h), Ok(()));
         assert_eq!(verify_crypt("correct horse battery staple", &h), Some(true));

@@ -283,17 +283,16 @@ fn firewall_and_brute_force_checks() {
         "{:?}",
         ids(&v)
     );
-    std::fs::write(
-        r.join("etc/fail2ban/jail.d/defaults-debian.conf"),
-        "[sshd]\nenabled = true\n",
-    )
-    .unwrap();
-    let v = json(r);
-    assert!(
-        !ids(&v).contains(&"bruteforce.none -".to_string()),
-        "{:?}",
-        ids(&v)
-    );
+    // fail2ban's `key: value` spelling counts too (the Asterisk parser misread it).
+    for spelling in ["[sshd]\nenabled = true\n", "[sshd]\nenabled: true\n"] {
+        std::fs::write(r.join("etc/fail2ban/jail.d/defaults-debian.conf"), spelling).unwrap();
+        let v = json(r);
+        assert!(
+            !ids(&v).contains(&"bruteforce.none -".to_string()),
+            "{spelling:?}: {:?}",
+            ids(&v)
+        );
+    }
 }
 
 #[test]

@@ -18,6 +18,7 @@ use pbx_harden::config::shellvars::ShellVars;
 use pbx_harden::config::sshd::SshdConfig;
 use pbx_harden::config::text::Text;
 use pbx_harden::config::trust::{TrustFile, TrustFormat};
+#[cfg(feature = "tui")]
 use pbx_harden::tui::keys::KeyParser;
 
 fn cases() -> u32 {
@@ -155,6 +156,7 @@ proptest! {
         prop_assert_eq!(TrustFile::parse(&out, fmt).to_bytes(), out);
     }
 
+    #[cfg(feature = "tui")]
     #[test]
     fn the_key_parser_never_panics_and_drains(chunks in proptest::collection::vec(
         prop_oneof![

@@ -33,7 +33,8 @@ fn free_port() -> u16 {
 
 fn set_password(root: &Path, user: &str, pw: &str) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-    let hash = pbx_harden::secrets::crypt_sha512(&pbx_harden::secrets::Secret::new(pw), &mut rng);
+    let hash =
+        pbx_harden::secrets::crypt_sha512(&pbx_harden::secrets::Secret::new(pw), &mut rng).unwrap();
     let p = root.join("etc/shadow");
     let text = std::fs::read_to_string(&p).unwrap();
     let out: Vec<String> = text

@@ -1,6 +1,7 @@
 //! The wizard in a real pty: it restores the terminal on SIGTERM and SIGHUP, ends cleanly
 //! when its input ends (no busy loop), uses no alternate screen and plain ASCII on a VT100,
 //! treats a 0x0 window as 80x24, and redraws on Ctrl-L.
+#![cfg(feature = "tui")] // the wizard is the default cargo feature `tui`
 
 mod common;
 

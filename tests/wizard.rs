@@ -1,6 +1,7 @@
 //! The wizard, screen by screen, at 80x24 in both looks (insta snapshots in snapshots/), and
 //! flows driven by keys. Time, randomness and the system are fixed, so every frame is
 //! deterministic. No secret appears in any snapshot.
+#![cfg(feature = "tui")] // the wizard is the default cargo feature `tui`
 
 mod common;
 
@@ -211,15 +212,27 @@ fn all_screens(basic: bool) {
     w.key(Key::Enter);
     assert_eq!(w.app.current, ScreenId::Ports);
     w.snap(&format!("{m}-16-ports"));
-    // Block a network that holds the admin's own address: refused as typed.
-    w.key(Key::BackTab); // the last field: blocked hosts
-    w.type_str("203.0.113.0/24");
-    w.snap(&format!("{m}-17-ports-blocks-admin"));
     w.key(Key::Enter);
-    assert_eq!(w.app.current, ScreenId::Ports, "refused");
-    w.key(Key::Ctrl('u'))
-        .type_str("198.51.100.0/24")
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    // the entries of the trust files, with their comments (BFD's ban of the demo)
+    w.snap(&format!("{m}-16b-hosts"));
+    // Block a network that holds the admin's own address: refused where it is entered.
+    w.key(Key::Tab).type_str("203.0.113.0/24");
+    w.keys(&[Key::Tab, Key::Char(' '), Key::Tab])
+        .type_str("office")
         .key(Key::Enter);
+    w.snap(&format!("{m}-17-hosts-blocks-admin"));
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts, "refused");
+    assert!(w.app.screens.hosts.select("203.0.113.0/24"));
+    w.key(Key::Delete).key(Key::Tab);
+    w.type_str("198.51.100.0/24")
+        .key(Key::Tab)
+        .key(Key::Tab)
+        .type_str("SIP scanner")
+        .key(Key::Enter);
+    w.snap(&format!("{m}-17b-hosts-added"));
+    w.key(Key::Enter);
     assert_eq!(w.app.current, ScreenId::Protection);
     w.snap(&format!("{m}-18-protection"));
     w.app.screens.protection.email.set_text("not an address");
@@ -287,9 +300,28 @@ fn error_states() {
             std::fs::write(p, t).unwrap();
         });
         w.key(Key::Enter).key(Key::Enter).type_str("trixuser");
+        // the user screen starts from sshd (password logins off) and refuses: no key
+        w.key(Key::Enter);
+        assert_eq!(w.app.current, ScreenId::User);
+        w.snap(&format!("{m}-06b-user-no-key-refused"));
+        let s = w.screen();
+        assert!(
+            s.contains("Password logins off: the user has no SSH key"),
+            "{s}"
+        );
+        // The review's own lockout check (an answers file can get there): as if the user
+        // screen had let it pass.
+        w.app.screens.user.no_password = false;
         w.key(Key::Enter); // user
+        w.app
+            .ctx
+            .answers
+            .ssh
+            .as_mut()
+            .unwrap()
+            .password_authentication = None;
         w.store_generated();
-        for _ in 0..6 {
+        for _ in 0..7 {
             if w.app.current == ScreenId::Review {
                 break;
             }
@@ -330,7 +362,8 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
     w.key(Key::Enter)
         .key(Key::Enter)
         .key(Key::Enter)
-        .key(Key::Enter); // extensions, asterisk, ports, protection
+        .key(Key::Enter)
+        .key(Key::Enter); // extensions, asterisk, ports, hosts, protection
     assert_eq!(w.app.current, ScreenId::Review);
     let fixture = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -617,15 +650,31 @@ fn a_second_run_on_a_hardened_box_changes_nothing() {
     }
 }
 
+const ED_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0aGVyZS1pcy1ub3QtYS1yZWFsLWtleS1oZXJl admin@laptop";
+
+/// The example answers, with a key and password logins off, one suggested service kept on
+/// (netfs) and the Asterisk settings: what the first run applies.
+fn hardened_answers() -> String {
+    let a = pbx_harden::demo::EXAMPLE_ANSWERS
+        .replace("\"netfs\", ", "")
+        .replace(
+            "groups = [\"wheel\"]",
+            &format!("authorized_keys = [\"{ED_KEY}\"]\ngroups = [\"wheel\"]"),
+        )
+        .replace(
+            "permit_root_login = false\n",
+            "permit_root_login = false\npassword_authentication = false\n",
+        );
+    assert!(a.contains("password_authentication") && a.contains("authorized_keys"));
+    format!("{a}\n[asterisk]\nami_localhost = true\nsip_guests = false\n")
+}
+
 fn second_run(prefill: bool) {
     // Harden the demo with the example answers, headless, and confirm.
     let mut w = wizard(false, |root| {
         let a = root.join("../answers.toml");
-        let answers = format!(
-            "{}\n[asterisk]\nami_localhost = true\nsip_guests = false\n",
-            pbx_harden::demo::EXAMPLE_ANSWERS
-        );
-        std::fs::write(&a, answers).unwrap();
+        std::fs::write(&a, hardened_answers()).unwrap();
         // from the same SSH session the wizard then runs in (Env::fixed)
         let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
         let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
@@ -637,15 +686,36 @@ fn second_run(prefill: bool) {
         // the same answers file pre-fills every screen (--answers)
         let r = Root::open(w.root.path()).unwrap();
         let sys = System::detect(&r, &Env::fixed()).unwrap();
-        let text = format!(
-            "{}\n[asterisk]\nami_localhost = true\nsip_guests = false\n",
-            pbx_harden::demo::EXAMPLE_ANSWERS
-        );
-        let a = Answers::parse(&text, "answers.toml").unwrap();
+        let a = Answers::parse(&hardened_answers(), "answers.toml").unwrap();
         w.app = App::new(sys, Some(a), Theme::new(false, false), 42, NOW);
     }
+    // The user screen starts from the key that is there and password logins off.
+    let u = &w.app.screens.user;
+    assert_eq!(u.valid_keys().len(), 1, "prefilled: {prefill}");
+    assert!(u.no_password, "prefilled: {prefill}");
+    // The hosts screen from the trust files, with their comments.
+    let hosts: Vec<(String, String, bool)> = w
+        .app
+        .screens
+        .hosts
+        .entries
+        .iter()
+        .map(|e| (e.host.clone(), e.comment.clone(), e.blocked))
+        .collect();
+    for want in [
+        ("pbx2.example.com", "IAX trunk to the branch office", false),
+        ("198.51.100.0/24", "SIP scanner", true),
+        ("203.0.113.77", "{bfd.sshd}", true),
+    ] {
+        assert!(
+            hosts
+                .iter()
+                .any(|(h, c, b)| h == want.0 && c == want.1 && *b == want.2),
+            "{want:?} in {hosts:?}"
+        );
+    }
     // Enter on every screen (Welcome .. Protection) reaches a review with no change.
-    for _ in 0..12 {
+    for _ in 0..14 {
         if w.app.current == ScreenId::Review {
             break;
         }
@@ -661,6 +731,24 @@ fn second_run(prefill: bool) {
         review.contains("No changes: the system already matches these answers."),
         "prefilled: {prefill}\n{review}"
     );
+    // netfs, kept on in the first run, is not offered for turning off again
+    assert!(
+        w.app
+            .screens
+            .services
+            .items
+            .iter()
+            .any(|i| i.name.starts_with("netfs") && !i.disable),
+        "{:?}",
+        w.app.screens.services.items
+    );
+    // the saved answers keep the hosts' comments and the key (prefilled from the file)
+    if prefill {
+        let saved = w.app.ctx.answers.to_toml_without_secrets().unwrap();
+        assert!(saved.contains("IAX trunk to the branch office"), "{saved}");
+        assert!(saved.contains("SIP scanner"), "{saved}");
+        assert!(saved.contains("admin@laptop"), "{saved}");
+    }
 }
 
 #[test]
@@ -674,30 +762,39 @@ fn ctrl_u_clears_the_error_with_the_field() {
     while w.app.current != ScreenId::Ports {
         w.key(Key::Enter);
     }
-    // to the trusted hosts field: an invalid entry is refused
-    for _ in 0..30 {
-        if w.app.screens.ports.trusted_focused(&w.app.ctx) {
-            break;
-        }
-        w.key(Key::Tab);
-    }
-    assert!(w.app.screens.ports.trusted_focused(&w.app.ctx));
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    // the host field: an invalid entry is refused
+    w.app.screens.hosts.focus_host();
     w.type_str("not_a_host!");
     w.key(Key::Enter);
-    assert_eq!(w.app.current, ScreenId::Ports, "an invalid host is refused");
+    let s = w.screen();
+    assert!(s.contains("Host: "), "{s}");
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts, "an invalid host is refused");
     // Ctrl-U clears it, and with it the error: Enter goes on
     w.quick(Key::Ctrl('u'));
     w.quick(Key::Enter);
     let at = w.app.current;
-    assert_ne!(at, ScreenId::Ports, "{}", w.screen());
-    // both trusted and blocked: caught on this screen
+    assert_ne!(at, ScreenId::Hosts, "{}", w.screen());
+    // trusted, then the same host blocked: one entry, moved (never both)
     w.key(Key::Esc);
-    assert_eq!(w.app.current, ScreenId::Ports);
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    w.app.screens.hosts.focus_host();
+    w.type_str("192.0.2.99").key(Key::Enter);
+    w.app.screens.hosts.focus_host();
     w.type_str("192.0.2.99")
-        .key(Key::Tab)
-        .type_str("192.0.2.99");
-    let s = w.screen();
-    assert!(s.contains("192.0.2.99 is both trusted and blocked"), "{s}");
+        .keys(&[Key::Tab, Key::Char(' ')])
+        .key(Key::Enter);
+    let e: Vec<_> = w
+        .app
+        .screens
+        .hosts
+        .entries
+        .iter()
+        .filter(|e| e.host == "192.0.2.99")
+        .collect();
+    assert!(e.len() == 1 && e[0].blocked, "{e:?}");
 }
 
 #[test]
@@ -717,4 +814,398 @@ fn f1_shows_the_help_of_the_focused_field_and_any_key_closes_it() {
         "{s}"
     );
     assert!(!s.contains("x\n"), "the closing key types nothing");
+}
+
+/// The user screen's key field focused, on a fresh demo.
+fn at_the_key_field(w: &mut W) {
+    w.key(Key::Enter).key(Key::Enter).type_str("pbxadmin");
+    assert_eq!(w.app.current, ScreenId::User);
+    w.app.screens.user.focus_key_field(&w.app.ctx);
+}
+
+/// A bracketed paste: characters, and a line break as `PastedBreak`.
+fn paste(w: &mut W, text: &str) {
+    for c in text.chars() {
+        w.quick(if c == '\n' {
+            Key::PastedBreak
+        } else {
+            Key::Char(c)
+        });
+    }
+    let effects = w.app.update(Event::Settle);
+    w.run_effects(effects);
+}
+
+const PRIVATE: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACBiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4OQAAAJg=\n-----END OPENSSH PRIVATE KEY-----\n";
+
+#[test]
+fn ssh_keys_are_pasted_checked_and_refused_in_words() {
+    let mut w = wizard(false, |_| {});
+    at_the_key_field(&mut w);
+    // one paste: a good key, a broken one, a private key, a line with options
+    paste(
+        &mut w,
+        &format!("{ED_KEY}\nssh-ed25519 notbase64!! x\n{PRIVATE}from=\"192.0.2.1\" {ED_KEY}\n"),
+    );
+    w.snap("full-07b-user-keys-pasted");
+    let s = w.screen();
+    assert!(s.contains("ssh-ed25519 admin@laptop SHA256:"), "{s}");
+    assert!(s.contains("admin@laptop"), "{s}");
+    assert!(
+        s.contains("key 2: the ssh-ed25519 key is not valid base64"),
+        "{s}"
+    );
+    assert!(s.contains("key 3: a private key: not kept"), "{s}");
+    assert!(s.contains("key 4: options (from=, command=)"), "{s}");
+    // Enter is refused, naming the key
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    let s = w.screen();
+    assert!(
+        s.contains("SSH key 2: the ssh-ed25519 key is not valid"),
+        "{s}"
+    );
+    // nothing of the private key is kept or shown, in any frame
+    for f in &w.frames {
+        assert!(
+            !f.contains("b3BlbnNzaC1rZXkt") && !f.contains("QyNTUxOQAAACBi"),
+            "{f}"
+        );
+    }
+    assert!(
+        !format!("{:?}", w.app.screens.user.keys).contains("b3BlbnNzaC1rZXkt"),
+        "the private key is not kept"
+    );
+    // Del takes the bad ones out of the list (Tab back to the list: its last line)
+    for _ in 0..3 {
+        w.key(Key::BackTab);
+        w.key(Key::Delete);
+        w.app.screens.user.focus_key_field(&w.app.ctx);
+    }
+    assert_eq!(
+        w.app.screens.user.keys.len(),
+        1,
+        "{:?}",
+        w.app.screens.user.keys
+    );
+    // a key left typed in the field is not dropped: Enter elsewhere is refused
+    w.type_str("ssh-ed25519 AAAA");
+    w.key(Key::Tab);
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    assert!(
+        w.screen()
+            .contains("SSH key: Enter in the key field adds it")
+    );
+    w.app.screens.user.focus_key_field(&w.app.ctx);
+    w.key(Key::Ctrl('u'));
+    // a 1024-bit RSA key, pasted with a typed Enter
+    w.type_str("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXFxcXF old")
+        .key(Key::Enter);
+    assert!(
+        w.screen()
+            .contains("the ssh-rsa key has 1024 bits: 2048 at least")
+    );
+    w.key(Key::BackTab).key(Key::Delete);
+    // the same key twice is said, not added
+    w.app.screens.user.focus_key_field(&w.app.ctx);
+    paste(&mut w, &format!("{ED_KEY}\n"));
+    assert!(w.screen().contains("is in the list already"));
+    assert_eq!(w.app.screens.user.valid_keys().len(), 1);
+    // password logins off: allowed with the key
+    w.key(Key::BackTab); // from the key field: up to the list
+    w.key(Key::Tab).key(Key::Tab); // the key field, then password logins
+    w.key(Key::Char(' '));
+    assert!(w.app.screens.user.no_password, "{}", w.screen());
+    w.snap("full-07c-user-key-password-off");
+    w.key(Key::Enter);
+    let at = w.app.current;
+    assert_eq!(at, ScreenId::Password, "{}", w.screen());
+    let u = w.app.ctx.answers.user.clone().unwrap();
+    assert_eq!(u.authorized_keys, vec![ED_KEY.to_string()]);
+    assert_eq!(
+        w.app
+            .ctx
+            .answers
+            .ssh
+            .as_ref()
+            .unwrap()
+            .password_authentication,
+        Some(false)
+    );
+    // back, the key out: password logins off is refused on this screen
+    w.key(Key::Esc);
+    w.key(Key::Up).key(Key::Up); // no_password -> key field -> list
+    w.key(Key::Delete);
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::User);
+    assert!(
+        w.screen()
+            .contains("Password logins off: the user has no SSH key")
+    );
+    w.no_secret_shown();
+}
+
+#[test]
+fn the_key_of_this_login_is_offered_when_it_can_be_known() {
+    // sshd's log names the key; root's authorized_keys has it (with options)
+    let mut w = wizard(false, |root| {
+        std::fs::create_dir_all(root.join("var/log")).unwrap();
+        std::fs::create_dir_all(root.join("root/.ssh")).unwrap();
+        std::fs::write(
+            root.join("root/.ssh/authorized_keys"),
+            format!("from=\"203.0.113.0/24\",no-pty {ED_KEY}\n"),
+        )
+        .unwrap();
+        let k = pbx_harden::plan::keys::check(ED_KEY).unwrap();
+        let fp = pbx_harden::plan::keys::fingerprint(&k);
+        std::fs::write(
+            root.join("var/log/secure"),
+            format!(
+                "Dec  2 04:00:01 pbx1 sshd[99]: Accepted password for root from 203.0.113.10 port 40000 ssh2\n\
+                 Dec  2 04:10:01 pbx1 sshd[100]: Accepted publickey for root from 203.0.113.10 port 50022 ssh2: ED25519 {fp}\n"
+            ),
+        )
+        .unwrap();
+    });
+    w.key(Key::Enter).key(Key::Enter).type_str("pbxadmin");
+    w.snap("full-07d-user-login-key");
+    let s = w.screen();
+    assert!(
+        s.contains("[ ] the key of this login: ssh-ed25519 admin@laptop"),
+        "{s}"
+    );
+    // Tab to it (name, group, key field, this), Space adds it
+    w.keys(&[Key::Tab, Key::Tab, Key::Tab, Key::Char(' ')]);
+    assert_eq!(w.app.screens.user.valid_keys().len(), 1, "{}", w.screen());
+    assert!(w.screen().contains("[x] the key of this login"));
+
+    // a password login: said briefly
+    let mut w = wizard(false, |root| {
+        std::fs::create_dir_all(root.join("var/log")).unwrap();
+        std::fs::write(
+            root.join("var/log/secure"),
+            "Dec  2 04:10:01 pbx1 sshd[100]: Accepted password for root from 203.0.113.10 port 50022 ssh2\n",
+        )
+        .unwrap();
+    });
+    w.key(Key::Enter).key(Key::Enter);
+    assert!(
+        w.screen()
+            .contains("Key of this login unknown: this session did not log in with a key")
+    );
+
+    // ExposeAuthInfo: the SSH_USER_AUTH file names it
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("sshauth");
+    std::fs::write(&auth, format!("publickey {ED_KEY}\n")).unwrap();
+    let root = demo_root();
+    let r = Root::open(root.path()).unwrap();
+    let env = Env {
+        ssh_user_auth: Some(auth.display().to_string()),
+        ..Env::fixed()
+    };
+    let sys = System::detect(&r, &env).unwrap();
+    let k = pbx_harden::plan::keys::login_key(&sys).unwrap();
+    assert_eq!(k.line, ED_KEY);
+    // not over SSH: nothing to say
+    let env = Env {
+        ssh_connection: None,
+        ..Env::fixed()
+    };
+    let sys = System::detect(&r, &env).unwrap();
+    assert_eq!(pbx_harden::plan::keys::login_key(&sys), Err(None));
+}
+
+#[test]
+fn trust_entries_are_edited_and_removed_with_their_comments() {
+    if !real_parts() {
+        return;
+    }
+    // BFD's bans fill deny_hosts.rules: the list scrolls, nothing is cut
+    let mut w = wizard(false, |root| {
+        let p = root.join("etc/apf/deny_hosts.rules");
+        let mut t = std::fs::read_to_string(&p).unwrap();
+        for i in 1..=40 {
+            t.push_str(&format!(
+                "# added 198.18.0.{i} on 02/11/09 03:12:40 with comment: {{bfd.asterisk}}       \n198.18.0.{i}\n"
+            ));
+        }
+        std::fs::write(p, t).unwrap();
+    });
+    w.walk_to_ssh_screen();
+    w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    while w.app.current != ScreenId::Hosts {
+        w.key(Key::Enter);
+    }
+    assert_eq!(w.app.screens.hosts.entries.len(), 41);
+    w.snap("full-17c-hosts-many");
+    assert!(
+        w.screen()
+            .contains("of 41; Up/Down/PgUp/PgDn/Home/End scroll)")
+    );
+    w.key(Key::End);
+    let s = w.screen();
+    assert!(s.contains("198.18.0.40") && s.contains("of 41"), "{s}");
+    // edit the comment of BFD's first ban, take the last one out
+    assert!(w.app.screens.hosts.select("203.0.113.77"));
+    w.key(Key::Char('e'));
+    w.key(Key::Ctrl('u')).type_str("scanner, static");
+    w.snap("full-17d-hosts-editing");
+    w.key(Key::Enter);
+    assert!(w.app.screens.hosts.select("198.18.0.40"));
+    w.key(Key::Delete);
+    let s = w.screen();
+    assert!(s.contains("198.18.0.40 taken out"), "{s}");
+    // taken out and given back (blocked, no comment): it is the file's entry again
+    assert!(w.app.screens.hosts.select("198.18.0.39"));
+    w.key(Key::Delete);
+    w.app.screens.hosts.focus_host();
+    w.type_str("198.18.0.39").key(Key::Tab).key(Key::Char(' '));
+    w.key(Key::Enter);
+    let e = w
+        .app
+        .screens
+        .hosts
+        .entries
+        .iter()
+        .find(|e| e.host == "198.18.0.39");
+    assert!(
+        e.is_some_and(|e| e.blocked && e.comment == "{bfd.asterisk}" && e.file.is_some()),
+        "{e:?}"
+    );
+    assert!(s.contains("scanner, static (edited)"), "{s}");
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Protection);
+    let fw = w.app.ctx.answers.firewall.clone().unwrap();
+    assert_eq!(fw.remove, vec!["198.18.0.40".to_string()]);
+    assert_eq!(fw.blocked.len(), 1, "only what changed: {:?}", fw.blocked);
+    assert_eq!(fw.blocked[0].comment.as_deref(), Some("scanner, static"));
+    while w.app.current != ScreenId::Review {
+        w.key(Key::Enter);
+    }
+    // the review: the comment line edited in place, the entry and its comment gone
+    let review = review_text(&w);
+    assert!(
+        review.contains("+# added 203.0.113.77 on 02/11/09 03:12:40 with comment: scanner, static"),
+        "{review}"
+    );
+    assert!(review.contains("-198.18.0.40"), "{review}");
+    assert!(!review.contains("-198.18.0.39"), "{review}");
+    // the saved answers keep the comment
+    let saved = w.app.ctx.answers.to_toml_without_secrets().unwrap();
+    assert!(saved.contains("scanner, static"), "{saved}");
+    w.no_secret_shown();
+}
+
+#[test]
+fn the_hosts_screen_refuses_in_its_own_words() {
+    let mut w = wizard(false, |_| {});
+    // straight to the hosts screen (the screens before it are tested above)
+    w.app.current = ScreenId::Hosts;
+    let effects = w.app.screens.enter(ScreenId::Hosts, &mut w.app.ctx);
+    w.run_effects(effects);
+    w.app.screens.hosts.focus_host();
+    // a host typed but not added: Enter adds it; Tab away and Enter is refused
+    w.type_str("192.0.2.50").key(Key::Tab);
+    w.key(Key::Tab).key(Key::Tab); // kind, comment, (list)
+    w.app.screens.hosts.focus_host();
+    w.key(Key::Ctrl('u'));
+    // a comment without a host
+    w.key(Key::Tab).key(Key::Tab).type_str("lonely");
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    assert!(
+        w.screen()
+            .contains("Comment: give the host it belongs to, or clear it with ^U"),
+        "{}",
+        w.screen()
+    );
+    w.key(Key::Ctrl('u'));
+    // an invalid host stays in the field, said
+    w.app.screens.hosts.focus_host();
+    w.type_str("not_a_host! 192.0.2.51").key(Key::Enter);
+    let s = w.screen();
+    assert!(s.contains("Host: "), "{s}");
+    assert_eq!(w.app.screens.hosts.host.text(), "not_a_host!");
+    assert!(
+        w.app
+            .screens
+            .hosts
+            .entries
+            .iter()
+            .any(|e| e.host == "192.0.2.51")
+    );
+    // from the list (kind, comment, list), Enter means "next": refused
+    w.key(Key::Tab).key(Key::Tab).key(Key::Tab).key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    assert!(
+        w.screen()
+            .contains("Host: Enter adds the entry (^U clears the field)")
+    );
+    // a comment of more than 200 characters
+    w.app.screens.hosts.focus_host();
+    w.key(Key::Ctrl('u')).type_str("192.0.2.52");
+    w.key(Key::Tab).key(Key::Tab).type_str(&"x".repeat(201));
+    w.key(Key::Enter);
+    assert!(
+        w.screen()
+            .contains("Comment: a comment is limited to 200 characters"),
+        "{}",
+        w.screen()
+    );
+    assert!(
+        !w.app
+            .screens
+            .hosts
+            .entries
+            .iter()
+            .any(|e| e.host == "192.0.2.52")
+    );
+    // text typed on trusted/blocked does not vanish unsaid, and its space is a switch
+    w.key(Key::Ctrl('u'));
+    w.app.screens.hosts.focus_host();
+    w.key(Key::Ctrl('u')).type_str("192.0.2.53").key(Key::Tab);
+    w.type_str("o");
+    assert!(
+        w.screen()
+            .contains("trusted/blocked: Space switches (t, b); Tab goes on to the comment"),
+        "{}",
+        w.screen()
+    );
+    w.type_str("b");
+    assert!(
+        w.screen().contains("( ) trusted (*) blocked"),
+        "{}",
+        w.screen()
+    );
+    w.type_str("t");
+    assert!(
+        w.screen().contains("(*) trusted ( ) blocked"),
+        "{}",
+        w.screen()
+    );
+    // a key already in authorized_keys stays (said), on the user screen
+    let mut w = wizard(false, |root| {
+        std::fs::create_dir_all(root.join("root/.ssh")).unwrap();
+        std::fs::write(
+            root.join("root/.ssh/authorized_keys"),
+            format!("{ED_KEY}\n"),
+        )
+        .unwrap();
+    });
+    w.key(Key::Enter).key(Key::Enter).type_str("root");
+    w.key(Key::Tab); // the list of root's keys is loaded when the name is settled
+    assert!(
+        w.screen().contains("admin@laptop (there now)"),
+        "{}",
+        w.screen()
+    );
+    w.app.screens.user.focus_key_field(&w.app.ctx);
+    w.key(Key::BackTab).key(Key::Delete);
+    assert!(
+        w.screen()
+            .contains("a key already in authorized_keys stays")
+    );
+    assert_eq!(w.app.screens.user.valid_keys().len(), 1);
 }

@@ -1,16 +1,13 @@
 //! File operations of the transaction: atomic replace that keeps mode, owner and extended
 //! attributes (the SELinux label of /etc/shadow matters: a file without it locks everyone
-//! out), and snapshots that can be restored byte for byte.
+//! out, so an attribute that cannot be kept refuses the write), and snapshots that can be
+//! restored byte for byte.
 
-use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
-use nix::libc;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,59 +41,51 @@ pub fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn cpath(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::other("path with NUL"))
-}
-
-/// Extended attributes of a file (not following symlinks).
-pub fn read_xattrs(p: &Path) -> Vec<(String, String)> {
-    let Ok(c) = cpath(p) else { return Vec::new() };
+/// Extended attributes of a file (not following symlinks), values in hex. A filesystem
+/// without them gives none; an attribute that is listed but cannot be read is an error
+/// naming it (it could not be kept).
+pub fn read_xattrs(p: &Path) -> io::Result<Vec<(String, String)>> {
+    let names = match xattr::list(p) {
+        Ok(names) => names,
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
     let mut out = Vec::new();
-    // SAFETY: plain libc calls with valid NUL-terminated strings and buffers of the sizes given.
-    unsafe {
-        let n = libc::llistxattr(c.as_ptr(), std::ptr::null_mut(), 0);
-        if n <= 0 {
-            return out;
-        }
-        let mut names = vec![0u8; n as usize];
-        let n = libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len());
-        if n <= 0 {
-            return out;
-        }
-        for name in names[..n as usize]
-            .split(|b| *b == 0)
-            .filter(|s| !s.is_empty())
-        {
-            let Ok(cn) = CString::new(name) else { continue };
-            let len = libc::lgetxattr(c.as_ptr(), cn.as_ptr(), std::ptr::null_mut(), 0);
-            if len < 0 {
-                continue;
+    for name in names {
+        let n = name.to_string_lossy().into_owned();
+        match xattr::get(p, &name) {
+            Ok(Some(v)) => out.push((n, hex(&v))),
+            Ok(None) => {} // removed meanwhile
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("its extended attribute {n} cannot be read: {e}"),
+                ));
             }
-            let mut val = vec![0u8; len as usize];
-            let len = libc::lgetxattr(c.as_ptr(), cn.as_ptr(), val.as_mut_ptr().cast(), val.len());
-            if len < 0 {
-                continue;
-            }
-            val.truncate(len as usize);
-            out.push((String::from_utf8_lossy(name).into_owned(), hex(&val)));
         }
     }
-    out
+    Ok(out)
 }
 
-fn set_xattrs(f: &File, xattrs: &[(String, String)]) {
+/// Give `f` the extended attributes `xattrs` (the SELinux label of /etc/shadow, ACLs…). One
+/// that cannot be set (no privilege, no support on this filesystem) is an error naming it:
+/// the caller must not put a file without it in place. One the file already has with the
+/// same value is not set again (a new file usually gets its directory's label).
+fn set_xattrs(f: &File, xattrs: &[(String, String)]) -> io::Result<()> {
+    use xattr::FileExt;
     for (name, val) in xattrs {
-        let Ok(cn) = CString::new(name.as_bytes()) else {
-            continue;
-        };
         let v = unhex(val);
-        // SAFETY: valid fd, NUL-terminated name, buffer of the length given. Failures (no
-        // privilege, no support on this filesystem) are ignored: the label is best effort
-        // off the live system.
-        unsafe {
-            libc::fsetxattr(f.as_raw_fd(), cn.as_ptr(), v.as_ptr().cast(), v.len(), 0);
+        if f.get_xattr(name).ok().flatten().as_deref() == Some(&v[..]) {
+            continue;
         }
+        f.set_xattr(name, &v).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("its extended attribute {name} cannot be kept ({e}): not replaced"),
+            )
+        })?;
     }
+    Ok(())
 }
 
 pub fn meta_of(p: &Path) -> io::Result<Meta> {
@@ -105,7 +94,7 @@ pub fn meta_of(p: &Path) -> io::Result<Meta> {
         mode: md.mode() & 0o7777,
         uid: md.uid(),
         gid: md.gid(),
-        xattrs: read_xattrs(p),
+        xattrs: read_xattrs(p)?,
     })
 }
 
@@ -136,7 +125,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], meta: &Meta) -> io::Result<()> {
         if euid == 0 {
             std::os::unix::fs::fchown(&f, Some(meta.uid), Some(meta.gid))?;
         }
-        set_xattrs(&f, &meta.xattrs);
+        set_xattrs(&f, &meta.xattrs)?;
         f.sync_all()?;
         // chmod after chown (chown clears set-id bits), and last: until the rename the
         // temp file stays 0600.
@@ -203,6 +192,54 @@ pub fn sha256(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_write_keeps_extended_attributes() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("shadow");
+        fs::write(&p, "old").unwrap();
+        if let Err(e) = xattr::set(
+            &p,
+            "user.pbx-harden.label",
+            b"system_u:object_r:shadow_t:s0",
+        ) {
+            // (user.* attributes need ext4, xfs, btrfs or a tmpfs of Linux 6.6+)
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI: no user xattrs in /tmp: {e}"
+            );
+            eprintln!("no user xattrs on this filesystem ({e}): not checked");
+            return;
+        }
+        let m = meta_of(&p).unwrap();
+        assert!(
+            m.xattrs.iter().any(|(n, _)| n == "user.pbx-harden.label"),
+            "{m:?}"
+        );
+        write_atomic(&p, b"new", &m).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert_eq!(
+            xattr::get(&p, "user.pbx-harden.label").unwrap().as_deref(),
+            Some(&b"system_u:object_r:shadow_t:s0"[..])
+        );
+    }
+
+    #[test]
+    fn an_attribute_that_cannot_be_kept_refuses_the_write() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("shadow");
+        fs::write(&p, "old").unwrap();
+        let mut m = meta_of(&p).unwrap();
+        // The kernel refuses a namespace it does not know (EOPNOTSUPP), as a filesystem
+        // without labels refuses security.selinux.
+        m.xattrs.push(("bogus.selinux".into(), hex(b"shadow_t")));
+        let e = write_atomic(&p, b"new", &m).unwrap_err();
+        assert!(e.to_string().contains("bogus.selinux"), "{e}");
+        assert!(e.to_string().contains("not replaced"), "{e}");
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        let left: Vec<_> = fs::read_dir(t.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "the temp file is removed: {left:?}");
+    }
 
     #[test]
     fn atomic_write_keeps_mode() {

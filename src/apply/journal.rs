@@ -32,7 +32,7 @@ use super::fsops::{self, Meta};
 use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 
-pub const STATE_DIR: &str = "/var/lib/pbx-harden";
+pub use crate::system::state::STATE_DIR;
 pub const JOURNAL_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,19 +102,8 @@ pub struct Snapshot {
     pub after: Option<String>,
 }
 
-/// Work done by `confirm` (e.g. APF's DEVEL_MODE back to 0, then a restart).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum ConfirmStep {
-    SetShellVar {
-        path: String,
-        key: String,
-        value: String,
-    },
-    Run {
-        argv: Vec<String>,
-    },
-}
+/// Work done by `confirm` (a type of the plan's model).
+pub use crate::model::ConfirmStep;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxSummary {
@@ -167,34 +156,31 @@ pub struct Journal {
 }
 
 impl Journal {
-    fn digest(&self) -> String {
+    fn digest(&self) -> std::result::Result<String, String> {
         let mut c = self.clone();
         c.checksum = None;
-        fsops::sha256(&serde_json::to_vec_pretty(&c).expect("journal serializes"))
+        let bytes = serde_json::to_vec_pretty(&c).map_err(|e| e.to_string())?;
+        Ok(fsops::sha256(&bytes))
     }
 
     /// The journal as written to disk, with its checksum.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let fail = |e: String| Error::invalid(format!("the journal of {}: {e}", self.txid));
         let mut c = self.clone();
-        c.checksum = Some(self.digest());
-        serde_json::to_vec_pretty(&c).expect("journal serializes")
+        c.checksum = Some(self.digest().map_err(fail)?);
+        serde_json::to_vec_pretty(&c).map_err(|e| fail(e.to_string()))
     }
 
     fn from_bytes(b: &[u8]) -> std::result::Result<Journal, String> {
         let j: Journal = serde_json::from_slice(b).map_err(|e| e.to_string())?;
         match &j.checksum {
-            Some(c) if *c != j.digest() => Err("its checksum does not match".into()),
+            Some(c) if *c != j.digest()? => Err("its checksum does not match".into()),
             _ => Ok(j),
         }
     }
 }
 
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use crate::system::state::now;
 
 pub struct Paths {
     pub state: PathBuf,
@@ -339,7 +325,7 @@ pub fn save(root: &Root, j: &Journal) -> Result<()> {
             fs::rename(&tmp, &prev).at(&prev)?;
         }
     }
-    fsops::write_atomic(&p, &j.to_bytes(), &Meta::new_file(0o600)).at(&p)
+    fsops::write_atomic(&p, &j.to_bytes()?, &Meta::new_file(0o600)).at(&p)
 }
 
 /// Conflict copies kept from earlier rollbacks (relative to the state directory), until

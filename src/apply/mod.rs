@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use journal::{Before, ConfirmStep, Failure, Journal, RollbackState, Snapshot, TxState, TxSummary};
 
 use crate::error::{Error, IoContext, Result};
-use crate::plan::{Action, Plan};
+use crate::model::{Action, Plan};
 use crate::root::Root;
 use crate::system::System;
 
@@ -443,7 +443,7 @@ Nothing new is applied until that rollback completes.",
         rollback: None,
         checksum: None,
     };
-    let jbytes = j.to_bytes();
+    let jbytes = j.to_bytes()?;
     for name in ["journal.first.json", "journal.json"] {
         let jp = staging.join(name);
         fsops::write_atomic(&jp, &jbytes, &fsops::Meta::new_file(0o600)).at(&jp)?;
@@ -658,14 +658,7 @@ pub fn wait_for_banner(port: u16, within: Duration) -> Result<()> {
 pub const ACCOUNT_FILES: [&str; 4] = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"];
 
 /// Files shadow-utils locks with `FILE.lock` (via `FILE.PID`) and replaces via `FILE+`.
-pub const SHADOW_UTILS_FILES: [&str; 6] = [
-    "/etc/passwd",
-    "/etc/shadow",
-    "/etc/group",
-    "/etc/gshadow",
-    "/etc/subuid",
-    "/etc/subgid",
-];
+pub use crate::model::actions::SHADOW_UTILS_FILES;
 
 /// Remove the `FILE.PID` link files a killed shadow-utils command left (they hold the
 /// pid, which is no longer running).
@@ -1062,11 +1055,9 @@ pub fn rollback(
         // The record `status` shows ("rolled back when, why, what came back"); it moves to
         // history with the journal.
         let rec = journal::Paths::of(root).pending.join(RECORD);
-        let _ = fsops::write_atomic(
-            &rec,
-            &serde_json::to_vec_pretty(&rep).expect("report serializes"),
-            &fsops::Meta::new_file(0o600),
-        );
+        if let Ok(bytes) = serde_json::to_vec_pretty(&rep) {
+            let _ = fsops::write_atomic(&rec, &bytes, &fsops::Meta::new_file(0o600));
+        }
         journal::archive(root, &j, "rolled-back")?;
     } else {
         let now = journal::now();

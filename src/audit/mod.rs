@@ -13,6 +13,7 @@ mod ssh_baseline;
 use serde::Serialize;
 
 use crate::config::ini::IniFile;
+use crate::config::jail::JailFile;
 use crate::config::shellvars::ShellVars;
 use crate::extensions::{self, Problem, Reason};
 use crate::root::Root;
@@ -88,10 +89,11 @@ impl Report {
         self.findings.is_empty()
     }
 
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("the report serializes");
+    pub fn to_json(&self) -> crate::Result<String> {
+        let mut s = serde_json::to_string_pretty(self)
+            .map_err(|e| crate::Error::invalid(format!("the audit report: {e}")))?;
         s.push('\n');
-        s
+        Ok(s)
     }
 
     pub fn to_text(&self) -> String {
@@ -494,12 +496,12 @@ fn fail2ban_jails(a: &Audit<'_>) -> Option<Vec<String>> {
     let mut jails: std::collections::BTreeMap<String, Option<bool>> = Default::default();
     for f in files {
         let Ok(Some(b)) = root.read(&f) else { continue };
-        let ini = IniFile::parse(&b);
-        for (section, key, value, _) in ini.entries() {
-            let Some(section) = section else { continue };
+        // fail2ban's own syntax (`enabled: true` as well as `enabled = true`), not Asterisk's.
+        for (section, key, value) in JailFile::parse(&b).entries() {
             let on = key.eq_ignore_ascii_case("enabled").then(|| {
+                let word = value.split_whitespace().next().unwrap_or("");
                 matches!(
-                    value.to_ascii_lowercase().as_str(),
+                    word.to_ascii_lowercase().as_str(),
                     "true" | "yes" | "1" | "on"
                 )
             });
@@ -511,7 +513,7 @@ fn fail2ban_jails(a: &Audit<'_>) -> Option<Vec<String>> {
                 }
                 continue;
             }
-            let e = jails.entry(section.to_string()).or_insert(None);
+            let e = jails.entry(section).or_insert(None);
             if on.is_some() {
                 *e = on;
             }

@@ -101,6 +101,26 @@ impl JailFile {
             .collect()
     }
 
+    /// Every `key = value` (or `key: value`) in file order with its section (first line of
+    /// the value only); entries before the first section header are not fail2ban's.
+    pub fn entries(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        let mut section: Option<String> = None;
+        for (i, k) in self.kinds().into_iter().enumerate() {
+            match k {
+                Kind::Section(s) => section = Some(s),
+                Kind::Entry(key, off) => {
+                    if let Some(s) = &section {
+                        let value = self.text.lines[i].text[off..].trim_end().to_string();
+                        out.push((s.clone(), key, value));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// The value of `key` in `section` (first line only), if set there.
     pub fn get(&self, section: &str, key: &str) -> Option<String> {
         let kinds = self.kinds();
@@ -183,6 +203,26 @@ impl JailFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_in_both_spellings() {
+        let j = JailFile::parse(
+            b"x = before any section\n[DEFAULT]\nenabled = false\n# c\n[sshd]\nenabled: true\nlogpath = /a\n  /b\n",
+        );
+        let all = j.entries();
+        let e: Vec<(&str, &str, &str)> = all
+            .iter()
+            .map(|(s, k, v)| (s.as_str(), k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            e,
+            [
+                ("DEFAULT", "enabled", "false"),
+                ("sshd", "enabled", "true"),
+                ("sshd", "logpath", "/a"),
+            ]
+        );
+    }
 
     #[test]
     fn edits_keep_the_rest() {

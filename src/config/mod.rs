@@ -3,6 +3,7 @@
 
 pub mod ini;
 pub mod jail;
+pub mod shell;
 pub mod shellvars;
 pub mod sshd;
 pub mod text;

@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use crate::config::shell;
 use crate::config::text::Text;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,34 +128,27 @@ impl ShellVars {
         self.vars.iter().any(|a| a.key == key)
     }
 
-    /// Set the last assignment of `key` to `value` (kept in its quotes). Returns true when
-    /// the file changed. A missing key is inserted by `insert` instead.
+    /// Set the last assignment of `key` to `value` (kept in its quotes, quoted by
+    /// `config::shell` so that bash reads back exactly `value`). Returns true when the file
+    /// changed. A missing key is inserted by `insert` instead.
     pub fn set(&mut self, key: &str, value: &str) -> bool {
         let Some(idx) = self.vars.iter().rposition(|a| a.key == key) else {
             return false;
         };
         let a = self.vars[idx].clone();
-        if a.value == value {
-            return false;
+        if a.quote.is_none() && a.value == value && (value.is_empty() || shell::is_bare(value)) {
+            return false; // `KEY=` or `KEY=word` that bash already reads as `value`
         }
         let new_val = match a.quote {
-            Some('"') => value
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('$', "\\$")
-                .replace('`', "\\`"),
-            Some(_) => value.replace('\'', "'\\''"),
-            None if value.is_empty()
-                || value.contains([' ', '\t', '"', '\'', '$', '`', ';', '#']) =>
-            {
-                // needs quotes now
-                let line = &mut self.text.lines[a.line].text;
-                line.replace_range(a.value_range.clone(), &format!("\"{value}\""));
-                self.reparse_line(a.line);
-                return true;
-            }
-            None => value.to_string(),
+            Some('"') => shell::escape_double(value),
+            Some(_) => shell::escape_single(value),
+            None if shell::is_bare(value) => value.to_string(),
+            // A bare value that needs quotes now.
+            None => shell::double_quote(value),
         };
+        if a.value == new_val {
+            return false;
+        }
         let line = &mut self.text.lines[a.line].text;
         line.replace_range(a.value_range.clone(), &new_val);
         self.reparse_line(a.line);
@@ -192,18 +186,15 @@ impl ShellVars {
                 t.starts_with(". ") || t.starts_with("source ")
             })
             .unwrap_or(self.text.len());
-        let escaped = value
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('$', "\\$")
-            .replace('`', "\\`");
-        self.text.insert(at, format!("{key}=\"{escaped}\""));
+        self.text
+            .insert(at, format!("{key}={}", shell::double_quote(value)));
         *self = ShellVars::parse(&self.text.to_bytes());
     }
 
     /// Insert `KEY="value"` before line `at` (for keys a version lacks).
     pub fn insert(&mut self, at: usize, key: &str, value: &str) {
-        self.text.insert(at, format!("{key}=\"{value}\""));
+        self.text
+            .insert(at, format!("{key}={}", shell::double_quote(value)));
         *self = ShellVars::parse(&self.text.to_bytes());
     }
 
@@ -261,6 +252,74 @@ mod tests {
         let mut w = ShellVars::parse(b"A=1");
         w.insert_missing("B", "2");
         assert_eq!(w.to_bytes(), b"A=1\nB=\"2\"");
+    }
+
+    /// What bash reads from `bytes`: the value of each of `keys` after sourcing them.
+    fn bash_reads(bytes: &[u8], keys: &[&str]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("conf");
+        std::fs::write(&f, bytes).unwrap();
+        let script = keys
+            .iter()
+            .map(|k| format!("printf '%s\\0' \"${k}\";"))
+            .collect::<String>();
+        let o = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("source \"$1\" >/dev/null 2>&1; {script}"))
+            .arg("bash")
+            .arg(&f)
+            .output()
+            .unwrap();
+        let mut v: Vec<String> = String::from_utf8(o.stdout)
+            .unwrap()
+            .split('\0')
+            .map(str::to_string)
+            .collect();
+        v.pop();
+        v
+    }
+
+    #[test]
+    fn values_bash_reads_back() {
+        // A value that was bare before: `$`, `"` and backquotes are escaped too.
+        let mut v = ShellVars::parse(b"A=old\nB=keep\n");
+        let nasty = "x $(touch /tmp/pwned) \"q\" `id` \\ $HOME 'y'";
+        assert!(v.set("A", nasty));
+        assert_eq!(bash_reads(&v.to_bytes(), &["A", "B"]), [nasty, "keep"]);
+        // Inserted values too.
+        let mut w = ShellVars::parse(b"A=1\n");
+        w.insert(1, "C", "$x`y`\"");
+        assert_eq!(bash_reads(&w.to_bytes(), &["C"]), ["$x`y`\""]);
+        // Setting what bash already reads changes nothing; a raw text that only looks the
+        // same is rewritten.
+        let mut u = ShellVars::parse(b"A=\"a\\$b\"\n");
+        assert!(!u.set("A", "a$b"));
+        assert!(u.set("A", "a\\$b"));
+        assert_eq!(bash_reads(&u.to_bytes(), &["A"]), ["a\\$b"]);
+        let mut e = ShellVars::parse(b"A=\nB=word\n");
+        assert!(!e.set("A", "") && !e.set("B", "word"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the value and however the old one was quoted, bash sourcing the edited
+        /// file reads back exactly the value, and the next line still reads as before.
+        #[test]
+        fn bash_reads_back_any_value(
+            value in "[^\\x00]{0,24}",
+            old in proptest::sample::select(vec![
+                "V=\"old\"", "V='old'", "V=old", "V=", "V=\"\"", "# no V",
+            ]),
+        ) {
+            let src = format!("{old}\nW=\"keep\"\n");
+            let mut v = ShellVars::parse(src.as_bytes());
+            if v.has("V") {
+                v.set("V", &value);
+            } else {
+                v.insert_missing("V", &value);
+            }
+            let got = bash_reads(&v.to_bytes(), &["V", "W"]);
+            proptest::prop_assert_eq!(got, vec![value.clone(), "keep".to_string()]);
+        }
     }
 
     #[test]

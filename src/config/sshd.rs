@@ -475,9 +475,13 @@ impl SshdConfig {
 
     // ----- edits -----
 
-    fn replace_args(&mut self, file: usize, line: usize, args: &[String]) {
+    /// Replace the arguments of the directive on `line`; false (nothing changed) if that
+    /// line is not a directive.
+    fn replace_args(&mut self, file: usize, line: usize, args: &[String]) -> bool {
         let l = &mut self.files[file].text.lines[line];
-        let d = parse_directive(&l.text).expect("a directive line");
+        let Some(d) = parse_directive(&l.text) else {
+            return false;
+        };
         let mut value = join_args(args);
         let mut range = d.args_range.clone();
         if d.args.is_empty() {
@@ -489,6 +493,7 @@ impl SshdConfig {
             range = range.start..range.start;
         }
         l.text.replace_range(range, &value);
+        true
     }
 
     /// Set a first-value-wins keyword so its effective global value is `args`.
@@ -496,10 +501,7 @@ impl SshdConfig {
     pub fn set_first(&mut self, canonical: &str, args: &[String]) -> bool {
         match self.first(canonical) {
             Some(o) if args_equal(canonical, &o.args, args) => false,
-            Some(o) => {
-                self.replace_args(o.file, o.line, args);
-                true
-            }
+            Some(o) => self.replace_args(o.file, o.line, args),
             None => {
                 self.insert_global(canonical, args);
                 true
@@ -553,7 +555,9 @@ impl SshdConfig {
                 self.insert_global(canonical, args);
             }
             Some((first, rest)) => {
-                self.replace_args(first.file, first.line, args);
+                if !self.replace_args(first.file, first.line, args) {
+                    return false;
+                }
                 // Remove the others, last first so indices stay valid.
                 let mut rest: Vec<(usize, usize)> = rest.iter().map(|o| (o.file, o.line)).collect();
                 rest.sort_unstable();
@@ -579,8 +583,7 @@ impl SshdConfig {
             {
                 let mut args = o.args.clone();
                 args[0] = with_listen_port(addr, port);
-                self.replace_args(o.file, o.line, &args);
-                changed = true;
+                changed |= self.replace_args(o.file, o.line, &args);
             }
         }
         changed

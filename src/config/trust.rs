@@ -1,8 +1,10 @@
 //! APF's trust files (`allow_hosts.rules`, `deny_hosts.rules`, and the `glob_*` files that use
 //! the same format): strict validation of the hosts that go into them, and an editor that
-//! writes entries exactly as the installed version's `apf -a` / `apf -d` would, and removes
+//! writes entries exactly as the installed version's `apf -a` / `apf -d` would, removes
 //! exactly one entry and its comment (APF 9.7 and 1.7.6 remove every line that merely
-//! *contains* the address, so `apf -u 198.51.100.7` also drops `198.51.100.77`).
+//! *contains* the address, so `apf -u 198.51.100.7` also drops `198.51.100.77`), lists the
+//! entries with their comments (the wizard's hosts screen) and edits the comment of an entry
+//! in place (its `# added … on DATE` keeps the date).
 //!
 //! What each version writes (comment line, then the entry; date is `%D %H:%M:%S`):
 //!
@@ -615,6 +617,90 @@ impl TrustFile {
         true
     }
 
+    /// The entries with the comment of their `# added ENTRY on … with comment: CMT` line (or
+    /// of a `# CMT` line right above a line holding only the entry), in file order; each entry
+    /// once.
+    pub fn listed(&self) -> Vec<(String, Option<String>)> {
+        let mut out: Vec<(String, Option<String>)> = Vec::new();
+        for (i, l) in self.text.lines.iter().enumerate() {
+            if self.format.is_comment(&l.text) {
+                continue;
+            }
+            for e in l.text.split_whitespace() {
+                if out.iter().any(|(x, _)| x == e) {
+                    continue;
+                }
+                let above = i
+                    .checked_sub(1)
+                    .map(|j| self.text.lines[j].text.as_str())
+                    .filter(|a| {
+                        a.starts_with('#')
+                            && !a.starts_with("##")
+                            && !a.starts_with("# added ")
+                            && l.text.trim() == e
+                    })
+                    .map(|a| a.trim_start_matches('#').trim().to_string());
+                let c = self.comment_of(e).or(above).filter(|c| !c.is_empty());
+                out.push((e.to_string(), c));
+            }
+        }
+        out
+    }
+
+    /// The comment APF wrote for `entry` (`# added ENTRY on DATE … with comment: CMT`).
+    pub fn comment_of(&self, entry: &str) -> Option<String> {
+        let prefix = format!("# added {entry} on ");
+        self.text
+            .lines
+            .iter()
+            .find(|l| l.text.starts_with(&prefix))
+            .and_then(|l| {
+                l.text
+                    .split_once(" with comment: ")
+                    .map(|(_, c)| c.trim().to_string())
+            })
+            .filter(|c| !c.is_empty())
+    }
+
+    /// Give `entry` (already in the file) the comment `comment`: its `# added …` line is
+    /// edited (the date kept), or one is written above a line holding only the entry. False
+    /// when the comment is already that one, or the entry shares its line with others.
+    pub fn set_comment(&mut self, entry: &str, comment: &str, kind: Kind, stamp: &Stamp) -> bool {
+        let comment = comment.trim();
+        if comment.is_empty() || self.comment_of(entry).as_deref() == Some(comment) {
+            return false;
+        }
+        let prefix = format!("# added {entry} on ");
+        let tail = |c: &str| match self.format {
+            TrustFormat::Apf9 => format!(" with comment: {c}       "),
+            _ => format!(" with comment: {c}"),
+        };
+        if let Some(i) = self
+            .text
+            .lines
+            .iter()
+            .position(|l| l.text.starts_with(&prefix))
+        {
+            let old = self.text.lines[i].text.clone();
+            let head = old
+                .split_once(" with comment: ")
+                .map_or(old.trim_end(), |(h, _)| h);
+            self.text.lines[i].text = format!("{head}{}", tail(comment));
+            return true;
+        }
+        let Some(at) = self
+            .text
+            .lines
+            .iter()
+            .position(|l| !self.format.is_comment(&l.text) && l.text.trim() == entry)
+        else {
+            return false;
+        };
+        let line = added_lines(entry, Some(comment), kind, self.format, stamp).remove(0);
+        self.text.insert(at, line);
+        true
+    }
+
     /// Remove exactly `entry` and its `# added ENTRY on …` comment; true when something went.
     /// `198.51.100.7` never takes `198.51.100.77` with it.
     pub fn remove(&mut self, entry: &str) -> bool {
@@ -671,6 +757,37 @@ mod tests {
             date: "11/24/26 23:55:56".into(),
             epoch: 1795564556,
         }
+    }
+
+    #[test]
+    fn comments_are_listed_and_edited_in_place() {
+        let text = "##\n# header\n##\n# added 203.0.113.77 on 02/11/09 03:12:40 with comment: {bfd.sshd}       \n203.0.113.77\n# office VPN\n192.0.2.0/24\n198.51.100.9\n";
+        let mut f = TrustFile::parse(text.as_bytes(), TrustFormat::Apf9);
+        assert_eq!(
+            f.listed(),
+            vec![
+                ("203.0.113.77".to_string(), Some("{bfd.sshd}".to_string())),
+                ("192.0.2.0/24".to_string(), Some("office VPN".to_string())),
+                ("198.51.100.9".to_string(), None),
+            ]
+        );
+        assert!(!f.set_comment("203.0.113.77", "{bfd.sshd}", Kind::Deny, &stamp()));
+        assert!(f.set_comment("203.0.113.77", "scanner", Kind::Deny, &stamp()));
+        assert!(f.set_comment("198.51.100.9", "trunk", Kind::Deny, &stamp()));
+        let out = String::from_utf8(f.to_bytes()).unwrap();
+        assert!(
+            out.contains("# added 203.0.113.77 on 02/11/09 03:12:40 with comment: scanner       \n203.0.113.77\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("# added 198.51.100.9 on 11/24/26 23:55:56 with comment: trunk       \n198.51.100.9\n"),
+            "{out}"
+        );
+        // the other lines keep their bytes
+        assert!(
+            out.starts_with("##\n# header\n##\n") && out.contains("# office VPN\n192.0.2.0/24\n")
+        );
+        assert_eq!(f.comment_of("198.51.100.9").as_deref(), Some("trunk"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use rand::{Rng, RngExt};
 
 use crate::answers::Answers;
 use crate::config::ini::IniFile;
-use crate::plan::Builder;
+use crate::model::Builder;
 use crate::secrets::Secret;
 
 pub const MANAGER_CONF: &str = "/etc/asterisk/manager.conf";

@@ -11,14 +11,14 @@
 //!   every five minutes, leaving the box open; rollback brings back the old rules instead.)
 
 use crate::answers::{Answers, ApfAnswers};
-use crate::apply::journal::STATE_DIR;
 use crate::config::shellvars::ShellVars;
 use crate::config::trust::{self, Entry, Host, Kind, TrustFile, TrustFormat};
 use crate::exec::argv;
 use crate::firewall::ports::{self, PortRange};
 use crate::firewall::{APF_CONF, ApfInfo, Ctx, HostItem, Spec, blocks_ssh, hosts_line};
-use crate::plan::actions::CommandAction;
-use crate::plan::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::model::actions::CommandAction;
+use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::system::state::STATE_DIR;
 
 const WHY: &str = "APF firewall";
 
@@ -80,14 +80,7 @@ pub fn generated_files(install: &str) -> Vec<String> {
 }
 
 /// A value as bash reads it back from `KEY="value"` (the summary line is valid shell).
-pub fn shell_quote_value(v: &str) -> String {
-    let e = v
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('$', "\\$")
-        .replace('`', "\\`");
-    format!("\"{e}\"")
-}
+pub use crate::config::shell::double_quote as shell_quote_value;
 
 /// The `KEY="value" …` summary of what a plan sets in a shell-variable file: valid shell,
 /// so a test can let bash read it and compare with the file bash sources.
@@ -99,9 +92,9 @@ pub fn settings_line(file: &str, set: &[(String, String)]) -> String {
     }
     let parts: Vec<String> = keys
         .into_iter()
-        .map(|k| {
-            let v = &set.iter().rev().find(|(kk, _)| kk == k).expect("key").1;
-            format!("{k}={v}")
+        .filter_map(|k| {
+            let (_, v) = set.iter().rev().find(|(kk, _)| kk == k)?;
+            Some(format!("{k}={v}"))
         })
         .collect();
     format!("{file} sets {}", parts.join(" "))
@@ -604,7 +597,12 @@ pub fn plan(
                 ),
             );
         }
-        allow.add(&t.text, t.comment.as_deref(), Kind::Allow, &ctx.stamp);
+        if !allow.add(&t.text, t.comment.as_deref(), Kind::Allow, &ctx.stamp)
+            && let Some(c) = &t.comment
+        {
+            // there already: the comment the answers give replaces the file's
+            allow.set_comment(&t.text, c, Kind::Allow, &ctx.stamp);
+        }
     }
     let expire: i64 = conf
         .get("SET_EXPIRE")
@@ -620,7 +618,11 @@ pub fn plan(
                 ),
             );
         }
-        if deny.add(&x.text, x.comment.as_deref(), Kind::Deny, &ctx.stamp)
+        let added = deny.add(&x.text, x.comment.as_deref(), Kind::Deny, &ctx.stamp);
+        if !added && let Some(c) = &x.comment {
+            deny.set_comment(&x.text, c, Kind::Deny, &ctx.stamp);
+        }
+        if added
             && expire > 0
             && !x
                 .comment
@@ -1023,28 +1025,8 @@ pub fn tos_marked(sys: &crate::system::System, tos16: Option<&String>) -> bool {
     tos_tokens(sys).iter().all(|t| have.contains(t))
 }
 
-pub fn udp_tos_patch(bytes: &[u8]) -> (Vec<u8>, usize) {
-    let mut text = crate::config::text::Text::parse(bytes);
-    let mut i = 0;
-    let mut added = 0;
-    while i < text.len() {
-        let line = text.lines[i].text.clone();
-        if line.contains("--set-tos")
-            && line.contains("-p tcp")
-            && !line.trim_start().starts_with('#')
-        {
-            let twin = line.replacen("-p tcp", "-p udp", 1);
-            let next = text.lines.get(i + 1).map(|l| l.text.clone());
-            if next.as_deref() != Some(twin.as_str()) {
-                text.insert(i + 1, twin);
-                added += 1;
-                i += 1;
-            }
-        }
-        i += 1;
-    }
-    (text.to_bytes(), added)
-}
+/// The seed's UDP twin of each TCP `--set-tos` rule (a fact: `detect` counts the lines).
+pub use crate::system::firewall::udp_tos_patch;
 
 #[cfg(test)]
 mod tests {

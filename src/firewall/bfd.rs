@@ -10,7 +10,7 @@ use crate::config::text::Text;
 use crate::config::trust::{Host, parse_host};
 use crate::firewall::apf::VarEdit;
 use crate::firewall::{BFD_CONF, BFD_CRON, BFD_IGNORE, Spec};
-use crate::plan::{Builder, CheckStatus};
+use crate::model::{Builder, CheckStatus};
 
 const WHY: &str = "BFD brute-force detection";
 pub const CRON_LINE: &str = "*/3 * * * * root /usr/local/sbin/bfd -q";

@@ -10,8 +10,8 @@ use crate::config::jail::JailFile;
 use crate::config::trust::Entry;
 use crate::exec::argv;
 use crate::firewall::{Ctx, FAIL2BAN_DIR, JAIL_LOCAL, Spec};
-use crate::plan::actions::CommandAction;
-use crate::plan::{Action, Builder, CheckStatus};
+use crate::model::actions::CommandAction;
+use crate::model::{Action, Builder, CheckStatus};
 use crate::root::Root;
 use crate::system::{Family, Init};
 

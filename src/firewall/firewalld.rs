@@ -22,8 +22,8 @@ use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
 use crate::firewall::ports::{PortRange, human_list};
 use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
-use crate::plan::actions::CommandAction;
-use crate::plan::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::model::actions::CommandAction;
+use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
 
 pub const CONF: &str = "/etc/firewalld/firewalld.conf";
 pub const ZONES: &str = "/etc/firewalld/zones";
@@ -296,7 +296,9 @@ pub fn offline_check(root: &crate::root::Root, changes: &[(String, Vec<u8>)]) ->
         for (path, bytes) in changes {
             let rel = path.trim_start_matches("/etc/firewalld/");
             let p = dir.join(rel);
-            std::fs::create_dir_all(p.parent().expect("parent"))?;
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
             std::fs::write(p, bytes)?;
         }
         Ok(())

@@ -24,13 +24,13 @@
 use std::net::IpAddr;
 
 use crate::answers::Answers;
-use crate::apply::journal::STATE_DIR;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
 use crate::firewall::ports::{PortRange, human_list};
 use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
-use crate::plan::actions::CommandAction;
-use crate::plan::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::model::actions::CommandAction;
+use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::system::state::STATE_DIR;
 
 /// Our file, included from the distribution's configuration.
 pub const NFT_FILE: &str = "/etc/nftables.d/pbx-harden.nft";
@@ -793,7 +793,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
 /// anywhere not blocked, and the admin's own address passes.
 fn lockout_checks(b: &mut Builder<'_>, ctx: &Ctx, rs: &Ruleset) {
     let p = ctx.ssh_port();
-    let probe: IpAddr = "192.0.2.1".parse().expect("ip");
+    let probe = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
     b.check(
         format!("the SSH port {p} is open in nftables"),
         if rs.tcp.iter().any(|r| r.contains(p)) && rs.passes(probe, "tcp", p) {
@@ -950,7 +950,7 @@ mod tests {
     fn live_steps_open_the_new_port_before_sshd_and_the_old_until_confirm() {
         let (steps, confirm) = live_steps(&[22], true, &[PortRange::one(2222)]);
         let mut actions = vec![
-            Action::RestartSsh(crate::plan::SshService::Systemd("ssh".into())),
+            Action::RestartSsh(crate::model::SshService::Systemd("ssh".into())),
             Action::Command(CommandAction {
                 argv: argv(&["true"]),
                 undo: Vec::new(),

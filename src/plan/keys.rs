@@ -19,6 +19,11 @@ const TYPES: &[&str] = &[
     "sk-ecdsa-sha2-nistp256@openssh.com",
 ];
 
+/// Is `word` a key type sshd takes here?
+pub fn is_type(word: &str) -> bool {
+    TYPES.contains(&word)
+}
+
 /// A checked key: its type and base64, the part that identifies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
@@ -73,6 +78,151 @@ pub fn check(line: &str) -> Result<Key, String> {
         blob: b64.into(),
         line: line.into(),
     })
+}
+
+/// `SHA256:…` as `ssh-keygen -l` and sshd's log print it.
+pub fn fingerprint(k: &Key) -> String {
+    use sha2::Digest;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(&k.blob)
+        .unwrap_or_default();
+    format!(
+        "SHA256:{}",
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(sha2::Sha256::digest(&blob))
+    )
+}
+
+/// The comment of a key line (what follows type and base64), for display.
+pub fn comment(k: &Key) -> &str {
+    let mut rest = k.line.as_str();
+    for _ in 0..2 {
+        rest = rest.trim_start();
+        rest = rest.find(char::is_whitespace).map_or("", |i| &rest[i..]);
+    }
+    rest.trim()
+}
+
+/// The keys of an authorized_keys text that `check` takes (lines with options such as
+/// `from=` are left out: they stay in the file as they are).
+pub fn parse_file(text: &str) -> Vec<Key> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| check(l).ok())
+        .collect()
+}
+
+/// A key line of an authorized_keys file without its options (`from="…" ssh-ed25519 AAAA c`
+/// gives `ssh-ed25519 AAAA c`), when it has a known type.
+fn without_options(line: &str) -> Option<Key> {
+    let mut rest = line.trim();
+    while !rest.is_empty() {
+        if let Ok(k) = check(rest) {
+            return Some(k);
+        }
+        // skip one options token (quotes may hold spaces)
+        let mut quoted = false;
+        let end = rest
+            .char_indices()
+            .find(|(_, c)| {
+                if *c == '"' {
+                    quoted = !quoted;
+                }
+                !quoted && c.is_whitespace()
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        rest = rest[end..].trim_start();
+    }
+    None
+}
+
+/// The public key the admin's current SSH session logged in with, or why it cannot be
+/// known (`Err(None)`: not an SSH session, nothing to say). From the `SSH_USER_AUTH` file
+/// (sshd's `ExposeAuthInfo yes`), else from sshd's log line `Accepted publickey for USER from
+/// IP port PORT ssh2: TYPE SHA256:FP` for this session's address and port, matched against
+/// the keys in that user's authorized_keys under the root.
+pub fn login_key(sys: &crate::system::System) -> Result<Key, Option<String>> {
+    let env = &sys.env;
+    let conn = env
+        .ssh_connection
+        .as_deref()
+        .or(env.ssh_client.as_deref())
+        .ok_or(None)?;
+    let mut f = conn.split_whitespace();
+    let (Some(ip), Some(port)) = (f.next(), f.next()) else {
+        return Err(None);
+    };
+    if let Some(path) = &env.ssh_user_auth
+        && let Ok(text) = std::fs::read_to_string(path)
+    {
+        for l in text.lines() {
+            if let Some(k) = l.strip_prefix("publickey ")
+                && let Ok(k) = check(k)
+            {
+                return Ok(k);
+            }
+        }
+        return Err(Some("this session did not log in with a key".into()));
+    }
+    let needle = format!(" port {port} ssh2");
+    let mut seen_log = None;
+    for log in ["/var/log/secure", "/var/log/auth.log", "/var/log/messages"] {
+        // the newest 4 MB are enough for this session's login (a log may be huge)
+        let Some(tail) = tail(&sys.root.host(log), 4 << 20) else {
+            continue;
+        };
+        seen_log.get_or_insert(log);
+        let text = String::from_utf8_lossy(&tail);
+        for l in text.lines().rev() {
+            let Some(i) = l.find("Accepted ") else {
+                continue;
+            };
+            let rest = &l[i + "Accepted ".len()..];
+            if !rest.contains(&format!(" from {ip}{needle}")) {
+                continue;
+            }
+            let Some(rest) = rest.strip_prefix("publickey for ") else {
+                return Err(Some("this session did not log in with a key".into()));
+            };
+            let user = rest.split_whitespace().next().unwrap_or("");
+            let fp = rest
+                .split_whitespace()
+                .find(|w| w.starts_with("SHA256:"))
+                .unwrap_or("");
+            let Some(u) = sys.users.get(user) else {
+                return Err(Some(format!(
+                    "{log} names a user this system does not have"
+                )));
+            };
+            let akf = sys
+                .sshd
+                .as_ref()
+                .ok()
+                .and_then(|c| c.first("authorizedkeysfile").map(|o| o.args.clone()));
+            let file = path(akf.as_deref(), &u.name, &u.home);
+            let have = sys.root.read_text(&file).ok().flatten().unwrap_or_default();
+            return have
+                .lines()
+                .filter_map(without_options)
+                .find(|k| fingerprint(k) == fp)
+                .ok_or_else(|| Some(format!("the key {fp} of this login is not in {file}")));
+        }
+    }
+    Err(Some(match seen_log {
+        Some(log) => format!("no login from {ip} port {port} in {log}"),
+        None => "no sshd log (ExposeAuthInfo yes would tell)".into(),
+    }))
+}
+
+/// The last `max` bytes of a file.
+fn tail(path: &std::path::Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
+    let mut out = Vec::new();
+    f.take(max).read_to_end(&mut out).ok()?;
+    Some(out)
 }
 
 /// Where sshd reads `user`'s keys: the first file of `AuthorizedKeysFile` (`%h`, `%u`;

@@ -3,252 +3,23 @@
 //! The plan is data. `plan` prints it, `apply` executes exactly it, the wizard's review
 //! screen shows it. Every rule lives here (or in the helpers it calls), once.
 
-pub mod actions;
 pub mod keys;
 pub mod ssh;
 pub mod ssh_baseline;
 pub mod sshd_check;
 pub mod user;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rand::Rng;
 
 use crate::answers::{self, Answers};
-pub use crate::apply::journal::ConfirmStep;
-use crate::problems::{Level, Problem};
+// The plan's data and its Builder live below the step planners, in `model`; these paths stay.
+pub use crate::model::actions::{self, Action, SshService};
+pub use crate::model::{Builder, Check, CheckStatus, ConfirmStep, FileChange, Plan, Summary};
+use crate::problems::Problem;
 use crate::root::Root;
-use crate::secrets::Secret;
 use crate::system::System;
-pub use actions::{Action, SshService};
-
-/// One file the plan writes (or creates, or removes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileChange {
-    /// Target path.
-    pub path: String,
-    /// None: the file does not exist yet.
-    pub before: Option<Vec<u8>>,
-    /// None: the file is removed.
-    pub after: Option<Vec<u8>>,
-    /// Mode for a created file (an existing file keeps its own).
-    pub mode: u32,
-    /// Why, for the review.
-    pub why: Vec<String>,
-    /// Strings masked in every display of this change (secrets written into the file).
-    pub masked: Vec<Secret>,
-}
-
-impl FileChange {
-    pub fn is_noop(&self) -> bool {
-        self.before == self.after
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckStatus {
-    Pass(String),
-    /// Not a lockout, but worth fixing.
-    Warn(String),
-    Fail(String),
-    /// Could not be run here (says why); never counted as a pass.
-    Skipped(String),
-}
-
-/// A lockout invariant, checked before apply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
-    pub name: String,
-    pub status: CheckStatus,
-}
-
-impl Check {
-    pub fn failed(&self) -> bool {
-        matches!(self.status, CheckStatus::Fail(_))
-    }
-}
-
-/// What the admin needs to know to confirm.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub login_user: Option<String>,
-    /// The SSH port after apply (also when unchanged).
-    pub ssh_port: Option<u16>,
-    pub ssh_port_changed: bool,
-    pub confirm_timeout: Duration,
-    /// A generated passphrase, shown once after apply.
-    pub generated_password: Option<Secret>,
-    /// Where the admin reaches the box.
-    pub address: String,
-    /// One line per firewall fact, for `status` (ports opened, hosts trusted, DEVEL_MODE).
-    pub firewall: Vec<String>,
-    /// The firewall managers in charge of the target, first first, each with its evidence.
-    pub firewall_managers: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub root: Root,
-    pub changes: Vec<FileChange>,
-    pub actions: Vec<Action>,
-    /// Done by `confirm` (e.g. APF's DEVEL_MODE back to 0, then a restart).
-    pub on_confirm: Vec<ConfirmStep>,
-    pub checks: Vec<Check>,
-    pub problems: Vec<Problem>,
-    pub summary: Summary,
-}
-
-impl Plan {
-    /// True when apply may run: no error and no failed lockout check.
-    pub fn is_valid(&self) -> bool {
-        !self.problems.iter().any(Problem::is_error) && !self.checks.iter().any(Check::failed)
-    }
-
-    /// True when applying would change nothing.
-    pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.actions.iter().all(|a| !a.changes_state())
-    }
-
-    /// Errors and failed checks, as problems (what `plan` and `apply` refuse with).
-    pub fn refusals(&self) -> Vec<Problem> {
-        let mut out: Vec<Problem> = self
-            .problems
-            .iter()
-            .filter(|p| p.is_error())
-            .cloned()
-            .collect();
-        for c in &self.checks {
-            if let CheckStatus::Fail(m) = &c.status {
-                out.push(Problem::error("lockout check", format!("{}: {m}", c.name)));
-            }
-        }
-        out
-    }
-
-    /// Every target path apply may modify: file changes, what commands touch, confirm edits.
-    pub fn touched_paths(&self, sys: &System) -> Vec<String> {
-        let mut out: Vec<String> = self.changes.iter().map(|c| c.path.clone()).collect();
-        for a in &self.actions {
-            out.extend(a.touches(sys));
-        }
-        for c in &self.on_confirm {
-            if let ConfirmStep::SetShellVar { path, .. } = c {
-                out.push(path.clone());
-            }
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        out.retain(|p| seen.insert(p.clone()));
-        out
-    }
-}
-
-/// Accumulates a plan; parts of the plan (user, ssh, firewall…) add to it in order.
-pub struct Builder<'a> {
-    pub sys: &'a System,
-    files: BTreeMap<String, FileChange>,
-    order: Vec<String>,
-    pub actions: Vec<Action>,
-    pub checks: Vec<Check>,
-    pub problems: Vec<Problem>,
-    pub summary: Summary,
-    /// Work for `confirm` (APF's DEVEL_MODE back to 0, ...).
-    pub on_confirm: Vec<ConfirmStep>,
-}
-
-impl<'a> Builder<'a> {
-    pub fn new(sys: &'a System) -> Builder<'a> {
-        Builder {
-            sys,
-            files: BTreeMap::new(),
-            order: Vec::new(),
-            actions: Vec::new(),
-            checks: Vec::new(),
-            problems: Vec::new(),
-            summary: Summary::default(),
-            on_confirm: Vec::new(),
-        }
-    }
-
-    pub fn error(&mut self, key: &str, msg: impl Into<String>) {
-        self.problems.push(Problem::error(key, msg));
-    }
-
-    pub fn warn(&mut self, key: &str, msg: impl Into<String>) {
-        self.problems.push(Problem::warning(key, msg));
-    }
-
-    pub fn check(&mut self, name: impl Into<String>, status: CheckStatus) {
-        self.checks.push(Check {
-            name: name.into(),
-            status,
-        });
-    }
-
-    pub fn has_errors_for(&self, key_prefix: &str) -> bool {
-        self.problems
-            .iter()
-            .any(|p| p.level == Level::Error && p.key.starts_with(key_prefix))
-    }
-
-    /// Current content of a target file as the plan so far leaves it.
-    pub fn current(&self, path: &str) -> crate::error::Result<Option<Vec<u8>>> {
-        match self.files.get(path) {
-            Some(c) => Ok(c.after.clone()),
-            None => self.sys.root.read(path),
-        }
-    }
-
-    /// Record the new content of a file (merging with earlier edits of the same file).
-    pub fn write(&mut self, path: &str, after: Option<Vec<u8>>, mode: u32, why: &str) {
-        let before = match self.files.get(path) {
-            Some(c) => c.before.clone(),
-            None => self.sys.root.read(path).ok().flatten(),
-        };
-        let entry = self
-            .files
-            .entry(path.to_string())
-            .or_insert_with(|| FileChange {
-                path: path.to_string(),
-                before,
-                after: None,
-                mode,
-                why: Vec::new(),
-                masked: Vec::new(),
-            });
-        entry.after = after;
-        if !entry.why.iter().any(|w| w == why) {
-            entry.why.push(why.to_string());
-        }
-        if !self.order.iter().any(|p| p == path) {
-            self.order.push(path.to_string());
-        }
-    }
-
-    pub fn mask(&mut self, path: &str, secret: Secret) {
-        if let Some(c) = self.files.get_mut(path) {
-            c.masked.push(secret);
-        }
-    }
-
-    pub fn finish(mut self) -> Plan {
-        let changes = self
-            .order
-            .iter()
-            .filter_map(|p| self.files.remove(p))
-            .filter(|c| !c.is_noop())
-            .collect();
-        Plan {
-            root: self.sys.root.clone(),
-            changes,
-            actions: self.actions,
-            on_confirm: self.on_confirm,
-            checks: self.checks,
-            problems: self.problems,
-            summary: self.summary,
-        }
-    }
-}
 
 /// Build the plan for `answers` on `sys`. Never fails: problems are in the plan.
 pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> Plan {
@@ -469,6 +240,7 @@ pub fn render(plan: &Plan, sys: &System) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secrets::Secret;
 
     fn change(path: &str, before: &str, after: &str, masked: &[&str]) -> FileChange {
         FileChange {

@@ -240,7 +240,13 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
             .and_then(|h| secrets::verify_crypt(pw.expose(), h))
             .unwrap_or(false);
         if !same {
-            new_hash = Some(Secret::new(secrets::crypt_sha512(pw, rng)));
+            match secrets::crypt_sha512(pw, rng) {
+                Ok(h) => new_hash = Some(Secret::new(h)),
+                Err(e) => {
+                    b.error("user.password", e);
+                    return;
+                }
+            }
         }
     } else if let Some(h) = &u.password_hash {
         if let Err(e) = secrets::check_crypt_hash(h) {
@@ -252,7 +258,13 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
         }
     } else if u.generate && !existing.as_ref().is_some_and(|e| e.has_password()) {
         let pw = secrets::generate_passphrase(secrets::DEFAULT_WORDS, rng);
-        new_hash = Some(Secret::new(secrets::crypt_sha512(&pw, rng)));
+        match secrets::crypt_sha512(&pw, rng) {
+            Ok(h) => new_hash = Some(Secret::new(h)),
+            Err(e) => {
+                b.error("user.generate", e);
+                return;
+            }
+        }
         b.summary.generated_password = Some(pw);
     } else if !existing.as_ref().is_some_and(|e| e.has_password()) {
         b.error(
@@ -289,7 +301,13 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
         .unwrap_or_else(|| format!("/home/{}", u.name));
     match &existing {
         None => {
-            let hash = new_hash.clone().expect("a new user always gets a hash");
+            let Some(hash) = new_hash.clone() else {
+                b.error(
+                    "user.password",
+                    format!("{}: a new user needs a password", u.name),
+                );
+                return;
+            };
             if use_files {
                 files::create_user(b, &u.name, &shell, &u.groups, &hash);
             } else {

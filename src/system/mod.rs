@@ -3,8 +3,16 @@
 //! `System::detect` gathers every fact the plan, the audit and the wizard need; none of them
 //! read the target again on their own. Facts that depend on the process (SSH_CONNECTION, the
 //! effective uid) come in through `Env`, so tests and snapshots can fix them.
+//!
+//! The facts of each step live here too, below the step that plans from them: `services`
+//! (the inventory and the bundled lists), `extensions` (the scan of SIP/IAX secrets),
+//! `firewall` (APF, BFD, fail2ban, managers, Asterisk's ports), `state` (pbx-harden's own).
 
+pub mod extensions;
+pub mod firewall;
 pub mod net;
+pub mod services;
+pub mod state;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -22,6 +30,9 @@ pub use users::{Group, User, Users};
 pub struct Env {
     pub ssh_connection: Option<String>,
     pub ssh_client: Option<String>,
+    /// SSH_USER_AUTH: the file where sshd's `ExposeAuthInfo yes` lists how this session
+    /// logged in (`publickey ssh-ed25519 AAAA…`); the wizard offers that key.
+    pub ssh_user_auth: Option<String>,
     pub euid: u32,
     pub hostname: String,
     /// A fixed clock (seconds since 1970) for what the plan writes with a date in it
@@ -33,16 +44,18 @@ impl Env {
     pub fn from_process() -> Env {
         // sudo and `su -` drop SSH_CONNECTION; the login shell above still has it. A variable
         // that is set (even empty: "no SSH connection") stops the search.
-        let (mut ssh_connection, mut ssh_client) = (
+        let (mut ssh_connection, mut ssh_client, mut ssh_user_auth) = (
             std::env::var("SSH_CONNECTION").ok(),
             std::env::var("SSH_CLIENT").ok(),
+            std::env::var("SSH_USER_AUTH").ok(),
         );
         if ssh_connection.is_none() && ssh_client.is_none() {
-            (ssh_connection, ssh_client) = ancestor_ssh_env();
+            (ssh_connection, ssh_client, ssh_user_auth) = ancestor_ssh_env();
         }
         Env {
             ssh_connection,
             ssh_client,
+            ssh_user_auth,
             euid: nix::unistd::geteuid().as_raw(),
             hostname: nix::unistd::gethostname()
                 .ok()
@@ -56,8 +69,7 @@ impl Env {
 
     /// Now, as the plan should write it (the fixed clock when there is one).
     pub fn epoch(&self) -> i64 {
-        self.clock
-            .unwrap_or_else(|| crate::apply::journal::now() as i64)
+        self.clock.unwrap_or_else(|| state::now() as i64)
     }
 
     /// A fixed environment for tests and snapshots.
@@ -65,6 +77,7 @@ impl Env {
         Env {
             ssh_connection: Some("203.0.113.10 50022 192.0.2.5 22".into()),
             ssh_client: None,
+            ssh_user_auth: None,
             euid: 0,
             hostname: "pbx1".into(),
             clock: Some(1_800_000_000),
@@ -72,9 +85,10 @@ impl Env {
     }
 }
 
-/// SSH_CONNECTION and SSH_CLIENT from the nearest ancestor process that has either (readable
-/// as root through /proc/PID/environ), at most 12 generations up.
-fn ancestor_ssh_env() -> (Option<String>, Option<String>) {
+/// SSH_CONNECTION, SSH_CLIENT (and SSH_USER_AUTH) from the nearest ancestor process that has
+/// either of the first two (readable as root through /proc/PID/environ), at most 12
+/// generations up.
+fn ancestor_ssh_env() -> (Option<String>, Option<String>, Option<String>) {
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..12 {
         if pid <= 1 {
@@ -89,7 +103,7 @@ fn ancestor_ssh_env() -> (Option<String>, Option<String>) {
             };
             let (c, s) = (get("SSH_CONNECTION"), get("SSH_CLIENT"));
             if c.is_some() || s.is_some() {
-                return (c, s);
+                return (c, s, get("SSH_USER_AUTH"));
             }
         }
         let Some(ppid) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -103,7 +117,7 @@ fn ancestor_ssh_env() -> (Option<String>, Option<String>) {
         };
         pid = ppid;
     }
-    (None, None)
+    (None, None, None)
 }
 
 /// A fact found on first use and then shared by every clone of the `System` (the wizard
@@ -210,11 +224,11 @@ pub struct System {
     pub sshd_binary: Option<PathBuf>,
     pub selinux_enforcing: bool,
     /// APF, BFD, fail2ban as installed on the target.
-    pub firewall: crate::firewall::FirewallInfo,
+    pub firewall: firewall::FirewallInfo,
     /// System services and their boot/run state (found on first use: `systemctl` is slow).
-    pub services: Lazy<crate::services::Inventory>,
+    pub services: Lazy<services::Inventory>,
     /// SIP/IAX peers and their secrets.
-    pub extensions: Lazy<crate::extensions::Scan>,
+    pub extensions: Lazy<extensions::Scan>,
 }
 
 impl System {
@@ -228,7 +242,7 @@ impl System {
             os: os_info(root),
             pbx: pbx_info(root),
             init,
-            managed_users: crate::apply::state::managed_users(root),
+            managed_users: state::managed_users(root),
             users,
             listeners: net::listeners(root),
             programs: {
@@ -243,14 +257,14 @@ impl System {
             sshd,
             sshd_binary: find_program("sshd"),
             selinux_enforcing: selinux_enforcing(root),
-            firewall: crate::firewall::detect(root),
+            firewall: firewall::detect(root),
             services: {
                 let r = root.clone();
-                Lazy::new(move || crate::services::detect(&r, init))
+                Lazy::new(move || services::detect(&r, init))
             },
             extensions: {
                 let r = root.clone();
-                Lazy::new(move || crate::extensions::scan(&r))
+                Lazy::new(move || extensions::scan(&r))
             },
         })
     }

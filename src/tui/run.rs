@@ -92,6 +92,10 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
     let mut exit_note: Option<String> = None;
     let mut warmed = false;
     loop {
+        // The clock for every frame (the countdown), not only for ticks: a tick comes only
+        // after 30 s without a key, so Confirm's first frame showed more time than the
+        // timeout itself (5:39 for 5m, found by hand).
+        app.ctx.now = now();
         if let Err(e) = terminal.draw(|f| app.view(f)) {
             exit_note = Some(format!("the terminal went away ({e})"));
             break;
@@ -364,13 +368,12 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             }]
         }
         Effect::SaveAnswers(path) => {
-            let text = format!(
-                "# pbx-harden answers saved by the wizard (no passwords: add one, or generate = true)\n{}",
-                job.answers.to_toml_without_secrets()
-            );
-            vec![Event::Saved(
-                write_private(path, &text).map(|_| path.clone()),
-            )]
+            vec![Event::Saved(job.answers.to_toml_without_secrets().and_then(|toml| {
+                let text = format!(
+                    "# pbx-harden answers saved by the wizard (no passwords: add one, or generate = true)\n{toml}"
+                );
+                write_private(path, &text).map(|_| path.clone())
+            }))]
         }
         Effect::ScanExtensions => {
             let Some(sys) = sys else { return Vec::new() };

@@ -8,10 +8,11 @@ pub fn field(key: &str) -> &str {
         "user" | "user.name" | "user.reuse" | "user.groups" => "Login user",
         "user.password" | "user.password_hash" | "user.generate" => "Password",
         "user.home_mode" => "Login user (home directory)",
+        k if k.starts_with("user.authorized_keys") => "Login user (SSH keys)",
         "ssh" | "ssh.port" => "SSH port",
         "ssh.permit_root_login" => "SSH (root logins)",
         "ssh.allow_users" => "SSH (allowed users)",
-        "ssh.password_authentication" => "SSH (password logins)",
+        "ssh.password_authentication" => "Login user (password logins)",
         "ssh.baseline" => "SSH (baseline)",
         "ssh.modern_crypto" | "ssh.regenerate_rsa_host_key" => "SSH (modern crypto)",
         "services" | "services.disable" | "services.override_keep_list" => "Services",
@@ -45,7 +46,7 @@ pub fn message(msg: &str) -> String {
         ),
         (
             "set ssh.password_authentication = true",
-            "keep password logins on (SSH screen)",
+            "keep password logins on (Login user screen)",
         ),
         (
             "(firewall.tftp = true says you mean it)",

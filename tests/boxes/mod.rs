@@ -284,6 +284,4 @@ impl Drop for TestBox {
     }
 }
 
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
+pub use pbx_harden::config::shell::quote as shell_quote;

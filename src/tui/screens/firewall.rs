@@ -1,6 +1,6 @@
-//! Firewall ports: the PBX port catalog as a checklist, custom ports, trusted hosts (the
-//! admin's own address offered) and blocked hosts; every entry checked as typed, by the
-//! plan's own rules (`firewall::check`).
+//! Firewall ports: the PBX port catalog as a checklist, custom ports and the admin's own
+//! address offered as trusted (trusted and blocked hosts are the next screen, `hosts`);
+//! every entry checked as typed, by the plan's own rules (`firewall::check`).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::lines;
-use crate::answers::{Answers, FirewallAnswers, HostEntry, PortEntry};
+use crate::answers::{Answers, FirewallAnswers, PortEntry};
 use crate::firewall::ports::{self, CatalogEntry, Exposure, PortRange};
 use crate::problems::Problem;
 use crate::system::Proto;
@@ -27,8 +27,6 @@ enum Focus {
     Tcp,
     Udp,
     TrustAdmin,
-    Trusted,
-    Blocked,
 }
 
 pub struct State {
@@ -36,8 +34,6 @@ pub struct State {
     pub tcp: TextField,
     pub udp: TextField,
     pub trust_admin: bool,
-    pub trusted: TextField,
-    pub blocked: TextField,
     focus: usize,
     /// The plan's verdict on what is entered (as of the last pause in typing).
     pub problems: Vec<Problem>,
@@ -147,12 +143,6 @@ impl State {
                 }
             }
         }
-        let hosts = |l: &[HostEntry]| {
-            l.iter()
-                .map(|h| h.host.clone())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
         let mut s = State {
             items,
             tcp: TextField::new(&join(
@@ -164,8 +154,6 @@ impl State {
             trust_admin: pre
                 .and_then(|f| f.trust_admin)
                 .unwrap_or(sys.admin.is_some()),
-            trusted: TextField::new(&pre.map(|f| hosts(&f.trusted)).unwrap_or_default()),
-            blocked: TextField::new(&pre.map(|f| hosts(&f.blocked)).unwrap_or_default()),
             focus: 0,
             problems: Vec::new(),
             ssh_port,
@@ -181,14 +169,7 @@ impl State {
             Focus::Tcp => "tcp",
             Focus::Udp => "udp",
             Focus::TrustAdmin => "admin",
-            Focus::Trusted => "trusted",
-            Focus::Blocked => "blocked",
         })
-    }
-
-    /// Is the trusted hosts field focused (for tests)?
-    pub fn trusted_focused(&self, ctx: &Ctx) -> bool {
-        self.focusables(ctx).get(self.focus) == Some(&Focus::Trusted)
     }
 
     pub fn applies(&self, ctx: &Ctx) -> bool {
@@ -210,7 +191,6 @@ impl State {
         if ctx.sys.admin.is_some() {
             v.push(Focus::TrustAdmin);
         }
-        v.extend([Focus::Trusted, Focus::Blocked]);
         v
     }
 
@@ -232,7 +212,8 @@ impl State {
         self.recheck(ctx);
     }
 
-    pub fn answers(&self) -> FirewallAnswers {
+    /// The ports part of the answers; the hosts (set on the next screen) are kept.
+    pub fn answers(&self, ctx: &Ctx) -> FirewallAnswers {
         let list = |proto: Proto, custom: &TextField| -> Vec<PortEntry> {
             let mut v: Vec<PortEntry> = self
                 .items
@@ -243,15 +224,7 @@ impl State {
             v.extend(entries(&custom.text()));
             v
         };
-        let hosts = |f: &TextField| -> Vec<HostEntry> {
-            f.text()
-                .split_whitespace()
-                .map(|h| HostEntry {
-                    host: h.to_string(),
-                    comment: None,
-                })
-                .collect()
-        };
+        let hosts = ctx.answers.firewall.clone().unwrap_or_default();
         let tftp = self
             .items
             .iter()
@@ -260,41 +233,37 @@ impl State {
             backend: None,
             tcp_ports: Some(list(Proto::Tcp, &self.tcp)),
             udp_ports: Some(list(Proto::Udp, &self.udp)),
-            trusted: hosts(&self.trusted),
-            blocked: hosts(&self.blocked),
+            trusted: hosts.trusted,
+            blocked: hosts.blocked,
             tftp: tftp.then_some(true),
             trust_admin: Some(self.trust_admin),
-            remove: Vec::new(),
+            remove: hosts.remove,
         }
     }
 
     /// Run the plan's firewall checks on what is entered.
     fn recheck(&mut self, ctx: &Ctx) {
         let mut a = ctx.answers.clone();
-        a.firewall = Some(self.answers());
+        a.firewall = Some(self.answers(ctx));
         let moved = !ctx.sys.current_ssh_ports().contains(&self.ssh_port);
-        self.problems = crate::firewall::check(&ctx.sys, &a, self.ssh_port, moved);
+        // the hosts' problems are shown where they are entered (the next screen)
+        self.problems = crate::firewall::check(&ctx.sys, &a, self.ssh_port, moved)
+            .into_iter()
+            .filter(|p| !super::hosts::KEYS.contains(&p.key.as_str()))
+            .collect();
     }
 
     pub fn settle(&mut self, ctx: &mut Ctx) {
-        let changed = [
-            &mut self.tcp,
-            &mut self.udp,
-            &mut self.trusted,
-            &mut self.blocked,
-        ]
-        .into_iter()
-        .fold(false, |acc, f| f.settle() | acc);
+        let changed = [&mut self.tcp, &mut self.udp]
+            .into_iter()
+            .fold(false, |acc, f| f.settle() | acc);
         if changed {
             self.recheck(ctx);
         }
     }
 
     pub fn dirty(&self) -> bool {
-        self.tcp.is_dirty()
-            || self.udp.is_dirty()
-            || self.trusted.is_dirty()
-            || self.blocked.is_dirty()
+        self.tcp.is_dirty() || self.udp.is_dirty()
     }
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
@@ -327,12 +296,6 @@ impl State {
             Some(Focus::Udp) => {
                 self.udp.input(k);
             }
-            Some(Focus::Trusted) => {
-                self.trusted.input(k);
-            }
-            Some(Focus::Blocked) => {
-                self.blocked.input(k);
-            }
             _ => {}
         }
         Nav::Stay
@@ -346,7 +309,7 @@ impl State {
     }
 
     pub fn store(&self, ctx: &mut Ctx) {
-        ctx.answers.firewall = Some(self.answers());
+        ctx.answers.firewall = Some(self.answers(ctx));
     }
 
     pub fn keys(&self) -> String {
@@ -404,9 +367,7 @@ impl State {
                 },
             )));
         }
-        let row_trusted = out.len();
-        out.push(Line::from("Trusted hosts:"));
-        out.push(Line::from("Blocked hosts:"));
+        out.push(Line::from("Trusted and blocked hosts: on the next screen"));
         out.push(Line::from(""));
         let room = (area.height as usize).saturating_sub(out.len());
         let mut msgs: Vec<Line> = Vec::new();
@@ -432,7 +393,6 @@ impl State {
         }
         let _ = row_admin;
         f.render_widget(Paragraph::new(lines(out)), area);
-        let w = area.width.saturating_sub(15);
         let at = |row: usize, x: u16, width: u16| Rect {
             x: area.x + x,
             y: area.y + row as u16,
@@ -445,13 +405,6 @@ impl State {
             f,
             at(row_ports, 38, area.width.saturating_sub(38)),
             focused == Some(Focus::Udp),
-        );
-        self.trusted
-            .render(f, at(row_trusted, 15, w), focused == Some(Focus::Trusted));
-        self.blocked.render(
-            f,
-            at(row_trusted + 1, 15, w),
-            focused == Some(Focus::Blocked),
         );
     }
 }

@@ -21,7 +21,9 @@ pub fn text(s: ScreenId, field: Option<&str>) -> String {
         ScreenId::User => {
             "The account you will log in as once root logins over SSH are refused. Pick a \
              name only you know: guessing tools try admin, test, asterisk and the article's \
-             trixuser first. System accounts (mysql, asterisk, ...) cannot be used."
+             trixuser first. System accounts (mysql, asterisk, ...) cannot be used. Below \
+             the name: the SSH public keys this user logs in with, and whether password \
+             logins are turned off."
         }
         ScreenId::Password => {
             "How the login user logs in. A generated passphrase is five random words with a \
@@ -50,9 +52,15 @@ pub fn text(s: ScreenId, field: Option<&str>) -> String {
         }
         ScreenId::Ports => {
             "What the firewall lets in. Tick the PBX services the outside must reach; give \
-             other ports as numbers or ranges (5060 10000-20000). Trusted hosts reach every \
-             port and are never banned; blocked hosts reach none. Addresses, networks \
-             (192.0.2.0/24) or host names, separated by spaces."
+             other ports as numbers or ranges (5060 10000-20000). Trusted and blocked hosts \
+             come on the next screen."
+        }
+        ScreenId::Hosts => {
+            "The entries of APF's allow_hosts.rules (trusted: every port, never banned) and \
+             deny_hosts.rules (blocked: nothing), with their comments; BFD's bans are among \
+             the blocked. In the list, e edits an entry and Del takes it out. Below, give an \
+             address, a network (192.0.2.0/24) or a host name, trusted or blocked, and a \
+             comment, then Enter. Entries left as they are stay as they are."
         }
         ScreenId::Protection => {
             "APF's settings and brute-force protection. BFD (or fail2ban) bans an address \
@@ -96,6 +104,22 @@ fn field_text(s: ScreenId, field: &str) -> Option<&'static str> {
             "The group lets the login user become root with su or sudo once root cannot log \
              in over SSH."
         }
+        (ScreenId::User, "keys") => {
+            "SSH keys: paste public keys (the .pub file, \"ssh-ed25519 AAAA... comment\"); \
+             Enter or a line break in the pasted text adds the key, so one paste can hold \
+             several keys, one per line. Each is checked: type, base64, RSA of 2048 bits or \
+             more. Del takes a new key out of the list; keys already in the user's \
+             authorized_keys stay there. A private key is never kept."
+        }
+        (ScreenId::User, "login_key") => {
+            "The key of this login: the public key you logged in with right now (from \
+             SSH_USER_AUTH, or sshd's log matched against authorized_keys). Space adds it, so \
+             the new user takes the same key."
+        }
+        (ScreenId::User, "no_password") => {
+            "Password logins off: sshd then takes keys only (PasswordAuthentication no). \
+             Only with a key for this user; the password still works for su and sudo."
+        }
         (ScreenId::Ssh, "port") => {
             "Port: 1 to 65535, digits only. Outside Asterisk's RTP range and the ephemeral \
              range; not a PBX port (5060, 5061, 4569, 5038)."
@@ -112,13 +136,25 @@ fn field_text(s: ScreenId, field: &str) -> Option<&'static str> {
             "Other ports: numbers or ranges (8080 10000-20000), separated by spaces. Asterisk's \
              manager port 5038 is never opened to the outside."
         }
-        (ScreenId::Ports, "trusted") => {
-            "Trusted hosts: reach every port, never banned. Give your office or VPN address, \
-             not 0.0.0.0/0."
+        (ScreenId::Hosts, "list") => {
+            "The entries as the files have them, with their comments; new and edited ones \
+             are marked. Up/Down and PgUp/PgDn scroll, e (or Space) edits the selected entry \
+             in the fields below, Del takes it out of its file."
         }
-        (ScreenId::Ports, "blocked") => {
-            "Blocked hosts: reach nothing. Your own address, this server's and loopback are \
-             refused here."
+        (ScreenId::Hosts, "host") => {
+            "Host: an address, a network (192.0.2.0/24) or a host name; several separated by \
+             spaces get the same comment (in a pasted list a line break separates hosts). \
+             Trusted: give your office or VPN, not 0.0.0.0/0. Blocked: your own address, this \
+             server's and loopback are refused."
+        }
+        (ScreenId::Hosts, "kind") => {
+            "Trusted reach every port and are never banned; blocked reach nothing. Space \
+             switches (t trusted, b blocked); Tab goes on to the comment. An entry moved from one to the other leaves its old file."
+        }
+        (ScreenId::Hosts, "comment") => {
+            "Comment: one line, up to 200 characters, written the way apf -a writes it (a \
+             pasted line break becomes a space). Editing an entry with its comment left empty \
+             keeps the comment it has."
         }
         (ScreenId::Ports, "admin") => {
             "Trust my address: the address this session comes from is never blocked and never \

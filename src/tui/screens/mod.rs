@@ -7,6 +7,7 @@ pub mod done;
 pub mod extensions;
 pub mod firewall;
 pub mod help;
+pub mod hosts;
 pub mod password;
 pub mod protection;
 pub mod review;
@@ -32,6 +33,7 @@ pub enum ScreenId {
     Extensions,
     Asterisk,
     Ports,
+    Hosts,
     Protection,
     Review,
     Apply,
@@ -49,6 +51,7 @@ impl ScreenId {
         ScreenId::Extensions,
         ScreenId::Asterisk,
         ScreenId::Ports,
+        ScreenId::Hosts,
         ScreenId::Protection,
         ScreenId::Review,
         ScreenId::Apply,
@@ -63,6 +66,7 @@ impl ScreenId {
             ScreenId::Extensions => "Extensions",
             ScreenId::Asterisk => "Asterisk",
             ScreenId::Ports => "Firewall ports",
+            ScreenId::Hosts => "Trusted and blocked hosts",
             ScreenId::Protection => "Brute-force protection",
             ScreenId::User => "Login user",
             ScreenId::Password => "Password",
@@ -89,6 +93,7 @@ pub struct Screens {
     pub extensions: extensions::State,
     pub asterisk: asterisk::State,
     pub ports: firewall::State,
+    pub hosts: hosts::State,
     pub protection: protection::State,
     pub user: user::State,
     pub password: password::State,
@@ -107,6 +112,7 @@ impl Screens {
             extensions: extensions::State::new(ctx, prefill),
             asterisk: asterisk::State::new(ctx, prefill),
             ports: firewall::State::new(ctx, prefill),
+            hosts: hosts::State::new(ctx, prefill),
             protection: protection::State::new(ctx, prefill),
             user: user::State::new(ctx, prefill),
             password: password::State::new(ctx, prefill),
@@ -125,6 +131,7 @@ impl Screens {
             ScreenId::Extensions => self.extensions.applies(ctx),
             ScreenId::Asterisk => self.asterisk.applies(ctx),
             ScreenId::Ports => self.ports.applies(ctx),
+            ScreenId::Hosts => self.hosts.applies(ctx),
             ScreenId::Protection => self.protection.applies(ctx),
             _ => true,
         }
@@ -140,6 +147,10 @@ impl Screens {
             }
             ScreenId::Ports => {
                 self.ports.enter(ctx);
+                Vec::new()
+            }
+            ScreenId::Hosts => {
+                self.hosts.enter(ctx);
                 Vec::new()
             }
             ScreenId::Services => {
@@ -176,6 +187,7 @@ impl Screens {
             ScreenId::Extensions => self.extensions.store(ctx),
             ScreenId::Asterisk => self.asterisk.store(ctx),
             ScreenId::Ports => self.ports.store(ctx),
+            ScreenId::Hosts => self.hosts.store(ctx),
             ScreenId::Protection => self.protection.store(ctx),
             _ => {}
         }
@@ -184,10 +196,11 @@ impl Screens {
     /// Any field typed into since the last pause?
     pub fn dirty(&self, s: ScreenId) -> bool {
         match s {
-            ScreenId::User => self.user.name.is_dirty(),
+            ScreenId::User => self.user.name.is_dirty() || self.user.key_field.is_dirty(),
             ScreenId::Password => self.password.pw.is_dirty() || self.password.again.is_dirty(),
             ScreenId::Ssh => self.ssh.port.is_dirty() || self.ssh.allow.is_dirty(),
             ScreenId::Ports => self.ports.dirty(),
+            ScreenId::Hosts => self.hosts.dirty(),
             ScreenId::Protection => self.protection.dirty(),
             _ => false,
         }
@@ -204,8 +217,13 @@ impl Screens {
                 self.protection.settle();
                 Nav::Stay
             }
+            ScreenId::Hosts => {
+                self.hosts.settle();
+                Nav::Stay
+            }
             ScreenId::User => {
                 self.user.name.settle();
+                self.user.key_field.settle();
                 Nav::Stay
             }
             ScreenId::Password => self.password.settle(),
@@ -226,6 +244,7 @@ impl Screens {
             ScreenId::Ssh => self.ssh.check(ctx),
             ScreenId::Review => self.review.check(ctx),
             ScreenId::Ports => self.ports.check(ctx),
+            ScreenId::Hosts => self.hosts.check(ctx),
             ScreenId::Protection => self.protection.check(ctx),
             _ => Ok(()),
         }
@@ -238,6 +257,7 @@ impl Screens {
             ScreenId::Extensions => self.extensions.key(k, ctx),
             ScreenId::Asterisk => self.asterisk.key(k, ctx),
             ScreenId::Ports => self.ports.key(k, ctx),
+            ScreenId::Hosts => self.hosts.key(k, ctx),
             ScreenId::Protection => self.protection.key(k, ctx),
             ScreenId::User => self.user.key(k, ctx),
             ScreenId::Password => self.password.key(k, ctx),
@@ -312,6 +332,7 @@ impl Screens {
             ScreenId::Extensions => self.extensions.view(f, area, ctx),
             ScreenId::Asterisk => self.asterisk.view(f, area, ctx),
             ScreenId::Ports => self.ports.view(f, area, ctx),
+            ScreenId::Hosts => self.hosts.view(f, area, ctx),
             ScreenId::Protection => self.protection.view(f, area, ctx),
             ScreenId::User => self.user.view(f, area, ctx),
             ScreenId::Password => self.password.view(f, area, ctx),
@@ -329,6 +350,7 @@ impl Screens {
             ScreenId::User => Some(self.user.field(ctx)),
             ScreenId::Ssh => Some(self.ssh.field()),
             ScreenId::Ports => self.ports.field(ctx),
+            ScreenId::Hosts => self.hosts.field(),
             _ => None,
         }
     }
@@ -340,6 +362,7 @@ impl Screens {
             ScreenId::Extensions => self.extensions.keys(),
             ScreenId::Asterisk => self.asterisk.keys(),
             ScreenId::Ports => self.ports.keys(),
+            ScreenId::Hosts => self.hosts.keys(),
             ScreenId::Protection => self.protection.keys(),
             ScreenId::User => self.user.keys(),
             ScreenId::Password => self.password.keys(),

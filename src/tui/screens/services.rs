@@ -79,7 +79,9 @@ impl State {
                         .disable
                         .iter()
                         .any(|d| crate::services::normalize(d) == s.name),
-                    None => class == Class::Suggested,
+                    // A box pbx-harden changed before starts from what it has: what still
+                    // runs was kept on purpose (a first run starts from the advice).
+                    None => class == Class::Suggested && ctx.first_run,
                 };
                 Item {
                     name: s.name.clone(),

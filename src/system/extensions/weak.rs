@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::secrets::{MIN_LENGTH, MIN_SCORE, Secret};
 
-const DEFAULTS: &str = include_str!("../../assets/weak-secrets.txt");
+const DEFAULTS: &str = include_str!("../../../assets/weak-secrets.txt");
 
 fn defaults() -> &'static Vec<String> {
     static D: OnceLock<Vec<String>> = OnceLock::new();
@@ -232,7 +232,7 @@ fn long_stems() -> &'static std::collections::HashSet<[u8; LONG]> {
     static W: OnceLock<std::collections::HashSet<[u8; LONG]>> = OnceLock::new();
     W.get_or_init(|| {
         let mut set = std::collections::HashSet::new();
-        for w in include_str!("../../assets/zxcvbn-long-words.txt")
+        for w in include_str!("../../../assets/zxcvbn-long-words.txt")
             .lines()
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
         {

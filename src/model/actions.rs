@@ -6,6 +6,17 @@ use crate::root::Root;
 use crate::secrets::Secret;
 use crate::system::System;
 
+/// Files shadow-utils locks with `FILE.lock` (via `FILE.PID`) and replaces via `FILE+`:
+/// backed up before an account command, their stale locks removed by rollback.
+pub const SHADOW_UTILS_FILES: [&str; 6] = [
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/subuid",
+    "/etc/subgid",
+];
+
 /// How sshd is (re)started on this system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SshService {
@@ -182,7 +193,7 @@ impl Action {
     /// Target paths this action's commands modify.
     pub fn touches(&self, sys: &System) -> Vec<String> {
         let account_files = || {
-            let mut v: Vec<String> = crate::apply::SHADOW_UTILS_FILES
+            let mut v: Vec<String> = SHADOW_UTILS_FILES
                 .iter()
                 .flat_map(|f| [f.to_string(), format!("{f}-")])
                 .collect();
@@ -241,13 +252,5 @@ pub fn restart_ssh(s: &SshService) -> Vec<Vec<String>> {
     }
 }
 
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
+/// One word of a shown command (the one quoting function is `config::shell::quote`).
+pub use crate::config::shell::quote as shell_quote;

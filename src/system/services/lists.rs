@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-const SERVICES_TOML: &str = include_str!("../../assets/services.toml");
+const SERVICES_TOML: &str = include_str!("../../../assets/services.toml");
 
 /// One group of names with the reason it is kept or suggested.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -34,12 +34,16 @@ impl Entry {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lists {
     pub never: Vec<Entry>,
     pub keep: Vec<Entry>,
     pub suggest: Vec<Entry>,
+    /// Why the bundled lists could not be read (then all three are empty and
+    /// `services::plan` refuses every `[services]` answer).
+    #[serde(skip)]
+    pub broken: Option<String>,
 }
 
 impl Lists {
@@ -65,10 +69,16 @@ impl Lists {
     }
 }
 
-/// The bundled lists (checked by a unit test, so the parse cannot fail at run time).
+/// The bundled lists (checked by a unit test, so the parse does not fail at run time; if it
+/// did, `broken` says why and nothing is disabled).
 pub fn lists() -> &'static Lists {
     static L: OnceLock<Lists> = OnceLock::new();
-    L.get_or_init(|| Lists::parse(SERVICES_TOML).expect("assets/services.toml is valid"))
+    L.get_or_init(|| {
+        Lists::parse(SERVICES_TOML).unwrap_or_else(|e| Lists {
+            broken: Some(format!("assets/services.toml (built in): {e}")),
+            ..Lists::default()
+        })
+    })
 }
 
 #[cfg(test)]
