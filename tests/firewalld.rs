@@ -235,3 +235,30 @@ fn headless_apply_and_rollback_restore_every_byte() {
     let d = tree_diff(&b, &after);
     assert!(d.is_empty(), "{d:#?}");
 }
+
+/// fail2ban next to firewalld: an SSH move opens the port in firewalld and the [sshd] jail
+/// follows it, as it does without a firewall manager.
+#[test]
+fn fail2ban_still_follows_the_move_next_to_firewalld() {
+    if require("fail2ban-client").is_none() {
+        return;
+    }
+    let t = rocky_root();
+    let st = std::process::Command::new("cp")
+        .args(["-a", "/etc/fail2ban"])
+        .arg(t.path().join("etc/fail2ban"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let _ = std::fs::remove_file(t.path().join("etc/fail2ban/jail.local"));
+    put(t.path(), "/var/log/secure", "");
+    let (_, p) = plan_for(t.path(), "[ssh]\nport = 22022\npermit_root_login = true\n");
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    assert!(
+        p.changes
+            .iter()
+            .any(|c| c.path == "/etc/firewalld/zones/public.xml")
+    );
+    let jail = String::from_utf8(after(&p, "/etc/fail2ban/jail.local")).unwrap();
+    assert!(jail.contains("port = 22022"), "{jail}");
+}

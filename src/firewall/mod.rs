@@ -755,10 +755,15 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             "the [apf] section is used only with firewall.backend = \"apf\"",
         );
     }
-    if answers.fail2ban.is_some() && backend != Backend::Fail2ban {
+    // nftables and firewalld only filter: fail2ban, where installed, still bans next to them.
+    let f2b_alongside = matches!(backend, Backend::Nftables | Backend::Firewalld)
+        && fw.fail2ban.is_some()
+        && (answers.fail2ban.is_some() || ctx.moved);
+    if answers.fail2ban.is_some() && backend != Backend::Fail2ban && !f2b_alongside {
         b.warn(
             "fail2ban",
-            "the [fail2ban] section is used only with firewall.backend = \"fail2ban\"",
+            "the [fail2ban] section is used only with firewall.backend = \"fail2ban\", \
+             \"nftables\" or \"firewalld\"",
         );
     }
     managers_conflict(b, backend);
@@ -808,6 +813,10 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
                 );
             }
         }
+    }
+    if f2b_alongside && !b.has_errors_for("firewall") {
+        // Without fail2ban answers (an SSH move only), the [sshd] jail just follows the port.
+        fail2ban::plan(b, answers, &ctx, &spec, answers.fail2ban.is_some());
     }
     if fw.bfd.is_some() {
         if answers.bfd.is_some() || spec.trust_admin.is_some() {
