@@ -403,7 +403,7 @@ def main():
         shutil.copytree(demo, d, symlinks=True)
         return d
 
-    res = {"binary_bytes": os.path.getsize(binary), "terms": {}}
+    res = {"binary_bytes": os.path.getsize(binary), "terms": {}, "load_start": os.getloadavg()}
     for term in ("xterm-256color", "vt100"):
         root = fresh()
         w = wizard_session(binary, root, term)
@@ -429,6 +429,7 @@ def main():
         big = walk.run(binary, demo=res["scale"]["box"], terms=("vt100",))
         res["walk_5000"] = big["vt100"]["pbx-harden"]
     shutil.rmtree(work, ignore_errors=True)
+    res["load_end"] = os.getloadavg()
 
     if a.json:
         with open(a.json, "w") as f:
@@ -447,7 +448,9 @@ def main():
         return verdict(value <= target, value / target if target else float("inf"))
 
     print(f"pbx-harden slow-line benchmark  ({time.strftime('%Y-%m-%d')}, {os.uname().machine}, "
-          f"{os.cpu_count()} cpu)\n")
+          f"{os.cpu_count()} cpu)")
+    print("load average (1, 5, 15 min) at the start {:.2f} {:.2f} {:.2f}, at the end {:.2f} {:.2f} {:.2f}: "
+          "timings share the machine with that load\n".format(*res["load_start"], *res["load_end"]))
     print(f"binary: {res['binary_bytes']:,} bytes" + (f"; musl static: {res['musl_binary_bytes']:,}" if res["musl_binary_bytes"] else ""))
     for term, r in res["terms"].items():
         w, wt = r["pbx-harden"], r["whiptail"]

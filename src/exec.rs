@@ -299,23 +299,43 @@ pub fn run_with(argv: &[String], stdin: Option<&Secret>, limits: &Limits) -> Res
             .write_all(input.expose().as_bytes())
             .and_then(|_| pipe.write_all(b"\n"));
     }
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if start.elapsed() >= limits.timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(fail(format!(
-                    "did not finish within {} and was killed",
-                    humantime::format_duration(limits.timeout)
-                )));
+    // Woken the moment the command exits (polling with a growing sleep cost up to a
+    // quarter of each command's time): a thread waits for the exit without reaping it
+    // (`WNOWAIT`), so the child stays ours to kill at the timeout and to reap here.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let pid = child.id() as nix::libc::id_t;
+    std::thread::spawn(move || {
+        // SAFETY: waitid fills the siginfo_t we pass; WNOWAIT leaves the child unreaped.
+        let mut info: nix::libc::siginfo_t = unsafe { std::mem::zeroed() };
+        loop {
+            let r = unsafe {
+                nix::libc::waitid(
+                    nix::libc::P_PID,
+                    pid,
+                    &mut info,
+                    nix::libc::WEXITED | nix::libc::WNOWAIT,
+                )
+            };
+            if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                break;
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(
-                (start.elapsed().as_millis() as u64 / 4).clamp(1, 50),
-            )),
-            Err(e) => return Err(fail(e.to_string())),
         }
+        let _ = done_tx.send(());
+    });
+    let exited = done_rx.recv_timeout(limits.timeout).is_ok();
+    let status = match child.try_wait() {
+        Ok(Some(s)) => s,
+        Ok(None) if !exited => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(fail(format!(
+                "did not finish within {} and was killed",
+                humantime::format_duration(limits.timeout)
+            )));
+        }
+        // the waiter gave up (it cannot wait for this child): wait here
+        Ok(None) => child.wait().map_err(|e| fail(e.to_string()))?,
+        Err(e) => return Err(fail(e.to_string())),
     };
     // The output ends when the pipes close; a daemon the command left behind may hold
     // them open, so wait only a little for it.

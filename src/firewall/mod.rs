@@ -1,5 +1,6 @@
 //! Firewall and brute-force protection, behind one `Backend`: APF + BFD where installed,
-//! pbx-harden's own nftables table, FreePBX's Firewall module (advice only), fail2ban.
+//! pbx-harden's own nftables table, firewalld's permanent zones, FreePBX's Firewall module
+//! (advice only), fail2ban.
 //!
 //! - `detect` (in `crate::system::firewall`, re-exported here) reads what is installed under the root (APF, its version and trust-file
 //!   format; BFD; fail2ban), which firewall managers are in charge (`managers`: FreePBX's
@@ -15,6 +16,7 @@
 pub mod apf;
 pub mod bfd;
 pub mod fail2ban;
+pub mod firewalld;
 pub mod nftables;
 pub mod ports;
 
@@ -133,6 +135,12 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
             {
                 Backend::Nftables
             }
+            // firewalld in charge: the new SSH port is opened there, even without [firewall].
+            Backend::Fail2ban | Backend::None
+                if fw.managers.first().map(|m| m.manager) == Some(managers::Manager::Firewalld) =>
+            {
+                Backend::Firewalld
+            }
             other => other,
         }),
         "apf" => {
@@ -166,13 +174,14 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
             }
             Some(Backend::Freepbx)
         }
-        "firewalld" | "ufw" => {
+        "firewalld" => Some(Backend::Firewalld),
+        "ufw" => {
             b.error(
                 "firewall.backend",
                 format!(
-                    "\"{name}\" is not supported yet: pbx-harden writes APF, nftables or fail2ban \
-                     today; open the SSH port in {name} yourself before you confirm, or turn \
-                     {name} off and use \"nftables\""
+                    "\"{name}\" is not supported yet: pbx-harden writes APF, nftables, firewalld \
+                     or fail2ban today; open the SSH port in {name} yourself before you confirm, \
+                     or turn {name} off and use \"nftables\""
                 ),
             );
             None
@@ -196,7 +205,7 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
                 "firewall.backend",
                 format!(
                     "\"{other}\" is not a backend: use \"auto\", \"apf\", \"nftables\", \
-                     \"freepbx\", \"fail2ban\" or \"none\" (\"firewalld\" and \"ufw\" come later)"
+                     \"firewalld\", \"freepbx\", \"fail2ban\" or \"none\" (\"ufw\" comes later)"
                 ),
             );
             None
@@ -236,12 +245,13 @@ fn managers_conflict(b: &mut Builder<'_>, backend: Backend) {
             ),
         );
     }
-    if backend == Backend::Nftables {
+    if matches!(backend, Backend::Nftables | Backend::Firewalld) {
         b.error(
             "firewall.backend",
             format!(
-                "\"nftables\" would add pbx-harden's table next to {} (see \"Firewall managers\" \
+                "\"{}\" would add a second firewall manager next to {} (see \"Firewall managers\" \
                  above): turn {} off first, or set firewall.backend = \"{}\"",
+                mine.key(),
                 others
                     .iter()
                     .map(|m| m.manager.label())
@@ -749,10 +759,15 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
             "the [apf] section is used only with firewall.backend = \"apf\"",
         );
     }
-    if answers.fail2ban.is_some() && backend != Backend::Fail2ban {
+    // nftables and firewalld only filter: fail2ban, where installed, still bans next to them.
+    let f2b_alongside = matches!(backend, Backend::Nftables | Backend::Firewalld)
+        && fw.fail2ban.is_some()
+        && (answers.fail2ban.is_some() || ctx.moved);
+    if answers.fail2ban.is_some() && backend != Backend::Fail2ban && !f2b_alongside {
         b.warn(
             "fail2ban",
-            "the [fail2ban] section is used only with firewall.backend = \"fail2ban\"",
+            "the [fail2ban] section is used only with firewall.backend = \"fail2ban\", \
+             \"nftables\" or \"firewalld\"",
         );
     }
     managers_conflict(b, backend);
@@ -765,6 +780,11 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
         Backend::Nftables => {
             if !b.has_errors_for("firewall.backend") {
                 nftables::plan(b, answers, &ctx, &spec);
+            }
+        }
+        Backend::Firewalld => {
+            if !b.has_errors_for("firewall.backend") {
+                firewalld::plan(b, answers, &ctx, &spec);
             }
         }
         Backend::Freepbx => freepbx_advice(b, &ctx, &spec),
@@ -797,6 +817,10 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
                 );
             }
         }
+    }
+    if f2b_alongside && !b.has_errors_for("firewall") {
+        // Without fail2ban answers (an SSH move only), the [sshd] jail just follows the port.
+        fail2ban::plan(b, answers, &ctx, &spec, answers.fail2ban.is_some());
     }
     if fw.bfd.is_some() {
         if answers.bfd.is_some() || spec.trust_admin.is_some() {

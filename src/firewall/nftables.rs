@@ -483,14 +483,15 @@ pub fn nft_check(run: &dyn crate::exec::Runner, text: &str) -> CheckStatus {
     }
 }
 
-fn tempdir() -> std::io::Result<std::path::PathBuf> {
+/// A fresh private directory under the temporary directory (unique per call).
+pub(crate) fn tempdir() -> std::io::Result<std::path::PathBuf> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let d = std::env::temp_dir().join(format!(
-        "pbx-harden-nft-{}-{}-{nanos}",
+        "pbx-harden-check-{}-{}-{nanos}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));

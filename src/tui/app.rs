@@ -321,13 +321,9 @@ impl App {
         if !msg.is_empty() {
             let style = if is_err { t.error() } else { t.ok() };
             let width = usize::from(status.width.saturating_sub(2));
-            let shown = if msg.chars().count() > width {
-                format!(
-                    "{}...",
-                    msg.chars()
-                        .take(width.saturating_sub(3))
-                        .collect::<String>()
-                )
+            let shown = if crate::tui::width::width(&msg) > width {
+                let (head, _) = crate::tui::width::split_at_width(&msg, width.saturating_sub(3));
+                format!("{head}...")
             } else {
                 msg
             };
@@ -342,7 +338,7 @@ impl App {
             " any key closes the help".to_string()
         } else {
             let k = format!(" {}", self.screens.keys(self.current, &self.ctx));
-            if k.chars().count() + 9 <= usize::from(keys.width) {
+            if crate::tui::width::width(&k) + 9 <= usize::from(keys.width) {
                 format!("{k}  F1 help")
             } else {
                 k

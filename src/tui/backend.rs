@@ -175,17 +175,98 @@ fn ascii(sym: &str) -> &str {
     }
 }
 
+/// A cell's symbol as a number: one character as its code point, or (the top bit set) an
+/// index into the backend's table of longer graphemes (a letter with combining marks, an
+/// emoji sequence). Copy and compared as a number: the screen is a plain array, with no
+/// allocation per cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Sym(u32);
+
+impl Sym {
+    const SPACE: Sym = Sym(b' ' as u32);
+    /// What `clear_region` leaves: matches no symbol, so every cell is sent again.
+    const UNKNOWN: Sym = Sym(0);
+    const TABLE: u32 = 1 << 31;
+
+    /// The symbol is one ASCII byte (and which).
+    fn ascii(self) -> Option<u8> {
+        (self.0 < 0x80).then_some(self.0 as u8)
+    }
+}
+
+const PLAIN: Sgr = Sgr {
+    bold: false,
+    dim: false,
+    underline: false,
+    reverse: false,
+    fg: None,
+    bg: None,
+};
+
+/// What one cell of the terminal shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Cel {
+    sym: Sym,
+    sgr: Sgr,
+}
+
+const BLANK: Cel = Cel {
+    sym: Sym::SPACE,
+    sgr: PLAIN,
+};
+
+/// Set while a scroll region other than the whole screen is in force (the terminal keeps
+/// it between frames); `term::restore_terminal` resets it on the way out.
+static REGION_SET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True when the terminal may still have a scroll region of ours.
+pub fn region_set() -> bool {
+    REGION_SET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A cheap row hash (FxHash's mixing): only to find rows that may be equal.
+#[derive(Default)]
+struct RowHasher(u64);
+
+impl std::hash::Hasher for RowHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
 pub struct FrugalBackend<W: Write> {
     out: W,
     buf: Vec<u8>,
     caps: Caps,
     size: Size,
-    /// What the terminal shows, as far as we know: (symbol, attributes).
-    screen: Vec<(String, Sgr)>,
+    /// What the terminal shows, as far as we know.
+    screen: Vec<Cel>,
+    /// Graphemes of more than one character, by `Sym` index.
+    table: Vec<String>,
+    ids: std::collections::HashMap<String, u32>,
     /// Where the terminal's cursor is; None after writing the last column (pending wrap).
     pos: Option<(u16, u16)>,
     cursor_shown: Option<bool>,
     sgr: Option<Sgr>,
+    /// The terminal's scroll region (top, bottom rows) when it is not the whole screen.
+    region: Option<(usize, usize)>,
     /// Every byte written, for the benchmark.
     pub written: u64,
 }
@@ -198,10 +279,13 @@ impl<W: Write> FrugalBackend<W> {
             buf: Vec::with_capacity(4096),
             caps,
             size,
-            screen: vec![(" ".into(), Sgr::default()); n],
+            screen: vec![BLANK; n],
+            table: Vec::new(),
+            ids: Default::default(),
             pos: None,
             cursor_shown: None,
             sgr: None,
+            region: None,
             written: 0,
         }
     }
@@ -213,9 +297,9 @@ impl<W: Write> FrugalBackend<W> {
     /// A new window size (SIGWINCH); the next draw repaints everything.
     pub fn set_size(&mut self, size: Size) {
         self.size = size;
-        self.screen =
-            vec![(" ".into(), Sgr::default()); size.width as usize * size.height as usize];
+        self.screen = vec![BLANK; size.width as usize * size.height as usize];
         self.pos = None;
+        self.reset_region();
     }
 
     /// Raw bytes (mode switches) through the same accounting.
@@ -228,6 +312,37 @@ impl<W: Write> FrugalBackend<W> {
         self.pos = None;
         self.sgr = None;
         self.cursor_shown = None;
+    }
+
+    fn intern(&mut self, s: &str) -> Sym {
+        let mut cs = s.chars();
+        if let (Some(c), None) = (cs.next(), cs.clone().next()) {
+            return Sym(c as u32);
+        }
+        if let Some(&i) = self.ids.get(s) {
+            return Sym(Sym::TABLE | i);
+        }
+        let i = self.table.len() as u32;
+        self.table.push(s.to_string());
+        self.ids.insert(s.to_string(), i);
+        Sym(Sym::TABLE | i)
+    }
+
+    /// The text of a symbol (`buf` holds a single character's bytes).
+    fn text<'a>(&'a self, s: Sym, buf: &'a mut [u8; 4]) -> &'a str {
+        if s.0 & Sym::TABLE != 0 {
+            return &self.table[(s.0 & !Sym::TABLE) as usize];
+        }
+        char::from_u32(s.0).unwrap_or(' ').encode_utf8(buf)
+    }
+
+    /// Columns a symbol takes (at least one: ratatui gives every symbol a cell).
+    fn cols(&self, s: Sym) -> u16 {
+        if s.ascii().is_some() {
+            return 1;
+        }
+        let mut b = [0u8; 4];
+        super::width::width(self.text(s, &mut b)).max(1) as u16
     }
 
     fn idx(&self, x: u16, y: u16) -> usize {
@@ -250,11 +365,11 @@ impl<W: Write> FrugalBackend<W> {
         let cur = self.sgr?;
         let mut s = String::new();
         for x in from..to {
-            let (sym, sgr) = &self.screen[self.idx(x, y)];
-            if *sgr != cur || sym.len() != 1 || !sym.is_ascii() {
-                return None;
+            let c = self.screen[self.idx(x, y)];
+            match c.sym.ascii() {
+                Some(b) if c.sgr == cur && b != 0 => s.push(b as char),
+                _ => return None,
             }
-            s.push_str(sym);
         }
         Some(s)
     }
@@ -295,12 +410,28 @@ impl<W: Write> FrugalBackend<W> {
         }
     }
 
+    /// Can the cursor move from row `from` to row `to` with LF or CUU/CUD? Not across a
+    /// margin of the scroll region: LF at its bottom scrolls it, CUD and CUU stop there.
+    fn vertical_ok(&self, from: u16, to: u16) -> bool {
+        let Some((top, bottom)) = self.region else {
+            return true;
+        };
+        let (from, to) = (from as usize, to as usize);
+        if to > from {
+            !(from <= bottom && to > bottom)
+        } else {
+            !(from >= top && to < top)
+        }
+    }
+
     fn move_to(&mut self, x: u16, y: u16) {
         if self.pos == Some((x, y)) {
             return;
         }
         let mut best = Self::cup(x, y);
-        if let Some((cx, cy)) = self.pos {
+        if let Some((cx, cy)) = self.pos
+            && self.vertical_ok(cy, y)
+        {
             let vertical = if y > cy {
                 let n = y - cy;
                 let lf = "\n".repeat(n as usize);
@@ -334,39 +465,76 @@ impl<W: Write> FrugalBackend<W> {
         self.size.width as usize
     }
 
-    fn row(v: &[(String, Sgr)], w: usize, y: usize) -> &[(String, Sgr)] {
+    fn row(v: &[Cel], w: usize, y: usize) -> &[Cel] {
         &v[y * w..(y + 1) * w]
     }
 
     /// Cells of row `y` that differ between `a` and `b` (a rough byte cost of the change).
-    fn row_cost(a: &[(String, Sgr)], b: &[(String, Sgr)]) -> usize {
+    fn row_cost(a: &[Cel], b: &[Cel]) -> usize {
         a.iter().zip(b).filter(|(p, q)| p != q).count()
+    }
+
+    /// Set the scroll region to rows [top, bottom] (the whole screen: reset it). Either
+    /// homes the cursor: the next move is absolute.
+    fn set_region(&mut self, top: usize, bottom: usize) {
+        let whole = top == 0 && bottom + 1 == self.size.height as usize;
+        let want = (!whole).then_some((top, bottom));
+        if self.region == want {
+            return;
+        }
+        if whole {
+            self.buf.extend_from_slice(b"\x1b[r");
+        } else {
+            self.buf
+                .extend_from_slice(format!("\x1b[{};{}r", top + 1, bottom + 1).as_bytes());
+            REGION_SET.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        // DECSTBM homes the cursor: to the page's top on a VT100 and xterm, to the
+        // region's on some emulators. An absolute move follows either way.
+        self.pos = None;
+        self.region = want;
+    }
+
+    fn reset_region(&mut self) {
+        if self.region.is_some() {
+            let h = self.size.height as usize;
+            self.region = Some((0, 0));
+            self.set_region(0, h.max(1) - 1);
+        }
     }
 
     /// When a block of rows moved up or down (a list that scrolls), let the terminal move
     /// it (a scroll region and LF / reverse index, which VT100 has) instead of sending the
-    /// rows again. One move per frame, the one that saves the most.
-    fn scroll_toward(&mut self, next: &[(String, Sgr)]) {
+    /// rows again. One move per frame, the one that saves the most. The region stays set
+    /// after the frame: the next line of a growing list costs a move, an LF and its text.
+    fn scroll_toward(&mut self, next: &[Cel]) {
         let (w, h) = (self.width(), self.size.height as usize);
         if h < 3 {
             return;
         }
-        let blank_row = vec![(" ".to_string(), Sgr::default()); w];
-        let hash = |v: &[(String, Sgr)], y: usize| {
+        let rows_differ = (0..h)
+            .filter(|&y| Self::row(&self.screen, w, y) != Self::row(next, w, y))
+            .count();
+        // A keystroke changes a row or two: nothing moved.
+        if rows_differ < 3 {
+            return;
+        }
+        let blank_row = vec![BLANK; w];
+        // Rows that are blank on the screen are not worth moving (the first frame).
+        let shown = (0..h)
+            .filter(|&y| Self::row(&self.screen, w, y) != &blank_row[..])
+            .count();
+        if shown < 3 {
+            return;
+        }
+        let hash = |v: &[Cel], y: usize| {
             use std::hash::{Hash, Hasher};
-            let mut st = std::collections::hash_map::DefaultHasher::new();
-            for (sym, sgr) in Self::row(v, w, y) {
-                sym.hash(&mut st);
-                sgr.hash(&mut st);
-            }
+            let mut st = RowHasher::default();
+            Self::row(v, w, y).hash(&mut st);
             st.finish()
         };
         let old: Vec<u64> = (0..h).map(|y| hash(&self.screen, y)).collect();
         let new: Vec<u64> = (0..h).map(|y| hash(next, y)).collect();
-        // A keystroke changes a row or two: nothing moved.
-        if old.iter().zip(&new).filter(|(a, b)| a != b).count() < 3 {
-            return;
-        }
         // (saving, up, k, top, bottom)
         let mut best: Option<(usize, bool, usize, usize, usize)> = None;
         for k in 1..=(h / 2).min(8) {
@@ -405,7 +573,10 @@ impl<W: Write> FrugalBackend<W> {
                     for r in fresh_from..=fresh_to {
                         after += Self::row_cost(&blank_row, Self::row(next, w, r));
                     }
-                    let overhead = 24 + k;
+                    // a region already in force costs nothing to set
+                    let whole = top == 0 && bottom == h - 1;
+                    let want = (!whole).then_some((top, bottom));
+                    let overhead = if self.region == want { 8 } else { 16 } + k;
                     if before > after + overhead {
                         let saving = before - after - overhead;
                         if best.is_none_or(|b| saving > b.0) {
@@ -418,24 +589,17 @@ impl<W: Write> FrugalBackend<W> {
         let Some((_, up, k, top, bottom)) = best else {
             return;
         };
-        self.set_sgr(Sgr::default());
-        let whole = top == 0 && bottom == h - 1;
-        if !whole {
-            self.buf
-                .extend_from_slice(format!("\x1b[{};{}r", top + 1, bottom + 1).as_bytes());
-            // DECSTBM homes the cursor: to the page's top on a VT100 and xterm, to the
-            // region's on some emulators. An absolute move follows either way.
-            self.pos = None;
-        }
+        self.set_sgr(PLAIN);
+        self.set_region(top, bottom);
         if up {
             self.move_to(0, bottom as u16);
             self.buf.extend_from_slice("\n".repeat(k).as_bytes());
             for r in top..=bottom {
                 for x in 0..w {
                     self.screen[r * w + x] = if r + k <= bottom {
-                        self.screen[(r + k) * w + x].clone()
+                        self.screen[(r + k) * w + x]
                     } else {
-                        (" ".to_string(), Sgr::default())
+                        BLANK
                     };
                 }
             }
@@ -445,40 +609,34 @@ impl<W: Write> FrugalBackend<W> {
             for r in (top..=bottom).rev() {
                 for x in 0..w {
                     self.screen[r * w + x] = if r >= top + k {
-                        self.screen[(r - k) * w + x].clone()
+                        self.screen[(r - k) * w + x]
                     } else {
-                        (" ".to_string(), Sgr::default())
+                        BLANK
                     };
                 }
             }
         }
-        if whole {
-            self.pos = Some((0, if up { bottom } else { top } as u16));
-        } else {
-            self.buf.extend_from_slice(b"\x1b[r");
-            // Resetting it homes the cursor too, but not on every emulator (pyte, some
-            // serial-console programs): the next move is absolute.
-            self.pos = None;
-        }
+        // LF at the bottom margin and RI at the top one leave the cursor where it was
+        self.pos = Some((0, if up { bottom } else { top } as u16));
     }
 
     /// Write the cells where `next` differs from the screen, row by row. Where a row ends in
     /// blanks that replace text, erase to the end of the line (or of the screen, when every
     /// row below is blank too) if that is shorter than sending the spaces.
-    fn paint(&mut self, next: &[(String, Sgr)]) {
+    fn paint(&mut self, next: &[Cel]) {
         let (w, h) = (self.width(), self.size.height as usize);
-        let blank = |c: &(String, Sgr)| c.0 == " " && c.1 == Sgr::default();
+        let blank = |c: &Cel| *c == BLANK;
         // the first row from which every row of `next` is blank
         let mut blank_from = h;
         while blank_from > 0 && Self::row(next, w, blank_from - 1).iter().all(blank) {
             blank_from -= 1;
         }
+        let mut changed: Vec<usize> = Vec::with_capacity(w);
         let mut y = 0;
         while y < h {
             let i0 = y * w;
-            let changed: Vec<usize> = (0..w)
-                .filter(|&x| next[i0 + x] != self.screen[i0 + x])
-                .collect();
+            changed.clear();
+            changed.extend((0..w).filter(|&x| next[i0 + x] != self.screen[i0 + x]));
             if y == blank_from {
                 // every row from here on is blank: one erase, if it pays
                 let dirty: usize = (y..h)
@@ -493,11 +651,11 @@ impl<W: Write> FrugalBackend<W> {
                     if dirty > 6 {
                         self.erase(0, y as u16, b"\x1b[J");
                         for c in &mut self.screen[i0..] {
-                            *c = (" ".to_string(), Sgr::default());
+                            *c = BLANK;
                         }
                     } else {
-                        for x in changed {
-                            self.put(x as u16, y as u16, &next[i0 + x]);
+                        for &x in &changed {
+                            self.put(x as u16, y as u16, next[i0 + x]);
                         }
                         y += 1;
                         continue;
@@ -517,20 +675,17 @@ impl<W: Write> FrugalBackend<W> {
             // the column after the row's last non-blank cell (wide characters count two)
             let mut tail = 0;
             for x in 0..w {
-                let c = &next[i0 + x];
-                if !blank(c) {
-                    tail = tail.max(x + unicode_width(&c.0) as usize);
+                let c = next[i0 + x];
+                if !blank(&c) {
+                    tail = tail.max(x + self.cols(c.sym) as usize);
                 }
             }
             let tail = tail.min(w);
             let in_tail = changed.iter().filter(|&&x| x >= tail).count();
             let last_head = changed.iter().rev().find(|&&x| x < tail).copied();
-            let erase_cost =
-                3 + if self.sgr == Some(Sgr::default()) {
-                    0
-                } else {
-                    3
-                } + match last_head {
+            let erase_cost = 3
+                + if self.sgr == Some(PLAIN) { 0 } else { 3 }
+                + match last_head {
                     Some(x) if x + 1 == tail => 0,
                     _ => 5,
                 };
@@ -539,7 +694,7 @@ impl<W: Write> FrugalBackend<W> {
                 if erase && x >= tail {
                     break;
                 }
-                self.put(x as u16, y as u16, &next[i0 + x]);
+                self.put(x as u16, y as u16, next[i0 + x]);
             }
             if erase {
                 let below = y + 1 == blank_from
@@ -547,12 +702,12 @@ impl<W: Write> FrugalBackend<W> {
                 if below {
                     self.erase(tail as u16, y as u16, b"\x1b[J");
                     for c in &mut self.screen[i0 + tail..] {
-                        *c = (" ".to_string(), Sgr::default());
+                        *c = BLANK;
                     }
                 } else {
                     self.erase(tail as u16, y as u16, b"\x1b[K");
                     for c in &mut self.screen[i0 + tail..i0 + w] {
-                        *c = (" ".to_string(), Sgr::default());
+                        *c = BLANK;
                     }
                 }
             }
@@ -563,22 +718,29 @@ impl<W: Write> FrugalBackend<W> {
     /// Erase (EL or ED) from (x, y) in the default attributes.
     fn erase(&mut self, x: u16, y: u16, seq: &[u8]) {
         self.move_to(x, y);
-        if self.sgr != Some(Sgr::default()) {
-            self.set_sgr(Sgr::default());
+        if self.sgr != Some(PLAIN) {
+            self.set_sgr(PLAIN);
         }
         self.buf.extend_from_slice(seq);
     }
 
     /// Write one cell.
-    fn put(&mut self, x: u16, y: u16, cell: &(String, Sgr)) {
+    fn put(&mut self, x: u16, y: u16, cell: Cel) {
         self.move_to(x, y);
-        if self.sgr != Some(cell.1) {
-            self.set_sgr(cell.1);
+        if self.sgr != Some(cell.sgr) {
+            self.set_sgr(cell.sgr);
         }
-        self.buf.extend_from_slice(cell.0.as_bytes());
+        match cell.sym.ascii() {
+            Some(b) => self.buf.push(b),
+            None => {
+                let mut b = [0u8; 4];
+                let t = self.text(cell.sym, &mut b).as_bytes().to_vec();
+                self.buf.extend_from_slice(&t);
+            }
+        }
         let i = self.idx(x, y);
-        self.screen[i] = cell.clone();
-        let nx = x + unicode_width(&cell.0);
+        self.screen[i] = cell;
+        let nx = x + self.cols(cell.sym);
         self.pos = if nx >= self.size.width {
             None
         } else {
@@ -590,7 +752,7 @@ impl<W: Write> FrugalBackend<W> {
         let from = self.sgr.unwrap_or(Sgr {
             // unknown state: force a full reset
             bold: true,
-            ..Sgr::default()
+            ..PLAIN
         });
         let t = from.transition(&to);
         self.buf.extend_from_slice(t.as_bytes());
@@ -606,7 +768,7 @@ impl<W: Write> Backend for FrugalBackend<W> {
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
         // What the screen should show: ours with ratatui's changed cells applied.
-        let mut next: Option<Vec<(String, Sgr)>> = None;
+        let mut next: Option<Vec<Cel>> = None;
         for (x, y, cell) in content {
             if x >= self.size.width || y >= self.size.height {
                 continue;
@@ -614,13 +776,16 @@ impl<W: Write> Backend for FrugalBackend<W> {
             let sym = cell.symbol();
             let sym = if self.caps.utf8 { sym } else { ascii(sym) };
             let sym = if sym.is_empty() { " " } else { sym };
-            let sgr = Sgr::of(cell, self.caps);
+            let c = Cel {
+                sym: self.intern(sym),
+                sgr: Sgr::of(cell, self.caps),
+            };
             let i = self.idx(x, y);
-            if self.screen[i].0 == sym && self.screen[i].1 == sgr {
+            if self.screen[i] == c {
                 continue;
             }
             let n = next.get_or_insert_with(|| self.screen.clone());
-            n[i] = (sym.to_string(), sgr);
+            n[i] = c;
         }
         let Some(next) = next else { return Ok(()) };
         self.scroll_toward(&next);
@@ -659,14 +824,12 @@ impl<W: Write> Backend for FrugalBackend<W> {
     }
 
     fn clear(&mut self) -> io::Result<()> {
-        if self.sgr != Some(Sgr::default()) {
+        if self.sgr != Some(PLAIN) {
             self.buf.extend_from_slice(b"\x1b[m");
-            self.sgr = Some(Sgr::default());
+            self.sgr = Some(PLAIN);
         }
         self.buf.extend_from_slice(b"\x1b[H\x1b[2J");
-        for c in self.screen.iter_mut() {
-            *c = (" ".into(), Sgr::default());
-        }
+        self.screen.fill(BLANK);
         self.pos = Some((0, 0));
         Ok(())
     }
@@ -681,7 +844,7 @@ impl<W: Write> Backend for FrugalBackend<W> {
         }
         // We no longer know exactly what is on screen.
         for c in self.screen.iter_mut() {
-            c.0 = "\u{0}".into();
+            c.sym = Sym::UNKNOWN;
         }
         Ok(())
     }
@@ -706,28 +869,6 @@ impl<W: Write> Backend for FrugalBackend<W> {
         self.buf.clear();
         r
     }
-}
-
-fn unicode_width(s: &str) -> u16 {
-    // Everything we draw is single-width (ASCII, box drawing, blocks); wide CJK text in a
-    // callerid would be two, which ratatui handles by skipping the next cell.
-    s.chars()
-        .map(|c| {
-            if (c as u32) >= 0x1100 && is_wide(c) {
-                2
-            } else {
-                1
-            }
-        })
-        .sum::<u16>()
-        .max(1)
-}
-
-fn is_wide(c: char) -> bool {
-    matches!(c as u32,
-        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6 | 0x1F300..=0x1F64F | 0x1F900..=0x1F9FF | 0x20000..=0x3FFFD)
 }
 
 #[cfg(test)]
@@ -867,9 +1008,13 @@ mod tests {
             let mut b = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 80, 24));
             for y in 0..24 {
                 for x in 0..80 {
-                    let (sym, sgr) = &self.backend().screen[y as usize * 80 + x as usize];
+                    let be = self.backend();
+                    let cell = be.screen[y as usize * 80 + x as usize];
+                    let mut buf = [0u8; 4];
+                    let sym = be.text(cell.sym, &mut buf).to_string();
+                    let sgr = cell.sgr;
                     let c = &mut b[(x, y)];
-                    c.set_symbol(sym);
+                    c.set_symbol(&sym);
                     let mut m = Modifier::empty();
                     if sgr.bold {
                         m |= Modifier::BOLD;
@@ -925,6 +1070,10 @@ mod tests {
                 let from = top;
                 let list2 = list.clone();
                 let short = rng.random_bool(0.2);
+                // the cursor somewhere (a text field), crossing the scroll region's margins
+                let cursor = rng
+                    .random_bool(0.5)
+                    .then(|| (rng.random_range(0..80u16), rng.random_range(0..24u16)));
                 let intended = t
                     .draw(|f| {
                         f.render_widget(
@@ -951,11 +1100,17 @@ mod tests {
                             .collect();
                         f.render_widget(Paragraph::new(lines), Rect::new(2, 2, 76, h));
                         f.render_widget(Paragraph::new("| keys"), Rect::new(0, 23, 80, 1));
+                        if let Some(p) = cursor {
+                            f.set_cursor_position(p);
+                        }
                     })
                     .unwrap()
                     .buffer
                     .clone();
                 check_same(&t, &intended, &mut vt, &format!("step {step}"));
+                if let Some((x, y)) = cursor {
+                    assert_eq!(vt.screen().cursor_position(), (y, x), "step {step}: cursor");
+                }
                 take(&mut t);
             }
         }
@@ -991,6 +1146,51 @@ mod tests {
         assert!(out.starts_with("\x1b[3;22r"), "{out:?}");
         assert!(out.contains("step 20"), "{out:?}");
         assert!(out.len() < 70, "{} bytes: {out:?}", out.len());
+    }
+
+    #[test]
+    fn a_growing_list_keeps_its_scroll_region() {
+        // the Apply screen: a title, a list whose newest line comes in at the bottom, keys
+        let mut t = term(Caps::BASIC);
+        let mut vt = vt100::Parser::new(
+            std::num::NonZero::new(24).unwrap(),
+            std::num::NonZero::new(80).unwrap(),
+            0,
+        );
+        t.clear().unwrap();
+        let words = [
+            "backed up",
+            "written",
+            "checked with sshd -t",
+            "reloaded",
+            "added",
+        ];
+        let lines: Vec<String> = (0..60)
+            .map(|i| format!("  * /etc/file{i}: {}", words[i % 5].repeat(i % 3 + 1)))
+            .collect();
+        let mut sizes = Vec::new();
+        for n in 18usize..40 {
+            let from = n.saturating_sub(18);
+            let l = lines[from..n].join("\n");
+            let intended = t
+                .draw(|f| {
+                    let r = ratatui::layout::Rect::new;
+                    f.render_widget(Paragraph::new(format!("Apply {n}/40")), r(0, 0, 80, 1));
+                    f.render_widget(Paragraph::new(l), r(0, 2, 80, 18));
+                    f.render_widget(Paragraph::new("keys"), r(0, 23, 80, 1));
+                })
+                .unwrap()
+                .buffer
+                .clone();
+            check_same(&t, &intended, &mut vt, &format!("line {n}"));
+            sizes.push(take(&mut t));
+        }
+        // once set, the region stays: a new line is a move, a line feed and its text
+        let later = String::from_utf8(sizes[3].clone()).unwrap();
+        assert!(!later.contains("\x1b[3;"), "{later:?}");
+        assert!(!later.contains("\x1b[r"), "{later:?}");
+        let text = lines[20].trim_start().len();
+        assert!(later.len() <= text + 20, "{} bytes: {later:?}", later.len());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod run;
 pub mod screens;
 pub mod term;
 pub mod theme;
+pub mod width;
 pub mod words;
 
 pub use run::{WizardOptions, run};

@@ -70,6 +70,7 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
         .map_err(|e| Error::io("/dev/tty", e))?;
     let backend = FrugalBackend::new(out, caps, tty.size());
     let mut terminal = ratatui::Terminal::new(backend).map_err(|e| Error::io("/dev/tty", e))?;
+    terminal.backend_mut().write_raw(Tty::enter_sequence(mode));
     terminal.clear().map_err(|e| Error::io("/dev/tty", e))?;
     let mut app = App::new(
         sys.clone(),

@@ -3,9 +3,9 @@
 //! - End of input or an I/O error on the terminal is an event (`Ev::Eof`), never a busy loop.
 //! - A 0x0 window (serial consoles) counts as 80x24.
 //! - SIGWINCH redraws; SIGTERM and SIGHUP end the wizard cleanly; the terminal is restored
-//!   on every exit path, panics included.
+//!   on every exit path, panics included (a scroll region the backend kept set too).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,7 +93,14 @@ pub fn restore_terminal() {
     if let Some(r) = g.take() {
         // SAFETY: the descriptor stays open for the life of the process (stdin/stdout/tty).
         let fd = unsafe { BorrowedFd::borrow_raw(r.fd) };
-        let mut seq = String::from("\x1b[m\x1b[?25h");
+        // A scroll region the backend kept set: reset it where the cursor is (DECSTBM
+        // homes the cursor; DECSC/DECRC keep it where the shell continues).
+        let mut seq = String::from(if super::backend::region_set() {
+            "\x1b7\x1b[r\x1b8"
+        } else {
+            ""
+        });
+        seq.push_str("\x1b[m\x1b[?25h");
         if r.alt {
             seq.push_str("\x1b[?2004l\x1b[?1049l");
         } else {
@@ -125,7 +132,8 @@ fn dup_file(fd: BorrowedFd<'_>) -> io::Result<std::fs::File> {
 
 impl Tty {
     /// Open the controlling terminal (stdin/stdout when they are one, else /dev/tty) in raw
-    /// mode, with the alternate screen unless `mode.basic`.
+    /// mode; `restore_terminal` leaves the alternate screen unless `mode.basic` (the event
+    /// loop enters it with its first frame, see `enter_sequence`).
     pub fn open(mode: Mode) -> io::Result<Tty> {
         let stdin_tty = nix::unistd::isatty(io::stdin().as_fd()).unwrap_or(false);
         let stdout_tty = nix::unistd::isatty(io::stdout().as_fd()).unwrap_or(false);
@@ -177,7 +185,7 @@ impl Tty {
         for s in [SIGWINCH, SIGTERM, SIGHUP] {
             signal_hook::low_level::pipe::register(s, sig_tx.try_clone()?)?;
         }
-        let mut tty = Tty {
+        let tty = Tty {
             input,
             output,
             parser: KeyParser::default(),
@@ -190,11 +198,18 @@ impl Tty {
             esc_deadline: None,
             queue: Default::default(),
         };
-        if !mode.basic {
-            // the alternate screen, and bracketed paste (a pasted newline is text)
-            tty.output.write_all(b"\x1b[?1049h\x1b[?2004h")?;
-        }
         Ok(tty)
+    }
+
+    /// What switches the terminal to the wizard's mode (the alternate screen and
+    /// bracketed paste, so that a pasted newline is text; nothing in basic mode). The
+    /// event loop sends it with the first frame: one write.
+    pub fn enter_sequence(mode: Mode) -> &'static [u8] {
+        if mode.basic {
+            b""
+        } else {
+            b"\x1b[?1049h\x1b[?2004h"
+        }
     }
 
     /// The window size; 0x0 (serial consoles) and errors count as 80x24.

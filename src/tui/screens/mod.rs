@@ -391,25 +391,27 @@ pub fn cycle(focus: usize, n: usize, k: Key) -> usize {
     }
 }
 
-/// Word-wrap `text` to `width` columns (long words are cut).
+/// Word-wrap `text` to `width` columns (long words are cut). Columns as the terminal
+/// shows them (`tui::width`: CJK and emoji two, combining marks none).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    use crate::tui::width::{split_at_width, width as cols};
     let width = width.max(10);
     let mut out = Vec::new();
     let mut cur = String::new();
     for word in text.split(' ') {
-        let mut word = word.to_string();
-        while word.chars().count() > width {
+        let mut word = word;
+        while cols(word) > width {
             if !cur.is_empty() {
                 out.push(std::mem::take(&mut cur));
             }
-            let head: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
-            out.push(head);
+            let (head, rest) = split_at_width(word, width);
+            out.push(head.to_string());
+            word = rest;
         }
         let need = if cur.is_empty() {
-            word.chars().count()
+            cols(word)
         } else {
-            cur.chars().count() + 1 + word.chars().count()
+            cols(&cur) + 1 + cols(word)
         };
         if need > width && !cur.is_empty() {
             out.push(std::mem::take(&mut cur));
@@ -417,7 +419,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         if !cur.is_empty() {
             cur.push(' ');
         }
-        cur.push_str(&word);
+        cur.push_str(word);
     }
     if !cur.is_empty() || out.is_empty() {
         out.push(cur);
@@ -461,5 +463,21 @@ mod tests {
             super::wrap("abcdefghijklmnop", 10),
             vec!["abcdefghij", "klmnop"]
         );
+    }
+
+    #[test]
+    fn wraps_by_columns_not_characters() {
+        use crate::tui::width::width;
+        // six CJK characters are twelve columns: two lines of ten at most
+        let w = super::wrap("电话号码 分机号", 10);
+        assert_eq!(w, vec!["电话号码", "分机号"]);
+        let w = super::wrap("电话号码分机号码", 10);
+        assert_eq!(w, vec!["电话号码分", "机号码"]);
+        assert!(w.iter().all(|l| width(l) <= 10));
+        // combining marks take no column and stay with their letter
+        let w = super::wrap("cafe\u{301} cafe\u{301} cafe\u{301}", 10);
+        assert_eq!(w, vec!["cafe\u{301} cafe\u{301}", "cafe\u{301}"]);
+        let w = super::wrap("👍👍👍👍👍👍", 10);
+        assert_eq!(w, vec!["👍👍👍👍👍", "👍"]);
     }
 }

@@ -224,7 +224,7 @@ impl State {
         let w = usize::from(width.max(20));
         let mut out = Vec::new();
         for (s, k) in &self.lines {
-            if s.chars().count() <= w {
+            if crate::tui::width::width(s) <= w {
                 out.push((s.clone(), *k));
                 continue;
             }
