@@ -1209,3 +1209,33 @@ fn the_hosts_screen_refuses_in_its_own_words() {
     );
     assert_eq!(w.app.screens.user.valid_keys().len(), 1);
 }
+
+#[test]
+fn the_quit_prompt_tells_the_truth_during_and_after_apply() {
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Ctrl('c'));
+    assert!(
+        w.screen().contains("Nothing has been changed"),
+        "{}",
+        w.screen()
+    );
+    w.key(Key::Char('n'));
+    // apply half-way (the job thread has not answered yet)
+    w.app.current = ScreenId::Apply;
+    w.app.screens.apply.running = true;
+    w.key(Key::Ctrl('c'));
+    let s = w.screen();
+    assert!(
+        s.contains("Apply is running: leaving stops it half-way; the timer undoes it."),
+        "{s}"
+    );
+    assert!(!s.contains("Nothing has been changed"), "{s}");
+    w.key(Key::Char('n'));
+    // a failed apply, rolled back
+    w.app.screens.apply.running = false;
+    w.app.screens.apply.failed = Some("sshd -t refused the configuration".into());
+    w.key(Key::Ctrl('c'));
+    let s = w.screen();
+    assert!(s.contains("The failed apply was rolled back."), "{s}");
+    assert!(!s.contains("Nothing has been changed"), "{s}");
+}
