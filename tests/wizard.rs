@@ -263,6 +263,13 @@ fn all_screens(basic: bool) {
     w.snap(&format!("{m}-22-confirm"));
     w.key(Key::Char('c'));
     w.snap(&format!("{m}-23-confirm-asking"));
+    // While confirm runs on the job thread, the once-a-second look at the pending change
+    // must not take its end for a confirm from elsewhere, and keys wait.
+    w.app.screens.confirm.busy = Some('c');
+    w.app.update(Event::Pending(None, Some("confirmed".into())));
+    assert_eq!(w.app.current, ScreenId::Confirm);
+    assert!(w.screen().contains("confirming..."), "{}", w.screen());
+    w.app.screens.confirm.busy = None;
     w.key(Key::Char('y'));
     assert_eq!(w.app.current, ScreenId::Done);
     w.snap(&format!("{m}-24-done"));
