@@ -266,7 +266,11 @@ pub fn setup(b: &Builder<'_>) -> Result<Setup, String> {
 
 /// Check a changed /etc/firewalld with the real `firewall-offline-cmd --check-config`, in a
 /// mount namespace where a temporary copy (with the changes) is bound over /etc/firewalld.
-pub fn offline_check(root: &crate::root::Root, changes: &[(String, Vec<u8>)]) -> CheckStatus {
+pub fn offline_check(
+    run: &dyn crate::exec::Runner,
+    root: &crate::root::Root,
+    changes: &[(String, Vec<u8>)],
+) -> CheckStatus {
     let find = crate::system::find_program;
     if find("firewall-offline-cmd").is_none() {
         return CheckStatus::Skipped("firewall-offline-cmd is not installed on this host".into());
@@ -307,7 +311,7 @@ pub fn offline_check(root: &crate::root::Root, changes: &[(String, Vec<u8>)]) ->
         let _ = std::fs::remove_dir_all(&dir);
         return CheckStatus::Skipped(format!("no temporary copy of /etc/firewalld: {e}"));
     }
-    let out = crate::exec::run(
+    let out = run.run(
         &argv(&[
             "unshare",
             "-m",
@@ -602,7 +606,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
     if !changes.is_empty() {
         b.check(
             "firewall-offline-cmd accepts the firewalld configuration",
-            offline_check(&sys.root, &check_changes),
+            offline_check(&*sys.runner, &sys.root, &check_changes),
         );
     }
     // Lockout checks on the zone as written.
