@@ -266,11 +266,8 @@ pub fn setup(b: &Builder<'_>) -> Result<Setup, String> {
 
 /// Check a changed /etc/firewalld with the real `firewall-offline-cmd --check-config`, in a
 /// mount namespace where a temporary copy (with the changes) is bound over /etc/firewalld.
-pub fn offline_check(
-    run: &dyn crate::exec::Runner,
-    root: &crate::root::Root,
-    changes: &[(String, Vec<u8>)],
-) -> CheckStatus {
+pub fn offline_check(sys: &crate::system::System, changes: &[(String, Vec<u8>)]) -> CheckStatus {
+    let root = &sys.root;
     let find = crate::system::find_program;
     if find("firewall-offline-cmd").is_none() {
         return CheckStatus::Skipped("firewall-offline-cmd is not installed on this host".into());
@@ -311,7 +308,7 @@ pub fn offline_check(
         let _ = std::fs::remove_dir_all(&dir);
         return CheckStatus::Skipped(format!("no temporary copy of /etc/firewalld: {e}"));
     }
-    let out = run.run(
+    let out = sys.runner.run(
         &argv(&[
             "unshare",
             "-m",
@@ -606,7 +603,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
     if !changes.is_empty() {
         b.check(
             "firewall-offline-cmd accepts the firewalld configuration",
-            offline_check(&*sys.runner, &sys.root, &check_changes),
+            offline_check(sys, &check_changes),
         );
     }
     // Lockout checks on the zone as written.

@@ -23,6 +23,7 @@ pub mod ports;
 use std::net::IpAddr;
 
 use crate::answers::{Answers, HostEntry};
+use crate::config::sshd::DEFAULT_PORT;
 use crate::config::trust::{self, Entry, Flow, Host, Stamp, TrustFormat};
 use crate::model::{Builder, CheckStatus, SshOutcome};
 use crate::system::Proto;
@@ -52,7 +53,7 @@ impl Ctx {
         let old = sys.current_ssh_ports();
         let ssh_ports = match ssh.port {
             Some(p) if ssh.moved => vec![p],
-            _ if old.is_empty() => vec![ssh.port.unwrap_or(22)],
+            _ if old.is_empty() => vec![ssh.port.unwrap_or(DEFAULT_PORT)],
             _ => old.clone(),
         };
         let mut local = sys.firewall.local_addrs.clone();
@@ -78,7 +79,7 @@ impl Ctx {
     }
 
     pub fn ssh_port(&self) -> u16 {
-        self.ssh_ports.first().copied().unwrap_or(22)
+        self.ssh_ports.first().copied().unwrap_or(DEFAULT_PORT)
     }
 
     pub fn is_local(&self, ip: IpAddr) -> bool {

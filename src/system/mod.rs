@@ -309,7 +309,7 @@ impl System {
         self.sshd
             .as_ref()
             .map(|c| c.listen_ports())
-            .unwrap_or_else(|_| vec![22])
+            .unwrap_or_else(|_| vec![crate::config::sshd::DEFAULT_PORT])
     }
 
     /// A host name or address the admin can use in `ssh -p PORT USER@HOST`.

@@ -114,7 +114,10 @@ impl State {
         let t = &ctx.theme;
         let Some(a) = &ctx.applied else { return };
         let left = a.deadline.saturating_sub(ctx.now);
-        let port = a.summary.ssh_port.unwrap_or(22);
+        let port = a
+            .summary
+            .ssh_port
+            .unwrap_or(crate::config::sshd::DEFAULT_PORT);
         let user = a
             .summary
             .login_user
