@@ -92,7 +92,8 @@ pub struct HostEntry {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallAnswers {
-    /// "auto" (default: the manager in charge) | "apf" | "nftables" | "freepbx" | "fail2ban" | "none".
+    /// "auto" (default: the manager in charge) | "apf" | "nftables" | "firewalld" | "freepbx" |
+    /// "fail2ban" | "none".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,8 @@
 //! Running programs: argv only (no shell), secrets only on stdin, output captured.
 //!
+//! The probe and the plan send their commands through a [`Runner`] (`System::runner`: the
+//! real programs, or a stand-in in tests); `apply` and rollback run theirs directly.
+//!
 //! Every command runs with limits ([`Limits`]): a timeout (the command is killed and the
 //! error names it) and an address-space cap (RLIMIT_AS), so a check such as `sshd -t` on a
 //! hostile file can neither hang nor eat the machine's memory. Programs that may start a
@@ -174,6 +177,25 @@ pub fn kill_orphaned_group(pgid: i32, within: Duration) -> std::result::Result<u
             ));
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Where the probe's and the plan's commands go (`systemctl is-active`, `semanage`,
+/// `ssh -Q`, `fail2ban-client -t`, `nft -c`, …): the real programs ([`Real`]), or a
+/// stand-in that answers from a record (tests, machine profiles) or refuses. `apply` runs
+/// its commands for real, always.
+pub trait Runner: std::fmt::Debug + Send + Sync {
+    /// Run `argv` (stdin as in [`run`]); an error when it cannot run at all.
+    fn run(&self, argv: &[String], stdin: Option<&Secret>) -> Result<Output>;
+}
+
+/// The real programs, under their limits ([`run`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Real;
+
+impl Runner for Real {
+    fn run(&self, argv: &[String], stdin: Option<&Secret>) -> Result<Output> {
+        run(argv, stdin)
     }
 }
 

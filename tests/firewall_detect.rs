@@ -167,13 +167,15 @@ fn rocky9_firewalld_is_in_charge_and_nftables_is_refused_next_to_it() {
             .contains("/etc/systemd/system/multi-user.target.wants/firewalld.service"),
         "{m}"
     );
-    // An SSH move: the check says who is in charge and what to do.
-    match check(&p, "is open in the firewall") {
-        CheckStatus::Skipped(why) => {
-            assert!(why.contains("firewalld") && why.contains("22022"), "{why}")
-        }
-        other => panic!("{other:?}"),
-    }
+    // An SSH move: firewalld is in charge, so the new port is opened there.
+    assert!(
+        matches!(
+            check(&p, "SSH port 22022 is open in firewalld"),
+            CheckStatus::Pass(_)
+        ),
+        "{}",
+        problems(&p)
+    );
     let shown = pbx_harden::plan::render(&p, &sys);
     assert!(
         shown.contains("Firewall managers, in charge first:\n  firewalld ("),
@@ -192,12 +194,16 @@ fn rocky9_firewalld_is_in_charge_and_nftables_is_refused_next_to_it() {
         "{e}"
     );
     assert!(p.changes.iter().all(|c| !c.path.contains("nftables")));
-    // Its own name: not supported yet, a clear error.
-    let (_, p) = plan_for(t.path(), "[firewall]\nbackend = \"firewalld\"\n");
+    // Its own name works, and firewalld's files are what it writes.
+    let (_, p) = plan_for(
+        t.path(),
+        &format!("{MOVE}[firewall]\nbackend = \"firewalld\"\n"),
+    );
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
     assert!(
-        errors(&p)
-            .join("\n")
-            .contains("\"firewalld\" is not supported yet")
+        p.changes
+            .iter()
+            .any(|c| c.path == "/etc/firewalld/zones/public.xml")
     );
 }
 

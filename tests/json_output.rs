@@ -26,10 +26,10 @@ fn answers(user: &str) -> String {
 #[test]
 fn plan_and_apply_json_shape_and_idempotence() {
     let t = demo_root();
-    let a = write_answers(
-        t.path().parent().unwrap(),
-        &answers(&format!("password = \"{PW}\"")),
-    );
+    // Its own directory: the root's parent is the shared /tmp, where another run of this test
+    // (another checkout on the machine) wrote its answers at the same moment.
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_answers(dir.path(), &answers(&format!("password = \"{PW}\"")));
     let root = t.path();
     let p = pbx(
         root,

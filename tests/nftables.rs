@@ -138,10 +138,16 @@ fn bad_answers_name_the_field() {
         "{e}"
     );
 
-    let (_, p) = plan_for(t.path(), &ANSWERS.replace("\"nftables\"", "\"firewalld\""));
+    let (_, p) = plan_for(t.path(), &ANSWERS.replace("\"nftables\"", "\"ufw\""));
     let e = errors(&p).join("\n");
     assert!(
         e.contains("firewall.backend") && e.contains("not supported yet"),
+        "{e}"
+    );
+    let (_, p) = plan_for(t.path(), &ANSWERS.replace("\"nftables\"", "\"firewalld\""));
+    let e = errors(&p).join("\n");
+    assert!(
+        e.contains("firewall.backend") && e.contains("firewalld is not installed"),
         "{e}"
     );
 

@@ -439,19 +439,23 @@ fn effective_ssh_ports(
 ) -> (Vec<u16>, PortSource) {
     if sys.root.is_live() {
         if sys.init == crate::system::Init::Systemd
-            && crate::exec::run(
-                &crate::exec::argv(&["systemctl", "is-active", "--quiet", "ssh.socket"]),
-                None,
-            )
-            .is_ok_and(|o| o.ok())
+            && sys
+                .runner
+                .run(
+                    &crate::exec::argv(&["systemctl", "is-active", "--quiet", "ssh.socket"]),
+                    None,
+                )
+                .is_ok_and(|o| o.ok())
         {
-            let p = crate::plan::ssh::socket_ports("ssh.socket");
+            let p = crate::plan::ssh::socket_ports(&*sys.runner, "ssh.socket");
             if !p.is_empty() {
                 return (p, PortSource::Socket);
             }
         }
         if let Some(sshd) = crate::system::find_program("sshd")
-            && let Ok(o) = crate::exec::run(&[sshd.display().to_string(), "-T".into()], None)
+            && let Ok(o) = sys
+                .runner
+                .run(&[sshd.display().to_string(), "-T".into()], None)
             && o.ok()
         {
             let p: Vec<u16> = o

@@ -314,11 +314,13 @@ fn effective_lists(
 ) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
     let bin = sys.sshd_binary.as_ref()?;
     if !sys.root.is_live() {
-        let o = crate::exec::run(
-            &crate::exec::argv(&[&bin.display().to_string(), "-V"]),
-            None,
-        )
-        .ok()?;
+        let o = sys
+            .runner
+            .run(
+                &crate::exec::argv(&[&bin.display().to_string(), "-V"]),
+                None,
+            )
+            .ok()?;
         let host = base::parse_version(&format!("{}\n{}", o.stdout, o.stderr))?;
         if t.version != Some(host) {
             return None;

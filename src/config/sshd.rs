@@ -21,6 +21,10 @@ use crate::config::text::Text;
 use crate::error::{Error, Result};
 use crate::root::Root;
 
+/// sshd's port when its configuration names none (and the one pbx-harden assumes when
+/// the configuration cannot be read).
+pub const DEFAULT_PORT: u16 = 22;
+
 pub const MAIN: &str = "/etc/ssh/sshd_config";
 const SSHDIR: &str = "/etc/ssh";
 /// OpenSSH's own limit (`READCONF_MAX_DEPTH`): deeper nesting makes sshd refuse to start.
@@ -427,14 +431,18 @@ impl SshdConfig {
             .collect()
     }
 
-    /// `Port` values (default 22), in order.
+    /// `Port` values (default [`DEFAULT_PORT`]), in order.
     pub fn ports(&self) -> Vec<u16> {
         let ports: Vec<u16> = self
             .all("port")
             .iter()
             .filter_map(|o| o.args.first().and_then(|a| a.parse().ok()))
             .collect();
-        if ports.is_empty() { vec![22] } else { ports }
+        if ports.is_empty() {
+            vec![DEFAULT_PORT]
+        } else {
+            ports
+        }
     }
 
     /// The ports sshd will listen on: explicit `ListenAddress host:port` ports, plus the

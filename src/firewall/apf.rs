@@ -201,7 +201,6 @@ pub fn plan(
     full: bool,
 ) {
     let sys = b.sys;
-    let fw = &sys.firewall;
     let a: ApfAnswers = if full {
         answers.apf.clone().unwrap_or_default()
     } else {
@@ -223,7 +222,103 @@ pub fn plan(
         .clone()
         .unwrap_or_else(|| "(no VERSION file)".into());
 
-    // Interfaces.
+    let iface_keys = interfaces(b, &a, &mut conf, fmt);
+    inbound_ports(b, ctx, spec, &mut conf);
+    egress(b, answers, &a, &mut conf, full);
+    feeds(b, &a, &mut conf, fmt);
+    tos(b, &a, &mut conf);
+    let functions = format!("{install}/internals/functions.apf");
+    let functions_after = tos_udp_patch_file(b, &a, &functions, &version, full);
+    let TrustEdit {
+        allow_path,
+        deny_path,
+        allow,
+        deny,
+        trusted,
+        allow_after,
+        deny_after,
+        allow_changed,
+        deny_changed,
+    } = trust_files(b, ctx, spec, &conf, &install, fmt);
+
+    // DEVEL_MODE: on while the change waits for confirm.
+    let conf_changed = conf.vars.to_bytes() != before;
+    let anything = conf_changed || allow_changed || deny_changed || functions_after.is_some();
+    if !anything {
+        if conf.get("DEVEL_MODE").as_deref() == Some("1") {
+            b.warn(
+                "apf",
+                "DEVEL_MODE is 1: APF's cron flushes (opens) the firewall every 5 minutes; a \
+                 firewall change through pbx-harden turns it off at confirm",
+            );
+        }
+    } else {
+        if b.has_errors_for("firewall") || b.has_errors_for("apf") {
+            return;
+        }
+        conf.set("DEVEL_MODE", "1");
+        b.write(APF_CONF, Some(conf.vars.to_bytes()), 0o600, WHY);
+        if allow_changed {
+            b.write(
+                &allow_path,
+                Some(allow_after.clone()),
+                0o600,
+                "APF trusted hosts",
+            );
+        }
+        if deny_changed {
+            b.write(
+                &deny_path,
+                Some(deny_after.clone()),
+                0o600,
+                "APF blocked hosts",
+            );
+        }
+        if let Some(f) = &functions_after {
+            b.write(
+                &functions,
+                Some(f.clone()),
+                0o640,
+                "the seed's UDP TOS change to APF's functions",
+            );
+        }
+        let apf_bin = format!("{install}/apf");
+        b.on_confirm.push(ConfirmStep::SetShellVar {
+            path: APF_CONF.into(),
+            key: "DEVEL_MODE".into(),
+            value: "0".into(),
+        });
+        b.on_confirm.push(ConfirmStep::Run {
+            argv: argv(&[&apf_bin, "-r"]),
+        });
+        if sys.root.is_live() {
+            live_actions(b, &conf, &install, &apf_bin);
+        }
+        summary(b, &conf, &version, ctx, &trusted, spec, full);
+    }
+
+    checks(
+        b,
+        &conf,
+        ctx,
+        &allow,
+        &deny,
+        &install,
+        fmt,
+        anything,
+        &iface_keys,
+    );
+}
+
+/// IFACE_UNTRUSTED (or 9.x's IFACE_IN/IFACE_OUT), IFACE_TRUSTED and SET_TRIM; the keys that
+/// name the untrusted interface.
+fn interfaces(
+    b: &mut Builder<'_>,
+    a: &ApfAnswers,
+    conf: &mut VarEdit,
+    fmt: TrustFormat,
+) -> Vec<&'static str> {
+    let fw = &b.sys.firewall;
     let iface_keys: Vec<&str> = if conf.has("IFACE_UNTRUSTED") {
         vec!["IFACE_UNTRUSTED"]
     } else if conf.has("IFACE_IN") || fmt == TrustFormat::Apf9 {
@@ -325,11 +420,14 @@ pub fn plan(
             conf.set("SET_TRIM", &t.to_string());
         }
     }
+    iface_keys
+}
 
-    // Inbound ports and the SSH helper.
+/// IG_TCP_CPORTS (the SSH ports kept open through a move), IG_UDP_CPORTS, HELPER_SSH_PORT.
+fn inbound_ports(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec, conf: &mut VarEdit) {
     let cur_tcp = conf.get("IG_TCP_CPORTS").unwrap_or_default();
     match &spec.tcp {
-        Some(list) => set_ports(&mut conf, "IG_TCP_CPORTS", list),
+        Some(list) => set_ports(conf, "IG_TCP_CPORTS", list),
         None => {
             let bad = ports::apf_bad_tokens(&cur_tcp);
             if !bad.is_empty() {
@@ -372,11 +470,14 @@ pub fn plan(
         }
     }
     if let Some(list) = &spec.udp {
-        set_ports(&mut conf, "IG_UDP_CPORTS", list);
+        set_ports(conf, "IG_UDP_CPORTS", list);
     }
     conf.set("HELPER_SSH_PORT", &ctx.ssh_port().to_string());
+}
 
-    // Egress filtering.
+/// EGF and the egress port lists, with what egress filtering would cut off.
+fn egress(b: &mut Builder<'_>, answers: &Answers, a: &ApfAnswers, conf: &mut VarEdit, full: bool) {
+    let fw = &b.sys.firewall;
     if let Some(e) = a.egress_filtering {
         conf.set("EGF", bool01(e));
     }
@@ -386,7 +487,7 @@ pub fn plan(
     ] {
         if let Some(list) = list {
             match ports::parse_list(list) {
-                Ok(r) => set_ports(&mut conf, var, &r),
+                Ok(r) => set_ports(conf, var, &r),
                 Err(errs) => {
                     for e in errs {
                         b.error(key, e);
@@ -444,8 +545,11 @@ pub fn plan(
             );
         }
     }
+}
 
-    // Block-list feeds: the seed's USE_DS, DLIST_* since 9.6-5.
+/// The block-list feeds: the seed's USE_DS, DLIST_* since 9.6-5.
+fn feeds(b: &mut Builder<'_>, a: &ApfAnswers, conf: &mut VarEdit, fmt: TrustFormat) {
+    let fw = &b.sys.firewall;
     let mut feed_on = false;
     for (name, want, keys) in [
         ("apf.dshield", a.dshield, ["DLIST_DSHIELD", "USE_DS"]),
@@ -480,8 +584,11 @@ pub fn plan(
             b.warn("apf.dshield", format!("{msg}: the lists stay empty"));
         }
     }
+}
 
-    // TOS for SIP, IAX and RTP (TOS_16: minimize delay).
+/// TOS for SIP, IAX and RTP (TOS_16: minimize delay).
+fn tos(b: &mut Builder<'_>, a: &ApfAnswers, conf: &mut VarEdit) {
+    let sys = b.sys;
     let tos_tokens = tos_tokens(sys);
     let tos_keys: Vec<&str> = ["TOS_0", "TOS_2", "TOS_4", "TOS_8", "TOS_16"]
         .into_iter()
@@ -526,10 +633,19 @@ pub fn plan(
             }
         }
     }
-    let functions = format!("{install}/internals/functions.apf");
+}
+
+/// The seed's UDP TOS change to internals/functions.apf: the new bytes when asked for.
+fn tos_udp_patch_file(
+    b: &mut Builder<'_>,
+    a: &ApfAnswers,
+    functions: &str,
+    version: &str,
+    full: bool,
+) -> Option<Vec<u8>> {
     let mut functions_after: Option<Vec<u8>> = None;
     if full && (a.tos == Some(true) || a.tos_udp_patch.is_some()) {
-        match b.current(&functions) {
+        match b.current(functions) {
             Ok(Some(f)) => {
                 let (patched, n) = udp_tos_patch(&f);
                 if n > 0 {
@@ -554,8 +670,32 @@ pub fn plan(
             _ => {}
         }
     }
+    functions_after
+}
 
-    // Trust files.
+/// The trust files as the plan leaves them.
+struct TrustEdit {
+    allow_path: String,
+    deny_path: String,
+    allow: TrustFile,
+    deny: TrustFile,
+    trusted: Vec<HostItem>,
+    allow_after: Vec<u8>,
+    deny_after: Vec<u8>,
+    allow_changed: bool,
+    deny_changed: bool,
+}
+
+/// allow_hosts.rules and deny_hosts.rules: trusted (with the admin's address), blocked and
+/// removed hosts, each in one file only.
+fn trust_files(
+    b: &mut Builder<'_>,
+    ctx: &Ctx,
+    spec: &Spec,
+    conf: &VarEdit,
+    install: &str,
+    fmt: TrustFormat,
+) -> TrustEdit {
     let allow_path = format!("{install}/allow_hosts.rules");
     let deny_path = format!("{install}/deny_hosts.rules");
     let read = |b: &Builder<'_>, p: &str| b.current(p).ok().flatten();
@@ -653,74 +793,17 @@ pub fn plan(
     let deny_after = deny.to_bytes();
     let allow_changed = allow_after != allow_before.clone().unwrap_or_default();
     let deny_changed = deny_after != deny_before.clone().unwrap_or_default();
-
-    // DEVEL_MODE: on while the change waits for confirm.
-    let conf_changed = conf.vars.to_bytes() != before;
-    let anything = conf_changed || allow_changed || deny_changed || functions_after.is_some();
-    if !anything {
-        if conf.get("DEVEL_MODE").as_deref() == Some("1") {
-            b.warn(
-                "apf",
-                "DEVEL_MODE is 1: APF's cron flushes (opens) the firewall every 5 minutes; a \
-                 firewall change through pbx-harden turns it off at confirm",
-            );
-        }
-    } else {
-        if b.has_errors_for("firewall") || b.has_errors_for("apf") {
-            return;
-        }
-        conf.set("DEVEL_MODE", "1");
-        b.write(APF_CONF, Some(conf.vars.to_bytes()), 0o600, WHY);
-        if allow_changed {
-            b.write(
-                &allow_path,
-                Some(allow_after.clone()),
-                0o600,
-                "APF trusted hosts",
-            );
-        }
-        if deny_changed {
-            b.write(
-                &deny_path,
-                Some(deny_after.clone()),
-                0o600,
-                "APF blocked hosts",
-            );
-        }
-        if let Some(f) = &functions_after {
-            b.write(
-                &functions,
-                Some(f.clone()),
-                0o640,
-                "the seed's UDP TOS change to APF's functions",
-            );
-        }
-        let apf_bin = format!("{install}/apf");
-        b.on_confirm.push(ConfirmStep::SetShellVar {
-            path: APF_CONF.into(),
-            key: "DEVEL_MODE".into(),
-            value: "0".into(),
-        });
-        b.on_confirm.push(ConfirmStep::Run {
-            argv: argv(&[&apf_bin, "-r"]),
-        });
-        if sys.root.is_live() {
-            live_actions(b, &conf, &install, &apf_bin);
-        }
-        summary(b, &conf, &version, ctx, &trusted, spec, full);
+    TrustEdit {
+        allow_path,
+        deny_path,
+        allow,
+        deny,
+        trusted,
+        allow_after,
+        deny_after,
+        allow_changed,
+        deny_changed,
     }
-
-    checks(
-        b,
-        &conf,
-        ctx,
-        &allow,
-        &deny,
-        &install,
-        fmt,
-        anything,
-        &iface_keys,
-    );
 }
 
 fn live_actions(b: &mut Builder<'_>, conf: &VarEdit, install: &str, apf_bin: &str) {

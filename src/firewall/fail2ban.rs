@@ -13,7 +13,7 @@ use crate::firewall::{Ctx, FAIL2BAN_DIR, JAIL_LOCAL, Spec};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus};
 use crate::root::Root;
-use crate::system::{Family, Init};
+use crate::system::{Family, Init, System};
 
 const WHY: &str = "fail2ban jails";
 
@@ -239,7 +239,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full
     // The real fail2ban reads it.
     let port = ctx.ssh_port();
     let name = "fail2ban-client -t accepts jail.local";
-    match validate(&sys.root, &after) {
+    match validate(sys, &after) {
         None => {
             b.check(
                 name,
@@ -251,7 +251,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full
             // a box whose fail2ban already fails only gets a warning.
             let already_broken = !full
                 && matches!(
-                    validate(&sys.root, before.as_deref().unwrap_or(b"")),
+                    validate(sys, before.as_deref().unwrap_or(b"")),
                     Some(Err(_))
                 );
             b.check(
@@ -316,7 +316,9 @@ fn service_argv(sys: &crate::system::System, verb: &str) -> Vec<String> {
 /// stops it if it was not running. After a bare SSH move, a stopped fail2ban stays stopped.
 fn live_actions(b: &mut Builder<'_>, full: bool) {
     let sys = b.sys;
-    let active = crate::exec::run(&service_argv(sys, "status"), None)
+    let active = sys
+        .runner
+        .run(&service_argv(sys, "status"), None)
         .map(|o| o.ok())
         .unwrap_or(false);
     if !active && !full {
@@ -369,12 +371,17 @@ impl Drop for TempDir {
 /// configuration: `fail2ban-client -c COPY -t`, then `-d`. `None` when fail2ban-client is
 /// not installed; `Err` with fail2ban's own words when it refuses. With `--root`, log paths
 /// in jail.local are looked up inside the root.
-pub fn validate(root: &Root, jail_local: &[u8]) -> Option<Result<String, String>> {
+pub fn validate(sys: &System, jail_local: &[u8]) -> Option<Result<String, String>> {
     let client = crate::system::find_program("fail2ban-client")?;
-    Some(run_validation(root, &client, jail_local))
+    Some(run_validation(&*sys.runner, &sys.root, &client, jail_local))
 }
 
-fn run_validation(root: &Root, client: &Path, jail_local: &[u8]) -> Result<String, String> {
+fn run_validation(
+    run: &dyn crate::exec::Runner,
+    root: &Root,
+    client: &Path,
+    jail_local: &[u8],
+) -> Result<String, String> {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "pbx-harden-f2b-{}-{}",
@@ -399,7 +406,9 @@ fn run_validation(root: &Root, client: &Path, jail_local: &[u8]) -> Result<Strin
         .map_err(|e| format!("cannot write a test copy of jail.local: {e}"))?;
     let c = client.display().to_string();
     let d = tmp.0.display().to_string();
-    let t = crate::exec::run(&argv(&[&c, "-c", &d, "-t"]), None).map_err(|e| e.to_string())?;
+    let t = run
+        .run(&argv(&[&c, "-c", &d, "-t"]), None)
+        .map_err(|e| e.to_string())?;
     if !t.ok() {
         let msg: Vec<&str> = t
             .stderr
@@ -416,7 +425,9 @@ fn run_validation(root: &Root, client: &Path, jail_local: &[u8]) -> Result<Strin
             }
         ));
     }
-    let dump = crate::exec::run(&argv(&[&c, "-c", &d, "-d"]), None).map_err(|e| e.to_string())?;
+    let dump = run
+        .run(&argv(&[&c, "-c", &d, "-d"]), None)
+        .map_err(|e| e.to_string())?;
     if !dump.ok() {
         return Err(format!("fail2ban-client -d: exit {}", dump.status));
     }

@@ -1,5 +1,6 @@
 //! Firewall and brute-force protection, behind one `Backend`: APF + BFD where installed,
-//! pbx-harden's own nftables table, FreePBX's Firewall module (advice only), fail2ban.
+//! pbx-harden's own nftables table, firewalld's permanent zones, FreePBX's Firewall module
+//! (advice only), fail2ban.
 //!
 //! - `detect` (in `crate::system::firewall`, re-exported here) reads what is installed under the root (APF, its version and trust-file
 //!   format; BFD; fail2ban), which firewall managers are in charge (`managers`: FreePBX's
@@ -8,21 +9,23 @@
 //! - `plan` chooses the backend (`firewall.backend`, "auto" by default), refuses to add a
 //!   manager next to another, and turns `[firewall]`, `[apf]`, `[bfd]` and `[fail2ban]` into
 //!   file edits, commands and lockout checks, in the same transaction as the SSH changes (it
-//!   runs after them, so it knows the new SSH port). When sshd moves and APF is installed,
+//!   runs after them and takes the SSH step's `SshOutcome`: the new port, moved or not). When sshd moves and APF is installed,
 //!   the new port is opened in APF even without a `[firewall]` section: the admin must never
 //!   be locked out.
 
 pub mod apf;
 pub mod bfd;
 pub mod fail2ban;
+pub mod firewalld;
 pub mod nftables;
 pub mod ports;
 
 use std::net::IpAddr;
 
 use crate::answers::{Answers, HostEntry};
+use crate::config::sshd::DEFAULT_PORT;
 use crate::config::trust::{self, Entry, Flow, Host, Stamp, TrustFormat};
-use crate::model::{Builder, CheckStatus};
+use crate::model::{Builder, CheckStatus, SshOutcome};
 use crate::system::Proto;
 // What is installed (APF, BFD, fail2ban, the managers, Asterisk's ports) is a fact, read
 // by `crate::system::firewall`; these paths stay.
@@ -45,12 +48,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(b: &Builder<'_>) -> Ctx {
+    pub fn new(b: &Builder<'_>, ssh: &SshOutcome) -> Ctx {
         let sys = b.sys;
         let old = sys.current_ssh_ports();
-        let ssh_ports = match b.summary.ssh_port {
-            Some(p) if b.summary.ssh_port_changed => vec![p],
-            _ if old.is_empty() => vec![b.summary.ssh_port.unwrap_or(22)],
+        let ssh_ports = match ssh.port {
+            Some(p) if ssh.moved => vec![p],
+            _ if old.is_empty() => vec![ssh.port.unwrap_or(DEFAULT_PORT)],
             _ => old.clone(),
         };
         let mut local = sys.firewall.local_addrs.clone();
@@ -65,7 +68,7 @@ impl Ctx {
             .and_then(|c| c.split_whitespace().nth(1))
             .and_then(|p| p.parse().ok());
         Ctx {
-            moved: b.summary.ssh_port_changed,
+            moved: ssh.moved,
             ssh_ports,
             old_ssh_ports: old,
             admin: sys.admin.as_ref().map(|a| a.client),
@@ -76,7 +79,7 @@ impl Ctx {
     }
 
     pub fn ssh_port(&self) -> u16 {
-        self.ssh_ports.first().copied().unwrap_or(22)
+        self.ssh_ports.first().copied().unwrap_or(DEFAULT_PORT)
     }
 
     pub fn is_local(&self, ip: IpAddr) -> bool {
@@ -132,6 +135,12 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
             {
                 Backend::Nftables
             }
+            // firewalld in charge: the new SSH port is opened there, even without [firewall].
+            Backend::Fail2ban | Backend::None
+                if fw.managers.first().map(|m| m.manager) == Some(managers::Manager::Firewalld) =>
+            {
+                Backend::Firewalld
+            }
             other => other,
         }),
         "apf" => {
@@ -165,13 +174,14 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
             }
             Some(Backend::Freepbx)
         }
-        "firewalld" | "ufw" => {
+        "firewalld" => Some(Backend::Firewalld),
+        "ufw" => {
             b.error(
                 "firewall.backend",
                 format!(
-                    "\"{name}\" is not supported yet: pbx-harden writes APF, nftables or fail2ban \
-                     today; open the SSH port in {name} yourself before you confirm, or turn \
-                     {name} off and use \"nftables\""
+                    "\"{name}\" is not supported yet: pbx-harden writes APF, nftables, firewalld \
+                     or fail2ban today; open the SSH port in {name} yourself before you confirm, \
+                     or turn {name} off and use \"nftables\""
                 ),
             );
             None
@@ -195,7 +205,7 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
                 "firewall.backend",
                 format!(
                     "\"{other}\" is not a backend: use \"auto\", \"apf\", \"nftables\", \
-                     \"freepbx\", \"fail2ban\" or \"none\" (\"firewalld\" and \"ufw\" come later)"
+                     \"firewalld\", \"freepbx\", \"fail2ban\" or \"none\" (\"ufw\" comes later)"
                 ),
             );
             None
@@ -235,12 +245,13 @@ fn managers_conflict(b: &mut Builder<'_>, backend: Backend) {
             ),
         );
     }
-    if backend == Backend::Nftables {
+    if matches!(backend, Backend::Nftables | Backend::Firewalld) {
         b.error(
             "firewall.backend",
             format!(
-                "\"nftables\" would add pbx-harden's table next to {} (see \"Firewall managers\" \
+                "\"{}\" would add a second firewall manager next to {} (see \"Firewall managers\" \
                  above): turn {} off first, or set firewall.backend = \"{}\"",
+                mine.key(),
                 others
                     .iter()
                     .map(|m| m.manager.label())
@@ -603,9 +614,11 @@ pub fn check(
     moved: bool,
 ) -> Vec<crate::problems::Problem> {
     let mut b = Builder::new(sys);
-    b.summary.ssh_port = Some(ssh_port);
-    b.summary.ssh_port_changed = moved;
-    let ctx = Ctx::new(&b);
+    let ssh = SshOutcome {
+        port: Some(ssh_port),
+        moved,
+    };
+    let ctx = Ctx::new(&b, &ssh);
     let fmt = sys
         .firewall
         .apf
@@ -718,10 +731,11 @@ fn spec(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, fmt: TrustFormat) -> 
     s
 }
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
+/// The firewall step, after the SSH step: `ssh` says which port to keep open.
+pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
     let sys = b.sys;
     let fw = &sys.firewall;
-    let ctx = Ctx::new(b);
+    let ctx = Ctx::new(b, ssh);
     let any_answers = answers.firewall.is_some()
         || answers.apf.is_some()
         || answers.bfd.is_some()
@@ -745,10 +759,15 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             "the [apf] section is used only with firewall.backend = \"apf\"",
         );
     }
-    if answers.fail2ban.is_some() && backend != Backend::Fail2ban {
+    // nftables and firewalld only filter: fail2ban, where installed, still bans next to them.
+    let f2b_alongside = matches!(backend, Backend::Nftables | Backend::Firewalld)
+        && fw.fail2ban.is_some()
+        && (answers.fail2ban.is_some() || ctx.moved);
+    if answers.fail2ban.is_some() && backend != Backend::Fail2ban && !f2b_alongside {
         b.warn(
             "fail2ban",
-            "the [fail2ban] section is used only with firewall.backend = \"fail2ban\"",
+            "the [fail2ban] section is used only with firewall.backend = \"fail2ban\", \
+             \"nftables\" or \"firewalld\"",
         );
     }
     managers_conflict(b, backend);
@@ -761,6 +780,11 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         Backend::Nftables => {
             if !b.has_errors_for("firewall.backend") {
                 nftables::plan(b, answers, &ctx, &spec);
+            }
+        }
+        Backend::Firewalld => {
+            if !b.has_errors_for("firewall.backend") {
+                firewalld::plan(b, answers, &ctx, &spec);
             }
         }
         Backend::Freepbx => freepbx_advice(b, &ctx, &spec),
@@ -793,6 +817,10 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
                 );
             }
         }
+    }
+    if f2b_alongside && !b.has_errors_for("firewall") {
+        // Without fail2ban answers (an SSH move only), the [sshd] jail just follows the port.
+        fail2ban::plan(b, answers, &ctx, &spec, answers.fail2ban.is_some());
     }
     if fw.bfd.is_some() {
         if answers.bfd.is_some() || spec.trust_admin.is_some() {

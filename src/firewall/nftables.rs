@@ -442,7 +442,7 @@ pub fn setup(root: &crate::root::Root) -> Result<NftSetup, String> {
 }
 
 /// Check a ruleset with the real `nft -c -f` (nothing is loaded).
-pub fn nft_check(text: &str) -> CheckStatus {
+pub fn nft_check(run: &dyn crate::exec::Runner, text: &str) -> CheckStatus {
     let Some(nft) = crate::system::find_program("nft") else {
         return CheckStatus::Skipped("nft is not installed on this host".into());
     };
@@ -455,7 +455,7 @@ pub fn nft_check(text: &str) -> CheckStatus {
         let _ = std::fs::remove_dir_all(&dir);
         return CheckStatus::Skipped(format!("no temporary file: {e}"));
     }
-    let out = crate::exec::run(
+    let out = run.run(
         &[
             nft.display().to_string(),
             "-c".into(),
@@ -483,14 +483,15 @@ pub fn nft_check(text: &str) -> CheckStatus {
     }
 }
 
-fn tempdir() -> std::io::Result<std::path::PathBuf> {
+/// A fresh private directory under the temporary directory (unique per call).
+pub(crate) fn tempdir() -> std::io::Result<std::path::PathBuf> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let d = std::env::temp_dir().join(format!(
-        "pbx-harden-nft-{}-{}-{nanos}",
+        "pbx-harden-check-{}-{}-{nanos}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));
@@ -713,7 +714,10 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
     }
     let text = rs.render();
     let changed = before.as_deref() != Some(text.as_bytes());
-    b.check("nft accepts pbx-harden's table", nft_check(&text));
+    b.check(
+        "nft accepts pbx-harden's table",
+        nft_check(&*b.sys.runner, &text),
+    );
     lockout_checks(b, ctx, &rs);
     let conf_before = match b.current(&setup.conf) {
         Ok(Some(c)) => c,

@@ -17,6 +17,15 @@ use crate::secrets::Secret;
 use crate::system::System;
 pub use actions::{Action, SshService};
 
+/// What the SSH step hands to the steps after it (the firewall opens these ports): the SSH
+/// port after the plan (None: sshd's configuration was not read or not asked about) and
+/// whether it moves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SshOutcome {
+    pub port: Option<u16>,
+    pub moved: bool,
+}
+
 /// Work done by `confirm` (e.g. APF's DEVEL_MODE back to 0, then a restart); the journal
 /// keeps it until then.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

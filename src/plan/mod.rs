@@ -16,7 +16,9 @@ use rand::Rng;
 use crate::answers::{self, Answers};
 // The plan's data and its Builder live below the step planners, in `model`; these paths stay.
 pub use crate::model::actions::{self, Action, SshService};
-pub use crate::model::{Builder, Check, CheckStatus, ConfirmStep, FileChange, Plan, Summary};
+pub use crate::model::{
+    Builder, Check, CheckStatus, ConfirmStep, FileChange, Plan, SshOutcome, Summary,
+};
 use crate::problems::Problem;
 use crate::root::Root;
 use crate::system::System;
@@ -59,10 +61,10 @@ pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> P
     }
     crate::services::plan(&mut b, answers);
     user::plan(&mut b, answers, rng);
-    ssh::plan(&mut b, answers);
+    let ssh = ssh::plan(&mut b, answers);
     crate::extensions::plan(&mut b, answers, rng);
     crate::extensions::doors::plan(&mut b, answers, rng);
-    crate::firewall::plan(&mut b, answers);
+    crate::firewall::plan(&mut b, answers, &ssh);
     b.finish()
 }
 

@@ -7,7 +7,7 @@
 
 use rand::{Rng, RngExt};
 
-use super::{Action, Builder, CheckStatus, SshService};
+use super::{Action, Builder, CheckStatus, SshOutcome, SshService};
 use crate::answers::Answers;
 use crate::config::sshd::SshdConfig;
 use crate::system::{Init, System};
@@ -171,24 +171,28 @@ pub fn ssh_service(sys: &System) -> Option<SshService> {
     };
     match sys.init {
         Init::Systemd => {
-            let socket_active = crate::exec::run(
-                &crate::exec::argv(&["systemctl", "is-active", "--quiet", "ssh.socket"]),
-                None,
-            )
-            .map(|o| o.ok())
-            .unwrap_or(false);
+            let socket_active = sys
+                .runner
+                .run(
+                    &crate::exec::argv(&["systemctl", "is-active", "--quiet", "ssh.socket"]),
+                    None,
+                )
+                .map(|o| o.ok())
+                .unwrap_or(false);
             if socket_active {
                 let service = if unit_exists("sshd.service") && !unit_exists("ssh.service") {
                     "sshd.service"
                 } else {
                     "ssh.service"
                 };
-                let service_active = crate::exec::run(
-                    &crate::exec::argv(&["systemctl", "is-active", "--quiet", service]),
-                    None,
-                )
-                .map(|o| o.ok())
-                .unwrap_or(false);
+                let service_active = sys
+                    .runner
+                    .run(
+                        &crate::exec::argv(&["systemctl", "is-active", "--quiet", service]),
+                        None,
+                    )
+                    .map(|o| o.ok())
+                    .unwrap_or(false);
                 Some(SshService::Socket {
                     socket: "ssh.socket".into(),
                     service: service.into(),
@@ -238,8 +242,8 @@ pub fn socket_dropin_text(port: u16) -> String {
 }
 
 /// The ports a live socket unit listens on (`systemctl show -p Listen`).
-pub fn socket_ports(unit: &str) -> Vec<u16> {
-    crate::exec::run(
+pub fn socket_ports(run: &dyn crate::exec::Runner, unit: &str) -> Vec<u16> {
+    run.run(
         &crate::exec::argv(&["systemctl", "show", "-p", "Listen", "--value", unit]),
         None,
     )
@@ -265,8 +269,8 @@ pub fn parse_listen(s: &str) -> Vec<u16> {
 }
 
 /// Is `port` already labelled ssh_port_t (SELinux)?
-fn selinux_labelled(port: u16) -> bool {
-    crate::exec::run(&crate::exec::argv(&["semanage", "port", "-l", "-C"]), None)
+fn selinux_labelled(run: &dyn crate::exec::Runner, port: u16) -> bool {
+    run.run(&crate::exec::argv(&["semanage", "port", "-l", "-C"]), None)
         .map(|o| {
             o.stdout.lines().any(|l| {
                 l.starts_with("ssh_port_t")
@@ -283,7 +287,17 @@ fn yes_no(b: bool) -> String {
     if b { "yes".into() } else { "no".into() }
 }
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
+/// The SSH step; its outcome (the port after the plan, moved or not) is what the firewall
+/// step opens.
+pub fn plan(b: &mut Builder<'_>, answers: &Answers) -> SshOutcome {
+    plan_sshd(b, answers);
+    SshOutcome {
+        port: b.summary.ssh_port,
+        moved: b.summary.ssh_port_changed,
+    }
+}
+
+fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
     let Some(s) = &answers.ssh else {
         return;
     };
@@ -413,7 +427,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         } = &svc
             && let Some(p) = b.summary.ssh_port
         {
-            let now = socket_ports(socket);
+            let now = socket_ports(&*sys.runner, socket);
             let ours = sys.root.exists(SOCKET_DROPIN);
             if now != vec![p] || ours {
                 b.write(
@@ -430,7 +444,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
         if let Some(p) = b.summary.ssh_port
             && b.summary.ssh_port_changed
             && sys.selinux_enforcing
-            && !selinux_labelled(p)
+            && !selinux_labelled(&*sys.runner, p)
         {
             b.actions.push(Action::SelinuxSshPort { port: p });
         }

@@ -298,8 +298,8 @@ impl Target {
     }
 }
 
-fn run_text(argv: &[&str]) -> Option<String> {
-    let o = crate::exec::run(&crate::exec::argv(argv), None).ok()?;
+fn run_text(run: &dyn crate::exec::Runner, argv: &[&str]) -> Option<String> {
+    let o = run.run(&crate::exec::argv(argv), None).ok()?;
     Some(format!("{}\n{}", o.stdout, o.stderr))
 }
 
@@ -313,20 +313,23 @@ pub fn detect(sys: &System) -> Target {
     let root = &sys.root;
     if root.is_live()
         && let Some(bin) = &sys.sshd_binary
-        && let Some(v) = run_text(&[&bin.display().to_string(), "-V"])
+        && let Some(v) = run_text(&*sys.runner, &[&bin.display().to_string(), "-V"])
             .as_deref()
             .and_then(parse_version)
     {
         t.version = Some(v);
         t.source = format!("{} -V", bin.display());
         // ssh -Q lists what the library of the same release supports.
-        let client = run_text(&["ssh", "-V"]).as_deref().and_then(parse_version);
+        let client = run_text(&*sys.runner, &["ssh", "-V"])
+            .as_deref()
+            .and_then(parse_version);
         if client == Some(v) {
             for k in Kind::ALL {
-                if let Some(out) =
-                    crate::exec::run(&crate::exec::argv(&["ssh", "-Q", k.query()]), None)
-                        .ok()
-                        .filter(|o| o.ok())
+                if let Some(out) = sys
+                    .runner
+                    .run(&crate::exec::argv(&["ssh", "-Q", k.query()]), None)
+                    .ok()
+                    .filter(|o| o.ok())
                 {
                     let list: Vec<String> = out
                         .stdout
@@ -1188,22 +1191,23 @@ fn client_version_from_logs(sys: &System, ip: &str, port: u16) -> Option<String>
         .collect();
     if texts.is_empty() && sys.root.is_live() {
         texts.extend(
-            crate::exec::run(
-                &crate::exec::argv(&[
-                    "journalctl",
-                    "-q",
-                    "--no-pager",
-                    "-o",
-                    "short",
-                    "_COMM=sshd",
-                    "-n",
-                    "20000",
-                ]),
-                None,
-            )
-            .ok()
-            .filter(|o| o.ok())
-            .map(|o| o.stdout),
+            sys.runner
+                .run(
+                    &crate::exec::argv(&[
+                        "journalctl",
+                        "-q",
+                        "--no-pager",
+                        "-o",
+                        "short",
+                        "_COMM=sshd",
+                        "-n",
+                        "20000",
+                    ]),
+                    None,
+                )
+                .ok()
+                .filter(|o| o.ok())
+                .map(|o| o.stdout),
         );
     }
     texts

@@ -168,7 +168,10 @@ fn plan_systemd(b: &mut Builder<'_>, svc: &Service, unit: &str, state: &str) {
                 .and_then(|s| s.active)
             {
                 Some(a) => a,
-                None => crate::exec::run(&argv(&["systemctl", "is-active", "--quiet", u]), None)
+                None => b
+                    .sys
+                    .runner
+                    .run(&argv(&["systemctl", "is-active", "--quiet", u]), None)
                     .is_ok_and(|o| o.ok()),
             };
             if was_active {
@@ -251,7 +254,7 @@ fn sysv_touches(b: &Builder<'_>, name: &str) -> Vec<String> {
 
 fn plan_sysv(b: &mut Builder<'_>, svc: &Service) {
     let root = b.sys.root.clone();
-    let running = root.is_live() && sysv_running(&svc.name);
+    let running = root.is_live() && sysv_running(&*b.sys.runner, &svc.name);
     for (old, new) in sysv_renames(svc) {
         let host_old = root.host_nofollow(&old).display().to_string();
         let (cmd, touches) = match new {

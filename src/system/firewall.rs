@@ -98,6 +98,8 @@ pub enum Backend {
     Apf,
     /// pbx-harden's own table `inet pbx_harden`, loaded by the nftables service.
     Nftables,
+    /// firewalld's permanent configuration (the default zone, the trusted and drop zones).
+    Firewalld,
     /// FreePBX's Firewall module is in charge: no rules are written, the plan says what to
     /// set in FreePBX.
     Freepbx,
@@ -111,6 +113,7 @@ impl Backend {
         match self {
             Backend::Apf => Some(managers::Manager::Apf),
             Backend::Nftables => Some(managers::Manager::Nftables),
+            Backend::Firewalld => Some(managers::Manager::Firewalld),
             Backend::Freepbx => Some(managers::Manager::Freepbx),
             Backend::Fail2ban | Backend::None => None,
         }

@@ -17,10 +17,12 @@ pub mod users;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::config::ini::IniFile;
 use crate::config::sshd::SshdConfig;
 use crate::error::Result;
+use crate::exec::{Real, Runner};
 use crate::root::Root;
 pub use net::{AdminConnection, Listener, Proto};
 pub use users::{Group, User, Users};
@@ -229,10 +231,18 @@ pub struct System {
     pub services: Lazy<services::Inventory>,
     /// SIP/IAX peers and their secrets.
     pub extensions: Lazy<extensions::Scan>,
+    /// Where the probe's and the plan's commands go (the real programs unless a test or a
+    /// machine profile says otherwise); `apply` always runs the real ones.
+    pub runner: Arc<dyn Runner>,
 }
 
 impl System {
     pub fn detect(root: &Root, env: &Env) -> Result<System> {
+        System::detect_with(root, env, Arc::new(Real))
+    }
+
+    /// `detect`, with the probe's and the plan's commands sent to `runner`.
+    pub fn detect_with(root: &Root, env: &Env, runner: Arc<dyn Runner>) -> Result<System> {
         let users = Users::read(root)?;
         let sshd = SshdConfig::load(root).map_err(|e| e.to_string());
         let init = init_system(root);
@@ -260,12 +270,14 @@ impl System {
             firewall: firewall::detect(root),
             services: {
                 let r = root.clone();
-                Lazy::new(move || services::detect(&r, init))
+                let run = runner.clone();
+                Lazy::new(move || services::detect_with(&r, init, &*run))
             },
             extensions: {
                 let r = root.clone();
                 Lazy::new(move || extensions::scan(&r))
             },
+            runner,
         })
     }
 
@@ -297,7 +309,7 @@ impl System {
         self.sshd
             .as_ref()
             .map(|c| c.listen_ports())
-            .unwrap_or_else(|_| vec![22])
+            .unwrap_or_else(|_| vec![crate::config::sshd::DEFAULT_PORT])
     }
 
     /// A host name or address the admin can use in `ssh -p PORT USER@HOST`.

@@ -13,7 +13,7 @@
 
 pub mod lists;
 
-use crate::exec::argv;
+use crate::exec::{Real, Runner, argv};
 use crate::root::Root;
 use crate::system::Init;
 
@@ -146,8 +146,13 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 pub fn detect(root: &Root, init: Init) -> Inventory {
+    detect_with(root, init, &Real)
+}
+
+/// `detect` with its commands (`systemctl list-unit-files`, `list-units`) sent to `run`.
+pub fn detect_with(root: &Root, init: Init, run: &dyn Runner) -> Inventory {
     match init {
-        Init::Systemd => systemd_inventory(root),
+        Init::Systemd => systemd_inventory(root, run),
         Init::SysV => sysv_inventory(root),
         Init::Unknown => Inventory {
             notes: vec!["neither systemd nor SysV init scripts were found".into()],
@@ -175,7 +180,7 @@ pub(crate) fn systemctl_args(root: &Root) -> Vec<String> {
     v
 }
 
-fn systemd_inventory(root: &Root) -> Inventory {
+fn systemd_inventory(root: &Root, run: &dyn Runner) -> Inventory {
     let mut inv = Inventory {
         source: Source::Systemctl,
         ..Default::default()
@@ -189,7 +194,7 @@ fn systemd_inventory(root: &Root) -> Inventory {
             "--no-legend",
             "--no-pager",
         ]));
-        crate::exec::run(&a, None).ok().filter(|o| o.ok())
+        run.run(&a, None).ok().filter(|o| o.ok())
     });
     match listed {
         Some(out) => {
@@ -212,7 +217,7 @@ fn systemd_inventory(root: &Root) -> Inventory {
         }
     }
     let active = if root.is_live() {
-        live_active_units()
+        live_active_units(run)
     } else {
         None
     };
@@ -238,21 +243,22 @@ fn systemd_inventory(root: &Root) -> Inventory {
 }
 
 /// `systemctl list-units`: the units that run now (live system only).
-fn live_active_units() -> Option<std::collections::BTreeSet<String>> {
-    let out = crate::exec::run(
-        &argv(&[
-            "systemctl",
-            "list-units",
-            "--type=service,socket,path",
-            "--all",
-            "--no-legend",
-            "--no-pager",
-            "--plain",
-        ]),
-        None,
-    )
-    .ok()
-    .filter(|o| o.ok())?;
+fn live_active_units(run: &dyn Runner) -> Option<std::collections::BTreeSet<String>> {
+    let out = run
+        .run(
+            &argv(&[
+                "systemctl",
+                "list-units",
+                "--type=service,socket,path",
+                "--all",
+                "--no-legend",
+                "--no-pager",
+                "--plain",
+            ]),
+            None,
+        )
+        .ok()
+        .filter(|o| o.ok())?;
     let mut set = std::collections::BTreeSet::new();
     for line in out.stdout.lines() {
         let f: Vec<&str> = line
@@ -457,8 +463,9 @@ fn sysv_inventory(root: &Root) -> Inventory {
 // ----- the plan -----
 
 /// Is this SysV service running (live system only)? `service NAME status` exits 0.
-pub(crate) fn sysv_running(name: &str) -> bool {
-    crate::exec::run(&argv(&["service", name, "status"]), None).is_ok_and(|o| o.ok())
+pub(crate) fn sysv_running(run: &dyn Runner, name: &str) -> bool {
+    run.run(&argv(&["service", name, "status"]), None)
+        .is_ok_and(|o| o.ok())
 }
 
 #[cfg(test)]

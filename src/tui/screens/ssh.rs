@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{cycle, lines};
 use crate::answers::{Answers, SshAnswers};
+use crate::config::sshd::DEFAULT_PORT;
 use crate::plan::ssh::{allow_problems, port_problems, suggest_port};
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::field::TextField;
@@ -47,11 +48,16 @@ impl State {
     pub fn new(ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
         let pre = prefill.and_then(|a| a.ssh.as_ref());
         let suggested = suggest_port(&ctx.sys, &mut ctx.rng);
-        let current = ctx.sys.current_ssh_ports().first().copied().unwrap_or(22);
+        let current = ctx
+            .sys
+            .current_ssh_ports()
+            .first()
+            .copied()
+            .unwrap_or(DEFAULT_PORT);
         let port = match pre.and_then(|s| s.port) {
             Some(p) => p.to_string(),
             // Reconfiguration starts from what is there; a first run from the suggestion.
-            None if current != 22 || !ctx.first_run => current.to_string(),
+            None if current != DEFAULT_PORT || !ctx.first_run => current.to_string(),
             None => suggested.to_string(),
         };
         let allow = pre

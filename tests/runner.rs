@@ -1,0 +1,149 @@
+//! The probe's and the plan's commands go through `System::runner` (`exec::Runner`): a
+//! stand-in sees each of them, and what it answers is what the facts and the plan go by (the
+//! first step towards machine profiles: plans and snapshots without the real programs).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use pbx_harden::answers::Answers;
+use pbx_harden::error::{Error, Result};
+use pbx_harden::exec::{Output, Runner};
+use pbx_harden::plan;
+use pbx_harden::root::Root;
+use pbx_harden::secrets::Secret;
+use pbx_harden::system::{Env, System};
+use rand::SeedableRng;
+
+/// Records every command and answers it with `answer`.
+struct Stand {
+    seen: Mutex<Vec<Vec<String>>>,
+    answer: fn(&[String]) -> Result<Output>,
+}
+
+impl std::fmt::Debug for Stand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stand")
+    }
+}
+
+impl Runner for Stand {
+    fn run(&self, argv: &[String], _stdin: Option<&Secret>) -> Result<Output> {
+        self.seen.lock().unwrap().push(argv.to_vec());
+        (self.answer)(argv)
+    }
+}
+
+fn plan_with(dir: &std::path::Path, answers: &str, stand: &Arc<Stand>) -> plan::Plan {
+    let root = Root::open(dir).unwrap();
+    let sys = System::detect_with(&root, &Env::fixed(), stand.clone()).unwrap();
+    let a = Answers::parse(answers, "answers.toml").unwrap();
+    plan::build(&sys, &a, &mut rand::rngs::StdRng::seed_from_u64(7))
+}
+
+fn put(dir: &std::path::Path, path: &str, body: &str) {
+    let p = dir.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+fn stand(answer: fn(&[String]) -> Result<Output>) -> Arc<Stand> {
+    Arc::new(Stand {
+        seen: Mutex::new(Vec::new()),
+        answer,
+    })
+}
+
+fn out(status: i32, stdout: &str, stderr: &str) -> Result<Output> {
+    Ok(Output {
+        status,
+        stdout: stdout.into(),
+        stderr: stderr.into(),
+    })
+}
+
+#[test]
+fn the_service_inventory_and_the_plan_go_by_the_runner() {
+    if common::require("systemctl").is_none() {
+        return; // (pbx-harden asks systemctl only where the host has one)
+    }
+    // The demo system as a systemd machine with no unit files at all: what the inventory
+    // knows comes from the stand-in's `systemctl list-unit-files`.
+    let t = common::demo_root();
+    put(t.path(), "/usr/lib/systemd/systemd", "");
+    let s = stand(
+        |argv| match argv.iter().position(|a| a == "list-unit-files") {
+            Some(_) => out(
+                0,
+                "cups.service enabled enabled\nsshd.service enabled enabled\n",
+                "",
+            ),
+            None => out(1, "", "refused by the stand-in"),
+        },
+    );
+    let p = plan_with(t.path(), "[services]\ndisable = [\"cups\"]\n", &s);
+    let seen = s.seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|a| a[0] == "systemctl" && a.contains(&"list-unit-files".to_string())),
+        "{seen:?}"
+    );
+    assert!(p.is_valid(), "{:?}", p.problems);
+    let shown = p
+        .actions
+        .iter()
+        .flat_map(|a| a.describe(&p.root))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(shown.contains("disable cups.service"), "{shown}");
+}
+
+#[test]
+fn fail2ban_client_is_asked_through_the_runner() {
+    if common::require("fail2ban-client").is_none() {
+        return;
+    }
+    let t = common::demo_root();
+    put(
+        t.path(),
+        "/etc/fail2ban/jail.conf",
+        "[DEFAULT]\nbantime = 600\n",
+    );
+    let root = Root::open(t.path()).unwrap();
+    let s = stand(|argv| match argv.iter().any(|a| a == "-t") {
+        true => out(
+            255,
+            "",
+            "ERROR  Failed during configuration: the stand-in says no\n",
+        ),
+        false => out(0, "", ""),
+    });
+    let sys = System::detect_with(&root, &Env::fixed(), s.clone()).unwrap();
+    let r = pbx_harden::firewall::fail2ban::validate(&sys, b"[sshd]\nenabled = true\n");
+    assert!(
+        matches!(&r, Some(Err(m)) if m.contains("the stand-in says no")),
+        "{r:?}"
+    );
+    let seen = s.seen.lock().unwrap();
+    assert!(
+        seen.iter().any(|a| a[0].ends_with("fail2ban-client")),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn the_demo_plan_asks_the_runner_for_nothing() {
+    // The demo is an offline SysV disk: nothing for systemctl, fail2ban-client, semanage.
+    // (`sshd -t`/`-T` in a mount namespace and `ssh-keygen`, plan/sshd_check.rs, do not go
+    // through the runner yet: they are the verification step's.)
+    let t = common::demo_root();
+    let s = stand(|argv| {
+        Err(Error::Command {
+            command: argv.join(" "),
+            message: "not run (stand-in)".into(),
+        })
+    });
+    let p = plan_with(t.path(), pbx_harden::demo::EXAMPLE_ANSWERS, &s);
+    assert!(!p.changes.is_empty());
+    assert_eq!(*s.seen.lock().unwrap(), Vec::<Vec<String>>::new());
+}
