@@ -310,8 +310,14 @@ impl<W: Write> FrugalBackend<W> {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// Forget what we know about the terminal (after something else wrote to it).
+    /// Forget what we know about the terminal (after something else wrote to it, or
+    /// Ctrl-L after a reset of the terminal): a scroll region of ours is reset, so that
+    /// none is in force whatever happened.
     pub fn invalidate(&mut self) {
+        if self.region.is_some() {
+            self.buf.extend_from_slice(b"\x1b[r");
+            self.region = None;
+        }
         self.pos = None;
         self.sgr = None;
         self.cursor_shown = None;
