@@ -35,11 +35,15 @@ fn wizard(basic: bool, setup: impl FnOnce(&std::path::Path)) -> W {
     let r = Root::open(root.path()).unwrap();
     let sys = System::detect(&r, &Env::fixed()).unwrap();
     let app = App::new(sys, None, Theme::new(basic, false), 42, NOW);
-    W {
+    let mut w = W {
         app,
         root,
         frames: Vec::new(),
-    }
+    };
+    // what the event loop runs on the job thread after the first frame
+    let start = w.app.start();
+    w.run_effects(start);
+    w
 }
 
 impl W {
@@ -695,6 +699,8 @@ fn second_run(prefill: bool) {
         let sys = System::detect(&r, &Env::fixed()).unwrap();
         let a = Answers::parse(&hardened_answers(), "answers.toml").unwrap();
         w.app = App::new(sys, Some(a), Theme::new(false, false), 42, NOW);
+        let start = w.app.start();
+        w.run_effects(start);
     }
     // The user screen starts from the key that is there and password logins off.
     let u = &w.app.screens.user;
@@ -1245,4 +1251,36 @@ fn the_quit_prompt_tells_the_truth_during_and_after_apply() {
     let s = w.screen();
     assert!(s.contains("The failed apply was rolled back."), "{s}");
     assert!(!s.contains("Nothing has been changed"), "{s}");
+}
+
+#[test]
+fn the_asterisk_screen_waits_for_its_findings_from_the_job_thread() {
+    // Before the doors' audit is in, the screen says it is checking and Enter waits; the
+    // findings never come from a field access on the UI thread.
+    let root = demo_root();
+    let r = Root::open(root.path()).unwrap();
+    let sys = System::detect(&r, &Env::fixed()).unwrap();
+    let mut w = W {
+        app: App::new(sys, None, Theme::new(false, false), 42, NOW),
+        root,
+        frames: Vec::new(),
+    };
+    assert!(!w.app.screens.asterisk.is_ready());
+    w.app.current = ScreenId::Asterisk;
+    assert!(
+        w.screen().contains("Checking what Asterisk leaves open..."),
+        "{}",
+        w.screen()
+    );
+    w.app.update(Event::Key(Key::Enter));
+    assert_eq!(w.app.current, ScreenId::Asterisk);
+    let start = w.app.start();
+    w.run_effects(start);
+    assert!(w.app.screens.asterisk.is_ready());
+    assert!(
+        w.screen()
+            .contains("manager interface (AMI) on 127.0.0.1 only"),
+        "{}",
+        w.screen()
+    );
 }
