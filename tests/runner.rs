@@ -133,9 +133,9 @@ fn fail2ban_client_is_asked_through_the_runner() {
 
 #[test]
 fn the_demo_plan_asks_the_runner_for_nothing() {
-    // The demo is an offline SysV disk: nothing for systemctl, fail2ban-client, semanage.
-    // (`sshd -t`/`-T` in a mount namespace and `ssh-keygen`, plan/sshd_check.rs, do not go
-    // through the runner yet: they are the verification step's.)
+    // The demo is an offline SysV disk: nothing for systemctl, fail2ban-client, semanage;
+    // only the throw-away host key for `sshd -t` (the demo has none), which the stand-in
+    // refuses, so the sshd check is skipped (`Runner::sshd` is the next test's).
     let t = common::demo_root();
     let s = stand(|argv| {
         Err(Error::Command {
@@ -145,5 +145,61 @@ fn the_demo_plan_asks_the_runner_for_nothing() {
     });
     let p = plan_with(t.path(), pbx_harden::demo::EXAMPLE_ANSWERS, &s);
     assert!(!p.changes.is_empty());
-    assert_eq!(*s.seen.lock().unwrap(), Vec::<Vec<String>>::new());
+    let seen = s.seen.lock().unwrap();
+    assert!(
+        seen.iter()
+            .all(|a| a[0].ends_with("ssh-keygen") && a.contains(&"ed25519".to_string())),
+        "{seen:?}"
+    );
+}
+
+/// `sshd -t` / `-T` answered by a stand-in: what it says is what the plan's checks go by.
+#[derive(Debug)]
+struct SshdStand(Mutex<Vec<Vec<String>>>);
+
+impl Runner for SshdStand {
+    fn run(&self, argv: &[String], _stdin: Option<&Secret>) -> Result<Output> {
+        self.0.lock().unwrap().push(argv.to_vec());
+        out(0, "", "")
+    }
+    fn find_program(&self, name: &str) -> Option<std::path::PathBuf> {
+        Some(std::path::PathBuf::from("/nowhere/bin").join(name))
+    }
+    fn sshd(&self, argv: &[String], _euid: u32) -> std::result::Result<Output, String> {
+        self.0.lock().unwrap().push(argv.to_vec());
+        assert_eq!(argv[0], "/nowhere/bin/sshd");
+        let flat = std::fs::read_to_string(&argv[3]).unwrap();
+        assert!(flat.contains("throwaway_host_key"), "{flat}");
+        Ok(Output {
+            status: 1,
+            stdout: String::new(),
+            stderr: format!("{}: line 1: the stand-in says no\n", argv[3]),
+        })
+    }
+}
+
+#[test]
+fn sshd_and_ssh_keygen_are_asked_through_the_runner() {
+    let t = common::demo_root();
+    let root = Root::open(t.path()).unwrap();
+    let s = Arc::new(SshdStand(Mutex::new(Vec::new())));
+    let sys = System::detect_with(&root, &Env::fixed(), s.clone()).unwrap();
+    let a = Answers::parse(pbx_harden::demo::EXAMPLE_ANSWERS, "answers.toml").unwrap();
+    let p = plan::build(&sys, &a, &mut rand::rngs::StdRng::seed_from_u64(7));
+    let check = p
+        .checks
+        .iter()
+        .find(|c| c.name == "sshd -t accepts the new configuration")
+        .expect("the sshd check");
+    let shown = format!("{:?}", check.status);
+    assert!(
+        shown.contains("sshd_config (flattened): line 1: the stand-in says no"),
+        "{shown}"
+    );
+    let seen = s.0.lock().unwrap();
+    assert!(
+        seen.iter().any(|a| a[0] == "/nowhere/bin/ssh-keygen"),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|a| a[1] == "-t"), "{seen:?}");
 }

@@ -265,7 +265,7 @@ impl System {
             interfaces: net::interfaces(root),
             admin: net::admin_connection(env.ssh_connection.as_deref(), env.ssh_client.as_deref()),
             sshd,
-            sshd_binary: find_program("sshd"),
+            sshd_binary: runner.find_program("sshd"),
             selinux_enforcing: selinux_enforcing(root),
             firewall: firewall::detect(root),
             services: {
@@ -456,17 +456,4 @@ pub fn rtp_range(root: &Root) -> RtpRange {
 
 /// Find a program on the host: PATH first, then the sbin directories a non-login shell
 /// often lacks.
-pub fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let extra = ["/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin", "/bin"];
-    path.split(':')
-        .chain(extra)
-        .filter(|d| !d.is_empty())
-        .map(|d| PathBuf::from(d).join(name))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            p.metadata()
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
-}
+pub use crate::exec::find_program;
