@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::config::ini::IniFile;
 use crate::config::sshd::SshdConfig;
 use crate::error::Result;
-use crate::exec::{Real, Runner};
+use crate::exec::Runner;
 use crate::root::Root;
 pub use net::{AdminConnection, Listener, Proto};
 pub use users::{Group, User, Users};
@@ -237,8 +237,11 @@ pub struct System {
 }
 
 impl System {
+    /// The facts of the system at `root`, its commands run for real (or, for a target
+    /// other than `/`, from or into a machine profile when `profile::runner_from_env` says so).
     pub fn detect(root: &Root, env: &Env) -> Result<System> {
-        System::detect_with(root, env, Arc::new(Real))
+        let runner = crate::profile::runner_from_env(root.is_live())?;
+        System::detect_with(root, env, runner)
     }
 
     /// `detect`, with the probe's and the plan's commands sent to `runner`.
