@@ -203,3 +203,60 @@ fn sshd_and_ssh_keygen_are_asked_through_the_runner() {
     );
     assert!(seen.iter().any(|a| a[1] == "-t"), "{seen:?}");
 }
+
+const DEMO_PROFILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/profiles/demo-trixbox.toml"
+);
+
+/// The hidden `PBX_HARDEN_PROFILE`: `plan --root` from the demo's machine profile, as any
+/// user, with or without sshd; sshd's verdicts are the recorded ones.
+#[test]
+fn the_cli_plans_the_demo_from_its_profile() {
+    let t = common::demo_root();
+    let o = common::pbx(
+        t.path(),
+        &["plan", "--answers", "assets/demo/answers.toml"],
+        &[("PBX_HARDEN_PROFILE", DEMO_PROFILE)],
+    );
+    let text = common::text(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("sshd -T shows the chosen values"), "{text}");
+    assert!(!text.contains("has no record"), "{text}");
+}
+
+/// A command the profile has no record of is refused, and the refusal names it.
+#[test]
+fn a_profile_refuses_what_it_has_not_recorded() {
+    let t = common::demo_root();
+    let w = tempfile::tempdir().unwrap();
+    let p = w.path().join("bare.toml");
+    std::fs::write(
+        &p,
+        "about = \"sshd and ssh-keygen installed, nothing recorded\"\n\
+         [programs]\nsshd = \"/usr/sbin/sshd\"\nssh-keygen = \"/usr/bin/ssh-keygen\"\n",
+    )
+    .unwrap();
+    let o = common::pbx(
+        t.path(),
+        &["plan", "--answers", "assets/demo/answers.toml"],
+        &[("PBX_HARDEN_PROFILE", p.to_str().unwrap())],
+    );
+    let text = common::text(&o);
+    assert!(
+        text.contains("bare.toml has no record of `/usr/bin/ssh-keygen -q -t ed25519"),
+        "{text}"
+    );
+}
+
+/// Never on this system: a profile is for --root and --demo.
+#[test]
+fn a_profile_is_refused_for_this_system() {
+    let root = Root::open(std::path::Path::new("/")).unwrap();
+    // SAFETY (test): no other test of this binary reads these variables.
+    unsafe { std::env::set_var("PBX_HARDEN_PROFILE", DEMO_PROFILE) };
+    let r = System::detect(&root, &Env::fixed());
+    unsafe { std::env::remove_var("PBX_HARDEN_PROFILE") };
+    let e = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("never this system"), "{e}");
+}
