@@ -293,6 +293,13 @@ fn all_screens(basic: bool) {
     w.snap(&format!("{m}-22-confirm"));
     w.key(Key::Char('c'));
     w.snap(&format!("{m}-23-confirm-asking"));
+    // While confirm runs on the job thread, the once-a-second look at the pending change
+    // must not take its end for a confirm from elsewhere, and keys wait.
+    w.app.screens.confirm.busy = Some('c');
+    w.app.update(Event::Pending(None, Some("confirmed".into())));
+    assert_eq!(w.app.current, ScreenId::Confirm);
+    assert!(w.screen().contains("confirming..."), "{}", w.screen());
+    w.app.screens.confirm.busy = None;
     w.key(Key::Char('y'));
     assert_eq!(w.app.current, ScreenId::Done);
     w.snap(&format!("{m}-24-done"));
@@ -1228,4 +1235,34 @@ fn the_hosts_screen_refuses_in_its_own_words() {
             .contains("a key already in authorized_keys stays")
     );
     assert_eq!(w.app.screens.user.valid_keys().len(), 1);
+}
+
+#[test]
+fn the_quit_prompt_tells_the_truth_during_and_after_apply() {
+    let mut w = wizard(false, |_| {});
+    w.key(Key::Ctrl('c'));
+    assert!(
+        w.screen().contains("Nothing has been changed"),
+        "{}",
+        w.screen()
+    );
+    w.key(Key::Char('n'));
+    // apply half-way (the job thread has not answered yet)
+    w.app.current = ScreenId::Apply;
+    w.app.screens.apply.running = true;
+    w.key(Key::Ctrl('c'));
+    let s = w.screen();
+    assert!(
+        s.contains("Apply is running: leaving stops it half-way; the timer undoes it."),
+        "{s}"
+    );
+    assert!(!s.contains("Nothing has been changed"), "{s}");
+    w.key(Key::Char('n'));
+    // a failed apply, rolled back
+    w.app.screens.apply.running = false;
+    w.app.screens.apply.failed = Some("sshd -t refused the configuration".into());
+    w.key(Key::Ctrl('c'));
+    let s = w.screen();
+    assert!(s.contains("The failed apply was rolled back."), "{s}");
+    assert!(!s.contains("Nothing has been changed"), "{s}");
 }

@@ -352,6 +352,11 @@ impl App {
             "Leave the wizard? The rollback timer keeps running. (y/n)".into()
         } else if matches!(self.current, ScreenId::Done) {
             "Quit? (y/n)".into()
+        } else if self.current == ScreenId::Apply && self.screens.apply.running {
+            // Not "nothing has been changed": apply is half-way and the timer is armed.
+            "Apply is running: leaving stops it half-way; the timer undoes it. Leave? (y/n)".into()
+        } else if self.current == ScreenId::Apply && self.screens.apply.failed.is_some() {
+            "Quit the wizard? The failed apply was rolled back. (y/n)".into()
         } else {
             "Quit the wizard? Nothing has been changed. (y/n)".into()
         }

@@ -194,10 +194,15 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                     let _ = terminal.clear();
                 }
                 Effect::Quit => app.quit = true,
-                // Slow work (plan with sshd -t, apply, the extension scan, the audit) runs on a
-                // thread, so keys and the countdown stay live; its events come back through the
-                // channel.
-                Effect::BuildPlan | Effect::Apply | Effect::ScanExtensions | Effect::Audit => {
+                // Slow work (plan with sshd -t, apply, the extension scan, the audit, confirm
+                // with its firewall restart, rollback) runs on a thread, so keys and the
+                // countdown stay live; its events come back through the channel.
+                Effect::BuildPlan
+                | Effect::Apply
+                | Effect::ScanExtensions
+                | Effect::Audit
+                | Effect::ConfirmHere
+                | Effect::RollbackNow => {
                     let job = Job::of(&app, &root, &env);
                     let tx = ev_tx.clone();
                     let waker = tty

@@ -18,15 +18,21 @@ pub struct State {
     pub outcome: Option<(bool, String)>,
     pub error: Option<String>,
     pub show_password: bool,
+    /// Confirm ('c') or rollback ('r') running on the job thread (confirm restarts the
+    /// firewall): keys wait, and the once-a-second look at the pending change does not
+    /// take its end for something done outside the wizard.
+    pub busy: Option<char>,
 }
 
 impl State {
     pub fn enter(&mut self, _ctx: &mut Ctx) {
         self.asking = None;
         self.error = None;
+        self.busy = None;
     }
 
     pub fn confirmed(&mut self, r: Result<ConfirmReport, String>, _ctx: &mut Ctx) -> Nav {
+        self.busy = None;
         match r {
             Ok(rep) => {
                 let _ = rep;
@@ -41,6 +47,7 @@ impl State {
     }
 
     pub fn rolled_back(&mut self, r: Result<RollbackReport, String>, _ctx: &mut Ctx) -> Nav {
+        self.busy = None;
         match r {
             Ok(rep) => {
                 self.outcome = Some((
@@ -63,6 +70,9 @@ impl State {
     /// What `status` sees, once a second: the change confirmed from the new login (or rolled
     /// back by the timer) ends this screen.
     pub fn pending(&mut self, p: Option<(String, u64)>, how: Option<String>, ctx: &mut Ctx) -> Nav {
+        if self.busy.is_some() {
+            return Nav::Stay;
+        }
         match (p, &ctx.applied) {
             (None, Some(a)) => {
                 let confirmed = how.as_deref() == Some("confirmed");
@@ -83,8 +93,13 @@ impl State {
     }
 
     pub fn key(&mut self, k: Key, _ctx: &mut Ctx) -> Nav {
+        if self.busy.is_some() {
+            return Nav::Stay;
+        }
         if let Some(q) = self.asking.take() {
             if matches!(k, Key::Char('y') | Key::Char('Y')) {
+                self.busy = Some(q);
+                self.error = None;
                 return Nav::Do(if q == 'c' {
                     Effect::ConfirmHere
                 } else {
@@ -104,6 +119,11 @@ impl State {
     }
 
     pub fn keys(&self) -> String {
+        match self.busy {
+            Some('c') => return "confirming... (the firewall may restart)".into(),
+            Some(_) => return "rolling back...".into(),
+            None => {}
+        }
         match self.asking {
             Some(_) => "y yes   any other key: no".into(),
             None => "c confirm here   r roll back now   q leave (the timer keeps running)".into(),

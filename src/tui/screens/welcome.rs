@@ -95,7 +95,11 @@ pub fn facts(ctx: &Ctx) -> Vec<(&'static str, String)> {
 }
 
 pub fn firewall_line(ctx: &Ctx) -> String {
-    let fw = &ctx.sys.firewall;
+    firewall_line_of(&ctx.sys.firewall)
+}
+
+/// What is installed and which firewall managers are in charge (with a word of why).
+pub fn firewall_line_of(fw: &crate::firewall::FirewallInfo) -> String {
     let mut parts = Vec::new();
     if let Some(a) = &fw.apf {
         parts.push(
@@ -148,4 +152,36 @@ pub fn view(f: &mut Frame, area: Rect, ctx: &Ctx) {
     ));
     out.push(Line::from("over a VPN, not the open Internet."));
     f.render_widget(Paragraph::new(lines(out)).wrap(Wrap { trim: false }), area);
+}
+
+#[cfg(test)]
+mod firewall_line_tests {
+    use super::firewall_line_of;
+    use crate::firewall::FirewallInfo;
+    use crate::firewall::managers::{Found, Manager};
+
+    #[test]
+    fn managers_show_with_a_word_of_why() {
+        let mut fw = FirewallInfo::default();
+        assert_eq!(
+            firewall_line_of(&fw),
+            "none active (nftables is offered; or APF+BFD, fail2ban)"
+        );
+        fw.managers = vec![
+            Found {
+                manager: Manager::Freepbx,
+                reason: "/var/www/html/admin/modules/firewall/module.xml is there; whether it is \
+                         enabled is kept in FreePBX's database"
+                    .into(),
+            },
+            Found {
+                manager: Manager::Firewalld,
+                reason: "firewalld.service is enabled: /etc/systemd/system/multi-user.target.wants/firewalld.service".into(),
+            },
+        ];
+        assert_eq!(
+            firewall_line_of(&fw),
+            "FreePBX's Firewall module (installed) + firewalld (enabled) + two managers!"
+        );
+    }
 }
