@@ -216,7 +216,11 @@ fn the_cli_plans_the_demo_from_its_profile() {
     let t = common::demo_root();
     let o = common::pbx(
         t.path(),
-        &["plan", "--answers", "assets/demo/answers.toml"],
+        &[
+            "plan",
+            "--answers",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/answers.toml"),
+        ],
         &[("PBX_HARDEN_PROFILE", DEMO_PROFILE)],
     );
     let text = common::text(&o);
@@ -239,7 +243,11 @@ fn a_profile_refuses_what_it_has_not_recorded() {
     .unwrap();
     let o = common::pbx(
         t.path(),
-        &["plan", "--answers", "assets/demo/answers.toml"],
+        &[
+            "plan",
+            "--answers",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/answers.toml"),
+        ],
         &[("PBX_HARDEN_PROFILE", p.to_str().unwrap())],
     );
     let text = common::text(&o);

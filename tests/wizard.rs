@@ -33,11 +33,8 @@ fn wizard(basic: bool, setup: impl FnOnce(&std::path::Path)) -> W {
     let root = demo_root();
     setup(root.path());
     let r = Root::open(root.path()).unwrap();
-    let sys = if real_programs() {
-        System::detect(&r, &Env::fixed()).unwrap()
-    } else {
-        System::detect_with(&r, &Env::fixed(), demo_profile()).unwrap()
-    };
+    // the real programs, or the demo's machine profile without root or sshd
+    let sys = detect(&r);
     let app = App::new(sys, None, Theme::new(basic, false), 42, NOW);
     W {
         app,
@@ -160,27 +157,6 @@ impl HiddenCursor for Terminal<TestBackend> {
     fn hidden_cursor(&self) -> bool {
         !self.backend().cursor_visible()
     }
-}
-
-/// Whether the real programs answer the probe and the plan (root with sshd; CI always,
-/// where their absence fails). Otherwise the demo's machine profile
-/// (assets/profiles/demo-trixbox.toml, recorded from the real sshd with
-/// tools/record-profile) answers, so every screen runs as a normal user without sshd.
-fn real_programs() -> bool {
-    if in_ci() {
-        return require_root() && require("sshd").is_some();
-    }
-    is_root() && pbx_harden::system::find_program("sshd").is_some()
-}
-
-const DEMO_PROFILE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/profiles/demo-trixbox.toml"
-);
-
-fn demo_profile() -> std::sync::Arc<pbx_harden::profile::ProfileRunner> {
-    let p = pbx_harden::profile::Profile::demo().unwrap();
-    std::sync::Arc::new(pbx_harden::profile::ProfileRunner::new(p, DEMO_PROFILE))
 }
 
 /// Apply runs useradd, chpasswd and sshd for real: only as root with sshd (CI has both;
@@ -426,10 +402,7 @@ fn the_wizard_writes_the_answers_headless_mode_reads() {
         ))
         .env("SSH_CONNECTION", Env::fixed().ssh_connection.unwrap())
         .env("SOURCE_DATE_EPOCH", Env::fixed().clock.unwrap().to_string())
-        .env(
-            pbx_harden::profile::PROFILE_ENV,
-            if real_programs() { "" } else { DEMO_PROFILE },
-        )
+        .env(profile_env().0, profile_env().1)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
@@ -460,11 +433,8 @@ fn back_and_forward_keep_what_was_entered() {
 fn prefilled_from_an_answers_file() {
     let root = demo_root();
     let r = Root::open(root.path()).unwrap();
-    let sys = if real_programs() {
-        System::detect(&r, &Env::fixed()).unwrap()
-    } else {
-        System::detect_with(&r, &Env::fixed(), demo_profile()).unwrap()
-    };
+    // the real programs, or the demo's machine profile without root or sshd
+    let sys = detect(&r);
     let a = Answers::parse(
         &format!("[user]\nname = \"pbxadmin\"\npassword = \"{PW}\"\n[ssh]\nport = 23023\n"),
         "x",
