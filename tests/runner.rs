@@ -268,3 +268,53 @@ fn a_profile_is_refused_for_this_system() {
     let e = r.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.contains("never this system"), "{e}");
 }
+
+/// The demo's profile stands for the real programs only while it says what they say: where
+/// they are here (root with sshd, and always in CI), the demo plans from the profile and
+/// from the real programs must print the same (re-record with tools/record-profile if not).
+#[test]
+fn the_demo_profile_answers_as_the_real_programs_do() {
+    if !common::real_programs() {
+        eprintln!("no root or no sshd: nothing to compare the profile with (it runs in CI)");
+        return;
+    }
+    let profile = pbx_harden::profile::Profile::demo().unwrap();
+    let recorded = profile
+        .commands
+        .iter()
+        .find(|r| r.argv.get(1).map(String::as_str) == Some("-V"))
+        .map(|r| r.stderr.trim().to_string())
+        .unwrap_or_default();
+    let here = std::process::Command::new(common::require("sshd").unwrap())
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
+        .unwrap_or_default();
+    if recorded != here {
+        eprintln!(
+            "the profile was recorded with {recorded:?}, this host has {here:?}: not compared"
+        );
+        return;
+    }
+    for answers in [
+        pbx_harden::demo::EXAMPLE_ANSWERS.to_string(),
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/wizard-answers.toml"
+        ))
+        .unwrap(),
+    ] {
+        let t = common::demo_root();
+        let root = Root::open(t.path()).unwrap();
+        let a = Answers::parse(&answers, "answers.toml").unwrap();
+        let render = |sys: &System| {
+            let p = plan::build(sys, &a, &mut rand::rngs::StdRng::seed_from_u64(7));
+            plan::render(&p, sys)
+        };
+        let real = System::detect_with(&root, &Env::fixed(), Arc::new(pbx_harden::exec::Real));
+        let replayed = System::detect_with(&root, &Env::fixed(), common::demo_profile());
+        let real = render(&real.unwrap());
+        assert!(real.contains("sshd -T shows the chosen values"), "{real}");
+        assert_eq!(real, render(&replayed.unwrap()));
+    }
+}
