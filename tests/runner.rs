@@ -260,13 +260,18 @@ fn a_profile_refuses_what_it_has_not_recorded() {
 /// Never on this system: a profile is for --root and --demo.
 #[test]
 fn a_profile_is_refused_for_this_system() {
-    let root = Root::open(std::path::Path::new("/")).unwrap();
-    // SAFETY (test): no other test of this binary reads these variables.
-    unsafe { std::env::set_var("PBX_HARDEN_PROFILE", DEMO_PROFILE) };
-    let r = System::detect(&root, &Env::fixed());
-    unsafe { std::env::remove_var("PBX_HARDEN_PROFILE") };
-    let e = r.err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(e.contains("never this system"), "{e}");
+    let o = std::process::Command::new(common::bin())
+        .args(["plan", "--answers"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/demo/answers.toml"
+        ))
+        .env("PBX_HARDEN_PROFILE", DEMO_PROFILE)
+        .output()
+        .unwrap();
+    let text = common::text(&o);
+    assert!(!o.status.success(), "{text}");
+    assert!(text.contains("never this system"), "{text}");
 }
 
 /// The demo's profile stands for the real programs only while it says what they say: where
