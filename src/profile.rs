@@ -5,7 +5,8 @@
 //! [`ProfileRunner`] replays a profile as the [`Runner`] of a `System`, so the plan and the
 //! wizard run without root and without the real programs; a command the profile has no
 //! record of is refused with an error naming its argv, never guessed. [`Recorder`] runs the
-//! real programs and adds what they answered to a profile file (`tools/record-profile`).
+//! real programs and adds what they answered to a profile file (`tools/record-profile`);
+//! secrets never reach it (stdin is not recorded, sshd's complaints are scrubbed).
 //!
 //! Hidden switches, read by `System::detect` for a target other than `/` (`--root`,
 //! `--demo`): `PBX_HARDEN_PROFILE=FILE` plans from a profile, `PBX_HARDEN_RECORD_PROFILE=FILE`
@@ -293,12 +294,14 @@ impl Runner for Recorder {
         let tmp = tmp_of(argv);
         let t = tmp.as_deref();
         let config = sshd_config_of(argv)?;
+        // sshd quotes what it cannot parse (`Include /etc/shadow`: a crypt hash): the
+        // profile keeps it scrubbed, as the plan shows it.
         let rec = SshdRecord {
             mode: sshd_mode(argv),
             config: norm(&config, t),
             status: out.status,
             stdout: norm(&out.stdout, t),
-            stderr: norm(&out.stderr, t),
+            stderr: crate::redact::scrub(&norm(&out.stderr, t)),
         };
         self.update(|p| {
             p.sshd
