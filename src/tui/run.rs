@@ -405,7 +405,7 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             let (Some(sys), Some(env)) = (sys, &job.env) else {
                 return Vec::new();
             };
-            let lines = System::detect(&sys.root, env)
+            let lines = System::detect_with(&sys.root, env, sys.runner.clone())
                 .map(|now| {
                     let mut findings = crate::audit::audit(&now).findings;
                     // The worst first: the screen shows as many as fit.
