@@ -1249,7 +1249,7 @@ fn the_asterisk_screen_waits_for_its_findings_from_the_job_thread() {
     // findings never come from a field access on the UI thread.
     let root = demo_root();
     let r = Root::open(root.path()).unwrap();
-    let sys = System::detect(&r, &Env::fixed()).unwrap();
+    let sys = detect(&r);
     let mut w = W {
         app: App::new(sys, None, Theme::new(false, false), 42, NOW),
         root,
