@@ -10,6 +10,7 @@ pub mod help;
 pub mod hosts;
 pub mod password;
 pub mod protection;
+pub mod registry;
 pub mod review;
 pub mod services;
 pub mod ssh;
@@ -126,147 +127,39 @@ impl Screens {
 
     pub fn applies(&self, s: ScreenId, ctx: &Ctx) -> bool {
         match s {
+            // the password belongs to the user the User screen creates
             ScreenId::Password => self.user.wants_user(),
-            ScreenId::Services => self.services.applies(ctx),
-            ScreenId::Extensions => self.extensions.applies(ctx),
-            ScreenId::Asterisk => self.asterisk.applies(ctx),
-            ScreenId::Ports => self.ports.applies(ctx),
-            ScreenId::Hosts => self.hosts.applies(ctx),
-            ScreenId::Protection => self.protection.applies(ctx),
-            _ => true,
+            _ => self.get(s).applies(ctx),
         }
     }
 
     /// Entering a screen: refresh what depends on other screens.
     pub fn enter(&mut self, s: ScreenId, ctx: &mut Ctx) -> Vec<Effect> {
-        match s {
-            ScreenId::Password => self.password.enter(ctx),
-            ScreenId::Ssh => {
-                self.ssh.enter(ctx);
-                Vec::new()
-            }
-            ScreenId::Ports => {
-                self.ports.enter(ctx);
-                Vec::new()
-            }
-            ScreenId::Hosts => {
-                self.hosts.enter(ctx);
-                Vec::new()
-            }
-            ScreenId::Services => {
-                self.services.enter(ctx);
-                Vec::new()
-            }
-            ScreenId::Extensions => {
-                // The scan (zxcvbn over the secrets) never holds up a key or a draw: it
-                // runs on a thread (it may already have, after the first frame).
-                if ctx.sys.extensions.is_ready() {
-                    Vec::new()
-                } else {
-                    vec![Effect::ScanExtensions]
-                }
-            }
-            ScreenId::Review => self.review.enter(ctx),
-            ScreenId::Apply => self.apply.enter(ctx),
-            ScreenId::Confirm => {
-                self.confirm.enter(ctx);
-                Vec::new()
-            }
-            ScreenId::Done => self.done.enter(ctx),
-            _ => Vec::new(),
-        }
+        self.get_mut(s).enter(ctx)
     }
 
     /// Leaving a screen (either way): write its part of the answers.
     pub fn leave(&mut self, s: ScreenId, ctx: &mut Ctx) {
-        match s {
-            ScreenId::User => self.user.store(ctx),
-            ScreenId::Password => self.password.store(ctx),
-            ScreenId::Ssh => self.ssh.store(ctx),
-            ScreenId::Services => self.services.store(ctx),
-            ScreenId::Extensions => self.extensions.store(ctx),
-            ScreenId::Asterisk => self.asterisk.store(ctx),
-            ScreenId::Ports => self.ports.store(ctx),
-            ScreenId::Hosts => self.hosts.store(ctx),
-            ScreenId::Protection => self.protection.store(ctx),
-            _ => {}
-        }
+        self.get(s).store(ctx)
     }
 
     /// Any field typed into since the last pause?
     pub fn dirty(&self, s: ScreenId) -> bool {
-        match s {
-            ScreenId::User => self.user.name.is_dirty() || self.user.key_field.is_dirty(),
-            ScreenId::Password => self.password.pw.is_dirty() || self.password.again.is_dirty(),
-            ScreenId::Ssh => self.ssh.port.is_dirty() || self.ssh.allow.is_dirty(),
-            ScreenId::Ports => self.ports.dirty(),
-            ScreenId::Hosts => self.hosts.dirty(),
-            ScreenId::Protection => self.protection.dirty(),
-            _ => false,
-        }
+        self.get(s).dirty()
     }
 
     /// Typing paused: let the live checks catch up (and the password be scored).
     pub fn settle(&mut self, s: ScreenId, ctx: &mut Ctx) -> Nav {
-        match s {
-            ScreenId::Ports => {
-                self.ports.settle(ctx);
-                Nav::Stay
-            }
-            ScreenId::Protection => {
-                self.protection.settle();
-                Nav::Stay
-            }
-            ScreenId::Hosts => {
-                self.hosts.settle();
-                Nav::Stay
-            }
-            ScreenId::User => {
-                self.user.name.settle();
-                self.user.key_field.settle();
-                Nav::Stay
-            }
-            ScreenId::Password => self.password.settle(),
-            ScreenId::Ssh => {
-                self.ssh.port.settle();
-                self.ssh.allow.settle();
-                Nav::Stay
-            }
-            _ => Nav::Stay,
-        }
+        self.get_mut(s).settle(ctx)
     }
 
     /// May the wizard move on from this screen? The message says what to fix.
     pub fn check(&self, s: ScreenId, ctx: &Ctx) -> Result<(), String> {
-        match s {
-            ScreenId::User => self.user.check(ctx),
-            ScreenId::Password => self.password.check(ctx),
-            ScreenId::Ssh => self.ssh.check(ctx),
-            ScreenId::Review => self.review.check(ctx),
-            ScreenId::Ports => self.ports.check(ctx),
-            ScreenId::Hosts => self.hosts.check(ctx),
-            ScreenId::Protection => self.protection.check(ctx),
-            _ => Ok(()),
-        }
+        self.get(s).check(ctx)
     }
 
     pub fn key(&mut self, s: ScreenId, k: Key, ctx: &mut Ctx) -> Nav {
-        match s {
-            ScreenId::Welcome => welcome::key(k),
-            ScreenId::Services => self.services.key(k, ctx),
-            ScreenId::Extensions => self.extensions.key(k, ctx),
-            ScreenId::Asterisk => self.asterisk.key(k, ctx),
-            ScreenId::Ports => self.ports.key(k, ctx),
-            ScreenId::Hosts => self.hosts.key(k, ctx),
-            ScreenId::Protection => self.protection.key(k, ctx),
-            ScreenId::User => self.user.key(k, ctx),
-            ScreenId::Password => self.password.key(k, ctx),
-            ScreenId::Ssh => self.ssh.key(k, ctx),
-            ScreenId::Review => self.review.key(k, ctx),
-            ScreenId::Apply => self.apply.key(k, ctx),
-            ScreenId::Confirm => self.confirm.key(k, ctx),
-            ScreenId::Done => self.done.key(k, ctx),
-        }
+        self.get_mut(s).key(k, ctx)
     }
 
     pub fn event(&mut self, s: ScreenId, ev: Event, ctx: &mut Ctx) -> Nav {
@@ -326,52 +219,16 @@ impl Screens {
     }
 
     pub fn view(&self, s: ScreenId, f: &mut Frame, area: Rect, ctx: &Ctx) {
-        match s {
-            ScreenId::Welcome => welcome::view(f, area, ctx),
-            ScreenId::Services => self.services.view(f, area, ctx),
-            ScreenId::Extensions => self.extensions.view(f, area, ctx),
-            ScreenId::Asterisk => self.asterisk.view(f, area, ctx),
-            ScreenId::Ports => self.ports.view(f, area, ctx),
-            ScreenId::Hosts => self.hosts.view(f, area, ctx),
-            ScreenId::Protection => self.protection.view(f, area, ctx),
-            ScreenId::User => self.user.view(f, area, ctx),
-            ScreenId::Password => self.password.view(f, area, ctx),
-            ScreenId::Ssh => self.ssh.view(f, area, ctx),
-            ScreenId::Review => self.review.view(f, area, ctx),
-            ScreenId::Apply => self.apply.view(f, area, ctx),
-            ScreenId::Confirm => self.confirm.view(f, area, ctx),
-            ScreenId::Done => self.done.view(f, area, ctx),
-        }
+        self.get(s).view(f, area, ctx)
     }
 
     /// The focused field's name, for its help (F1).
     pub fn field(&self, s: ScreenId, ctx: &Ctx) -> Option<&'static str> {
-        match s {
-            ScreenId::User => Some(self.user.field(ctx)),
-            ScreenId::Ssh => Some(self.ssh.field()),
-            ScreenId::Ports => self.ports.field(ctx),
-            ScreenId::Hosts => self.hosts.field(),
-            _ => None,
-        }
+        self.get(s).field(ctx)
     }
 
     pub fn keys(&self, s: ScreenId, ctx: &Ctx) -> String {
-        match s {
-            ScreenId::Welcome => "Enter next   ^C quit".into(),
-            ScreenId::Services => self.services.keys(),
-            ScreenId::Extensions => self.extensions.keys(),
-            ScreenId::Asterisk => self.asterisk.keys(),
-            ScreenId::Ports => self.ports.keys(),
-            ScreenId::Hosts => self.hosts.keys(),
-            ScreenId::Protection => self.protection.keys(),
-            ScreenId::User => self.user.keys(),
-            ScreenId::Password => self.password.keys(),
-            ScreenId::Ssh => self.ssh.keys(),
-            ScreenId::Review => self.review.keys(ctx),
-            ScreenId::Apply => self.apply.keys(),
-            ScreenId::Confirm => self.confirm.keys(),
-            ScreenId::Done => self.done.keys(),
-        }
+        self.get(s).keys(ctx)
     }
 }
 
