@@ -15,6 +15,7 @@ use fwcommon::*;
 use pbx_harden::plan::CheckStatus;
 
 const JAIL: &str = "/etc/fail2ban/jail.local";
+const LOGGER: &str = "/etc/asterisk/logger.conf";
 
 /// The demo system without APF/BFD, with this host's fail2ban configuration and the log
 /// files sshd (CentOS: /var/log/secure) and Asterisk (logger.conf: messages) write.
@@ -47,10 +48,17 @@ fn real_check(root: &Path, jail_local: &[u8]) -> String {
         .status()
         .unwrap();
     assert!(st.success());
-    let j = String::from_utf8(jail_local.to_vec()).unwrap().replace(
-        "logpath = /var/log/",
-        &format!("logpath = {}/var/log/", root.display()),
-    );
+    // Every line of a logpath (continuation lines too) points into the root.
+    let j: String = String::from_utf8(jail_local.to_vec())
+        .unwrap()
+        .split_inclusive('\n')
+        .map(|l| match l.find("/var/log/") {
+            Some(i) if l.starts_with("logpath") || l[..i].trim().is_empty() => {
+                format!("{}{}{}", &l[..i], root.display(), &l[i..])
+            }
+            _ => l.to_string(),
+        })
+        .collect();
     std::fs::write(conf.path().join("jail.local"), j).unwrap();
     let t = Command::new("fail2ban-client")
         .arg("-c")
@@ -108,10 +116,16 @@ fn a_new_jail_local_passes_fail2ban_client_and_bans_on_the_new_port() {
     for line in [
         "[DEFAULT]\nignoreip = 127.0.0.1/8 ::1 198.51.100.0/24 pbx2.example.com 203.0.113.10\n",
         "[sshd]\nenabled = true\nport = 22022\nlogpath = /var/log/secure\nmaxretry = 5\nbantime = 1h\n",
-        "[asterisk]\nenabled = true\nlogpath = /var/log/asterisk/messages\nmaxretry = 5\nbantime = 1h\n",
+        "[asterisk]\nenabled = true\nbackend = auto\nlogpath = /var/log/asterisk/security\n          /var/log/asterisk/messages\nmaxretry = 5\nbantime = 1h\n",
     ] {
         assert!(text.contains(line), "{line}\nin:\n{text}");
     }
+    // logger.conf gets a security channel after its last [logfiles] entry; nothing else moves.
+    let before = std::fs::read_to_string(t.path().join("etc/asterisk/logger.conf")).unwrap();
+    assert_eq!(
+        String::from_utf8(after(&p, LOGGER)).unwrap(),
+        before.replace("debug,verbose\n", "debug,verbose\nsecurity => security\n")
+    );
     assert!(matches!(
         check(&p, "fail2ban-client -t"),
         CheckStatus::Pass(_)
@@ -176,17 +190,40 @@ fn without_a_move_the_jail_watches_the_current_port() {
 }
 
 #[test]
-fn a_missing_asterisk_log_is_caught_by_fail2ban_client() {
+fn a_broken_jail_of_the_admin_is_caught_by_fail2ban_client() {
     let Some(t) = f2b_root() else { return };
-    std::fs::remove_file(t.path().join("var/log/asterisk/messages")).unwrap();
+    std::fs::write(
+        t.path().join("etc/fail2ban/jail.local"),
+        "[pbx]\nenabled = true\nfilter = asterisk\nlogpath = /var/log/nope\n",
+    )
+    .unwrap();
     let (_s, p) = plan_for(t.path(), "[firewall]\nbackend = \"fail2ban\"\n");
     assert!(
-        matches!(check(&p, "fail2ban-client -t"), CheckStatus::Fail(m) if m.contains("asterisk")),
+        matches!(check(&p, "fail2ban-client -t"), CheckStatus::Fail(m) if m.contains("pbx")),
         "{:?}",
         check(&p, "fail2ban-client -t")
     );
     assert!(!p.is_valid());
-    // A logger.conf without a notice log: the [asterisk] jail has nothing to read.
+}
+
+#[test]
+fn an_asterisk_jail_without_any_log_file_is_left_off() {
+    // No log file exists yet (Asterisk never ran): the jail stays off, with a warning;
+    // the security channel is still added.
+    let Some(t) = f2b_root() else { return };
+    std::fs::remove_file(t.path().join("var/log/asterisk/messages")).unwrap();
+    let (_s, p) = plan_for(t.path(), "[firewall]\nbackend = \"fail2ban\"\n");
+    assert!(p.is_valid(), "{:#?}", errors(&p));
+    let text = String::from_utf8(after(&p, JAIL)).unwrap();
+    assert!(!text.contains("[asterisk]"), "{text}");
+    assert!(
+        problems(&p).contains("the [asterisk] jail is left off"),
+        "{}",
+        problems(&p)
+    );
+    real_check(t.path(), &after(&p, JAIL));
+    assert!(change(&p, LOGGER).is_some());
+    // A logger.conf without any file channel: the security one is the jail's only file.
     let t = f2b_root().unwrap();
     std::fs::write(
         t.path().join("etc/asterisk/logger.conf"),
@@ -194,11 +231,23 @@ fn a_missing_asterisk_log_is_caught_by_fail2ban_client() {
     )
     .unwrap();
     let (_s, p) = plan_for(t.path(), "[firewall]\nbackend = \"fail2ban\"\n");
-    assert!(
-        errors(&p).join("\n").contains("messages => notice"),
-        "{:#?}",
-        errors(&p)
+    assert!(p.is_valid(), "{:#?}", errors(&p));
+    assert_eq!(
+        String::from_utf8(after(&p, LOGGER)).unwrap(),
+        "[logfiles]\nconsole => notice,warning,error\nsecurity => security\n"
     );
+    // Once Asterisk wrote it, the jail reads it.
+    std::fs::write(t.path().join("etc/asterisk/logger.conf"), after(&p, LOGGER)).unwrap();
+    std::fs::write(t.path().join("var/log/asterisk/security"), "").unwrap();
+    let (_s, p) = plan_for(t.path(), "[firewall]\nbackend = \"fail2ban\"\n");
+    assert!(p.is_valid(), "{:#?}", errors(&p));
+    assert!(change(&p, LOGGER).is_none(), "logger.conf is left alone");
+    let j = after(&p, JAIL);
+    assert!(String::from_utf8(j.clone()).unwrap().contains(
+        "[asterisk]\nenabled = true\nbackend = auto\nlogpath = /var/log/asterisk/security\n"
+    ),);
+    let dump = real_check(t.path(), &j);
+    assert!(dump.contains("['add', 'asterisk', 'auto']"), "{dump}");
 }
 
 #[test]
