@@ -1,6 +1,9 @@
 //! fail2ban where APF/BFD are absent: every generated jail.local is checked with the real
-//! `fail2ban-client -t`, `fail2ban-client -d` shows the new SSH port in the [sshd] jail, the
-//! [asterisk] jail reads the file logger.conf writes, and a headless apply followed by
+//! `fail2ban-client -t`, `fail2ban-client -d` shows the new SSH port in the [sshd] jail and
+//! the banaction of the firewall in charge, the [asterisk] jail reads the files logger.conf
+//! writes (its security channel added when missing), each jail's filter finds the hosts in
+//! sample lines of the log it reads with the real `fail2ban-regex` (syslog and journal sshd
+//! lines, Asterisk security and PJSIP notice lines), and a headless apply followed by
 //! rollback restores every byte. The test roots get the host's own fail2ban configuration
 //! (installed by .ci/run), never a copy of the corpus.
 
@@ -315,6 +318,17 @@ fn a_debian_box_without_auth_log_reads_the_journal() {
         "{text}"
     );
     assert_eq!(sshd_port(&real_check(t.path(), &j)), "22022");
+    // fail2ban reads the journal through python3-systemd: said when it is missing.
+    assert!(problems(&p).contains("python3-systemd"), "{}", problems(&p));
+    let py = t.path().join("usr/lib/python3/dist-packages/systemd");
+    std::fs::create_dir_all(&py).unwrap();
+    std::fs::write(py.join("journal.py"), "").unwrap();
+    let (_s, p) = plan_for(t.path(), ANSWERS);
+    assert!(
+        !problems(&p).contains("python3-systemd"),
+        "{}",
+        problems(&p)
+    );
     // With /var/log/auth.log (rsyslog), that file.
     std::fs::write(t.path().join("var/log/auth.log"), "").unwrap();
     let (_s, p) = plan_for(t.path(), ANSWERS);
@@ -344,4 +358,152 @@ fn a_bare_ssh_move_only_moves_the_sshd_jail() {
         check(&p, "fail2ban-client -t"),
         CheckStatus::Fail(_)
     ));
+}
+
+/// The real `fail2ban-regex` on `lines` with `filter` (a file of the root's filter.d):
+/// the addresses it finds, in order. `journal`: the lines carry no date, as fail2ban's
+/// systemd backend hands them over (`HOST IDENT[PID]: MESSAGE`, the time apart).
+fn regex_hosts(root: &Path, filter: &str, lines: &[&str], journal: bool) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sample.log");
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let mut c = Command::new("fail2ban-regex");
+    c.args(["-o", "ip"]);
+    if journal {
+        c.args(["-d", "{NONE}"]);
+    }
+    let o = c
+        .arg(&log)
+        .arg(
+            root.join("etc/fail2ban/filter.d")
+                .join(format!("{filter}.conf")),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "fail2ban-regex {filter}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Failures of sshd as they reach fail2ban, and a login that must not count.
+const SSHD_LINES: [&str; 3] = [
+    "sshd[1234]: Failed password for invalid user admin from 203.0.113.9 port 50022 ssh2",
+    "sshd[1235]: Invalid user oracle from 198.51.100.23 port 41234",
+    "sshd[1236]: Accepted publickey for root from 192.0.2.50 port 50000 ssh2: ED25519 SHA256:x",
+];
+
+#[test]
+fn each_jail_reads_lines_its_filter_matches_with_the_real_fail2ban_regex() {
+    let Some(t) = f2b_root() else { return };
+    require("fail2ban-regex").unwrap();
+    let (_s, p) = plan_for(t.path(), ANSWERS);
+    assert!(p.is_valid(), "{:#?}", errors(&p));
+    let j = pbx_harden::config::jail::JailFile::parse(&after(&p, JAIL));
+    // pbx-harden's jails use fail2ban's own filters.
+    for jail in ["sshd", "asterisk"] {
+        assert_eq!(j.get(jail, "filter"), None, "{jail}");
+    }
+    // [sshd] reading /var/log/secure (or auth.log): syslog lines.
+    let syslog: Vec<String> = SSHD_LINES
+        .iter()
+        .map(|l| format!("Dec  2 05:00:00 pbx {l}"))
+        .collect();
+    let syslog: Vec<&str> = syslog.iter().map(String::as_str).collect();
+    assert_eq!(
+        regex_hosts(t.path(), "sshd", &syslog, false),
+        ["203.0.113.9", "198.51.100.23"]
+    );
+    // [asterisk]: the security log (Asterisk's default date and FreePBX's %F %T), and the
+    // PJSIP notice of the messages file.
+    let ast = [
+        r#"[2026-12-02 05:00:00] SECURITY[1234] res_security_log.c: SecurityEvent="InvalidAccountID",EventTV="2026-12-02T05:00:00.123456+0000",Severity="Error",Service="SIP",EventVersion="1",AccountID="100",SessionID="0x7f3a1c004b30",LocalAddress="IPV4/UDP/192.0.2.1/5060",RemoteAddress="IPV4/UDP/203.0.113.9/5060""#,
+        r#"[Dec  2 05:00:01] SECURITY[1234] res_security_log.c: SecurityEvent="ChallengeResponseFailed",EventTV="2026-12-02T05:00:01.000000+0000",Severity="Error",Service="PJSIP",EventVersion="1",AccountID="101",SessionID="5a7c-11",LocalAddress="IPV4/UDP/192.0.2.1/5060",RemoteAddress="IPV4/UDP/198.51.100.23/5062",Challenge="1a2b3c",ReceivedChallenge="1a2b3c",ReceivedHash="0123456789abcdef""#,
+        r#"[2026-12-02 05:00:02] SECURITY[1234] res_security_log.c: SecurityEvent="InvalidPassword",EventTV="2026-12-02T05:00:02.000000+0000",Severity="Error",Service="PJSIP",EventVersion="2",AccountID="102",SessionID="5a7c-12",LocalAddress="IPV6/UDP/2001:db8::1/5060",RemoteAddress="IPV6/UDP/2001:db8:9::7/5060",Challenge="",ReceivedChallenge="",ReceivedHash="""#,
+        r#"[2026-12-02 05:00:03] SECURITY[1234] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="2026-12-02T05:00:03.000000+0000",Severity="Informational",Service="PJSIP",EventVersion="1",AccountID="103",SessionID="5a7c-13",LocalAddress="IPV4/UDP/192.0.2.1/5060",RemoteAddress="IPV4/UDP/192.0.2.50/5060",UsingPassword="1""#,
+        "[2026-12-02 05:00:04] NOTICE[2345] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:100@192.0.2.1>' failed for '203.0.113.77:5060' (callid: 1234abcd) - No matching endpoint found",
+    ];
+    assert_eq!(
+        regex_hosts(t.path(), "asterisk", &ast, false),
+        [
+            "203.0.113.9",
+            "198.51.100.23",
+            "2001:db8:9::7",
+            "203.0.113.77"
+        ]
+    );
+
+    // Debian 12 without auth.log: [sshd] reads the journal, whose entries reach the filter
+    // without a date; its journalmatch takes sshd's entries.
+    std::fs::remove_file(t.path().join("etc/redhat-release")).unwrap();
+    std::fs::write(t.path().join("etc/debian_version"), "12.0\n").unwrap();
+    std::fs::remove_file(t.path().join("var/log/secure")).unwrap();
+    std::fs::create_dir_all(t.path().join("lib/systemd")).unwrap();
+    std::fs::write(t.path().join("lib/systemd/systemd"), "").unwrap();
+    let (_s, p) = plan_for(t.path(), ANSWERS);
+    let j = pbx_harden::config::jail::JailFile::parse(&after(&p, JAIL));
+    assert_eq!(j.get("sshd", "backend").as_deref(), Some("systemd"));
+    let journal: Vec<String> = SSHD_LINES.iter().map(|l| format!("pbx {l}")).collect();
+    let journal: Vec<&str> = journal.iter().map(String::as_str).collect();
+    assert_eq!(
+        regex_hosts(t.path(), "sshd", &journal, true),
+        ["203.0.113.9", "198.51.100.23"]
+    );
+    let filter = std::fs::read_to_string(t.path().join("etc/fail2ban/filter.d/sshd.conf")).unwrap();
+    assert!(filter.contains("_COMM=sshd"), "journalmatch: {filter}");
+}
+
+#[test]
+fn bans_go_through_the_firewall_in_charge() {
+    let Some(t) = f2b_root() else { return };
+    let ban = |t: &Path| {
+        let (_s, p) = plan_for(t, ANSWERS);
+        assert!(p.is_valid(), "{:#?}", errors(&p));
+        let j = after(&p, JAIL);
+        let dump = real_check(t, &j);
+        let jf = pbx_harden::config::jail::JailFile::parse(&j);
+        (jf.get("DEFAULT", "banaction"), dump)
+    };
+    // No manager, only nft installed (Debian 12 has no iptables by default).
+    let sbin = t.path().join("usr/sbin");
+    std::fs::create_dir_all(&sbin).unwrap();
+    std::fs::write(sbin.join("nft"), "").unwrap();
+    let (a, dump) = ban(t.path());
+    assert_eq!(a.as_deref(), Some("nftables-multiport"));
+    assert!(
+        dump.contains("['set', 'sshd', 'addaction', 'nftables-multiport']"),
+        "{dump}"
+    );
+    // With iptables too: iptables-multiport, as fail2ban's default.
+    std::fs::write(sbin.join("iptables"), "").unwrap();
+    assert_eq!(ban(t.path()).0.as_deref(), Some("iptables-multiport"));
+    // ufw in charge: its own action.
+    std::fs::create_dir_all(t.path().join("etc/ufw")).unwrap();
+    std::fs::write(t.path().join("etc/ufw/ufw.conf"), "ENABLED=yes\n").unwrap();
+    let (a, dump) = ban(t.path());
+    assert_eq!(a.as_deref(), Some("ufw"));
+    assert!(
+        dump.contains("['set', 'sshd', 'addaction', 'ufw']"),
+        "{dump}"
+    );
+    // firewalld in charge: rich rules, as Fedora's own fail2ban-firewalld does.
+    std::fs::remove_file(t.path().join("etc/ufw/ufw.conf")).unwrap();
+    let wants = t.path().join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    std::fs::write(wants.join("firewalld.service"), "").unwrap();
+    let (a, dump) = ban(t.path());
+    assert_eq!(
+        a.as_deref(),
+        Some("firewallcmd-rich-rules[actiontype=<multiport>]")
+    );
+    assert!(
+        dump.contains("['set', 'sshd', 'addaction', 'firewallcmd-rich-rules']"),
+        "{dump}"
+    );
 }
