@@ -360,26 +360,20 @@ fn a_bare_ssh_move_only_moves_the_sshd_jail() {
     ));
 }
 
-/// The real `fail2ban-regex` on `lines` with `filter` (a file of the root's filter.d):
-/// the addresses it finds, in order. `journal`: the lines carry no date, as fail2ban's
+/// The real `fail2ban-regex` on `lines` with `filter` (a filter of the root's filter.d, with
+/// options as a jail's `filter =` gives them): the addresses it finds, in order. `journal`: the lines carry no date, as fail2ban's
 /// systemd backend hands them over (`HOST IDENT[PID]: MESSAGE`, the time apart).
 fn regex_hosts(root: &Path, filter: &str, lines: &[&str], journal: bool) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("sample.log");
     std::fs::write(&log, lines.join("\n") + "\n").unwrap();
     let mut c = Command::new("fail2ban-regex");
+    c.arg("-c").arg(root.join("etc/fail2ban"));
     c.args(["-o", "ip"]);
     if journal {
         c.args(["-d", "{NONE}"]);
     }
-    let o = c
-        .arg(&log)
-        .arg(
-            root.join("etc/fail2ban/filter.d")
-                .join(format!("{filter}.conf")),
-        )
-        .output()
-        .unwrap();
+    let o = c.arg(&log).arg(filter).output().unwrap();
     assert!(
         o.status.success(),
         "fail2ban-regex {filter}: {}",
@@ -457,6 +451,57 @@ fn each_jail_reads_lines_its_filter_matches_with_the_real_fail2ban_regex() {
     );
     let filter = std::fs::read_to_string(t.path().join("etc/fail2ban/filter.d/sshd.conf")).unwrap();
     assert!(filter.contains("_COMM=sshd"), "journalmatch: {filter}");
+    assert_eq!(j.get("sshd", "filter"), None);
+
+    // OpenSSH 9.8+ logs as sshd-session. A fail2ban whose sshd filter does not know that
+    // name (before 1.1) gets a [sshd] filter that does, in files and in the journal.
+    let lib = t.path().join("usr/lib/openssh");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(lib.join("sshd-session"), "").unwrap();
+    let session: Vec<String> = SSHD_LINES
+        .iter()
+        .map(|l| format!("pbx {}", l.replace("sshd[", "sshd-session[")))
+        .collect();
+    let session: Vec<&str> = session.iter().map(String::as_str).collect();
+    let (_s, p) = plan_for(t.path(), ANSWERS);
+    let jl = after(&p, JAIL);
+    let j = pbx_harden::config::jail::JailFile::parse(&jl);
+    assert_eq!(
+        j.get("sshd", "filter").is_some(),
+        !filter.contains("sshd-session"),
+        "{}",
+        String::from_utf8_lossy(&jl)
+    );
+    match j.get("sshd", "filter") {
+        Some(f) => {
+            assert!(problems(&p).contains("sshd-session"), "{}", problems(&p));
+            assert_eq!(
+                regex_hosts(t.path(), &f, &session, true),
+                ["203.0.113.9", "198.51.100.23"]
+            );
+            let dump = real_check(t.path(), &jl);
+            assert!(dump.contains("'+', '_COMM=sshd-session']"), "{dump}");
+        }
+        // This host's fail2ban reads sshd-session already (1.1 and later).
+        None => assert_eq!(
+            regex_hosts(t.path(), "sshd", &session, true),
+            ["203.0.113.9", "198.51.100.23"]
+        ),
+    }
+    // In a log file (rsyslog), the same lines with a date.
+    std::fs::write(t.path().join("var/log/auth.log"), "").unwrap();
+    let (_s, p) = plan_for(t.path(), ANSWERS);
+    let j = pbx_harden::config::jail::JailFile::parse(&after(&p, JAIL));
+    let dated: Vec<String> = session
+        .iter()
+        .map(|l| format!("Dec  2 05:00:00 {l}"))
+        .collect();
+    let dated: Vec<&str> = dated.iter().map(String::as_str).collect();
+    let f = j.get("sshd", "filter").unwrap_or_else(|| "sshd".into());
+    assert_eq!(
+        regex_hosts(t.path(), &f, &dated, false),
+        ["203.0.113.9", "198.51.100.23"]
+    );
 }
 
 #[test]

@@ -181,6 +181,37 @@ fn python_systemd(root: &Root) -> bool {
         .any(|g| !root.glob(g).is_empty())
 }
 
+/// OpenSSH 9.8 and later log failed logins as `sshd-session`, which the sshd filter of
+/// fail2ban before 1.1 does not read (neither in files nor in the journal). True when the
+/// root has that sshd and its filter.d/sshd.conf does not know the name.
+fn sshd_session_unread(root: &Root) -> bool {
+    let session = [
+        "/usr/lib/openssh/sshd-session",
+        "/usr/libexec/openssh/sshd-session",
+        "/usr/libexec/sshd-session",
+        "/usr/sbin/sshd-session",
+    ]
+    .iter()
+    .any(|p| root.exists(p));
+    session
+        && root
+            .read_text(&format!("{FAIL2BAN_DIR}/filter.d/sshd.conf"))
+            .ok()
+            .flatten()
+            .is_some_and(|f| !f.contains("sshd-session"))
+}
+
+/// The `[sshd]` filter that also reads `sshd-session` lines (`sshd_session_unread`).
+pub fn sshd_session_filter(journal: bool) -> String {
+    if journal {
+        "sshd[_daemon=\"sshd(?:-session)?\", journalmatch=\"_SYSTEMD_UNIT=sshd.service + \
+         _COMM=sshd + _COMM=sshd-session\"]"
+            .into()
+    } else {
+        "sshd[_daemon=\"sshd(?:-session)?\"]".into()
+    }
+}
+
 pub fn plan(
     b: &mut Builder<'_>,
     answers: &Answers,
@@ -353,6 +384,16 @@ pub fn plan(
                 j.set("sshd", "logpath", l);
             }
         }
+    }
+    if full && j.get("sshd", "filter").is_none() && sshd_session_unread(&sys.root) {
+        let journal = j.get("sshd", "backend").as_deref() == Some("systemd");
+        j.set("sshd", "filter", &sshd_session_filter(journal));
+        b.warn(
+            "fail2ban",
+            "this OpenSSH logs failed logins as sshd-session, which this fail2ban's sshd \
+             filter does not read (fail2ban 1.1 does): the [sshd] jail's filter is given that \
+             name",
+        );
     }
     if !ast_logs.is_empty() {
         j.set("asterisk", "enabled", "true");
