@@ -551,4 +551,25 @@ fn bans_go_through_the_firewall_in_charge() {
         dump.contains("['set', 'sshd', 'addaction', 'firewallcmd-rich-rules']"),
         "{dump}"
     );
+    // The admin's own banaction in jail.local stays, with a word when it is another
+    // firewall's; the same family stays silently.
+    for (mine, warned) in [
+        ("iptables-ipset-proto6", true),
+        ("firewallcmd-ipset", false),
+    ] {
+        std::fs::write(
+            t.path().join("etc/fail2ban/jail.local"),
+            format!("[DEFAULT]\nbanaction = {mine}\n"),
+        )
+        .unwrap();
+        let (_s, p) = plan_for(t.path(), ANSWERS);
+        let j = pbx_harden::config::jail::JailFile::parse(&after(&p, JAIL));
+        assert_eq!(j.get("DEFAULT", "banaction").as_deref(), Some(mine));
+        assert_eq!(
+            problems(&p).contains("bans with banaction"),
+            warned,
+            "{}",
+            problems(&p)
+        );
+    }
 }

@@ -346,13 +346,29 @@ pub fn plan(
     let mut jails = vec![format!("[sshd] port {ports}")];
     if full {
         j.set("sshd", "enabled", "true");
-        if let Some((multi, all)) = banaction(sys, backend) {
-            j.set("DEFAULT", "banaction", multi);
-            j.set("DEFAULT", "banaction_allports", all);
-            jails.push(format!(
-                "bans with {}",
-                multi.split('[').next().unwrap_or(multi)
-            ));
+        match (banaction(sys, backend), j.get("DEFAULT", "banaction")) {
+            // The admin's own choice in jail.local stays; said when it is another firewall's.
+            (Some((multi, _)), Some(mine)) if mine != multi => {
+                let family = |a: &str| a.split(['-', '[']).next().unwrap_or("").to_string();
+                if family(&mine) != family(multi) {
+                    b.warn(
+                        "fail2ban",
+                        format!(
+                            "jail.local bans with banaction = {mine} (kept); the firewall in \
+                             charge here bans with {multi}"
+                        ),
+                    );
+                }
+            }
+            (Some((multi, all)), _) => {
+                j.set("DEFAULT", "banaction", multi);
+                j.set("DEFAULT", "banaction_allports", all);
+                jails.push(format!(
+                    "bans with {}",
+                    multi.split('[').next().unwrap_or(multi)
+                ));
+            }
+            (None, _) => {}
         }
     }
     j.set("sshd", "port", &ports);
