@@ -6,7 +6,9 @@
 //! `O_NOFOLLOW` from a descriptor of the directory reached so far): the kernel is never handed
 //! a path that still holds a link. A link that climbs out of the root (`../../..` past its
 //! `/`), or a chain of more than [`MAX_LINKS`] links, is refused with an error naming the path.
-//! Absolute links are read as absolute *inside* the root.
+//! Absolute links are read as absolute *inside* the root. A path with no link in it (the
+//! common case) is resolved by the kernel in one call instead (`openat2` with
+//! `RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS` and `O_PATH`); any link sends it to the walk.
 //!
 //! Reading is for regular files only: a FIFO, device, socket or directory is refused by name
 //! before it is opened, the open itself uses `O_NONBLOCK | O_NOFOLLOW` (with `openat2`

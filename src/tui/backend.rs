@@ -10,7 +10,10 @@
 //!   that is shorter than sending the spaces;
 //! - when a block of rows moved up or down (a list that scrolls), lets the terminal move it
 //!   (a scroll region, LF at its bottom or reverse index at its top: VT100 has both) and
-//!   sends only the rows that came in;
+//!   sends only the rows that came in; the region stays set between frames (relative moves
+//!   never cross its margins) and is reset on a resize and when the terminal is restored;
+//! - keeps each cell as a number (the symbol's code point, or an interned grapheme) and its
+//!   attributes: no allocation per cell; widths come from `tui::width` (unicode-width);
 //! - shows/hides the cursor only when that changes;
 //! - in basic mode (VT100, serial, `--ascii`) sends ASCII only and no colour.
 
@@ -307,8 +310,14 @@ impl<W: Write> FrugalBackend<W> {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// Forget what we know about the terminal (after something else wrote to it).
+    /// Forget what we know about the terminal (after something else wrote to it, or
+    /// Ctrl-L after a reset of the terminal): a scroll region of ours is reset, so that
+    /// none is in force whatever happened.
     pub fn invalidate(&mut self) {
+        if self.region.is_some() {
+            self.buf.extend_from_slice(b"\x1b[r");
+            self.region = None;
+        }
         self.pos = None;
         self.sgr = None;
         self.cursor_shown = None;

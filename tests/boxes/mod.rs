@@ -222,9 +222,7 @@ impl TestBox {
     /// Type `text` at the console (an interactive box only).
     pub fn type_at_console(&self, text: &str) {
         use std::io::Write;
-        let p = Path::new("/var/tmp/pbx-harden-boxes")
-            .join(&self.name)
-            .join("console.in");
+        let p = run_dir().join(&self.name).join("console.in");
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .open(&p)
@@ -264,15 +262,20 @@ impl TestBox {
     }
 
     pub fn console_log(&self) -> String {
-        let p = Path::new("/var/tmp/pbx-harden-boxes")
-            .join(&self.name)
-            .join("console.log");
+        let p = run_dir().join(&self.name).join("console.log");
         String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned()
     }
 
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
+}
+
+/// Where tests/boxes/box keeps its boxes ($PBX_BOX_RUN, read as the script reads it).
+fn run_dir() -> std::path::PathBuf {
+    std::env::var_os("PBX_BOX_RUN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/var/tmp/pbx-harden-boxes".into())
 }
 
 impl Drop for TestBox {
