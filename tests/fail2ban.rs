@@ -13,7 +13,7 @@ mod fwcommon;
 use std::path::Path;
 use std::process::Command;
 
-use common::{STATE, require, run, text, tree, tree_diff, write_answers};
+use common::{STATE, require, require_root, run, text, tree, tree_diff, write_answers};
 use fwcommon::*;
 use pbx_harden::plan::CheckStatus;
 
@@ -40,9 +40,9 @@ fn f2b_root() -> Option<tempfile::TempDir> {
     Some(t)
 }
 
-/// Run the real fail2ban-client on `jail_local` against the root's fail2ban configuration,
-/// independently of pbx-harden: log paths point into the root. Returns the `-d` dump.
-fn real_check(root: &Path, jail_local: &[u8]) -> String {
+/// A copy of the root's fail2ban configuration with `jail_local`, its log paths (every line
+/// of a logpath) pointing into the root.
+fn conf_copy(root: &Path, jail_local: &[u8]) -> tempfile::TempDir {
     let conf = tempfile::tempdir().unwrap();
     let st = Command::new("cp")
         .args(["-a"])
@@ -51,7 +51,6 @@ fn real_check(root: &Path, jail_local: &[u8]) -> String {
         .status()
         .unwrap();
     assert!(st.success());
-    // Every line of a logpath (continuation lines too) points into the root.
     let j: String = String::from_utf8(jail_local.to_vec())
         .unwrap()
         .split_inclusive('\n')
@@ -63,6 +62,13 @@ fn real_check(root: &Path, jail_local: &[u8]) -> String {
         })
         .collect();
     std::fs::write(conf.path().join("jail.local"), j).unwrap();
+    conf
+}
+
+/// Run the real fail2ban-client on `jail_local` against the root's fail2ban configuration,
+/// independently of pbx-harden: log paths point into the root. Returns the `-d` dump.
+fn real_check(root: &Path, jail_local: &[u8]) -> String {
+    let conf = conf_copy(root, jail_local);
     let t = Command::new("fail2ban-client")
         .arg("-c")
         .arg(conf.path())
@@ -396,7 +402,9 @@ const SSHD_LINES: [&str; 3] = [
 #[test]
 fn each_jail_reads_lines_its_filter_matches_with_the_real_fail2ban_regex() {
     let Some(t) = f2b_root() else { return };
-    require("fail2ban-regex").unwrap();
+    let Some(_) = require("fail2ban-regex") else {
+        return;
+    };
     let (_s, p) = plan_for(t.path(), ANSWERS);
     assert!(p.is_valid(), "{:#?}", errors(&p));
     let j = pbx_harden::config::jail::JailFile::parse(&after(&p, JAIL));
@@ -572,4 +580,88 @@ fn bans_go_through_the_firewall_in_charge() {
             problems(&p)
         );
     }
+}
+
+/// The real fail2ban-server, in a network namespace of its own, with the jail.local
+/// pbx-harden writes on a box where only nft is installed: failures in the sshd and Asterisk
+/// logs end as bans in nftables (fail2ban's `inet f2b-table`) on the jails' ports, a trusted
+/// host is never banned, and stopping fail2ban leaves the ruleset empty again.
+#[test]
+fn a_real_fail2ban_bans_through_nftables() {
+    let Some(t) = f2b_root() else { return };
+    if !require_root() || require("nft").is_none() || require("unshare").is_none() {
+        return;
+    }
+    let sbin = t.path().join("usr/sbin");
+    std::fs::create_dir_all(&sbin).unwrap();
+    std::fs::write(sbin.join("nft"), "").unwrap();
+    let (_s, p) = plan_for(t.path(), ANSWERS);
+    assert!(p.is_valid(), "{:#?}", errors(&p));
+    let j = after(&p, JAIL);
+    assert!(String::from_utf8_lossy(&j).contains("banaction = nftables-multiport\n"));
+    let conf = conf_copy(t.path(), &j);
+    let run_dir = tempfile::tempdir().unwrap();
+    let rd = run_dir.path().display();
+    std::fs::write(
+        conf.path().join("fail2ban.local"),
+        format!(
+            "[Definition]\nlogtarget = {rd}/f2b.log\nsocket = {rd}/f2b.sock\npidfile = \
+             {rd}/f2b.pid\ndbfile = :memory:\n"
+        ),
+    )
+    .unwrap();
+    let secure = t.path().join("var/log/secure");
+    let messages = t.path().join("var/log/asterisk/messages");
+    let c = conf.path().display();
+    // maxretry = 5 in the answers: six failures from each attacker, written after start.
+    let script = format!(
+        r#"set -e
+trap 'fail2ban-client -c {c} stop >/dev/null 2>&1 || true' EXIT
+fail2ban-client -c {c} -x start >/dev/null 2>&1
+for i in 1 2 3 4 5 6; do
+  echo "$(date '+%b %e %H:%M:%S') pbx sshd[1234]: Failed password for root from 203.0.113.9 port 5002$i ssh2" >> {secure}
+  echo "$(date '+%b %e %H:%M:%S') pbx sshd[1235]: Failed password for root from 198.51.100.23 port 5003$i ssh2" >> {secure}
+  echo "[$(date '+%F %T')] SECURITY[1234] res_security_log.c: SecurityEvent=\"InvalidPassword\",EventTV=\"$(date -Iseconds)\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"2\",AccountID=\"100\",SessionID=\"x$i\",LocalAddress=\"IPV4/UDP/192.0.2.1/5060\",RemoteAddress=\"IPV4/UDP/203.0.113.77/5060\",Challenge=\"\",ReceivedChallenge=\"\",ReceivedHash=\"\"" >> {messages}
+done
+for i in $(seq 1 40); do
+  if nft list ruleset 2>/dev/null | grep -q 203.0.113.77 && nft list ruleset | grep -q 203.0.113.9; then break; fi
+  sleep 0.25
+done
+nft list ruleset
+fail2ban-client -c {c} stop >/dev/null 2>&1
+echo '--- after stop'
+nft list ruleset
+"#,
+        secure = secure.display(),
+        messages = messages.display(),
+    );
+    let o = Command::new("unshare")
+        .args(["-n", "bash", "-c", &script])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let log = std::fs::read_to_string(run_dir.path().join("f2b.log")).unwrap_or_default();
+    assert!(
+        o.status.success(),
+        "{out}{}\n{log}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (during, after_stop) = out.split_once("--- after stop").unwrap();
+    for want in [
+        "table inet f2b-table",
+        "elements = { 203.0.113.9 }",
+        "tcp dport 22022 ip saddr @addr-set-sshd",
+        "elements = { 203.0.113.77 }",
+    ] {
+        assert!(during.contains(want), "{want}:\n{during}\n{log}");
+    }
+    // The office network is trusted (ignoreip): its failures ban nothing.
+    assert!(!during.contains("198.51.100.23"), "{during}");
+    assert!(log.contains("Ignore 198.51.100.23"), "{log}");
+    // The Asterisk jail bans its ports (jail.conf: 5060,5061 over tcp and udp).
+    assert!(
+        during.contains("dport { 5060, 5061 } ip saddr @addr-set-asterisk"),
+        "{during}"
+    );
+    assert_eq!(after_stop.trim(), "", "fail2ban's table goes at stop");
 }
