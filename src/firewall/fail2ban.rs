@@ -345,7 +345,7 @@ pub fn plan(
         .join(",");
     let mut jails = vec![format!("[sshd] port {ports}")];
     if full {
-        j.set("sshd", "enabled", "true");
+        // [DEFAULT] first in a new file.
         match (banaction(sys, backend), j.get("DEFAULT", "banaction")) {
             // The admin's own choice in jail.local stays; said when it is another firewall's.
             (Some((multi, _)), Some(mine)) if mine != multi => {
@@ -370,6 +370,7 @@ pub fn plan(
             }
             (None, _) => {}
         }
+        j.set("sshd", "enabled", "true");
     }
     j.set("sshd", "port", &ports);
     if full {
@@ -383,7 +384,9 @@ pub fn plan(
                 if !python_systemd(&sys.root) {
                     b.warn(
                         "fail2ban",
-                        "there is no auth log file, so the [sshd] jail reads the journal,                          which fail2ban does through python3-systemd: install it (apt-get                          install python3-systemd), or the [sshd] jail does not start",
+                        "there is no auth log file, so the [sshd] jail reads the journal, which \
+                         fail2ban does through python3-systemd: install it (apt-get install \
+                         python3-systemd), or the [sshd] jail does not start",
                     );
                 }
             }
