@@ -187,6 +187,19 @@ pub fn kill_orphaned_group(pgid: i32, within: Duration) -> std::result::Result<u
 pub trait Runner: std::fmt::Debug + Send + Sync {
     /// Run `argv` (stdin as in [`run`]); an error when it cannot run at all.
     fn run(&self, argv: &[String], stdin: Option<&Secret>) -> Result<Output>;
+
+    /// Where the program `name` is installed, as far as the probe and the plan go by
+    /// (the host's `PATH` unless a stand-in says otherwise).
+    fn find_program(&self, name: &str) -> Option<std::path::PathBuf> {
+        find_program(name)
+    }
+
+    /// `sshd -t` / `sshd -T` on a flattened configuration (`argv` is `SSHD -t|-T -f FILE`;
+    /// `euid` says whether a private mount namespace may be made): exit status 0 or 1 and
+    /// what sshd printed, or why it could not run (the check is then skipped).
+    fn sshd(&self, argv: &[String], euid: u32) -> std::result::Result<Output, String> {
+        run_sshd(argv, euid)
+    }
 }
 
 /// The real programs, under their limits ([`run`]).
@@ -197,6 +210,22 @@ impl Runner for Real {
     fn run(&self, argv: &[String], stdin: Option<&Secret>) -> Result<Output> {
         run(argv, stdin)
     }
+}
+
+/// Where `name` is installed on this host (`PATH`, then the usual sbin and bin folders).
+pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let extra = ["/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin", "/bin"];
+    path.split(':')
+        .chain(extra)
+        .filter(|d| !d.is_empty())
+        .map(|d| std::path::PathBuf::from(d).join(name))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
 }
 
 /// Run `argv`, feeding `stdin` (a secret never goes on the command line), under the
@@ -384,6 +413,144 @@ pub fn run_ok(argv: &[String], stdin: Option<&Secret>) -> Result<Output> {
 
 pub fn argv(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
+}
+
+fn privsep_missing(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Missing privilege separation directory: "))
+        .map(|s| s.trim().to_string())
+}
+
+/// sshd -t/-T run with at most this much address space (a hostile file must not eat the
+/// machine's memory), for at most this long, and keep at most this much of each output.
+const SSHD_MEMORY: u64 = 2 << 30;
+const SSHD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+const SSHD_OUTPUT: u64 = 1 << 20;
+
+/// Run sshd (`argv`: `sshd -t -f FILE` or `-T`) under the limits above, killed if
+/// pbx-harden dies; if it complains about a missing privilege-separation directory under
+/// /run, retry inside a private mount namespace where it exists (root only). The real
+/// path of [`Runner::sshd`].
+pub fn run_sshd(argv: &[String], euid: u32) -> std::result::Result<Output, String> {
+    let Some((sshd, args)) = argv.split_first() else {
+        return Err("empty command".into());
+    };
+    let sshd = std::path::Path::new(sshd);
+    let go = |isolated: Option<String>| -> std::result::Result<(bool, String, String), String> {
+        let mut cmd = Command::new(sshd);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = isolated {
+            let dir = std::ffi::CString::new(dir).map_err(|e| e.to_string())?;
+            let run = c"/run";
+            let tmpfs = c"tmpfs";
+            // SAFETY: only async-signal-safe system calls between fork and exec; the
+            // strings were allocated before the fork.
+            unsafe {
+                cmd.pre_exec(move || {
+                    use nix::mount::{MsFlags, mount};
+                    use nix::sched::{CloneFlags, unshare};
+                    unshare(CloneFlags::CLONE_NEWNS).map_err(std::io::Error::from)?;
+                    mount(
+                        None::<&str>,
+                        "/",
+                        None::<&str>,
+                        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+                        None::<&str>,
+                    )
+                    .map_err(std::io::Error::from)?;
+                    mount(
+                        Some(tmpfs),
+                        run,
+                        Some(tmpfs),
+                        MsFlags::empty(),
+                        None::<&str>,
+                    )
+                    .map_err(std::io::Error::from)?;
+                    if libc::mkdir(dir.as_ptr(), 0o755) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        // SAFETY: setrlimit and prctl only, between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let cap = libc::rlimit {
+                    rlim_cur: SSHD_MEMORY,
+                    rlim_max: SSHD_MEMORY,
+                };
+                libc::setrlimit(libc::RLIMIT_AS, &cap);
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("{}: {e}", sshd.display()))?;
+        let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(p) = pipe {
+                    use std::io::Read;
+                    let _ = p.take(SSHD_OUTPUT).read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let out_t = read(child.stdout.take().map(|p| Box::new(p) as _));
+        let err_t = read(child.stderr.take().map(|p| Box::new(p) as _));
+        let start = std::time::Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(st)) => break st,
+                Ok(None) if start.elapsed() > SSHD_TIMEOUT => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "sshd {} did not finish within {} s and was stopped",
+                        args.first().map(String::as_str).unwrap_or(""),
+                        SSHD_TIMEOUT.as_secs()
+                    ));
+                }
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                Err(e) => return Err(format!("{}: {e}", sshd.display())),
+            }
+        };
+        let stdout = out_t.join().unwrap_or_default();
+        let stderr = err_t.join().unwrap_or_default();
+        Ok((
+            status.success(),
+            String::from_utf8_lossy(&stdout).into_owned(),
+            String::from_utf8_lossy(&stderr).into_owned(),
+        ))
+    };
+    let done = |(ok, stdout, stderr): (bool, String, String)| Output {
+        status: if ok { 0 } else { 1 },
+        stdout,
+        stderr,
+    };
+    let first = go(None)?;
+    if first.0 {
+        return Ok(done(first));
+    }
+    if let Some(dir) = privsep_missing(&first.2) {
+        if !(dir.starts_with("/run/") || dir.starts_with("/var/run/")) {
+            return Err(format!("sshd needs {dir}, which is missing"));
+        }
+        if euid != 0 {
+            return Err(format!(
+                "sshd -t needs its directory {dir}, which is missing, and only root can provide it"
+            ));
+        }
+        let dir = dir.replacen("/var/run/", "/run/", 1);
+        return go(Some(dir)).map(done);
+    }
+    Ok(done(first))
 }
 
 #[cfg(test)]

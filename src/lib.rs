@@ -49,6 +49,7 @@ pub mod manpage;
 pub mod model;
 pub mod plan;
 pub mod problems;
+pub mod profile;
 pub mod redact;
 pub mod root;
 pub mod secrets;

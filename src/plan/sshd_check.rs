@@ -7,16 +7,15 @@
 //! when that is missing, the test runs in a private mount namespace with a fresh tmpfs on
 //! /run, so nothing on the host is created. sshd runs with a memory cap and a timeout, and
 //! what it says is shown scrubbed of crypt hashes and secrets (`Include /etc/shadow`).
+//! sshd and ssh-keygen are asked through `System::runner` (`Runner::sshd`, whose real path
+//! is `exec::run_sshd`), so a stand-in or a machine profile can answer for them.
 
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use super::{Builder, CheckStatus};
 use crate::answers::Answers;
 use crate::config::sshd::{Directive, SshdConfig};
-use crate::root::Root;
 use crate::system::System;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +45,8 @@ fn readable(p: &Path) -> bool {
 }
 
 /// Write the flattened configuration into `dir`; returns its path.
-fn write_flat(root: &Root, cfg: &SshdConfig, dir: &Path) -> Result<PathBuf, String> {
+fn write_flat(sys: &System, cfg: &SshdConfig, dir: &Path) -> Result<PathBuf, String> {
+    let root = &sys.root;
     let mut keys: Vec<String> = Vec::new();
     let live = root.is_live();
     let rewrite = |d: &Directive, line: &str| -> Option<String> {
@@ -76,19 +76,21 @@ fn write_flat(root: &Root, cfg: &SshdConfig, dir: &Path) -> Result<PathBuf, Stri
         }
         if keys.is_empty() {
             let key = dir.join("throwaway_host_key");
-            let keygen = crate::system::find_program("ssh-keygen")
+            let keygen = sys
+                .runner
+                .find_program("ssh-keygen")
                 .ok_or("ssh-keygen is not installed on this host")?;
-            let out = Command::new(keygen)
-                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-                .arg(&key)
-                .stdin(Stdio::null())
-                .output()
+            let argv: Vec<String> = [keygen.display().to_string()]
+                .into_iter()
+                .chain(["-q", "-t", "ed25519", "-N", "", "-f"].map(String::from))
+                .chain([key.display().to_string()])
+                .collect();
+            let out = sys
+                .runner
+                .run(&argv, None)
                 .map_err(|e| format!("ssh-keygen: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "ssh-keygen: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
+            if !out.ok() {
+                return Err(format!("ssh-keygen: {}", out.stderr.trim()));
             }
             keys.push(key.display().to_string());
         }
@@ -103,134 +105,6 @@ fn write_flat(root: &Root, cfg: &SshdConfig, dir: &Path) -> Result<PathBuf, Stri
     Ok(path)
 }
 
-fn privsep_missing(stderr: &str) -> Option<String> {
-    stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("Missing privilege separation directory: "))
-        .map(|s| s.trim().to_string())
-}
-
-/// sshd -t/-T run with at most this much address space (a hostile file must not eat the
-/// machine's memory), for at most this long, and keep at most this much of each output.
-const SSHD_MEMORY: u64 = 2 << 30;
-const SSHD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-const SSHD_OUTPUT: u64 = 1 << 20;
-
-/// Run sshd with `args` (under the limits above, killed if pbx-harden dies); if it
-/// complains about a missing privilege-separation directory under /run, retry inside a
-/// private mount namespace where it exists.
-fn run_sshd(sshd: &Path, args: &[&str], euid: u32) -> Result<(bool, String, String), String> {
-    let go = |isolated: Option<String>| -> Result<(bool, String, String), String> {
-        let mut cmd = Command::new(sshd);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if let Some(dir) = isolated {
-            let dir = std::ffi::CString::new(dir).map_err(|e| e.to_string())?;
-            let run = c"/run";
-            let tmpfs = c"tmpfs";
-            // SAFETY: only async-signal-safe system calls between fork and exec; the
-            // strings were allocated before the fork.
-            unsafe {
-                cmd.pre_exec(move || {
-                    use nix::mount::{MsFlags, mount};
-                    use nix::sched::{CloneFlags, unshare};
-                    unshare(CloneFlags::CLONE_NEWNS).map_err(std::io::Error::from)?;
-                    mount(
-                        None::<&str>,
-                        "/",
-                        None::<&str>,
-                        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-                        None::<&str>,
-                    )
-                    .map_err(std::io::Error::from)?;
-                    mount(
-                        Some(tmpfs),
-                        run,
-                        Some(tmpfs),
-                        MsFlags::empty(),
-                        None::<&str>,
-                    )
-                    .map_err(std::io::Error::from)?;
-                    if libc::mkdir(dir.as_ptr(), 0o755) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        }
-        // SAFETY: setrlimit and prctl only, between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                let cap = libc::rlimit {
-                    rlim_cur: SSHD_MEMORY,
-                    rlim_max: SSHD_MEMORY,
-                };
-                libc::setrlimit(libc::RLIMIT_AS, &cap);
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                Ok(())
-            });
-        }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("{}: {e}", sshd.display()))?;
-        let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                if let Some(p) = pipe {
-                    use std::io::Read;
-                    let _ = p.take(SSHD_OUTPUT).read_to_end(&mut buf);
-                }
-                buf
-            })
-        };
-        let out_t = read(child.stdout.take().map(|p| Box::new(p) as _));
-        let err_t = read(child.stderr.take().map(|p| Box::new(p) as _));
-        let start = std::time::Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(st)) => break st,
-                Ok(None) if start.elapsed() > SSHD_TIMEOUT => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!(
-                        "sshd {} did not finish within {} s and was stopped",
-                        args.first().unwrap_or(&""),
-                        SSHD_TIMEOUT.as_secs()
-                    ));
-                }
-                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
-                Err(e) => return Err(format!("{}: {e}", sshd.display())),
-            }
-        };
-        let stdout = out_t.join().unwrap_or_default();
-        let stderr = err_t.join().unwrap_or_default();
-        Ok((
-            status.success(),
-            String::from_utf8_lossy(&stdout).into_owned(),
-            String::from_utf8_lossy(&stderr).into_owned(),
-        ))
-    };
-    let first = go(None)?;
-    if first.0 {
-        return Ok(first);
-    }
-    if let Some(dir) = privsep_missing(&first.2) {
-        if !(dir.starts_with("/run/") || dir.starts_with("/var/run/")) {
-            return Err(format!("sshd needs {dir}, which is missing"));
-        }
-        if euid != 0 {
-            return Err(format!(
-                "sshd -t needs its directory {dir}, which is missing, and only root can provide it"
-            ));
-        }
-        let dir = dir.replacen("/var/run/", "/run/", 1);
-        return go(Some(dir));
-    }
-    Ok(first)
-}
-
 /// Validate a configuration with the host's sshd.
 pub fn validate(sys: &System, cfg: &SshdConfig) -> Outcome {
     let Some(sshd) = &sys.sshd_binary else {
@@ -241,20 +115,26 @@ pub fn validate(sys: &System, cfg: &SshdConfig) -> Outcome {
         Err(e) => return Outcome::Skipped(e),
     };
     let result = (|| {
-        let flat = write_flat(&sys.root, cfg, &tmp).map_err(|e| (true, e))?;
+        let flat = write_flat(sys, cfg, &tmp).map_err(|e| (true, e))?;
         let flat_s = flat.display().to_string();
-        let (ok, _, err) =
-            run_sshd(sshd, &["-t", "-f", &flat_s], sys.env.euid).map_err(|e| (true, e))?;
-        if !ok {
-            return Err((false, clean_stderr(&err, &flat_s)));
+        let sshd_s = sshd.display().to_string();
+        let argv = |mode: &str| [sshd_s.clone(), mode.into(), "-f".into(), flat_s.clone()];
+        let out = sys
+            .runner
+            .sshd(&argv("-t"), sys.env.euid)
+            .map_err(|e| (true, e))?;
+        if !out.ok() {
+            return Err((false, clean_stderr(&out.stderr, &flat_s)));
         }
-        let (ok, out, err) =
-            run_sshd(sshd, &["-T", "-f", &flat_s], sys.env.euid).map_err(|e| (true, e))?;
-        if !ok {
-            return Err((false, clean_stderr(&err, &flat_s)));
+        let out = sys
+            .runner
+            .sshd(&argv("-T"), sys.env.euid)
+            .map_err(|e| (true, e))?;
+        if !out.ok() {
+            return Err((false, clean_stderr(&out.stderr, &flat_s)));
         }
         let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for line in out.lines() {
+        for line in out.stdout.lines() {
             if let Some((k, v)) = line.split_once(' ') {
                 map.entry(k.to_string()).or_default().push(v.to_string());
             }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::config::ini::IniFile;
 use crate::config::sshd::SshdConfig;
 use crate::error::Result;
-use crate::exec::{Real, Runner};
+use crate::exec::Runner;
 use crate::root::Root;
 pub use net::{AdminConnection, Listener, Proto};
 pub use users::{Group, User, Users};
@@ -237,8 +237,11 @@ pub struct System {
 }
 
 impl System {
+    /// The facts of the system at `root`, its commands run for real (or, for a target
+    /// other than `/`, from or into a machine profile when `profile::runner_from_env` says so).
     pub fn detect(root: &Root, env: &Env) -> Result<System> {
-        System::detect_with(root, env, Arc::new(Real))
+        let runner = crate::profile::runner_from_env(root.is_live())?;
+        System::detect_with(root, env, runner)
     }
 
     /// `detect`, with the probe's and the plan's commands sent to `runner`.
@@ -265,7 +268,7 @@ impl System {
             interfaces: net::interfaces(root),
             admin: net::admin_connection(env.ssh_connection.as_deref(), env.ssh_client.as_deref()),
             sshd,
-            sshd_binary: find_program("sshd"),
+            sshd_binary: runner.find_program("sshd"),
             selinux_enforcing: selinux_enforcing(root),
             firewall: firewall::detect(root),
             services: {
@@ -456,17 +459,4 @@ pub fn rtp_range(root: &Root) -> RtpRange {
 
 /// Find a program on the host: PATH first, then the sbin directories a non-login shell
 /// often lacks.
-pub fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let extra = ["/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin", "/bin"];
-    path.split(':')
-        .chain(extra)
-        .filter(|d| !d.is_empty())
-        .map(|d| PathBuf::from(d).join(name))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            p.metadata()
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
-}
+pub use crate::exec::find_program;

@@ -42,6 +42,9 @@ pub enum Effect {
     /// Scan the extension secrets off the input path (the Extensions screen shows that it
     /// is checking until the scan is in).
     ScanExtensions,
+    /// The audit of Asterisk's own doors (AMI, SIP guests) for the Asterisk screen, off the
+    /// input path (it wakes zxcvbn).
+    ScanDoors,
     /// What the audit still finds, for the Done screen.
     Audit,
     Redraw,
@@ -72,6 +75,8 @@ pub enum Event {
     Saved(Result<String, String>),
     /// The extension scan is in.
     Scanned,
+    /// What the audit found of Asterisk's own doors.
+    Doors(Vec<crate::audit::Finding>),
     /// The audit's findings after the change: (severity, title) lines.
     Audited(Vec<String>),
 }
@@ -184,6 +189,12 @@ impl App {
         self.screens.enter(to, &mut self.ctx)
     }
 
+    /// The slow facts the screens need, asked for once after the first frame; the event
+    /// loop runs them on the job thread (tests run them in place).
+    pub fn start(&self) -> Vec<Effect> {
+        vec![Effect::ScanDoors]
+    }
+
     /// Handle one event; returns the effects for the event loop.
     pub fn update(&mut self, ev: Event) -> Vec<Effect> {
         match ev {
@@ -200,6 +211,10 @@ impl App {
                     Vec::new()
                 }
             }
+            Event::Doors(f) => {
+                self.screens.asterisk.found(f);
+                Vec::new()
+            }
             other => {
                 let nav = self.screens.event(self.current, other, &mut self.ctx);
                 self.nav(nav)
@@ -208,8 +223,6 @@ impl App {
     }
 
     fn key(&mut self, k: Key) -> Vec<Effect> {
-        // After the first frame, before any navigation: what the Asterisk screen found.
-        let _ = self.screens.asterisk.findings(&self.ctx);
         if self.quit_prompt {
             self.quit_prompt = false;
             if matches!(k, Key::Char('y') | Key::Char('Y')) {

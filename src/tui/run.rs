@@ -131,7 +131,17 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                     .try_clone()
                     .map_err(|e| Error::io("socketpair", e))?,
             );
+            // ... and what the screens ask for at the start (the Asterisk doors' audit), as
+            // events through the channel like any job's.
+            let (job, tx) = (Job::of(&app, &root, &env), ev_tx.clone());
+            let start = app.start();
             std::thread::spawn(move || {
+                for e in &start {
+                    for ev in perform(e, &job, &|_| {}) {
+                        let _ = tx.send(ev);
+                    }
+                }
+                wake(&waker);
                 let _ = s.services.force();
                 let _ = s.extensions.force();
                 wake(&waker);
@@ -200,6 +210,7 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                 Effect::BuildPlan
                 | Effect::Apply
                 | Effect::ScanExtensions
+                | Effect::ScanDoors
                 | Effect::Audit
                 | Effect::ConfirmHere
                 | Effect::RollbackNow => {
@@ -381,6 +392,10 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
                 write_private(path, &text).map(|_| path.clone())
             }))]
         }
+        Effect::ScanDoors => {
+            let Some(sys) = sys else { return Vec::new() };
+            vec![Event::Doors(crate::audit::asterisk_doors(sys))]
+        }
         Effect::ScanExtensions => {
             let Some(sys) = sys else { return Vec::new() };
             let _ = sys.extensions.force();
@@ -390,7 +405,7 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
             let (Some(sys), Some(env)) = (sys, &job.env) else {
                 return Vec::new();
             };
-            let lines = System::detect(&sys.root, env)
+            let lines = System::detect_with(&sys.root, env, sys.runner.clone())
                 .map(|now| {
                     let mut findings = crate::audit::audit(&now).findings;
                     // The worst first: the screen shows as many as fit.

@@ -11,6 +11,16 @@ pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }
 
+/// `s` as it fits in `cols` columns: whole, or cut with "..." at the end (lists whose whole
+/// entry is a key away: an edit or the answers hold it in full).
+pub fn cut(s: &str, cols: usize) -> String {
+    if width(s) <= cols {
+        return s.to_string();
+    }
+    let (head, _) = split_at_width(s, cols.saturating_sub(3));
+    format!("{head}...")
+}
+
 /// `s` cut into a head at most `cols` columns wide (the longest such) and the rest. Never
 /// cuts before a mark that belongs to the previous character (combining marks, variation
 /// selectors, zero-width joiners and what they join); a first character wider than `cols`
@@ -42,6 +52,15 @@ pub fn split_at_width(s: &str, cols: usize) -> (&str, &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cut_counts_columns_not_characters() {
+        assert_eq!(super::cut("office VPN", 10), "office VPN");
+        assert_eq!(super::cut("office VPN!", 10), "office ...");
+        // CJK takes two columns a character
+        assert_eq!(super::cut("東京の支店の電話", 10), "東京の...");
+        assert!(super::width(&super::cut("東京の支店の電話", 10)) <= 10);
+    }
+
     use super::*;
 
     #[test]

@@ -333,3 +333,43 @@ impl LeakCheck {
         searched
     }
 }
+
+/// The demo trixbox's machine profile (recorded from the real sshd by tools/record-profile).
+pub const DEMO_PROFILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/profiles/demo-trixbox.toml"
+);
+
+/// Whether the real programs answer the probe and the plan: root with sshd, and always in
+/// CI (where their absence fails). Otherwise the demo's machine profile answers
+/// ([`detect`], [`profile_env`]), so plans and snapshots run as a normal user without sshd.
+pub fn real_programs() -> bool {
+    if in_ci() {
+        return require_root() && require("sshd").is_some();
+    }
+    is_root() && pbx_harden::system::find_program("sshd").is_some()
+}
+
+pub fn demo_profile() -> std::sync::Arc<pbx_harden::profile::ProfileRunner> {
+    let p = pbx_harden::profile::Profile::demo().unwrap();
+    std::sync::Arc::new(pbx_harden::profile::ProfileRunner::new(p, DEMO_PROFILE))
+}
+
+/// The facts of a demo-based root: the real programs or the demo's profile ([`real_programs`]).
+pub fn detect(root: &pbx_harden::root::Root) -> pbx_harden::system::System {
+    use pbx_harden::system::{Env, System};
+    if real_programs() {
+        System::detect(root, &Env::fixed()).unwrap()
+    } else {
+        System::detect_with(root, &Env::fixed(), demo_profile()).unwrap()
+    }
+}
+
+/// The environment that makes the CLI plan a demo-based root from the demo's profile when
+/// the real programs are not there ([`real_programs`]); empty (ignored) otherwise.
+pub fn profile_env() -> (&'static str, &'static str) {
+    (
+        pbx_harden::profile::PROFILE_ENV,
+        if real_programs() { "" } else { DEMO_PROFILE },
+    )
+}

@@ -1,8 +1,9 @@
 //! Asterisk's own doors (beyond the seed): the manager interface bound to 127.0.0.1 with
 //! strong secrets, and no calls from unknown SIP callers. Each choice is shown with what the
 //! audit found and why; the screen is skipped when the audit finds none of them. The
-//! findings are looked up when first needed (reaching the screen), never before the first
-//! frame: the check of the AMI secrets wakes zxcvbn, which takes milliseconds to load.
+//! findings come from the job thread (`Effect::ScanDoors`, asked for by `App::start` after
+//! the first frame: the check of the AMI secrets wakes zxcvbn), never from a field access
+//! on the UI thread; until they are in, the screen says it is checking.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -16,8 +17,8 @@ use crate::tui::app::{Ctx, Nav};
 use crate::tui::keys::Key;
 
 pub struct State {
-    /// The audit's findings for these doors, as of the system's facts.
-    findings: std::cell::OnceCell<Vec<Finding>>,
+    /// The audit's findings for these doors, as of the system's facts (None: not in yet).
+    findings: Option<Vec<Finding>>,
     /// The admin's (or the answers') choice; until there is one, the findings decide.
     ami: Option<bool>,
     guests: Option<bool>,
@@ -32,16 +33,25 @@ impl State {
     pub fn new(_ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
         let pre = prefill.and_then(|a| a.asterisk.as_ref());
         State {
-            findings: std::cell::OnceCell::new(),
+            findings: None,
             ami: pre.and_then(|a| a.ami_localhost),
             guests: pre.and_then(|a| a.sip_guests).map(|allowed| !allowed),
             focus: 0,
         }
     }
 
-    pub fn findings(&self, ctx: &Ctx) -> &[Finding] {
-        self.findings
-            .get_or_init(|| crate::audit::asterisk_doors(&ctx.sys))
+    /// What the job thread found (`Event::Doors`).
+    pub fn found(&mut self, findings: Vec<Finding>) {
+        self.findings = Some(findings);
+    }
+
+    /// Are the findings in?
+    pub fn is_ready(&self) -> bool {
+        self.findings.is_some()
+    }
+
+    pub fn findings(&self, _ctx: &Ctx) -> &[Finding] {
+        self.findings.as_deref().unwrap_or(&[])
     }
 
     pub fn ami(&self, ctx: &Ctx) -> bool {
@@ -55,9 +65,9 @@ impl State {
     }
 
     /// Shown when the audit finds an open door (or the answers name one). Until the findings
-    /// are in (the first key looks them up), an Asterisk box counts the screen.
+    /// are in, an Asterisk box counts the screen.
     pub fn applies(&self, ctx: &Ctx) -> bool {
-        match self.findings.get() {
+        match &self.findings {
             Some(f) => !f.is_empty(),
             None => ctx.sys.pbx.asterisk,
         }
@@ -77,6 +87,10 @@ impl State {
 
     pub fn key(&mut self, k: Key, ctx: &mut Ctx) -> Nav {
         let items = self.items(ctx);
+        if !self.is_ready() && k == Key::Enter {
+            // the choices are not on the screen yet: Enter waits for them
+            return Nav::Stay;
+        }
         match k {
             Key::Enter => Nav::Next,
             Key::Esc => Nav::Back,
@@ -111,6 +125,11 @@ impl State {
 
     pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let t = &ctx.theme;
+        if !self.is_ready() {
+            let out = vec![Line::from("Checking what Asterisk leaves open...")];
+            f.render_widget(Paragraph::new(lines(out)), area);
+            return;
+        }
         let mut out = vec![
             Line::from("Beyond the seed: doors Asterisk itself leaves open. The audit found:"),
             Line::from(""),

@@ -595,14 +595,8 @@ impl State {
                     format!(" ({mark})")
                 }
             );
-            let text = if text.chars().count() > w {
-                // the whole entry is kept; e edits it in full
-                let mut s: String = text.chars().take(w.saturating_sub(3)).collect();
-                s.push_str("...");
-                s
-            } else {
-                text
-            };
+            // the whole entry is kept; e edits it in full
+            let text = crate::tui::width::cut(&text, w);
             out.push(Line::from(Span::styled(
                 text,
                 if sel { t.focus() } else { Default::default() },

@@ -287,7 +287,7 @@ impl Screens {
                 self.apply.progress(line);
                 Nav::Stay
             }
-            Event::Scanned => Nav::Stay,
+            Event::Scanned | Event::Doors(_) => Nav::Stay,
             Event::Applied(r) => self.apply.applied(r, ctx),
             Event::Confirmed(r) => {
                 let nav = self.confirm.confirmed(r, ctx);

@@ -555,7 +555,7 @@ impl State {
                     keys::comment(k),
                 ]);
                 let full = words(&[&head, &keys::fingerprint(k)]);
-                let fits = full.chars().count() <= w || keys::comment(k).is_empty();
+                let fits = crate::tui::width::width(&full) <= w || keys::comment(k).is_empty();
                 out.push(Line::from(Span::styled(
                     cut(if fits { &full } else { &head }, w),
                     style(focused == Some(Focus::LoginKey)),
@@ -629,11 +629,5 @@ fn same(a: &PubKey, b: &PubKey) -> bool {
 /// A list line cut to the width with "..." (the whole key is in the answers; the list shows
 /// type, fingerprint and comment).
 fn cut(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(w.saturating_sub(3)).collect();
-        t.push_str("...");
-        t
-    }
+    crate::tui::width::cut(s, w)
 }

@@ -1,0 +1,369 @@
+//! Machine profiles: what the programs of one machine answered to the probe's and the
+//! plan's commands (argv -> exit status, stdout, stderr; `sshd -t`/`-T` per flattened
+//! configuration; which programs are installed), in a TOML file under assets/profiles/.
+//!
+//! [`ProfileRunner`] replays a profile as the [`Runner`] of a `System`, so the plan and the
+//! wizard run without root and without the real programs; a command the profile has no
+//! record of is refused with an error naming its argv, never guessed. [`Recorder`] runs the
+//! real programs and adds what they answered to a profile file (`tools/record-profile`);
+//! secrets never reach it (stdin is not recorded, sshd's complaints are scrubbed).
+//!
+//! Hidden switches, read by `System::detect` for a target other than `/` (`--root`,
+//! `--demo`): `PBX_HARDEN_PROFILE=FILE` plans from a profile, `PBX_HARDEN_RECORD_PROFILE=FILE`
+//! records one. The temporary directory of the sshd check (`/tmp/pbx-harden-sshd-PID-N`)
+//! is kept as `{tmp}` in a profile.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::exec::{Output, Runner};
+use crate::secrets::Secret;
+
+/// The demo trixbox's profile (recorded with `tools/record-profile`).
+pub const DEMO: &str = include_str!("../assets/profiles/demo-trixbox.toml");
+
+/// The environment variable that plans from a profile (`--root`/`--demo` only).
+pub const PROFILE_ENV: &str = "PBX_HARDEN_PROFILE";
+/// The environment variable that records a profile.
+pub const RECORD_ENV: &str = "PBX_HARDEN_RECORD_PROFILE";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// What machine this is and how the profile was made (recorded or hand-built).
+    #[serde(default)]
+    pub about: String,
+    /// Program name -> where it is installed; a name listed in `missing` is not.
+    #[serde(default)]
+    pub programs: BTreeMap<String, String>,
+    #[serde(default)]
+    pub missing: Vec<String>,
+    #[serde(default, rename = "command")]
+    pub commands: Vec<Record>,
+    /// `sshd -t` / `-T` answers, per flattened configuration.
+    #[serde(default, rename = "sshd")]
+    pub sshd: Vec<SshdRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub argv: Vec<String>,
+    pub status: i32,
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshdRecord {
+    /// `-t` or `-T`.
+    pub mode: String,
+    /// The flattened configuration sshd was given.
+    pub config: String,
+    pub status: i32,
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
+}
+
+impl Profile {
+    pub fn parse(text: &str, name: &str) -> Result<Profile> {
+        toml::from_str(text).map_err(|e| Error::invalid(format!("{name}: {e}")))
+    }
+
+    pub fn load(path: &Path) -> Result<Profile> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+        Profile::parse(&text, &path.display().to_string())
+    }
+
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| Error::invalid(format!("profile: {e}")))
+    }
+
+    /// The demo trixbox's profile.
+    pub fn demo() -> Result<Profile> {
+        Profile::parse(DEMO, "assets/profiles/demo-trixbox.toml")
+    }
+}
+
+const TMP_MARK: &str = "pbx-harden-sshd-";
+
+/// The sshd check's temporary directory named in `s` (`/tmp/pbx-harden-sshd-PID-N`).
+fn tmp_dir_in(s: &str) -> Option<String> {
+    let base = std::env::temp_dir().display().to_string();
+    let prefix = format!("{}/{TMP_MARK}", base.trim_end_matches('/'));
+    let at = s.find(&prefix)?;
+    let rest = &s[at + prefix.len()..];
+    let len = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .unwrap_or(rest.len());
+    Some(s[at..at + prefix.len() + len].to_string())
+}
+
+fn tmp_of(argv: &[String]) -> Option<String> {
+    argv.iter().find_map(|a| tmp_dir_in(a))
+}
+
+fn norm(s: &str, tmp: Option<&str>) -> String {
+    match tmp {
+        Some(t) => s.replace(t, "{tmp}"),
+        None => s.to_string(),
+    }
+}
+
+fn denorm(s: &str, tmp: Option<&str>) -> String {
+    match tmp {
+        Some(t) => s.replace("{tmp}", t),
+        None => s.to_string(),
+    }
+}
+
+/// The `-f FILE` of an sshd argv, read.
+fn sshd_config_of(argv: &[String]) -> std::result::Result<String, String> {
+    let file = argv
+        .iter()
+        .position(|a| a == "-f")
+        .and_then(|i| argv.get(i + 1))
+        .ok_or_else(|| format!("{}: no -f FILE", argv.join(" ")))?;
+    std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))
+}
+
+fn sshd_mode(argv: &[String]) -> String {
+    argv.get(1).cloned().unwrap_or_default()
+}
+
+/// Replays a [`Profile`]; refuses what it has no record of.
+#[derive(Debug, Clone)]
+pub struct ProfileRunner {
+    profile: Profile,
+    name: String,
+}
+
+impl ProfileRunner {
+    pub fn new(profile: Profile, name: &str) -> ProfileRunner {
+        ProfileRunner {
+            profile,
+            name: name.to_string(),
+        }
+    }
+
+    fn refuse(&self, argv: &[String]) -> String {
+        format!(
+            "the machine profile {} has no record of `{}` (record it with tools/record-profile)",
+            self.name,
+            argv.join(" ")
+        )
+    }
+}
+
+impl Runner for ProfileRunner {
+    fn run(&self, argv: &[String], _stdin: Option<&Secret>) -> Result<Output> {
+        let tmp = tmp_of(argv);
+        let key: Vec<String> = argv.iter().map(|a| norm(a, tmp.as_deref())).collect();
+        let r = self
+            .profile
+            .commands
+            .iter()
+            .find(|r| r.argv == key)
+            .ok_or_else(|| Error::Command {
+                command: argv.join(" "),
+                message: self.refuse(argv),
+            })?;
+        Ok(Output {
+            status: r.status,
+            stdout: denorm(&r.stdout, tmp.as_deref()),
+            stderr: denorm(&r.stderr, tmp.as_deref()),
+        })
+    }
+
+    fn find_program(&self, name: &str) -> Option<PathBuf> {
+        self.profile.programs.get(name).map(PathBuf::from)
+    }
+
+    fn sshd(&self, argv: &[String], _euid: u32) -> std::result::Result<Output, String> {
+        let tmp = tmp_of(argv);
+        let config = norm(&sshd_config_of(argv)?, tmp.as_deref());
+        let mode = sshd_mode(argv);
+        let r = self
+            .profile
+            .sshd
+            .iter()
+            .find(|r| r.mode == mode && r.config == config)
+            .ok_or_else(|| self.refuse(argv))?;
+        Ok(Output {
+            status: r.status,
+            stdout: denorm(&r.stdout, tmp.as_deref()),
+            stderr: denorm(&r.stderr, tmp.as_deref()),
+        })
+    }
+}
+
+/// Runs the real programs (`inner`) and adds each answer to the profile file `path`
+/// (read, updated and written back, by rename, at every command, so runs add up).
+#[derive(Debug)]
+pub struct Recorder {
+    inner: std::sync::Arc<dyn Runner>,
+    path: PathBuf,
+}
+
+/// One update of a profile file at a time in this process (every `System` has its own
+/// recorder, and tests run in threads).
+static RECORDING: Mutex<()> = Mutex::new(());
+
+impl Recorder {
+    pub fn new(inner: std::sync::Arc<dyn Runner>, path: &Path) -> Recorder {
+        Recorder {
+            inner,
+            path: path.to_path_buf(),
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Profile)) {
+        let _held = RECORDING.lock().unwrap_or_else(|e| e.into_inner());
+        let mut p = if self.path.exists() {
+            match Profile::load(&self.path) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("not recorded: {e}");
+                    return;
+                }
+            }
+        } else {
+            Profile::default()
+        };
+        f(&mut p);
+        // In a stable order, so that a second recording shows only what changed.
+        p.commands.sort_by(|a, b| a.argv.cmp(&b.argv));
+        p.sshd
+            .sort_by(|a, b| (&a.config, &a.mode).cmp(&(&b.config, &b.mode)));
+        p.missing.sort();
+        let written = p.to_toml().and_then(|t| {
+            let part = self.path.with_extension("toml.part");
+            std::fs::write(&part, t)
+                .and_then(|_| std::fs::rename(&part, &self.path))
+                .map_err(|e| Error::invalid(format!("{}: {e}", self.path.display())))
+        });
+        if let Err(e) = written {
+            eprintln!("not recorded: {e}");
+        }
+    }
+}
+
+impl Runner for Recorder {
+    fn run(&self, argv: &[String], stdin: Option<&Secret>) -> Result<Output> {
+        let out = self.inner.run(argv, stdin)?;
+        let tmp = tmp_of(argv);
+        let t = tmp.as_deref();
+        let rec = Record {
+            argv: argv.iter().map(|a| norm(a, t)).collect(),
+            status: out.status,
+            stdout: norm(&out.stdout, t),
+            stderr: norm(&out.stderr, t),
+        };
+        self.update(|p| {
+            p.commands.retain(|r| r.argv != rec.argv);
+            p.commands.push(rec);
+        });
+        Ok(out)
+    }
+
+    fn find_program(&self, name: &str) -> Option<PathBuf> {
+        let found = self.inner.find_program(name);
+        self.update(|p| {
+            p.missing.retain(|m| m != name);
+            p.programs.remove(name);
+            match &found {
+                Some(path) => {
+                    p.programs
+                        .insert(name.to_string(), path.display().to_string());
+                }
+                None => p.missing.push(name.to_string()),
+            }
+        });
+        found
+    }
+
+    fn sshd(&self, argv: &[String], euid: u32) -> std::result::Result<Output, String> {
+        let out = self.inner.sshd(argv, euid)?;
+        let tmp = tmp_of(argv);
+        let t = tmp.as_deref();
+        let config = sshd_config_of(argv)?;
+        // sshd quotes what it cannot parse (`Include /etc/shadow`: a crypt hash): the
+        // profile keeps it scrubbed, as the plan shows it.
+        let rec = SshdRecord {
+            mode: sshd_mode(argv),
+            config: norm(&config, t),
+            status: out.status,
+            stdout: norm(&out.stdout, t),
+            stderr: crate::redact::scrub(&norm(&out.stderr, t)),
+        };
+        self.update(|p| {
+            p.sshd
+                .retain(|r| !(r.mode == rec.mode && r.config == rec.config));
+            p.sshd.push(rec);
+        });
+        Ok(out)
+    }
+}
+
+/// The runner `System::detect` uses: a profile or a recorder when the hidden environment
+/// variables ask for one (a target other than `/` only), else the real programs.
+pub fn runner_from_env(live: bool) -> Result<std::sync::Arc<dyn Runner>> {
+    let real: std::sync::Arc<dyn Runner> = std::sync::Arc::new(crate::exec::Real);
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    match (var(PROFILE_ENV), var(RECORD_ENV)) {
+        (None, None) => Ok(real),
+        (Some(_), Some(_)) => Err(Error::invalid(format!(
+            "{PROFILE_ENV} and {RECORD_ENV}: one or the other"
+        ))),
+        _ if live => Err(Error::invalid(format!(
+            "{PROFILE_ENV} / {RECORD_ENV} are for --root or --demo, never this system"
+        ))),
+        (Some(p), None) => {
+            let path = PathBuf::from(p);
+            let profile = Profile::load(&path)?;
+            Ok(std::sync::Arc::new(ProfileRunner::new(
+                profile,
+                &path.display().to_string(),
+            )))
+        }
+        (None, Some(p)) => Ok(std::sync::Arc::new(Recorder::new(real, Path::new(&p)))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unrecorded_command_is_refused_by_name() {
+        let r = ProfileRunner::new(Profile::default(), "empty.toml");
+        let e = r
+            .run(&["systemctl".into(), "is-active".into(), "x".into()], None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("systemctl is-active x"), "{e}");
+        assert!(e.contains("empty.toml has no record"), "{e}");
+    }
+
+    #[test]
+    fn the_sshd_temporary_directory_is_kept_as_a_placeholder() {
+        let tmp = std::env::temp_dir().join("pbx-harden-sshd-123-4");
+        let arg = tmp.join("throwaway_host_key").display().to_string();
+        let t = tmp_of(std::slice::from_ref(&arg));
+        assert_eq!(t.as_deref(), Some(tmp.display().to_string().as_str()));
+        assert_eq!(norm(&arg, t.as_deref()), "{tmp}/throwaway_host_key");
+    }
+
+    #[test]
+    fn the_demo_profile_parses() {
+        assert!(Profile::demo().is_ok_and(|p| p.programs.contains_key("sshd")));
+    }
+}
