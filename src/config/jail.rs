@@ -133,6 +133,63 @@ impl JailFile {
         })
     }
 
+    /// Every line of the value of `key` in `section` (the first and its continuation lines,
+    /// trimmed; empty ones left out), if set there.
+    pub fn get_lines(&self, section: &str, key: &str) -> Option<Vec<String>> {
+        let kinds = self.kinds();
+        let (s, e) = self.section(&kinds, section)?;
+        let i = (s + 1..e)
+            .rev()
+            .find(|i| matches!(&kinds[*i], Kind::Entry(k, _) if k.eq_ignore_ascii_case(key)))?;
+        let Kind::Entry(_, off) = &kinds[i] else {
+            return None;
+        };
+        let mut out = vec![self.text.lines[i].text[*off..].trim().to_string()];
+        for (k, line) in kinds[i + 1..e].iter().zip(&self.text.lines[i + 1..e]) {
+            match k {
+                Kind::Continuation => out.push(line.text.trim().to_string()),
+                Kind::Comment => {}
+                _ => break,
+            }
+        }
+        out.retain(|l| !l.is_empty());
+        Some(out)
+    }
+
+    /// Set a value of several lines (fail2ban's multi-line `logpath`): the first after the
+    /// key, the others on continuation lines indented under it. Returns true when the file
+    /// changed.
+    pub fn set_lines(&mut self, section: &str, key: &str, values: &[String]) -> bool {
+        let Some((first, rest)) = values.split_first() else {
+            return false;
+        };
+        if self.get_lines(section, key).as_deref() == Some(values) {
+            return false;
+        }
+        let changed = self.set(section, key, first);
+        if rest.is_empty() {
+            return changed;
+        }
+        let kinds = self.kinds();
+        let Some((s, e)) = self.section(&kinds, section) else {
+            return changed;
+        };
+        let Some(i) = (s + 1..e)
+            .rev()
+            .find(|i| matches!(&kinds[*i], Kind::Entry(k, _) if k.eq_ignore_ascii_case(key)))
+        else {
+            return changed;
+        };
+        let Kind::Entry(_, off) = &kinds[i] else {
+            return changed;
+        };
+        let indent = " ".repeat(*off);
+        for (n, v) in rest.iter().enumerate() {
+            self.text.insert(i + 1 + n, format!("{indent}{v}"));
+        }
+        true
+    }
+
     /// Set `key = value` in `section`. Returns true when the file changed.
     pub fn set(&mut self, section: &str, key: &str, value: &str) -> bool {
         let before = self.text.clone();
@@ -245,6 +302,28 @@ mod tests {
             "round trip"
         );
         assert_eq!(j.sections(), vec!["DEFAULT", "sshd", "other", "asterisk"]);
+    }
+
+    #[test]
+    fn values_of_several_lines() {
+        let mut j = JailFile::parse(b"[asterisk]\nlogpath = /a\n          /b\nport = 1\n");
+        assert_eq!(
+            j.get_lines("asterisk", "logpath").unwrap(),
+            vec!["/a", "/b"]
+        );
+        let v = vec!["/var/log/asterisk/security".to_string(), "/m".to_string()];
+        assert!(j.set_lines("asterisk", "logpath", &v));
+        assert!(!j.set_lines("asterisk", "logpath", &v));
+        assert_eq!(
+            String::from_utf8(j.to_bytes()).unwrap(),
+            "[asterisk]\nlogpath = /var/log/asterisk/security\n          /m\nport = 1\n"
+        );
+        assert_eq!(j.get_lines("asterisk", "logpath").unwrap(), v);
+        assert!(j.set_lines("asterisk", "logpath", &v[..1]));
+        assert_eq!(
+            String::from_utf8(j.to_bytes()).unwrap(),
+            "[asterisk]\nlogpath = /var/log/asterisk/security\nport = 1\n"
+        );
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! fail2ban, where APF/BFD are not installed: a `jail.local` (jail.conf is never edited)
-//! that enables `[sshd]` on the SSH port sshd will listen on, and `[asterisk]` reading the log
-//! file logger.conf really writes. It is checked with the real `fail2ban-client -t`, and
-//! `fail2ban-client -d` must show the new SSH port in the `[sshd]` jail's action.
+//! that enables `[sshd]` on the SSH port sshd will listen on (reading the journal,
+//! `backend = systemd`, where there is no auth log file), and `[asterisk]` reading the log
+//! files logger.conf really writes: its SECURITY channel (added to logger.conf's [logfiles]
+//! when there is none, and Asterisk's logger reloaded) and the file with notices. Bans go
+//! through the firewall in charge (`banaction`: nftables, firewalld's rich rules, ufw, or
+//! iptables). It is checked with the real `fail2ban-client -t`, and `fail2ban-client -d`
+//! must show the new SSH port in the `[sshd]` jail's action.
 
 use std::path::{Path, PathBuf};
 
 use crate::answers::{Answers, Fail2banAnswers};
+use crate::config::ini::{IniFile, IniLine};
 use crate::config::jail::JailFile;
 use crate::config::trust::Entry;
 use crate::exec::argv;
-use crate::firewall::{Ctx, FAIL2BAN_DIR, JAIL_LOCAL, Spec};
+use crate::firewall::{Backend, Ctx, FAIL2BAN_DIR, JAIL_LOCAL, Spec, managers::Manager};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus};
 use crate::root::Root;
@@ -82,7 +87,139 @@ pub fn check_maxretry(m: i64) -> Result<(), String> {
     }
 }
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full: bool) {
+/// Asterisk's logger configuration, edited when it has no security channel.
+pub const LOGGER_CONF: &str = "/etc/asterisk/logger.conf";
+
+/// `security => security` added to logger.conf's `[logfiles]`, after its last entry or
+/// include (a `[logfiles]` section is added at the end when there is none); every other
+/// byte stays.
+pub fn enable_security_channel(logger_conf: &[u8]) -> Vec<u8> {
+    const LINE: &str = "security => security";
+    let mut f = IniFile::parse(logger_conf);
+    let mut at = None;
+    let mut current: Option<String> = None;
+    for (i, p) in f.parsed.iter().enumerate() {
+        match p {
+            IniLine::Section { name, .. } => {
+                current = Some(name.to_ascii_lowercase());
+                if current.as_deref() == Some("logfiles") {
+                    at = Some(i + 1);
+                }
+            }
+            IniLine::Entry { .. } | IniLine::Include { .. }
+                if current.as_deref() == Some("logfiles") =>
+            {
+                at = Some(i + 1)
+            }
+            _ => {}
+        }
+    }
+    match at {
+        Some(i) => f.text.insert(i, LINE),
+        None => {
+            if f.text
+                .lines
+                .last()
+                .is_some_and(|l| !l.text.trim().is_empty())
+            {
+                let n = f.text.len();
+                f.text.insert(n, "");
+            }
+            let n = f.text.len();
+            f.text.insert(n, "[logfiles]");
+            f.text.insert(n + 1, LINE);
+        }
+    }
+    f.to_bytes()
+}
+
+/// A program installed under the root (its usual directories).
+fn installed(root: &Root, name: &str) -> bool {
+    ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+        .iter()
+        .any(|d| root.exists(&format!("{d}/{name}")))
+}
+
+/// fail2ban's `banaction` and `banaction_allports` for the firewall in charge: the backend
+/// pbx-harden writes, else the manager detected, else iptables where it is installed and
+/// nftables where only nft is (Debian 12 has no iptables by default). None: leave
+/// jail.conf's choice (APF: its own chains).
+pub fn banaction(sys: &System, backend: Backend) -> Option<(&'static str, &'static str)> {
+    const NFT: (&str, &str) = ("nftables-multiport", "nftables-allports");
+    const FWD: (&str, &str) = (
+        "firewallcmd-rich-rules[actiontype=<multiport>]",
+        "firewallcmd-rich-rules[actiontype=<allports>]",
+    );
+    match backend {
+        Backend::Nftables => return Some(NFT),
+        Backend::Firewalld => return Some(FWD),
+        Backend::Apf | Backend::Freepbx => return None,
+        Backend::Fail2ban | Backend::None => {}
+    }
+    match sys.firewall.managers.first().map(|m| m.manager) {
+        Some(Manager::Nftables) => Some(NFT),
+        Some(Manager::Firewalld) => Some(FWD),
+        Some(Manager::Ufw) => Some(("ufw", "ufw")),
+        Some(Manager::Apf | Manager::Freepbx) => None,
+        None if installed(&sys.root, "iptables") => {
+            Some(("iptables-multiport", "iptables-allports"))
+        }
+        None if installed(&sys.root, "nft") => Some(NFT),
+        None => None,
+    }
+}
+
+/// fail2ban reads the journal through python3-systemd: is it installed under the root?
+fn python_systemd(root: &Root) -> bool {
+    root.exists("/usr/lib/python3/dist-packages/systemd/journal.py")
+        || [
+            "/usr/lib64/python3*/site-packages/systemd/journal.py",
+            "/usr/lib/python3*/site-packages/systemd/journal.py",
+            "/usr/lib/python3*/dist-packages/systemd/journal.py",
+        ]
+        .iter()
+        .any(|g| !root.glob(g).is_empty())
+}
+
+/// OpenSSH 9.8 and later log failed logins as `sshd-session`, which the sshd filter of
+/// fail2ban before 1.1 does not read (neither in files nor in the journal). True when the
+/// root has that sshd and its filter.d/sshd.conf does not know the name.
+fn sshd_session_unread(root: &Root) -> bool {
+    let session = [
+        "/usr/lib/openssh/sshd-session",
+        "/usr/libexec/openssh/sshd-session",
+        "/usr/libexec/sshd-session",
+        "/usr/sbin/sshd-session",
+    ]
+    .iter()
+    .any(|p| root.exists(p));
+    session
+        && root
+            .read_text(&format!("{FAIL2BAN_DIR}/filter.d/sshd.conf"))
+            .ok()
+            .flatten()
+            .is_some_and(|f| !f.contains("sshd-session"))
+}
+
+/// The `[sshd]` filter that also reads `sshd-session` lines (`sshd_session_unread`).
+pub fn sshd_session_filter(journal: bool) -> String {
+    if journal {
+        "sshd[_daemon=\"sshd(?:-session)?\", journalmatch=\"_SYSTEMD_UNIT=sshd.service + \
+         _COMM=sshd + _COMM=sshd-session\"]"
+            .into()
+    } else {
+        "sshd[_daemon=\"sshd(?:-session)?\"]".into()
+    }
+}
+
+pub fn plan(
+    b: &mut Builder<'_>,
+    answers: &Answers,
+    ctx: &Ctx,
+    spec: &Spec,
+    full: bool,
+    backend: Backend,
+) {
     let sys = b.sys;
     let a: Fail2banAnswers = answers.fail2ban.clone().unwrap_or_default();
     if let Some(m) = a.maxretry
@@ -128,18 +265,56 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full
         ignore.push(admin.to_string());
     }
     let ast = &sys.firewall.asterisk;
-    let ast_log = match (&ast.log, &ast.log_problem) {
-        _ if !full => None,
-        (Some(l), _) => Some(l.clone()),
-        (None, Some(p)) if ast.present => {
+    // The files the [asterisk] jail reads: the security channel (added when there is none)
+    // and the file with notices; at least one must exist when fail2ban starts.
+    let mut ast_logs: Vec<String> = Vec::new();
+    let mut new_security: Option<String> = None;
+    if full && ast.present {
+        match (&ast.security_log, &ast.security_log_new) {
+            (Some(s), _) => ast_logs.push(s.clone()),
+            (None, Some(n)) => {
+                new_security = Some(n.clone());
+                ast_logs.push(n.clone());
+            }
+            (None, None) => {}
+        }
+        if let Some(l) = &ast.log
+            && !ast_logs.contains(l)
+        {
+            ast_logs.push(l.clone());
+        }
+        if ast_logs.is_empty()
+            && let Some(p) = &ast.log_problem
+        {
             b.error(
                 "fail2ban",
                 format!("the [asterisk] jail needs a log file with Asterisk's notices: {p}"),
             );
-            None
         }
-        _ => None,
-    };
+    }
+    // The security log a running Asterisk creates at the logger reload, before fail2ban
+    // restarts: the test copy gets an empty file in its place.
+    let planned: Vec<String> = new_security
+        .iter()
+        .filter(|_| sys.root.is_live() && crate::extensions::asterisk_running(&sys.root))
+        .cloned()
+        .collect();
+    // fail2ban refuses a jail none of whose files exist: leave it off until one does.
+    if !ast_logs.is_empty()
+        && !ast_logs
+            .iter()
+            .any(|l| sys.root.exists(l) || planned.contains(l))
+    {
+        b.warn(
+            "fail2ban",
+            format!(
+                "the [asterisk] jail is left off: none of the files it would read exists yet \
+                 ({}); Asterisk creates them when it runs: run pbx-harden again then",
+                ast_logs.join(", ")
+            ),
+        );
+        ast_logs.clear();
+    }
     if b.has_errors_for("fail2ban") || b.has_errors_for("firewall") {
         return;
     }
@@ -170,6 +345,31 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full
         .join(",");
     let mut jails = vec![format!("[sshd] port {ports}")];
     if full {
+        // [DEFAULT] first in a new file.
+        match (banaction(sys, backend), j.get("DEFAULT", "banaction")) {
+            // The admin's own choice in jail.local stays; said when it is another firewall's.
+            (Some((multi, _)), Some(mine)) if mine != multi => {
+                let family = |a: &str| a.split(['-', '[']).next().unwrap_or("").to_string();
+                if family(&mine) != family(multi) {
+                    b.warn(
+                        "fail2ban",
+                        format!(
+                            "jail.local bans with banaction = {mine} (kept); the firewall in \
+                             charge here bans with {multi}"
+                        ),
+                    );
+                }
+            }
+            (Some((multi, all)), _) => {
+                j.set("DEFAULT", "banaction", multi);
+                j.set("DEFAULT", "banaction_allports", all);
+                jails.push(format!(
+                    "bans with {}",
+                    multi.split('[').next().unwrap_or(multi)
+                ));
+            }
+            (None, _) => {}
+        }
         j.set("sshd", "enabled", "true");
     }
     j.set("sshd", "port", &ports);
@@ -180,6 +380,15 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full
             }
             None if sys.init == Init::Systemd => {
                 j.set("sshd", "backend", "systemd");
+                jails[0].push_str(" (journal)");
+                if !python_systemd(&sys.root) {
+                    b.warn(
+                        "fail2ban",
+                        "there is no auth log file, so the [sshd] jail reads the journal, which \
+                         fail2ban does through python3-systemd: install it (apt-get install \
+                         python3-systemd), or the [sshd] jail does not start",
+                    );
+                }
             }
             None => {
                 let l = if sys.os.family == Family::Debian {
@@ -195,12 +404,54 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full
             }
         }
     }
-    if let Some(log) = &ast_log {
-        j.set("asterisk", "enabled", "true");
-        j.set("asterisk", "logpath", log);
-        jails.push(format!("[asterisk] {log}"));
+    if full && j.get("sshd", "filter").is_none() && sshd_session_unread(&sys.root) {
+        let journal = j.get("sshd", "backend").as_deref() == Some("systemd");
+        j.set("sshd", "filter", &sshd_session_filter(journal));
+        b.warn(
+            "fail2ban",
+            "this OpenSSH logs failed logins as sshd-session, which this fail2ban's sshd \
+             filter does not read (fail2ban 1.1 does): the [sshd] jail's filter is given that \
+             name",
+        );
     }
-    for (section, on) in [("sshd", full), ("asterisk", ast_log.is_some())] {
+    if !ast_logs.is_empty() {
+        j.set("asterisk", "enabled", "true");
+        // Files, whatever [DEFAULT] says (Debian 13 reads the journal by default).
+        j.set("asterisk", "backend", "auto");
+        j.set_lines("asterisk", "logpath", &ast_logs);
+        jails.push(format!("[asterisk] {}", ast_logs.join(" + ")));
+    }
+    if let Some(n) = &new_security {
+        let before = b.current(LOGGER_CONF).ok().flatten().unwrap_or_default();
+        b.write(
+            LOGGER_CONF,
+            Some(enable_security_channel(&before)),
+            0o644,
+            "Asterisk's security log for fail2ban",
+        );
+        b.summary.firewall.push(format!(
+            "Asterisk: security => security in logger.conf [logfiles] ({n})"
+        ));
+        if sys.root.is_live() {
+            crate::extensions::reload_asterisk(
+                b,
+                "fail2ban",
+                &["logger reload"],
+                "the security channel of logger.conf (the [asterisk] jail reads it from the \
+                 next fail2ban restart after that)",
+            );
+        } else {
+            b.warn(
+                "fail2ban",
+                format!(
+                    "Asterisk writes {n} once it reloads its logger (asterisk -rx 'logger \
+                     reload') or starts; the [asterisk] jail reads it from the next fail2ban \
+                     restart after that"
+                ),
+            );
+        }
+    }
+    for (section, on) in [("sshd", full), ("asterisk", !ast_logs.is_empty())] {
         if !on {
             continue;
         }
@@ -239,7 +490,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec, full
     // The real fail2ban reads it.
     let port = ctx.ssh_port();
     let name = "fail2ban-client -t accepts jail.local";
-    match validate(sys, &after) {
+    match validate_with(sys, &after, &planned) {
         None => {
             b.check(
                 name,
@@ -370,10 +621,26 @@ impl Drop for TempDir {
 /// Check `jail_local` with the real fail2ban of this host against the target's fail2ban
 /// configuration: `fail2ban-client -c COPY -t`, then `-d`. `None` when fail2ban-client is
 /// not installed; `Err` with fail2ban's own words when it refuses. With `--root`, log paths
-/// in jail.local are looked up inside the root.
+/// in jail.local are looked up inside the root; those in `planned` (files apply creates)
+/// are empty files of the test copy.
 pub fn validate(sys: &System, jail_local: &[u8]) -> Option<Result<String, String>> {
+    validate_with(sys, jail_local, &[])
+}
+
+/// `validate`, with the log files apply creates before fail2ban restarts.
+pub fn validate_with(
+    sys: &System,
+    jail_local: &[u8],
+    planned: &[String],
+) -> Option<Result<String, String>> {
     let client = crate::system::find_program("fail2ban-client")?;
-    Some(run_validation(&*sys.runner, &sys.root, &client, jail_local))
+    Some(run_validation(
+        &*sys.runner,
+        &sys.root,
+        &client,
+        jail_local,
+        planned,
+    ))
 }
 
 fn run_validation(
@@ -381,6 +648,7 @@ fn run_validation(
     root: &Root,
     client: &Path,
     jail_local: &[u8],
+    planned: &[String],
 ) -> Result<String, String> {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -392,15 +660,24 @@ fn run_validation(
     copy_dir(&root.host(FAIL2BAN_DIR), &tmp.0)
         .map_err(|e| format!("cannot copy {}: {e}", root.display(FAIL2BAN_DIR)))?;
     let mut j = JailFile::parse(jail_local);
-    if !root.is_live() {
-        for s in j.sections() {
-            if let Some(lp) = j.get(&s, "logpath")
-                && lp.starts_with('/')
-                && !lp.contains(char::is_whitespace)
-            {
-                j.set(&s, "logpath", &root.host(&lp).display().to_string());
+    for s in j.sections() {
+        let Some(lines) = j.get_lines(&s, "logpath") else {
+            continue;
+        };
+        let mut moved = Vec::new();
+        for (n, lp) in lines.iter().enumerate() {
+            if planned.contains(lp) {
+                let p = tmp.0.join(format!("planned-{n}.log"));
+                std::fs::write(&p, "")
+                    .map_err(|e| format!("cannot write a test copy of {lp}: {e}"))?;
+                moved.push(p.display().to_string());
+            } else if !root.is_live() && lp.starts_with('/') && !lp.contains(char::is_whitespace) {
+                moved.push(root.host(lp).display().to_string());
+            } else {
+                moved.push(lp.clone());
             }
         }
+        j.set_lines(&s, "logpath", &moved);
     }
     std::fs::write(tmp.0.join("jail.local"), j.to_bytes())
         .map_err(|e| format!("cannot write a test copy of jail.local: {e}"))?;

@@ -791,7 +791,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
         Backend::Fail2ban => {
             // Without fail2ban answers (an SSH move only), the [sshd] jail just follows the port.
             let full = answers.firewall.is_some() || answers.fail2ban.is_some();
-            fail2ban::plan(b, answers, &ctx, &spec, full);
+            fail2ban::plan(b, answers, &ctx, &spec, full, backend);
             if let Some(info) = &fw.apf
                 && ctx.moved
             {
@@ -820,7 +820,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
     }
     if f2b_alongside && !b.has_errors_for("firewall") {
         // Without fail2ban answers (an SSH move only), the [sshd] jail just follows the port.
-        fail2ban::plan(b, answers, &ctx, &spec, answers.fail2ban.is_some());
+        fail2ban::plan(b, answers, &ctx, &spec, answers.fail2ban.is_some(), backend);
     }
     if fw.bfd.is_some() {
         if answers.bfd.is_some() || spec.trust_admin.is_some() {

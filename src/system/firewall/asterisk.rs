@@ -25,6 +25,12 @@ pub struct AsteriskPorts {
     pub log: Option<String>,
     /// Why no log file could be chosen, when `log` is None.
     pub log_problem: Option<String>,
+    /// A file channel of logger.conf with the `security` level (fail2ban's best source: the
+    /// SECURITY events of res_security_log, for chan_sip and chan_pjsip alike).
+    pub security_log: Option<String>,
+    /// Where a `security => security` channel added to logger.conf's [logfiles] would write,
+    /// when there is none yet (None when logger.conf is missing or the name is taken).
+    pub security_log_new: Option<String>,
 }
 
 /// (section, key, value) of a configuration file with its includes expanded.
@@ -198,7 +204,66 @@ pub fn detect(root: &Root, hostname: &str) -> AsteriskPorts {
         Ok(p) => a.log = Some(p),
         Err(e) => a.log_problem = Some(e),
     }
+    if let Some(f) = log_files(root, hostname) {
+        a.security_log = f
+            .iter()
+            .find(|(_, name, _, security)| *security && name != "console")
+            .map(|(p, ..)| p.clone());
+        if a.security_log.is_none() && !f.iter().any(|(_, name, ..)| name == "security") {
+            a.security_log_new = Some(channel_path(root, hostname, "security"));
+        }
+    }
     a
+}
+
+/// `astlogdir` of asterisk.conf (default /var/log/asterisk).
+fn logdir(root: &Root) -> String {
+    read_conf(root, "asterisk.conf")
+        .and_then(|a| {
+            a.into_iter()
+                .find(|(s, k, _)| s.eq_ignore_ascii_case("directories") && k == "astlogdir")
+                .map(|(_, _, v)| v)
+        })
+        .unwrap_or_else(|| "/var/log/asterisk".into())
+}
+
+/// The file a logger.conf channel `name` writes: relative to astlogdir, `.HOSTNAME` with
+/// `appendhostname = yes`.
+fn channel_path(root: &Root, hostname: &str, name: &str) -> String {
+    let append_host = read_conf(root, "logger.conf").is_some_and(|c| {
+        c.iter()
+            .any(|(s, k, v)| s.eq_ignore_ascii_case("general") && k == "appendhostname" && yes(v))
+    });
+    let mut path = if name.starts_with('/') {
+        name.to_string()
+    } else {
+        format!("{}/{name}", logdir(root).trim_end_matches('/'))
+    };
+    if append_host {
+        path = format!("{path}.{hostname}");
+    }
+    path
+}
+
+/// Every channel of logger.conf's [logfiles] but syslog ones: (file, channel name, has
+/// notice, has security). None without logger.conf.
+fn log_files(root: &Root, hostname: &str) -> Option<Vec<(String, String, bool, bool)>> {
+    let conf = read_conf(root, "logger.conf")?;
+    let mut out = Vec::new();
+    for (s, name, levels) in &conf {
+        if !s.eq_ignore_ascii_case("logfiles") || name.starts_with("syslog") {
+            continue;
+        }
+        let levels = levels.rsplit(']').next().unwrap_or("").to_ascii_lowercase();
+        let has = |l: &str| levels.split(',').any(|x| x.trim() == l || x.trim() == "*");
+        out.push((
+            channel_path(root, hostname, name),
+            name.clone(),
+            has("notice"),
+            has("security"),
+        ));
+    }
+    Some(out)
 }
 
 /// The file of logger.conf that carries the NOTICE / SECURITY lines fail2ban's asterisk
