@@ -866,6 +866,9 @@ mod json {
                 ConfirmStep::SetShellVar { path, key, value } => {
                     format!("set {key}=\"{value}\" in {path}")
                 }
+                ConfirmStep::RemoveFromShellList { path, key, item } => {
+                    format!("take {item} out of {key} in {path}")
+                }
                 ConfirmStep::Run { argv } => argv.join(" "),
             })
             .collect()

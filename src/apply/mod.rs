@@ -1245,6 +1245,16 @@ pub fn confirm(root: &Root, _env: &crate::system::Env, here: bool) -> Result<Con
                 }
                 steps.push(format!("{path}: {key}=\"{value}\""));
             }
+            ConfirmStep::RemoveFromShellList { path, key, item } => {
+                let host = root.host(path);
+                let bytes = std::fs::read(&host).at(&host)?;
+                let mut f = crate::config::shellvars::ShellVars::parse(&bytes);
+                if f.remove_list_item(key, item) {
+                    let meta = fsops::meta_of(&host).at(&host)?;
+                    fsops::write_atomic(&host, &f.to_bytes(), &meta).at(&host)?;
+                }
+                steps.push(format!("{path}: {item} out of {key}"));
+            }
             ConfirmStep::Run { argv } => {
                 if j.live {
                     crate::exec::run_ok(argv, None)?;

@@ -155,6 +155,56 @@ impl ShellVars {
         true
     }
 
+    /// Take every element equal to `item` out of the list in the last assignment of `key`
+    /// (elements separated by commas or blanks, as APF's port lists): the element goes with
+    /// the separator after it (before it, for the last one); the other elements and their
+    /// separators stay as they are. Returns true when the file changed.
+    pub fn remove_list_item(&mut self, key: &str, item: &str) -> bool {
+        let Some(value) = self.get(key).map(str::to_string) else {
+            return false;
+        };
+        let is_sep = |c: char| c == ',' || c.is_whitespace();
+        // (start, end) of each element, in bytes.
+        let mut elems: Vec<(usize, usize)> = Vec::new();
+        let mut start = None;
+        for (i, c) in value.char_indices() {
+            match (is_sep(c), start) {
+                (true, Some(s)) => {
+                    elems.push((s, i));
+                    start = None;
+                }
+                (false, None) => start = Some(i),
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            elems.push((s, value.len()));
+        }
+        let mut cut: Vec<(usize, usize)> = Vec::new();
+        for (k, &(s, e)) in elems.iter().enumerate() {
+            if &value[s..e] != item {
+                continue;
+            }
+            match (elems.get(k + 1), k.checked_sub(1).map(|j| elems[j])) {
+                (Some(&(next, _)), _) => cut.push((s, next)),
+                (None, Some((_, prev_end))) => cut.push((prev_end, e)),
+                (None, None) => cut.push((s, e)),
+            }
+        }
+        if cut.is_empty() {
+            return false;
+        }
+        let mut out = String::new();
+        let mut at = 0;
+        for (s, e) in cut {
+            let s = s.max(at);
+            out.push_str(&value[at..s]);
+            at = e.max(at);
+        }
+        out.push_str(&value[at..]);
+        self.set(key, &out)
+    }
+
     /// Replace the text inside the double quotes of the last assignment of `key` verbatim:
     /// the caller writes shell syntax that bash must expand later (BFD's
     /// `BAN_COMMAND="/etc/apf/apf -d $ATTACK_HOST {bfd.$MOD}"`). False when the key is missing
@@ -327,5 +377,28 @@ mod tests {
         let v = ShellVars::parse(b"TIME_ZONE=`date +\"%z\"`\nA=$(echo b c)\n");
         assert_eq!(v.get("TIME_ZONE"), Some("`date +\"%z\"`"));
         assert_eq!(v.get("A"), Some("$(echo b c)"));
+    }
+
+    #[test]
+    fn removes_a_list_item_in_place() {
+        let src = b"# ports\nIG_TCP_CPORTS=\"2222,22,80,5060_5061\" # keep\nX=\"22\"\n";
+        let mut v = ShellVars::parse(src);
+        assert!(v.remove_list_item("IG_TCP_CPORTS", "22"));
+        assert_eq!(
+            v.to_bytes(),
+            b"# ports\nIG_TCP_CPORTS=\"2222,80,5060_5061\" # keep\nX=\"22\"\n"
+        );
+        assert!(!v.remove_list_item("IG_TCP_CPORTS", "22"));
+        assert!(!v.remove_list_item("IG_TCP_CPORTS", "5060"));
+        assert!(!v.remove_list_item("MISSING", "22"));
+        let mut v = ShellVars::parse(b"L=\"80, 443 22\"\n");
+        assert!(v.remove_list_item("L", "22"));
+        assert_eq!(v.get("L"), Some("80, 443"));
+        let mut v = ShellVars::parse(b"L=\"22,22,80\"\n");
+        assert!(v.remove_list_item("L", "22"));
+        assert_eq!(v.get("L"), Some("80"));
+        let mut v = ShellVars::parse(b"L=22\n");
+        assert!(v.remove_list_item("L", "22"));
+        assert_eq!(v.get("L"), Some(""));
     }
 }

@@ -223,7 +223,7 @@ pub fn plan(
         .unwrap_or_else(|| "(no VERSION file)".into());
 
     let iface_keys = interfaces(b, &a, &mut conf, fmt);
-    inbound_ports(b, ctx, spec, &mut conf);
+    let window = inbound_ports(b, ctx, spec, &mut conf);
     egress(b, answers, &a, &mut conf, full);
     feeds(b, &a, &mut conf, fmt);
     tos(b, &a, &mut conf);
@@ -258,6 +258,17 @@ pub fn plan(
         }
         conf.set("DEVEL_MODE", "1");
         b.write(APF_CONF, Some(conf.vars.to_bytes()), 0o600, WHY);
+        if !window.is_empty() {
+            b.write(
+                APF_CONF,
+                Some(conf.vars.to_bytes()),
+                0o600,
+                &format!(
+                    "the old SSH port {} stays in IG_TCP_CPORTS until confirm",
+                    join_ports(&window)
+                ),
+            );
+        }
         if allow_changed {
             b.write(
                 &allow_path,
@@ -283,6 +294,13 @@ pub fn plan(
             );
         }
         let apf_bin = format!("{install}/apf");
+        for o in &window {
+            b.on_confirm.push(ConfirmStep::RemoveFromShellList {
+                path: APF_CONF.into(),
+                key: "IG_TCP_CPORTS".into(),
+                item: o.to_string(),
+            });
+        }
         b.on_confirm.push(ConfirmStep::SetShellVar {
             path: APF_CONF.into(),
             key: "DEVEL_MODE".into(),
@@ -294,7 +312,7 @@ pub fn plan(
         if sys.root.is_live() {
             live_actions(b, &conf, &install, &apf_bin);
         }
-        summary(b, &conf, &version, ctx, &trusted, spec, full);
+        summary(b, &conf, &version, ctx, &trusted, spec, full, &window);
     }
 
     checks(
@@ -423,11 +441,38 @@ fn interfaces(
     iface_keys
 }
 
-/// IG_TCP_CPORTS (the SSH ports kept open through a move), IG_UDP_CPORTS, HELPER_SSH_PORT.
-fn inbound_ports(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec, conf: &mut VarEdit) {
+/// The old SSH ports a move closes (those the ports after the plan leave out).
+fn closing_ssh_ports(ctx: &Ctx) -> Vec<u16> {
+    if !ctx.moved {
+        return Vec::new();
+    }
+    ctx.old_ssh_ports
+        .iter()
+        .copied()
+        .filter(|o| !ctx.ssh_ports.contains(o))
+        .collect()
+}
+
+/// IG_TCP_CPORTS (the new SSH port added; after a move the old one stays until confirm),
+/// IG_UDP_CPORTS, HELPER_SSH_PORT. Returns the old SSH ports kept in IG_TCP_CPORTS for the
+/// window: confirm takes them out of the list.
+fn inbound_ports(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec, conf: &mut VarEdit) -> Vec<u16> {
     let cur_tcp = conf.get("IG_TCP_CPORTS").unwrap_or_default();
+    let closing = closing_ssh_ports(ctx);
+    let mut window = Vec::new();
     match &spec.tcp {
-        Some(list) => set_ports(conf, "IG_TCP_CPORTS", list),
+        Some(list) => {
+            // The answers' list, plus the old SSH port until confirm (sshd listens there
+            // until it restarts, and the admin's session runs through it).
+            let mut list = list.clone();
+            for o in &closing {
+                if !list.iter().any(|r| r.contains(*o)) {
+                    list.push(PortRange::one(*o));
+                    window.push(*o);
+                }
+            }
+            set_ports(conf, "IG_TCP_CPORTS", &list);
+        }
         None => {
             let bad = ports::apf_bad_tokens(&cur_tcp);
             if !bad.is_empty() {
@@ -441,23 +486,16 @@ fn inbound_ports(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec, conf: &mut VarEdit
                 );
             }
             let mut tokens = ports::apf_tokens(&cur_tcp);
-            let mut at = None;
-            if ctx.moved {
-                let mut i = 0;
-                while i < tokens.len() {
-                    let old = ctx
-                        .old_ssh_ports
-                        .iter()
-                        .any(|o| !ctx.ssh_ports.contains(o) && tokens[i] == o.to_string());
-                    if old {
-                        tokens.remove(i);
-                        at.get_or_insert(i);
-                    } else {
-                        i += 1;
-                    }
+            // The new port goes where the old one is (it stays after it until confirm).
+            let at = tokens
+                .iter()
+                .position(|t| closing.iter().any(|o| *t == o.to_string()));
+            for o in &closing {
+                if tokens.iter().any(|t| *t == o.to_string()) {
+                    window.push(*o);
                 }
             }
-            let mut changed = at.is_some();
+            let mut changed = false;
             for p in ctx.ssh_ports.iter().rev() {
                 if !ports::apf_list_opens(&tokens.join(","), *p) {
                     tokens.insert(at.unwrap_or(0).min(tokens.len()), p.to_string());
@@ -473,6 +511,7 @@ fn inbound_ports(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec, conf: &mut VarEdit
         set_ports(conf, "IG_UDP_CPORTS", list);
     }
     conf.set("HELPER_SSH_PORT", &ctx.ssh_port().to_string());
+    window
 }
 
 /// EGF and the egress port lists, with what egress filtering would cut off.
@@ -831,7 +870,20 @@ fn live_actions(b: &mut Builder<'_>, conf: &VarEdit, install: &str, apf_bin: &st
             CheckStatus::Fail(format!("{apf_bin} is missing")),
         );
     }
-    b.actions.extend(restart_actions(install, apf_bin, v6));
+    // Before sshd's restart: the new port is open when sshd listens on it (the old one
+    // stays in the list until confirm).
+    crate::firewall::nftables::insert_before_ssh(
+        &mut b.actions,
+        restart_actions(install, apf_bin, v6),
+    );
+}
+
+fn join_ports(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The commands around an APF restart on the live system: save the running rules into the
@@ -872,6 +924,7 @@ fn summary(
     trusted: &[HostItem],
     spec: &Spec,
     full: bool,
+    window: &[u16],
 ) {
     let s = &mut b.summary.firewall;
     s.push(format!(
@@ -886,6 +939,13 @@ fn summary(
         s.push(format!(
             "APF: only the SSH port follows the move to {} (firewall.backend is not \"apf\")",
             ctx.ssh_port()
+        ));
+    }
+    if !window.is_empty() {
+        s.push(format!(
+            "APF: the old SSH port {} stays open until confirm (confirm takes it out of \
+             IG_TCP_CPORTS and restarts APF; rollback restores the previous rules)",
+            join_ports(window)
         ));
     }
     if !trusted.is_empty() {

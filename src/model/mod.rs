@@ -36,6 +36,14 @@ pub enum ConfirmStep {
         key: String,
         value: String,
     },
+    /// Take `item` out of the list in `key` (APF's IG_TCP_CPORTS: the old SSH port, kept
+    /// open until confirm), editing the file in place: whatever else the list holds by then,
+    /// including entries added during the window, stays.
+    RemoveFromShellList {
+        path: String,
+        key: String,
+        item: String,
+    },
     Run {
         argv: Vec<String>,
     },
@@ -151,7 +159,9 @@ impl Plan {
             out.extend(a.touches(sys));
         }
         for c in &self.on_confirm {
-            if let ConfirmStep::SetShellVar { path, .. } = c {
+            if let ConfirmStep::SetShellVar { path, .. }
+            | ConfirmStep::RemoveFromShellList { path, .. } = c
+            {
                 out.push(path.clone());
             }
         }

@@ -196,6 +196,9 @@ pub fn render(plan: &Plan, sys: &System) -> String {
                 ConfirmStep::SetShellVar { path, key, value } => {
                     o.push_str(&format!("  set {key}=\"{value}\" in {path}\n"))
                 }
+                ConfirmStep::RemoveFromShellList { path, key, item } => {
+                    o.push_str(&format!("  take {item} out of {key} in {path}\n"))
+                }
                 ConfirmStep::Run { argv } => o.push_str(&format!(
                     "  {}{}\n",
                     argv.join(" "),

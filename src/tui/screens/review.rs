@@ -171,6 +171,9 @@ impl State {
                     ConfirmStep::SetShellVar { path, key, value } => {
                         v.push((format!(" {path}: {key}=\"{value}\""), Kind::Plain))
                     }
+                    ConfirmStep::RemoveFromShellList { path, key, item } => {
+                        v.push((format!(" {path}: {item} out of {key}"), Kind::Plain))
+                    }
                     ConfirmStep::Run { argv } => {
                         v.push((format!(" {}", argv.join(" ")), Kind::Plain))
                     }
