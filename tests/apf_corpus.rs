@@ -41,6 +41,27 @@ spamhaus = true
 tos = true
 "#;
 
+/// What confirm does to the files (its commands aside), done by hand on a root.
+fn confirm_files(root: &Path, p: &pbx_harden::plan::Plan) {
+    for step in &p.on_confirm {
+        let (path, f): (&str, Box<dyn Fn(&mut ShellVars) -> bool>) = match step {
+            ConfirmStep::SetShellVar { path, key, value } => {
+                (path, Box::new(move |v: &mut ShellVars| v.set(key, value)))
+            }
+            ConfirmStep::RemoveFromShellList { path, key, item } => (
+                path,
+                Box::new(move |v: &mut ShellVars| v.remove_list_item(key, item)),
+            ),
+            ConfirmStep::Run { .. } => continue,
+        };
+        let host = root.join(path.trim_start_matches('/'));
+        let mut vars = ShellVars::parse(&std::fs::read(&host).unwrap());
+        if f(&mut vars) {
+            std::fs::write(&host, vars.to_bytes()).unwrap();
+        }
+    }
+}
+
 fn format_of(dir: &Path) -> TrustFormat {
     let v = std::fs::read_to_string(dir.join("VERSION")).unwrap();
     TrustFormat::from_version(v.trim().trim_start_matches("version:")).unwrap()
@@ -119,7 +140,8 @@ fn full_plan_on_every_apf_version() {
             "{v}"
         );
         let want: BTreeMap<&str, &str> = [
-            ("IG_TCP_CPORTS", "22022,80,443,5060"),
+            // The old SSH port until confirm.
+            ("IG_TCP_CPORTS", "22022,80,443,5060,22"),
             ("IG_UDP_CPORTS", "5060,10000_20000"),
             ("HELPER_SSH_PORT", "22022"),
             ("DEVEL_MODE", "1"),
@@ -211,14 +233,26 @@ fn full_plan_on_every_apf_version() {
             matches!(check(&p, "egress filter"), CheckStatus::Pass(_)),
             "{v}"
         );
-        assert!(p.on_confirm.contains(&ConfirmStep::SetShellVar {
-            path: "/etc/apf/conf.apf".into(),
-            key: "DEVEL_MODE".into(),
-            value: "0".into()
-        }));
-        assert!(p.on_confirm.contains(&ConfirmStep::Run {
-            argv: vec!["/etc/apf/apf".into(), "-r".into()]
-        }));
+        // Confirm: the old port out of the list and DEVEL_MODE off, then the restart.
+        assert_eq!(
+            p.on_confirm,
+            vec![
+                ConfirmStep::RemoveFromShellList {
+                    path: "/etc/apf/conf.apf".into(),
+                    key: "IG_TCP_CPORTS".into(),
+                    item: "22".into(),
+                },
+                ConfirmStep::SetShellVar {
+                    path: "/etc/apf/conf.apf".into(),
+                    key: "DEVEL_MODE".into(),
+                    value: "0".into()
+                },
+                ConfirmStep::Run {
+                    argv: vec!["/etc/apf/apf".into(), "-r".into()]
+                },
+            ],
+            "{v}"
+        );
     }
 }
 
@@ -247,7 +281,8 @@ fn an_ssh_move_alone_opens_the_new_port_in_every_apf_version() {
             .map(|s| s.to_string())
             .collect();
         let read = source_bytes(&conf, &keys, &[]);
-        assert_eq!(read["IG_TCP_CPORTS"], "22022", "{v}");
+        // The old port stays open until confirm.
+        assert_eq!(read["IG_TCP_CPORTS"], "22022,22", "{v}");
         assert_eq!(read["HELPER_SSH_PORT"], "22022", "{v}");
         assert_eq!(read["DEVEL_MODE"], "1", "{v}");
         assert_eq!(
@@ -256,6 +291,34 @@ fn an_ssh_move_alone_opens_the_new_port_in_every_apf_version() {
             "{v}"
         );
         assert!(change(&p, "/etc/apf/allow_hosts.rules").is_none(), "{v}");
+        assert!(
+            p.summary
+                .firewall
+                .iter()
+                .any(|l| l.contains("old SSH port 22 stays open until confirm")),
+            "{v}: {:?}",
+            p.summary.firewall
+        );
+
+        // Confirm takes out the old port only: an entry another admin added meanwhile stays.
+        write_all(t.path(), &p);
+        let host = t.path().join("etc/apf/conf.apf");
+        let mut vars = ShellVars::parse(&std::fs::read(&host).unwrap());
+        assert!(vars.set("IG_TCP_CPORTS", "22022,22,8443"));
+        let window = vars.to_bytes();
+        std::fs::write(&host, &window).unwrap();
+        confirm_files(t.path(), &p);
+        let confirmed = std::fs::read(&host).unwrap();
+        let read = source_bytes(&confirmed, &keys, &[]);
+        assert_eq!(read["IG_TCP_CPORTS"], "22022,8443", "{v}");
+        assert_eq!(read["DEVEL_MODE"], "0", "{v}");
+        for (n, b, a) in changed_lines(&window, &confirmed) {
+            let on_line = keys_on(&b);
+            assert!(
+                on_line.iter().all(|k| k == "IG_TCP_CPORTS" || k == "DEVEL_MODE"),
+                "{v}: line {n} changed at confirm:\n-{b}+{a}"
+            );
+        }
     }
 }
 
@@ -274,14 +337,12 @@ fn nothing_to_do_leaves_every_apf_file_alone_and_a_second_run_changes_nothing() 
             "{v}: {:?}",
             p.changes.iter().map(|c| &c.path).collect::<Vec<_>>()
         );
-        // Apply FULL by hand, confirm (DEVEL_MODE=0), plan again: nothing left to do.
+        // Apply FULL by hand, confirm (the old SSH port out, DEVEL_MODE=0), plan again:
+        // nothing left to do.
         let (_s, p) = plan_for(t.path(), FULL);
         assert!(p.is_valid(), "{v}: {:#?}", errors(&p));
         write_all(t.path(), &p);
-        let conf = t.path().join("etc/apf/conf.apf");
-        let mut vars = ShellVars::parse(&std::fs::read(&conf).unwrap());
-        vars.set("DEVEL_MODE", "0");
-        std::fs::write(&conf, vars.to_bytes()).unwrap();
+        confirm_files(t.path(), &p);
         let (_s, again) = plan_for(t.path(), FULL);
         assert!(again.is_valid(), "{v}: {:#?}", errors(&again));
         assert!(
