@@ -209,7 +209,20 @@ fn ports_are_validated_strictly_with_the_answers_key() {
     }
     let conf = after(&p, "/etc/apf/conf.apf");
     let v = source_bytes(&conf, &["IG_TCP_CPORTS".to_string()], &[]);
-    assert_eq!(v["IG_TCP_CPORTS"], "22022,5061");
+    // The old SSH port until confirm, and the plan says so.
+    assert_eq!(v["IG_TCP_CPORTS"], "22022,5061,22");
+    assert!(w.contains("closes when the change is confirmed"), "{w}");
+    let why = &p
+        .changes
+        .iter()
+        .find(|c| c.path == "/etc/apf/conf.apf")
+        .unwrap()
+        .why;
+    assert!(
+        why.iter()
+            .any(|w| w == "the old SSH port 22 stays in IG_TCP_CPORTS until confirm"),
+        "{why:?}"
+    );
 }
 
 #[test]
@@ -315,7 +328,7 @@ fn backend_none_still_opens_the_moved_ssh_port_in_apf() {
         &["IG_TCP_CPORTS".to_string(), "HELPER_SSH_PORT".to_string()],
         &[],
     );
-    assert_eq!(v["IG_TCP_CPORTS"], "22022");
+    assert_eq!(v["IG_TCP_CPORTS"], "22022,22");
     assert_eq!(v["HELPER_SSH_PORT"], "22022");
     // Without APF and without a backend: the check says it could not look.
     let t = root_with(From::Absent, From::Absent);

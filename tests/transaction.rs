@@ -176,7 +176,7 @@ fn reconfiguration_is_idempotent_and_minimal() {
         "{out}"
     );
     // Only the lines that follow the port change: Port in sshd_config; in conf.apf the open
-    // port, APF's SSH helper and DEVEL_MODE for the confirm window.
+    // port (the old one too until confirm), APF's SSH helper and DEVEL_MODE for the window.
     let added: Vec<&str> = out
         .lines()
         .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
@@ -187,9 +187,35 @@ fn reconfiguration_is_idempotent_and_minimal() {
             "+Port 23023",
             "+DEVEL_MODE=\"1\"",
             "+HELPER_SSH_PORT=\"23023\"",
-            "+IG_TCP_CPORTS=\"23023\""
+            "+IG_TCP_CPORTS=\"23023,22022\""
         ],
         "{out}"
+    );
+    assert!(
+        out.contains(
+            "On confirm:\n  take 22022 out of IG_TCP_CPORTS in /etc/apf/conf.apf\n  \
+             set DEVEL_MODE=\"0\" in /etc/apf/conf.apf\n  /etc/apf/apf -r"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("the old SSH port 22022 stays in IG_TCP_CPORTS until confirm"),
+        "{out}"
+    );
+    // Apply and confirm: the old port leaves the list, nothing else changes.
+    let o = pbx(t.path(), &["apply", "--answers", a2.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let conf = t.path().join("etc/apf/conf.apf");
+    let window = std::fs::read_to_string(&conf).unwrap();
+    assert!(window.contains("\nIG_TCP_CPORTS=\"23023,22022\""), "{window}");
+    let o = pbx(t.path(), &["confirm"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let confirmed = std::fs::read_to_string(&conf).unwrap();
+    assert_eq!(
+        confirmed,
+        window
+            .replace("\nIG_TCP_CPORTS=\"23023,22022\"", "\nIG_TCP_CPORTS=\"23023\"")
+            .replace("\nDEVEL_MODE=\"1\"", "\nDEVEL_MODE=\"0\"")
     );
 }
 

@@ -418,7 +418,8 @@ fn port_lists(
                         b.warn(
                             key,
                             format!(
-                                "{old} is left out: SSH moves to {}; the old port is closed",
+                                "{old} is left out: SSH moves to {}; the old port closes when the \
+                                 change is confirmed",
                                 ctx.ssh_port()
                             ),
                         );
