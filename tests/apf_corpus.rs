@@ -44,19 +44,19 @@ tos = true
 /// What confirm does to the files (its commands aside), done by hand on a root.
 fn confirm_files(root: &Path, p: &pbx_harden::plan::Plan) {
     for step in &p.on_confirm {
-        let (path, f): (&str, Box<dyn Fn(&mut ShellVars) -> bool>) = match step {
-            ConfirmStep::SetShellVar { path, key, value } => {
-                (path, Box::new(move |v: &mut ShellVars| v.set(key, value)))
-            }
-            ConfirmStep::RemoveFromShellList { path, key, item } => (
-                path,
-                Box::new(move |v: &mut ShellVars| v.remove_list_item(key, item)),
-            ),
+        let path = match step {
+            ConfirmStep::SetShellVar { path, .. }
+            | ConfirmStep::RemoveFromShellList { path, .. } => path,
             ConfirmStep::Run { .. } => continue,
         };
         let host = root.join(path.trim_start_matches('/'));
         let mut vars = ShellVars::parse(&std::fs::read(&host).unwrap());
-        if f(&mut vars) {
+        let changed = match step {
+            ConfirmStep::SetShellVar { key, value, .. } => vars.set(key, value),
+            ConfirmStep::RemoveFromShellList { key, item, .. } => vars.remove_list_item(key, item),
+            ConfirmStep::Run { .. } => false,
+        };
+        if changed {
             std::fs::write(&host, vars.to_bytes()).unwrap();
         }
     }
@@ -315,7 +315,9 @@ fn an_ssh_move_alone_opens_the_new_port_in_every_apf_version() {
         for (n, b, a) in changed_lines(&window, &confirmed) {
             let on_line = keys_on(&b);
             assert!(
-                on_line.iter().all(|k| k == "IG_TCP_CPORTS" || k == "DEVEL_MODE"),
+                on_line
+                    .iter()
+                    .all(|k| k == "IG_TCP_CPORTS" || k == "DEVEL_MODE"),
                 "{v}: line {n} changed at confirm:\n-{b}+{a}"
             );
         }

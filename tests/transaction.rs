@@ -207,14 +207,20 @@ fn reconfiguration_is_idempotent_and_minimal() {
     assert!(o.status.success(), "{}", text(&o));
     let conf = t.path().join("etc/apf/conf.apf");
     let window = std::fs::read_to_string(&conf).unwrap();
-    assert!(window.contains("\nIG_TCP_CPORTS=\"23023,22022\""), "{window}");
+    assert!(
+        window.contains("\nIG_TCP_CPORTS=\"23023,22022\""),
+        "{window}"
+    );
     let o = pbx(t.path(), &["confirm"], &[]);
     assert!(o.status.success(), "{}", text(&o));
     let confirmed = std::fs::read_to_string(&conf).unwrap();
     assert_eq!(
         confirmed,
         window
-            .replace("\nIG_TCP_CPORTS=\"23023,22022\"", "\nIG_TCP_CPORTS=\"23023\"")
+            .replace(
+                "\nIG_TCP_CPORTS=\"23023,22022\"",
+                "\nIG_TCP_CPORTS=\"23023\""
+            )
             .replace("\nDEVEL_MODE=\"1\"", "\nDEVEL_MODE=\"0\"")
     );
 }

@@ -254,6 +254,15 @@ fn all_screens(basic: bool) {
     w.snap(&format!("{m}-20-review"));
     w.key(Key::PageDown);
     w.snap(&format!("{m}-21-review-page-2"));
+    // SSH moves: confirm takes the old port out of APF's list before DEVEL_MODE and the restart.
+    let review = review_text(&w);
+    assert!(
+        review.contains(
+            "On confirm\n /etc/apf/conf.apf: 22 out of IG_TCP_CPORTS\n \
+             /etc/apf/conf.apf: DEVEL_MODE=\"0\"\n /etc/apf/apf -r"
+        ),
+        "{review}"
+    );
     if !real_parts() {
         w.no_secret_shown();
         return;

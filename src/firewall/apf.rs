@@ -916,6 +916,7 @@ pub fn restart_actions(install: &str, apf_bin: &str, v6: bool) -> Vec<Action> {
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn summary(
     b: &mut Builder<'_>,
     conf: &VarEdit,
@@ -927,9 +928,14 @@ fn summary(
     window: &[u16],
 ) {
     let s = &mut b.summary.firewall;
+    // The inbound ports as they stand after confirm (the old SSH port out).
+    let mut confirmed = conf.vars.clone();
+    for o in window {
+        confirmed.remove_list_item("IG_TCP_CPORTS", &o.to_string());
+    }
     s.push(format!(
         "APF {version}: inbound TCP {}; UDP {}",
-        human(&conf.get("IG_TCP_CPORTS").unwrap_or_default()),
+        human(confirmed.get("IG_TCP_CPORTS").unwrap_or_default()),
         match human(&conf.get("IG_UDP_CPORTS").unwrap_or_default()) {
             u if u.is_empty() => "none".to_string(),
             u => u,
@@ -941,13 +947,6 @@ fn summary(
             ctx.ssh_port()
         ));
     }
-    if !window.is_empty() {
-        s.push(format!(
-            "APF: the old SSH port {} stays open until confirm (confirm takes it out of \
-             IG_TCP_CPORTS and restarts APF; rollback restores the previous rules)",
-            join_ports(window)
-        ));
-    }
     if !trusted.is_empty() {
         s.push(format!("APF trusted: {}", hosts_line(trusted)));
     }
@@ -957,12 +956,20 @@ fn summary(
     if !spec.remove.is_empty() {
         s.push(format!("APF removed: {}", spec.remove.join(", ")));
     }
-    s.push(
+    s.push(if window.is_empty() {
         "APF DEVEL_MODE=1 until confirm (APF's cron flushes, i.e. opens, the firewall every 5 \
          minutes meanwhile); confirm sets 0 and restarts APF; rollback restores the previous \
          rules"
-            .into(),
-    );
+            .into()
+    } else {
+        let old = join_ports(window);
+        format!(
+            "APF DEVEL_MODE=1 and the old SSH port {old} stays open until confirm (APF's cron \
+             flushes, i.e. opens, the firewall every 5 minutes meanwhile); confirm takes {old} \
+             out of IG_TCP_CPORTS, sets DEVEL_MODE 0 and restarts APF; rollback restores the \
+             previous rules"
+        )
+    });
     s.push(conf.settings_line(APF_CONF));
 }
 
