@@ -7,13 +7,14 @@
 //! login on the new port works and confirms; confirm closes the old port. `pbx-harden
 //! rollback` gives back every file under /etc/firewalld byte for byte (a zone file
 //! firewall-cmd wrote, edited in place), and firewalld's runtime state
-//! (`firewall-cmd --list-all-zones`) as it was.
+//! (`firewall-cmd --list-all-zones`) as it was; so does a reboot inside the window (the boot
+//! safeguard runs before firewalld loads the zone).
 
 mod boxes;
 mod common;
 
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use boxes::{Flavor, TestBox};
 
@@ -208,7 +209,7 @@ fn firewalld_move_confirm() {
 }
 
 #[test]
-fn firewalld_rollback_gives_back_files_and_runtime() {
+fn firewalld_rollback_and_a_reboot_in_the_window_give_back_files_and_runtime() {
     let t = Instant::now();
     if common::require("python3").is_none() {
         return;
@@ -236,8 +237,35 @@ fn firewalld_rollback_gives_back_files_and_runtime() {
     assert_eq!(after.1, before.1, "firewalld's runtime state as it was");
     assert_eq!(net.probe(22), "open");
     assert_eq!(net.probe(PORT), "filtered");
+    // Again, and a reboot inside the window: the boot safeguard rolls back before firewalld
+    // could load the new zone.
+    b.sh_ok("pbx-harden apply --answers /root/answers.toml 2>&1");
+    assert_eq!(net.probe(PORT), "open");
+    b.reboot();
+    b.wait_for(
+        "sshd on 22 through firewalld after the reboot",
+        Duration::from_secs(30),
+        || net.probe(22) == "open",
+    );
+    b.wait_for(
+        "firewalld running after the reboot",
+        Duration::from_secs(30),
+        || String::from_utf8_lossy(&b.sh("firewall-cmd --state 2>&1").stdout).trim() == "running",
+    );
+    let after = state(&b);
+    assert_eq!(
+        after.0, before.0,
+        "/etc/firewalld byte for byte after the boot"
+    );
+    assert_eq!(
+        after.1, before.1,
+        "firewalld's runtime state after the boot"
+    );
+    assert_eq!(net.probe(PORT), "filtered");
+    let s = b.sh_ok("pbx-harden status 2>&1");
+    assert!(s.contains("rolled back") && s.contains("boot"), "{s}");
     eprintln!(
-        "[live] firewalld: rollback: {:.1} s",
+        "[live] firewalld: rollback, reboot in the window: {:.1} s",
         t.elapsed().as_secs_f64()
     );
 }
