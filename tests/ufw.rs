@@ -10,10 +10,12 @@ mod fwcommon;
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{in_ci, is_root, require, require_root, run, text, tree, tree_diff, write_answers};
 use fwcommon::*;
-use pbx_harden::plan::CheckStatus;
+use pbx_harden::plan::{Action, CheckStatus};
 
 fn put(dir: &Path, path: &str, body: &str) {
     let p = dir.join(path.trim_start_matches('/'));
@@ -253,4 +255,283 @@ fn headless_apply_and_rollback_restore_every_byte() {
     b.retain(|k, _| !k.ends_with("answers.toml"));
     let d = tree_diff(&b, &after);
     assert!(d.is_empty(), "{d:#?}");
+}
+
+// ---- ufw itself, live, in network namespaces ----
+
+/// Two namespaces joined by a veth pair; removed (with their processes) on drop.
+struct Net {
+    srv: String,
+    cli: String,
+    children: Vec<Child>,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for n in [&self.srv, &self.cli] {
+            let _ = Command::new("ip").args(["netns", "del", n]).status();
+        }
+    }
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const SRV: &str = "10.78.0.1";
+const CLIENT: &str = "10.78.0.2";
+const TRUSTED: &str = "10.78.0.3";
+const BLOCKED: &str = "10.78.0.4";
+
+impl Net {
+    fn new() -> Net {
+        let id = std::process::id();
+        let net = Net {
+            srv: format!("pbxu-srv-{id}"),
+            cli: format!("pbxu-cli-{id}"),
+            children: Vec::new(),
+        };
+        ok(&["ip", "netns", "add", &net.srv]);
+        ok(&["ip", "netns", "add", &net.cli]);
+        let (a, b) = (format!("ua{id}"), format!("ub{id}"));
+        ok(&[
+            "ip", "link", "add", &a, "netns", &net.srv, "type", "veth", "peer", "name", &b,
+            "netns", &net.cli,
+        ]);
+        ok(&[
+            "ip",
+            "-n",
+            &net.srv,
+            "addr",
+            "add",
+            &format!("{SRV}/24"),
+            "dev",
+            &a,
+        ]);
+        for ip in [CLIENT, TRUSTED, BLOCKED] {
+            ok(&[
+                "ip",
+                "-n",
+                &net.cli,
+                "addr",
+                "add",
+                &format!("{ip}/24"),
+                "dev",
+                &b,
+            ]);
+        }
+        for (n, dev) in [(&net.srv, &a), (&net.cli, &b)] {
+            ok(&["ip", "-n", n, "link", "set", dev, "up"]);
+            ok(&["ip", "-n", n, "link", "set", "lo", "up"]);
+        }
+        net
+    }
+
+    fn in_srv(&self, argv: &[String]) -> String {
+        let mut v: Vec<&str> = vec!["ip", "netns", "exec", &self.srv];
+        v.extend(argv.iter().map(String::as_str));
+        ok(&v)
+    }
+
+    /// TCP listeners in the server namespace (they accept, greet and close).
+    fn listen(&mut self, ports: &[u16]) {
+        let list = ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let prog = format!(
+            "import socket,threading\n\
+             def serve(p):\n    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n    s.bind(('0.0.0.0',p)); s.listen(16)\n    while True:\n        c,_=s.accept(); c.sendall(b'hello'); c.close()\n\
+             for p in [{list}]: threading.Thread(target=serve,args=(p,),daemon=True).start()\n\
+             import time\nwhile True: time.sleep(1)\n"
+        );
+        let c = Command::new("ip")
+            .args(["netns", "exec", &self.srv, "python3", "-c", &prog])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.children.push(c);
+        let t0 = Instant::now();
+        while !ports
+            .iter()
+            .all(|p| self.connect(&self.srv, "127.0.0.1", "127.0.0.1", *p))
+        {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "listeners did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn connect(&self, ns: &str, from: &str, to: &str, port: u16) -> bool {
+        let prog = format!(
+            "import socket,sys\ns=socket.socket(); s.settimeout(1.5)\ns.bind(('{from}',0))\n\
+             try:\n    s.connect(('{to}',{port})); sys.exit(0 if s.recv(5)==b'hello' else 1)\n\
+             except Exception: sys.exit(1)\n"
+        );
+        Command::new("ip")
+            .args(["netns", "exec", ns, "python3", "-c", &prog])
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    fn reach(&self, from: &str, port: u16) -> bool {
+        self.connect(&self.cli, from, SRV, port)
+    }
+
+    /// The filter table as iptables-save prints it, without counters and comments.
+    fn rules(&self) -> String {
+        self.in_srv(&["iptables-save".to_string(), "-t".into(), "filter".into()])
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                if l.starts_with(':') {
+                    l.split(' ').take(2).collect::<Vec<_>>().join(" ")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// ufw's files on a scratch root (`--rootdir`/`--datadir`): the package's before/after rules
+/// and ufw-init, the root's user rules.
+fn ufw_scratch(dir: &Path, user4: &[u8], user6: &[u8]) {
+    let etc = dir.join("etc/ufw");
+    std::fs::create_dir_all(etc.join("applications.d")).unwrap();
+    for f in [
+        "before.rules",
+        "after.rules",
+        "before6.rules",
+        "after6.rules",
+    ] {
+        std::fs::copy(format!("/usr/share/ufw/iptables/{f}"), etc.join(f)).unwrap();
+    }
+    std::fs::write(etc.join("sysctl.conf"), "").unwrap();
+    std::fs::write(etc.join("ufw.conf"), "ENABLED=no\nLOGLEVEL=low\n").unwrap();
+    std::fs::write(etc.join("user.rules"), user4).unwrap();
+    std::fs::write(etc.join("user6.rules"), user6).unwrap();
+    put(
+        dir,
+        "/etc/default/ufw",
+        &format!(
+            "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\nDEFAULT_FORWARD_POLICY=\"DROP\"\nDEFAULT_APPLICATION_POLICY=\"SKIP\"\nMANAGE_BUILTINS=no\nIPT_SYSCTL={}\nIPT_MODULES=\"\"\n",
+            etc.join("sysctl.conf").display()
+        ),
+    );
+    for d in ["lib/ufw", "usr/share/ufw"] {
+        std::fs::create_dir_all(dir.join(d).parent().unwrap()).unwrap();
+        ok(&["cp", "-a", &format!("/{d}"), dir.join(d).to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn ufw_loads_the_rules_for_real_in_network_namespaces() {
+    if !require_root() || require("ufw").is_none() || require("ip").is_none() {
+        return;
+    }
+    require("python3").expect("python3");
+    let t = ubuntu_root();
+    let answers = format!(
+        "[ssh]\nport = 2222\npermit_root_login = true\n\n[firewall]\ntcp_ports = [80]\n\
+         udp_ports = [5060]\ntrusted = [{{ host = \"{TRUSTED}\" }}]\nblocked = [{{ host = \"{BLOCKED}\" }}]\n"
+    );
+    let (_, p) = plan_for(t.path(), &answers);
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    let before4 = std::fs::read(t.path().join("etc/ufw/user.rules")).unwrap();
+    let before6 = std::fs::read(t.path().join("etc/ufw/user6.rules")).unwrap();
+    let after4 = after(&p, "/etc/ufw/user.rules");
+    let after6 = after(&p, "/etc/ufw/user6.rules");
+
+    let d = tempfile::Builder::new()
+        .prefix("pbxu")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let dir = d.path();
+    ufw_scratch(dir, &before4, &before6);
+    let ufw = format!("ufw --rootdir={0} --datadir={0}", dir.display());
+    let ufw_argv = |args: &str| -> Vec<String> {
+        let mut v = vec!["sh".to_string(), "-c".into()];
+        v.push(format!("{ufw} {args}"));
+        v
+    };
+    let mut net = Net::new();
+    // ufw as the admin left it: enabled, 22 and 80 open.
+    net.in_srv(&ufw_argv("--force enable"));
+    net.listen(&[22, 2222, 3306]);
+    assert!(
+        net.reach(CLIENT, 22) && net.reach(BLOCKED, 22),
+        "22 open before"
+    );
+    assert!(!net.reach(CLIENT, 2222), "2222 closed before");
+    let rules_before = net.rules();
+
+    // apply: the files, then the plan's own live commands (`ufw` pointed at the scratch root).
+    std::fs::write(dir.join("etc/ufw/user.rules"), &after4).unwrap();
+    std::fs::write(dir.join("etc/ufw/user6.rules"), &after6).unwrap();
+    let swap = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|a| {
+                a.replace("ufw status", &format!("{ufw} status"))
+                    .replace("ufw reload", &format!("{ufw} reload"))
+            })
+            .collect()
+    };
+    let (steps, confirm) = pbx_harden::firewall::ufw::live_steps(&[22]);
+    let mut undo = Vec::new();
+    for a in &steps {
+        let Action::Command(c) = a else { panic!() };
+        net.in_srv(&swap(&c.argv));
+        undo.extend(c.undo.iter().map(|u| swap(u)));
+    }
+    assert!(net.reach(CLIENT, 2222), "the new SSH port gets through");
+    assert!(
+        net.reach(CLIENT, 22),
+        "the old SSH port stays open until confirm"
+    );
+    assert!(!net.reach(CLIENT, 3306), "a closed port is dropped");
+    assert!(!net.reach(BLOCKED, 2222), "a blocked source is dropped");
+    assert!(
+        net.reach(TRUSTED, 3306),
+        "a trusted source reaches everything"
+    );
+    // confirm: ufw reloads its files; the old port closes.
+    assert_eq!(confirm.len(), 1);
+    let pbx_harden::plan::ConfirmStep::Run { argv } = &confirm[0] else {
+        panic!()
+    };
+    net.in_srv(&swap(argv));
+    assert!(!net.reach(CLIENT, 22), "the old SSH port closes at confirm");
+    assert!(net.reach(CLIENT, 2222));
+    assert!(!net.reach(BLOCKED, 2222));
+    // rollback: the files byte for byte, then the reload: the same rules as before.
+    std::fs::write(dir.join("etc/ufw/user.rules"), &before4).unwrap();
+    std::fs::write(dir.join("etc/ufw/user6.rules"), &before6).unwrap();
+    assert_eq!(undo.len(), 1);
+    for u in &undo {
+        net.in_srv(u);
+    }
+    assert_eq!(net.rules(), rules_before);
+    assert!(
+        net.reach(CLIENT, 22) && !net.reach(CLIENT, 2222),
+        "as before"
+    );
+    drop(net);
+    assert!(!Path::new(&format!("/run/netns/pbxu-srv-{}", std::process::id())).exists());
 }
