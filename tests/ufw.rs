@@ -535,3 +535,40 @@ fn ufw_loads_the_rules_for_real_in_network_namespaces() {
     drop(net);
     assert!(!Path::new(&format!("/run/netns/pbxu-srv-{}", std::process::id())).exists());
 }
+
+/// `ufw limit 22/tcp` and `ufw allow OpenSSH` (an application profile), as admins write
+/// them: without a move both stay byte for byte and no second rule for 22 is added; after a
+/// move both go.
+#[test]
+fn the_admins_limit_and_application_rules_for_ssh() {
+    let t = ubuntu_root();
+    let ssh4 = "\n### tuple ### limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 22 -m conntrack --ctstate NEW -m recent --set\n-A ufw-user-input -p tcp --dport 22 -m conntrack --ctstate NEW -m recent --update --seconds 30 --hitcount 6 -j ufw-user-limit\n-A ufw-user-input -p tcp --dport 22 -j ufw-user-limit-accept\n\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 OpenSSH - in\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT -m comment --comment 'dapp_OpenSSH'\n";
+    put(t.path(), "/etc/ufw/user.rules", &rules_file(false, ssh4));
+    put(
+        t.path(),
+        "/etc/ufw/applications.d/openssh-server",
+        "[OpenSSH]\ntitle=Secure shell server, an rshd replacement\ndescription=OpenSSH is a free implementation of the Secure Shell protocol.\nports=22/tcp\n",
+    );
+    let (_, p) = plan_for(t.path(), "[firewall]\ntcp_ports = [80]\n");
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    let u4 = s(&p, "/etc/ufw/user.rules");
+    assert!(u4.contains(ssh4), "{u4}");
+    assert!(
+        !u4.contains("### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"),
+        "{u4}"
+    );
+    assert!(
+        u4.contains("### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in"),
+        "{u4}"
+    );
+    real_check_passed(&p);
+    let (_, p) = plan_for(t.path(), "[ssh]\nport = 22022\npermit_root_login = true\n");
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    let u4 = s(&p, "/etc/ufw/user.rules");
+    assert!(!u4.contains("tcp 22 0.0.0.0/0"), "{u4}");
+    assert!(
+        u4.contains("### tuple ### allow tcp 22022 0.0.0.0/0 any 0.0.0.0/0 in"),
+        "{u4}"
+    );
+    real_check_passed(&p);
+}

@@ -247,16 +247,19 @@ fn parse_range(p: &str) -> Option<PortRange> {
     }
 }
 
-/// A tuple that opens one port (range) of one protocol to everyone, on any interface.
+/// A tuple that opens one port (range) of one protocol to everyone, on any interface:
+/// `allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in`, or an application profile's
+/// `allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 OpenSSH - in` (`ufw allow OpenSSH`).
 fn open_port(t: &[&str], v6: bool) -> Option<(PortRange, String)> {
     let any = if v6 { "::/0" } else { "0.0.0.0/0" };
-    if t.len() < 7
+    let plain = t.len() == 7 && t[6] == "in";
+    let app = t.len() == 9 && t[7] == "-" && t[8] == "in";
+    if !(plain || app)
         || !matches!(t[0], "allow" | "limit")
         || !matches!(t[1], "tcp" | "udp")
         || t[3] != any
         || t[4] != "any"
         || t[5] != any
-        || t[6] != "in"
     {
         return None;
     }
@@ -415,12 +418,6 @@ pub fn offline_check(sys: &crate::system::System, files: &[(String, Vec<u8>)]) -
         for (path, bytes) in files {
             let name = path.trim_start_matches("/etc/ufw/");
             std::fs::write(etc.join(name), bytes).map_err(|e| e.to_string())?;
-            tuples.extend(
-                RulesFile::parse(bytes, false)
-                    .tuples()
-                    .into_iter()
-                    .map(|t| t.replace("::/0", "0.0.0.0/0")),
-            );
             let prog = if name == "user6.rules" {
                 "ip6tables-restore"
             } else {
@@ -438,6 +435,17 @@ pub fn offline_check(sys: &crate::system::System, files: &[(String, Vec<u8>)]) -
                     "{prog} --test {path}: {}",
                     format!("{}{}", o.stdout, o.stderr).trim()
                 ));
+            }
+        }
+        // Every tuple of both files (changed or not) must come back.
+        for name in ["user.rules", "user6.rules"] {
+            if let Ok(bytes) = std::fs::read(etc.join(name)) {
+                tuples.extend(
+                    RulesFile::parse(&bytes, false)
+                        .tuples()
+                        .into_iter()
+                        .map(|t| t.replace("::/0", "0.0.0.0/0")),
+                );
             }
         }
         let d = dir.display().to_string();
@@ -544,6 +552,15 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
         );
         return;
     }
+    if !spec.remove.is_empty() {
+        b.warn(
+            "firewall.remove",
+            format!(
+                "{}: remove takes entries out of APF's trust files; with ufw, delete a rule with                  `ufw delete` (pbx-harden leaves rules with a source alone)",
+                spec.remove.join(", ")
+            ),
+        );
+    }
     let trusted = refuse(b, "firewall.trusted", &spec.trusted);
     let blocked = refuse(b, "firewall.blocked", &spec.blocked);
     if f6.is_none()
@@ -611,15 +628,17 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
         .map(|r| port_rule(r, "tcp"))
         .chain(udp.iter().map(|r| port_rule(r, "udp")))
         .collect();
-    // Ports open to everyone that are not wanted (or wanted with the other action) go.
+    // Ports open to everyone that are not wanted go; a wanted one stays as it is (an
+    // admin's `ufw limit 22/tcp` or `ufw allow OpenSSH` too), except an `allow` where SIP
+    // wants `limit`.
     let mut removed = Vec::new();
     for f in std::iter::once(&mut f4).chain(f6.as_mut()) {
         let v6 = f.v6;
         removed.extend(f.remove_where(|t| {
             open_port(t, v6).is_some_and(|(r, proto)| {
-                !wanted
-                    .iter()
-                    .any(|w| w.port == Some(r) && w.proto == proto && w.action == t[0])
+                !wanted.iter().any(|w| {
+                    w.port == Some(r) && w.proto == proto && (w.action == t[0] || t[0] == "limit")
+                })
             })
         }));
     }
@@ -675,9 +694,14 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
         }
     }
     for r in &wanted {
-        f4.append(r);
-        if let Some(f) = f6.as_mut() {
-            f.append(r);
+        for f in std::iter::once(&mut f4).chain(f6.as_mut()) {
+            let open = f.open_ports();
+            if !open
+                .iter()
+                .any(|(o, proto)| Some(*o) == r.port && proto == r.proto)
+            {
+                f.append(r);
+            }
         }
     }
     let mut changes: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
@@ -886,6 +910,18 @@ mod tests {
         assert_eq!(
             f.open_ports(),
             vec![(PortRange::one(5060), "udp".to_string())]
+        );
+    }
+
+    #[test]
+    fn application_profile_rules_count_as_open_ports() {
+        let f = RulesFile::parse(
+            b"### RULES ###\n\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 OpenSSH - in\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT -m comment --comment 'dapp_OpenSSH'\n\n### tuple ### allow tcp 80,443 0.0.0.0/0 any 0.0.0.0/0 Apache%20Full - in\n-A ufw-user-input -p tcp -m multiport --dports 80,443 -j ACCEPT -m comment --comment 'dapp_Apache%20Full'\n\n### END RULES ###\n",
+            false,
+        );
+        assert_eq!(
+            f.open_ports(),
+            vec![(PortRange::one(22), "tcp".to_string())]
         );
     }
 
