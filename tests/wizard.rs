@@ -1274,3 +1274,31 @@ fn the_asterisk_screen_waits_for_its_findings_from_the_job_thread() {
         w.screen()
     );
 }
+
+#[test]
+fn the_services_screen_waits_for_systemctl_on_the_job_thread() {
+    // Entering the screen before the inventory is in asks for it as an effect (the job
+    // thread runs it); the view says it is checking, never runs systemctl itself.
+    let root = demo_root();
+    let r = Root::open(root.path()).unwrap();
+    let sys = detect(&r);
+    let mut w = W {
+        app: App::new(sys, None, Theme::new(false, false), 42, NOW),
+        root,
+        frames: Vec::new(),
+    };
+    assert!(!w.app.ctx.sys.services.is_ready());
+    w.app.current = ScreenId::Services;
+    let effects = w.app.screens.enter(ScreenId::Services, &mut w.app.ctx);
+    assert!(!w.app.ctx.sys.services.is_ready(), "entering ran systemctl");
+    assert!(
+        w.screen()
+            .contains("Checking which services start at boot..."),
+        "{}",
+        w.screen()
+    );
+    assert!(!effects.is_empty());
+    w.run_effects(effects);
+    assert!(w.app.ctx.sys.services.is_ready());
+    assert!(w.screen().contains("portmap"), "{}", w.screen());
+}

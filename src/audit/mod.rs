@@ -526,6 +526,7 @@ fn fail2ban_jails(a: &Audit<'_>) -> Option<Vec<String>> {
     let service_off = a
         .sys
         .services
+        .force()
         .find("fail2ban")
         .is_some_and(|s| !s.enabled && s.active != Some(true));
     if service_off {
@@ -627,6 +628,7 @@ fn other_firewall(a: &Audit<'_>) -> Option<&'static str> {
     let on = |name: &str| {
         a.sys
             .services
+            .force()
             .find(name)
             .is_some_and(|s| s.enabled || s.active == Some(true))
     };
@@ -862,7 +864,7 @@ fn sip_guests(a: &mut Audit<'_>) {
 }
 
 fn secrets(a: &mut Audit<'_>) {
-    let scan = &a.sys.extensions;
+    let scan = a.sys.extensions.force();
     for e in &scan.errors {
         a.not_checked.push(format!("Asterisk: {e}"));
     }
@@ -960,7 +962,7 @@ fn secrets(a: &mut Audit<'_>) {
 }
 
 fn services(a: &mut Audit<'_>) {
-    let inv = &a.sys.services;
+    let inv = a.sys.services.force();
     for n in &inv.notes {
         a.not_checked.push(format!("services: {n}"));
     }

@@ -73,7 +73,7 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
     let Some(e) = &answers.extensions else {
         return;
     };
-    let scan = &b.sys.extensions;
+    let scan = b.sys.extensions.force();
     for err in &scan.errors {
         b.warn(KEY, format!("could not read {err}"));
     }

@@ -276,6 +276,15 @@ impl Ruleset {
         // By number: a minimal system has no /etc/protocols to resolve "ipv6-icmp" (nft then
         // refuses the whole file).
         input.push("meta l4proto 58 accept comment \"ICMPv6\"".into());
+        // The box's own address must survive the window and beyond: a lease answer from a
+        // DHCP server does not always match a tracked connection (the DISCOVER went to the
+        // broadcast or multicast address), so they pass, as ufw's before.rules and
+        // firewalld's dhcpv6-client do.
+        input.push("udp sport 67 udp dport 68 accept comment \"DHCP replies\"".into());
+        input.push(
+            "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment \"DHCPv6 replies\""
+                .into(),
+        );
         let limit = format!("limit rate over {SIP_RATE}/second burst {SIP_BURST} packets");
         for (proto, list) in [("udp", &self.sip_udp), ("tcp", &self.sip_tcp)] {
             if list.is_empty() {
@@ -894,6 +903,12 @@ mod tests {
         assert!(t.contains("table inet pbx_harden\ndelete table inet pbx_harden\n"));
         // Nothing that needs /etc/protocols or /etc/services (minbase systems lack them).
         assert!(!t.contains("ipv6-icmp"), "{t}");
+        // the box keeps its address: DHCP and DHCPv6 answers pass the drop policy
+        assert!(t.contains("udp sport 67 udp dport 68 accept"), "{t}");
+        assert!(
+            t.contains("ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept"),
+            "{t}"
+        );
         assert!(t.contains("elements = { 2222, 80 }"), "{t}");
         assert!(t.contains("elements = { 5060, 10000-20000 }"), "{t}");
         assert!(

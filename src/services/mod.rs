@@ -85,7 +85,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             );
             continue;
         }
-        if b.sys.services.source == Source::None {
+        if b.sys.services.force().source == Source::None {
             b.error(
                 key,
                 "this system has neither systemd nor SysV init scripts that pbx-harden recognises; \
@@ -93,7 +93,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             );
             return;
         }
-        let Some(svc) = b.sys.services.find(&name).cloned() else {
+        let Some(svc) = b.sys.services.force().find(&name).cloned() else {
             if l.suggested(&name).is_some() {
                 b.warn(key, format!("{raw} is not installed here; nothing to do"));
             } else {
@@ -162,6 +162,7 @@ fn plan_systemd(b: &mut Builder<'_>, svc: &Service, unit: &str, state: &str) {
             let was_active = match b
                 .sys
                 .services
+                .force()
                 .services
                 .iter()
                 .find(|s| s.unit() == Some(u.as_str()))

@@ -122,9 +122,11 @@ fn ancestor_ssh_env() -> (Option<String>, Option<String>, Option<String>) {
     (None, None, None)
 }
 
-/// A fact found on first use and then shared by every clone of the `System` (the wizard
-/// draws its first frame without waiting for zxcvbn or systemctl, and warms these up on a
-/// thread meanwhile).
+/// A slow fact found when first asked for and then shared by every clone of the `System`
+/// (the wizard draws its first frame without waiting for zxcvbn or systemctl, and warms
+/// these up on a thread meanwhile). Finding it is always explicit: `force()` (the plan, the
+/// audit, the job thread); a screen asks `get()`, which never finds it, so no field access
+/// can run systemctl or zxcvbn on the UI thread.
 #[derive(Clone)]
 pub struct Lazy<T> {
     cell: std::sync::Arc<std::sync::OnceLock<T>>,
@@ -148,12 +150,10 @@ impl<T> Lazy<T> {
     pub fn is_ready(&self) -> bool {
         self.cell.get().is_some()
     }
-}
 
-impl<T> std::ops::Deref for Lazy<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        self.force()
+    /// The value if it was found already; never finds it (what a view may ask).
+    pub fn get(&self) -> Option<&T> {
+        self.cell.get()
     }
 }
 
@@ -302,7 +302,7 @@ impl System {
     pub fn describe_listener(&self, l: &Listener) -> String {
         let mut l = l.clone();
         if l.program.is_none() {
-            l.program = self.programs.get(&l.inode).cloned();
+            l.program = self.programs.force().get(&l.inode).cloned();
         }
         l.describe()
     }

@@ -45,6 +45,8 @@ pub enum Effect {
     /// The audit of Asterisk's own doors (AMI, SIP guests) for the Asterisk screen, off the
     /// input path (it wakes zxcvbn).
     ScanDoors,
+    /// The services inventory (systemctl), for the Services screen, off the input path.
+    ScanServices,
     /// What the audit still finds, for the Done screen.
     Audit,
     Redraw,

@@ -211,6 +211,7 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                 | Effect::Apply
                 | Effect::ScanExtensions
                 | Effect::ScanDoors
+                | Effect::ScanServices
                 | Effect::Audit
                 | Effect::ConfirmHere
                 | Effect::RollbackNow => {
@@ -391,6 +392,11 @@ pub fn perform(e: &Effect, job: &Job, progress: &(dyn Fn(Event) + Sync)) -> Vec<
                 );
                 write_private(path, &text).map(|_| path.clone())
             }))]
+        }
+        Effect::ScanServices => {
+            let Some(sys) = sys else { return Vec::new() };
+            let _ = sys.services.force();
+            vec![Event::Scanned]
         }
         Effect::ScanDoors => {
             let Some(sys) = sys else { return Vec::new() };

@@ -19,7 +19,10 @@ pub struct State {
 
 /// (peer, what is wrong, what happens: None = pbx-harden replaces it)
 fn rows(ctx: &Ctx) -> Vec<(String, String, Option<String>)> {
-    let scan = &ctx.sys.extensions;
+    // Never the scan itself: the view and the keys ask only once it is in (Event::Scanned).
+    let Some(scan) = ctx.sys.extensions.get() else {
+        return Vec::new();
+    };
     scan.problems()
         .map(|(p, pr)| {
             let what = match pr {
@@ -60,10 +63,9 @@ impl State {
 
     /// Until the scan is in (zxcvbn on every secret), an Asterisk box counts the screen.
     pub fn applies(&self, ctx: &Ctx) -> bool {
-        if ctx.sys.extensions.is_ready() {
-            ctx.sys.extensions.problems().next().is_some()
-        } else {
-            ctx.sys.pbx.asterisk
+        match ctx.sys.extensions.get() {
+            Some(scan) => scan.problems().next().is_some(),
+            None => ctx.sys.pbx.asterisk,
         }
     }
 

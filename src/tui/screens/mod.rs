@@ -180,7 +180,14 @@ impl Screens {
                 self.apply.progress(line);
                 Nav::Stay
             }
-            Event::Scanned | Event::Doors(_) => Nav::Stay,
+            Event::Scanned => {
+                // a scan is in: the Services screen builds its list if it waited for it
+                if s == ScreenId::Services {
+                    self.services.enter(ctx);
+                }
+                Nav::Stay
+            }
+            Event::Doors(_) => Nav::Stay,
             Event::Applied(r) => self.apply.applied(r, ctx),
             Event::Confirmed(r) => {
                 let nav = self.confirm.confirmed(r, ctx);

@@ -106,8 +106,14 @@ impl Screen for services::State {
         services::State::applies(self, ctx)
     }
     fn enter(&mut self, ctx: &mut Ctx) -> Vec<Effect> {
-        services::State::enter(self, ctx);
-        Vec::new()
+        // systemctl's inventory never holds up a key or a draw: the job thread finds it
+        // (it may already have, after the first frame).
+        if ctx.sys.services.is_ready() {
+            services::State::enter(self, ctx);
+            Vec::new()
+        } else {
+            vec![Effect::ScanServices]
+        }
     }
     fn store(&self, ctx: &mut Ctx) {
         services::State::store(self, ctx)

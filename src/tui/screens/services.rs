@@ -55,12 +55,15 @@ impl State {
         if self.built {
             return;
         }
+        // The inventory (systemctl) comes from the job thread (Effect::ScanServices); until
+        // it is in, the screen says it is checking and this runs again on Event::Scanned.
+        let Some(inventory) = ctx.sys.services.get() else {
+            return;
+        };
         self.built = true;
         let l = lists();
         let pre = self.prefill.as_ref();
-        let mut items: Vec<Item> = ctx
-            .sys
-            .services
+        let mut items: Vec<Item> = inventory
             .services
             .iter()
             .filter(|s| s.enabled || s.active == Some(true))
@@ -100,9 +103,8 @@ impl State {
     pub fn applies(&self, ctx: &Ctx) -> bool {
         if self.built {
             !self.items.is_empty()
-        } else if ctx.sys.services.is_ready() {
-            ctx.sys
-                .services
+        } else if let Some(inventory) = ctx.sys.services.get() {
+            inventory
                 .services
                 .iter()
                 .any(|s| s.enabled || s.active == Some(true))
@@ -162,6 +164,11 @@ impl State {
 
     pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let t = &ctx.theme;
+        if !self.built {
+            let out = vec![Line::from("Checking which services start at boot...")];
+            f.render_widget(Paragraph::new(lines(out)), area);
+            return;
+        }
         let mut out = vec![
             Line::from("Services started at boot. Ticked ones are disabled and stopped; the"),
             Line::from("seed keeps what trixbox needs and turns off the rest."),
