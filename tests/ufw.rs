@@ -171,6 +171,24 @@ fn auto_opens_the_new_port_in_ufw_and_edits_in_place() {
         "{:?}",
         p2.changes.iter().map(|c| &c.path).collect::<Vec<_>>()
     );
+    // Moving a host from trusted to blocked takes its allow rule out.
+    let (_, p3) = plan_for(
+        t.path(),
+        &ANSWERS
+            .replace("{ host = \"198.51.100.0/24\", comment = \"office\" }, ", "")
+            .replace(
+                "[{ host = \"192.0.2.66\" }]",
+                "[{ host = \"192.0.2.66\" }, { host = \"198.51.100.0/24\" }]",
+            ),
+    );
+    assert!(errors(&p3).is_empty(), "{}", problems(&p3));
+    let u4 = s(&p3, "/etc/ufw/user.rules");
+    assert!(
+        !u4.contains("allow any any 0.0.0.0/0 any 198.51.100.0/24"),
+        "{u4}"
+    );
+    assert!(u4.contains("### tuple ### deny any any 0.0.0.0/0 any 198.51.100.0/24 in\n-A ufw-user-input -s 198.51.100.0/24 -j DROP\n"), "{u4}");
+    real_check_passed(&p3);
 }
 
 #[test]

@@ -108,9 +108,14 @@ impl Rule {
 }
 
 /// The fields of a tuple line: action, proto, dport, dst, sport, src, direction.
+/// A trailing `comment=HEX` is left out.
 fn tuple_fields(line: &str) -> Option<Vec<&str>> {
     let rest = line.trim().strip_prefix("### tuple ###")?;
-    Some(rest.split_whitespace().collect())
+    let mut t: Vec<&str> = rest.split_whitespace().collect();
+    if t.last().is_some_and(|l| l.starts_with("comment=")) {
+        t.pop();
+    }
+    Some(t)
 }
 
 /// A user rules file as lines (each with its own line ending), edited block by block.
@@ -642,6 +647,22 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
             })
         }));
     }
+    // A host moved from one list to the other: its rules of the other list go.
+    let srcs = |items: &[HostItem]| -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|i| addr(i.entry.host()).map(|(a, _)| a))
+            .collect()
+    };
+    let (tsrc, bsrc) = (srcs(&trusted), srcs(&blocked));
+    for f in std::iter::once(&mut f4).chain(f6.as_mut()) {
+        removed.extend(f.remove_where(|t| {
+            t.len() == 7
+                && t[6] == "in"
+                && ((t[0] == "deny" && tsrc.iter().any(|x| x == t[5]))
+                    || (t[0] == "allow" && bsrc.iter().any(|x| x == t[5])))
+        }));
+    }
     // Top: blocked, trusted, the admin (in this order, as `ufw insert` would leave them).
     let mut top: Vec<(Rule, bool)> = Vec::new();
     for x in &blocked {
@@ -910,6 +931,18 @@ mod tests {
         assert_eq!(
             f.open_ports(),
             vec![(PortRange::one(5060), "udp".to_string())]
+        );
+    }
+
+    #[test]
+    fn rules_with_a_comment_count_as_open_ports() {
+        let f = RulesFile::parse(
+            b"### RULES ###\n\n### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in comment=776562\n-A ufw-user-input -p tcp --dport 80 -j ACCEPT\n\n### END RULES ###\n",
+            false,
+        );
+        assert_eq!(
+            f.open_ports(),
+            vec![(PortRange::one(80), "tcp".to_string())]
         );
     }
 
