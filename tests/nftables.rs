@@ -141,7 +141,7 @@ fn bad_answers_name_the_field() {
     let (_, p) = plan_for(t.path(), &ANSWERS.replace("\"nftables\"", "\"ufw\""));
     let e = errors(&p).join("\n");
     assert!(
-        e.contains("firewall.backend") && e.contains("not supported yet"),
+        e.contains("firewall.backend") && e.contains("ufw is not installed"),
         "{e}"
     );
     let (_, p) = plan_for(t.path(), &ANSWERS.replace("\"nftables\"", "\"firewalld\""));

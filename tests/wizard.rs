@@ -1284,6 +1284,175 @@ fn the_asterisk_screen_waits_for_its_findings_from_the_job_thread() {
     );
 }
 
+/// A file under the root (parents made).
+fn put(root: &std::path::Path, path: &str, body: &str) {
+    let p = root.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+fn link(root: &std::path::Path, path: &str, target: &str) {
+    let p = root.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, p).unwrap();
+}
+
+/// The demo without APF and BFD, laid out as tests/firewall_detect.rs lays out the
+/// distributions: Debian 12's nftables (enabled, or installed only), or Rocky 9's firewalld.
+fn without_apf(root: &std::path::Path, fw: &str) {
+    std::fs::remove_dir_all(root.join("etc/apf")).unwrap();
+    std::fs::remove_dir_all(root.join("usr/local/bfd")).unwrap();
+    std::fs::remove_file(root.join("etc/cron.d/bfd")).unwrap();
+    match fw {
+        "nftables" | "nftables-offered" => {
+            put(
+                root,
+                "/etc/nftables.conf",
+                "#!/usr/sbin/nft -f\n\nflush ruleset\n",
+            );
+            put(
+                root,
+                "/lib/systemd/system/nftables.service",
+                "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n[Install]\nWantedBy=sysinit.target\n",
+            );
+            put(root, "/usr/sbin/nft", "");
+            if fw == "nftables" {
+                link(
+                    root,
+                    "/etc/systemd/system/sysinit.target.wants/nftables.service",
+                    "/lib/systemd/system/nftables.service",
+                );
+            }
+        }
+        "firewalld" => {
+            put(
+                root,
+                "/usr/lib/systemd/system/firewalld.service",
+                "[Service]\nExecStart=/usr/sbin/firewalld --nofork --nopid\n[Install]\nWantedBy=multi-user.target\n",
+            );
+            put(
+                root,
+                "/etc/firewalld/firewalld.conf",
+                "DefaultZone=public\nFirewallBackend=nftables\n",
+            );
+            put(
+                root,
+                "/etc/firewalld/zones/public.xml",
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone>\n  <short>Public</short>\n  <service name=\"ssh\"/>\n</zone>\n",
+            );
+            // firewalld's stock zones the trusted and blocked hosts go to
+            put(
+                root,
+                "/usr/lib/firewalld/zones/trusted.xml",
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone target=\"ACCEPT\">\n  <short>Trusted</short>\n</zone>\n",
+            );
+            put(
+                root,
+                "/usr/lib/firewalld/zones/drop.xml",
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone target=\"DROP\">\n  <short>Drop</short>\n</zone>\n",
+            );
+            link(
+                root,
+                "/etc/systemd/system/multi-user.target.wants/firewalld.service",
+                "/usr/lib/systemd/system/firewalld.service",
+            );
+        }
+        "freepbx" => put(
+            root,
+            "/var/www/html/admin/modules/firewall/module.xml",
+            "<module>\n\t<rawname>firewall</rawname>\n\t<version>17.0.1.44</version>\n</module>\n",
+        ),
+        other => panic!("no such layout {other}"),
+    }
+}
+
+/// The firewall screens speak the backend in charge: its name and what it writes on the
+/// Ports screen, the hosts (same answers) where it writes rules, no APF/BFD items, FreePBX's
+/// module as advice; the Review shows the nft file or the zone file.
+fn firewall_screens(basic: bool, fw: &str) {
+    let m = if basic { "basic" } else { "full" };
+    let mut w = wizard(basic, |r| without_apf(r, fw));
+    w.walk_to_ssh_screen();
+    w.key(Key::Ctrl('u')).type_str("22022").key(Key::Enter);
+    while w.app.current != ScreenId::Ports {
+        assert_ne!(w.app.current, ScreenId::Review, "no Ports screen with {fw}");
+        w.key(Key::Enter);
+    }
+    w.snap(&format!("{m}-fw-{fw}-16-ports"));
+    let s = w.screen();
+    if fw == "freepbx" {
+        assert!(s.contains("FreePBX's Firewall module is in charge"), "{s}");
+        assert!(s.contains("SSH on port 22022/tcp"), "{s}");
+    } else {
+        assert!(
+            s.contains(&format!("{}:", &fw[..fw.find('-').unwrap_or(fw.len())])),
+            "{s}"
+        );
+    }
+    w.key(Key::Enter);
+    assert_eq!(w.app.current, ScreenId::Hosts);
+    // a trusted host, as on APF
+    w.type_str("198.51.100.9")
+        .key(Key::Tab)
+        .key(Key::Tab)
+        .type_str("office")
+        .key(Key::Enter);
+    w.snap(&format!("{m}-fw-{fw}-17-hosts"));
+    w.key(Key::Enter);
+    // nothing of APF's or BFD's is offered
+    while w.app.current != ScreenId::Review {
+        let s = w.screen();
+        assert!(!s.contains("APF") && !s.contains("BFD"), "{s}");
+        w.key(Key::Enter);
+    }
+    let review = review_text(&w);
+    let written = match fw {
+        "nftables" | "nftables-offered" => Some("/etc/nftables.d/pbx-harden.nft"),
+        "firewalld" => Some("/etc/firewalld/zones/public.xml"),
+        _ => None,
+    };
+    if let Some(path) = written {
+        assert!(review.contains(path), "{review}");
+        assert!(review.contains("198.51.100.9"), "{review}");
+        assert!(!review.contains("allow_hosts.rules"), "{review}");
+    } else {
+        assert!(review.contains("FreePBX"), "{review}");
+        assert!(
+            review.contains("198.51.100.9, 203.0.113.10 as Trusted"),
+            "{review}"
+        );
+    }
+    if fw == "nftables-offered" {
+        let saved = w.app.ctx.answers.to_toml_without_secrets().unwrap();
+        assert!(saved.contains("backend = \"nftables\""), "{saved}");
+    }
+    w.no_secret_shown();
+}
+
+#[test]
+fn firewall_screens_nftables() {
+    firewall_screens(false, "nftables");
+    firewall_screens(true, "nftables");
+}
+
+#[test]
+fn firewall_screens_nftables_offered() {
+    firewall_screens(false, "nftables-offered");
+    firewall_screens(true, "nftables-offered");
+}
+
+#[test]
+fn firewall_screens_firewalld() {
+    firewall_screens(false, "firewalld");
+    firewall_screens(true, "firewalld");
+}
+
+#[test]
+fn firewall_screens_freepbx() {
+    firewall_screens(false, "freepbx");
+    firewall_screens(true, "freepbx");
+}
+
 #[test]
 fn the_services_screen_waits_for_systemctl_on_the_job_thread() {
     // Entering the screen before the inventory is in asks for it as an effect (the job

@@ -153,6 +153,7 @@ pub fn banaction(sys: &System, backend: Backend) -> Option<(&'static str, &'stat
     match backend {
         Backend::Nftables => return Some(NFT),
         Backend::Firewalld => return Some(FWD),
+        Backend::Ufw => return Some(("ufw", "ufw")),
         Backend::Apf | Backend::Freepbx => return None,
         Backend::Fail2ban | Backend::None => {}
     }

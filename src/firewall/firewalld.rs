@@ -230,15 +230,9 @@ fn zone_source(b: &Builder<'_>, name: &str) -> Result<(String, Vec<u8>), String>
     }
 }
 
-pub fn setup(b: &Builder<'_>) -> Result<Setup, String> {
-    let root = &b.sys.root;
-    if !root.exists(CONF) && !root.exists("/usr/lib/firewalld") {
-        return Err(format!(
-            "firewalld is not installed here (no {CONF}); install it first, or use \"nftables\""
-        ));
-    }
-    let zone = root
-        .read_text(CONF)
+/// The zone pbx-harden edits: `DefaultZone` of firewalld.conf, `public` when unset.
+pub fn default_zone(root: &crate::root::Root) -> String {
+    root.read_text(CONF)
         .ok()
         .flatten()
         .and_then(|t| {
@@ -249,7 +243,17 @@ pub fn setup(b: &Builder<'_>) -> Result<Setup, String> {
             })
         })
         .filter(|z| !z.is_empty())
-        .unwrap_or_else(|| "public".into());
+        .unwrap_or_else(|| "public".into())
+}
+
+pub fn setup(b: &Builder<'_>) -> Result<Setup, String> {
+    let root = &b.sys.root;
+    if !root.exists(CONF) && !root.exists("/usr/lib/firewalld") {
+        return Err(format!(
+            "firewalld is not installed here (no {CONF}); install it first, or use \"nftables\""
+        ));
+    }
+    let zone = default_zone(root);
     if !zone
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))

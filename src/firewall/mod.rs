@@ -1,5 +1,5 @@
 //! Firewall and brute-force protection, behind one `Backend`: APF + BFD where installed,
-//! pbx-harden's own nftables table, firewalld's permanent zones, FreePBX's Firewall module
+//! pbx-harden's own nftables table, firewalld's permanent zones, ufw's user rules, FreePBX's Firewall module
 //! (advice only), fail2ban.
 //!
 //! - `detect` (in `crate::system::firewall`, re-exported here) reads what is installed under the root (APF, its version and trust-file
@@ -19,6 +19,7 @@ pub mod fail2ban;
 pub mod firewalld;
 pub mod nftables;
 pub mod ports;
+pub mod ufw;
 
 use std::net::IpAddr;
 
@@ -141,6 +142,12 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
             {
                 Backend::Firewalld
             }
+            // ufw in charge: the new SSH port is opened there, even without [firewall].
+            Backend::Fail2ban | Backend::None
+                if fw.managers.first().map(|m| m.manager) == Some(managers::Manager::Ufw) =>
+            {
+                Backend::Ufw
+            }
             other => other,
         }),
         "apf" => {
@@ -175,17 +182,7 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
             Some(Backend::Freepbx)
         }
         "firewalld" => Some(Backend::Firewalld),
-        "ufw" => {
-            b.error(
-                "firewall.backend",
-                format!(
-                    "\"{name}\" is not supported yet: pbx-harden writes APF, nftables, firewalld \
-                     or fail2ban today; open the SSH port in {name} yourself before you confirm, \
-                     or turn {name} off and use \"nftables\""
-                ),
-            );
-            None
-        }
+        "ufw" => Some(Backend::Ufw),
         "fail2ban" => {
             if fw.fail2ban.is_none() {
                 b.error(
@@ -205,7 +202,7 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
                 "firewall.backend",
                 format!(
                     "\"{other}\" is not a backend: use \"auto\", \"apf\", \"nftables\", \
-                     \"firewalld\", \"freepbx\", \"fail2ban\" or \"none\" (\"ufw\" comes later)"
+                     \"firewalld\", \"ufw\", \"freepbx\", \"fail2ban\" or \"none\""
                 ),
             );
             None
@@ -245,7 +242,10 @@ fn managers_conflict(b: &mut Builder<'_>, backend: Backend) {
             ),
         );
     }
-    if matches!(backend, Backend::Nftables | Backend::Firewalld) {
+    if matches!(
+        backend,
+        Backend::Nftables | Backend::Firewalld | Backend::Ufw
+    ) {
         b.error(
             "firewall.backend",
             format!(
@@ -761,14 +761,16 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
         );
     }
     // nftables and firewalld only filter: fail2ban, where installed, still bans next to them.
-    let f2b_alongside = matches!(backend, Backend::Nftables | Backend::Firewalld)
-        && fw.fail2ban.is_some()
+    let f2b_alongside = matches!(
+        backend,
+        Backend::Nftables | Backend::Firewalld | Backend::Ufw
+    ) && fw.fail2ban.is_some()
         && (answers.fail2ban.is_some() || ctx.moved);
     if answers.fail2ban.is_some() && backend != Backend::Fail2ban && !f2b_alongside {
         b.warn(
             "fail2ban",
             "the [fail2ban] section is used only with firewall.backend = \"fail2ban\", \
-             \"nftables\" or \"firewalld\"",
+             \"nftables\", \"firewalld\" or \"ufw\"",
         );
     }
     managers_conflict(b, backend);
@@ -786,6 +788,11 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
         Backend::Firewalld => {
             if !b.has_errors_for("firewall.backend") {
                 firewalld::plan(b, answers, &ctx, &spec);
+            }
+        }
+        Backend::Ufw => {
+            if !b.has_errors_for("firewall.backend") {
+                ufw::plan(b, &ctx, &spec);
             }
         }
         Backend::Freepbx => freepbx_advice(b, &ctx, &spec),

@@ -100,6 +100,8 @@ pub enum Backend {
     Nftables,
     /// firewalld's permanent configuration (the default zone, the trusted and drop zones).
     Firewalld,
+    /// ufw's user rules (/etc/ufw/user.rules, user6.rules).
+    Ufw,
     /// FreePBX's Firewall module is in charge: no rules are written, the plan says what to
     /// set in FreePBX.
     Freepbx,
@@ -114,6 +116,7 @@ impl Backend {
             Backend::Apf => Some(managers::Manager::Apf),
             Backend::Nftables => Some(managers::Manager::Nftables),
             Backend::Firewalld => Some(managers::Manager::Firewalld),
+            Backend::Ufw => Some(managers::Manager::Ufw),
             Backend::Freepbx => Some(managers::Manager::Freepbx),
             Backend::Fail2ban | Backend::None => None,
         }

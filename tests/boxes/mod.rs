@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub enum Flavor {
     Systemd,
     SysV,
+    /// systemd with firewalld enabled (an image of its own, built only when a test asks).
+    Firewalld,
 }
 
 impl Flavor {
@@ -21,6 +23,7 @@ impl Flavor {
         match self {
             Flavor::Systemd => "systemd",
             Flavor::SysV => "sysv",
+            Flavor::Firewalld => "firewalld",
         }
     }
 }

@@ -1,6 +1,10 @@
 //! Firewall ports: the PBX port catalog as a checklist, custom ports and the admin's own
 //! address offered as trusted (trusted and blocked hosts are the next screen, `hosts`);
-//! every entry checked as typed, by the plan's own rules (`firewall::check`).
+//! every entry checked as typed, by the plan's own rules (`firewall::check`). The screen
+//! names the backend the answers go to (`backend`): APF, nftables (also where no manager
+//! is active and nftables is installed: offered, and then named in the answers) or
+//! firewalld, and what it writes; with FreePBX's Firewall module it is an advisory screen
+//! (what to set in FreePBX) without a port list.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,8 +14,10 @@ use ratatui::widgets::Paragraph;
 use super::lines;
 use crate::answers::{Answers, FirewallAnswers, PortEntry};
 use crate::firewall::ports::{self, CatalogEntry, Exposure, PortRange};
+use crate::firewall::{firewalld, nftables};
 use crate::problems::Problem;
-use crate::system::Proto;
+use crate::system::firewall::{Backend, managers::Manager};
+use crate::system::{Proto, System};
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::field::TextField;
 use crate::tui::keys::Key;
@@ -65,6 +71,42 @@ fn entry_of(r: PortRange) -> PortEntry {
         PortEntry::Number(i64::from(r.lo))
     } else {
         PortEntry::Text(format!("{}-{}", r.lo, r.hi))
+    }
+}
+
+/// The backend the wizard's firewall answers go to, and whether the answers must name it:
+/// what `firewall.backend = "auto"` picks with a `[firewall]` section, or nftables where
+/// no manager is active and nftables is installed (the plan's offer, taken).
+pub fn backend(sys: &System) -> (Backend, bool) {
+    let fw = &sys.firewall;
+    let first = fw.managers.first().map(|m| m.manager);
+    match fw.default_backend() {
+        Backend::Fail2ban | Backend::None => match first {
+            Some(Manager::Firewalld) => (Backend::Firewalld, false),
+            Some(Manager::Nftables) => (Backend::Nftables, false),
+            None if nftables::setup(&sys.root).is_ok() => (Backend::Nftables, true),
+            _ => (fw.default_backend(), false),
+        },
+        other => (other, false),
+    }
+}
+
+/// The first line of the Ports screen: who opens the ports, and where.
+pub fn heading(sys: &System) -> String {
+    match backend(sys).0 {
+        Backend::Nftables => format!(
+            "nftables: pbx-harden's own table inet {} (in {}) opens only these ports:",
+            nftables::TABLE,
+            nftables::NFT_FILE
+        ),
+        Backend::Firewalld => {
+            let zone = firewalld::default_zone(&sys.root);
+            format!(
+                "firewalld: the zone {zone} (permanent, in {}/{zone}.xml) opens only these ports:",
+                firewalld::ZONES
+            )
+        }
+        _ => "APF opens only these ports (plus what trusted hosts reach):".into(),
     }
 }
 
@@ -173,10 +215,25 @@ impl State {
     }
 
     pub fn applies(&self, ctx: &Ctx) -> bool {
-        ctx.sys.firewall.apf.is_some()
+        matches!(
+            backend(&ctx.sys).0,
+            Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Freepbx
+        )
+    }
+
+    /// FreePBX's module is in charge: advice, no port list.
+    fn advisory(ctx: &Ctx) -> bool {
+        backend(&ctx.sys).0 == Backend::Freepbx
     }
 
     fn focusables(&self, ctx: &Ctx) -> Vec<Focus> {
+        if Self::advisory(ctx) {
+            return if ctx.sys.admin.is_some() {
+                vec![Focus::TrustAdmin]
+            } else {
+                Vec::new()
+            };
+        }
         let mut v: Vec<Focus> = self
             .items
             .iter()
@@ -225,12 +282,20 @@ impl State {
             v
         };
         let hosts = ctx.answers.firewall.clone().unwrap_or_default();
+        let (chosen, named) = backend(&ctx.sys);
+        if chosen == Backend::Freepbx {
+            // no rules of ours: the plan says what to set in FreePBX
+            return FirewallAnswers {
+                trust_admin: Some(self.trust_admin),
+                ..hosts
+            };
+        }
         let tftp = self
             .items
             .iter()
             .any(|i| i.on && i.entry.exposure == Exposure::WhenAsked);
         FirewallAnswers {
-            backend: None,
+            backend: named.then(|| "nftables".to_string()),
             tcp_ports: Some(list(Proto::Tcp, &self.tcp)),
             udp_ports: Some(list(Proto::Udp, &self.udp)),
             trusted: hosts.trusted,
@@ -320,9 +385,16 @@ impl State {
         let t = &ctx.theme;
         let focusables = self.focusables(ctx);
         let focused = focusables.get(self.focus).copied();
-        let mut out = vec![Line::from(
-            "APF opens only these ports (plus what trusted hosts reach):",
-        )];
+        if Self::advisory(ctx) {
+            return self.view_advice(f, area, ctx, focused);
+        }
+        let mut out = super::wrapped(&heading(&ctx.sys), area.width, Default::default());
+        if backend(&ctx.sys).1 {
+            out.push(Line::from(Span::styled(
+                "(no firewall manager is active; nftables is installed, so it is offered)",
+                t.warn(),
+            )));
+        }
         for (n, i) in self.items.iter().enumerate() {
             let e = &i.entry;
             let mark = match e.exposure {
@@ -406,5 +478,45 @@ impl State {
             at(row_ports, 38, area.width.saturating_sub(38)),
             focused == Some(Focus::Udp),
         );
+    }
+
+    /// FreePBX's Firewall module is in charge: what to set there, nothing written.
+    fn view_advice(&self, f: &mut Frame, area: Rect, ctx: &Ctx, focused: Option<Focus>) {
+        let t = &ctx.theme;
+        let mut out = vec![
+            Line::from("FreePBX's Firewall module is in charge here: pbx-harden writes no"),
+            Line::from("firewall rules next to it. Set these in FreePBX before you confirm:"),
+            Line::from(""),
+            Line::from(format!(
+                "  Connectivity > Firewall > Services: SSH on port {}/tcp",
+                self.ssh_port
+            )),
+            Line::from("  (zone Trusted or Local, or Internet if you log in from anywhere)"),
+            Line::from("  Connectivity > Firewall > Networks: the hosts of the next screen as"),
+            Line::from("  Trusted or Blocked (the Review lists them)"),
+            Line::from(""),
+        ];
+        if let Some(a) = &ctx.sys.admin {
+            out.push(Line::from(Span::styled(
+                format!(
+                    "{} trust my address {} (never banned; set it Trusted in FreePBX)",
+                    t.check(self.trust_admin),
+                    a.client
+                ),
+                if focused == Some(Focus::TrustAdmin) {
+                    t.focus()
+                } else {
+                    Default::default()
+                },
+            )));
+        }
+        for p in &self.problems {
+            out.extend(super::wrapped(
+                &crate::tui::words::problem(&p.key, &p.message),
+                area.width,
+                if p.is_error() { t.error() } else { t.warn() },
+            ));
+        }
+        f.render_widget(Paragraph::new(lines(out)), area);
     }
 }

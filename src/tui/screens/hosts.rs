@@ -1,6 +1,7 @@
 //! Trusted and blocked hosts: the entries of APF's allow_hosts.rules and deny_hosts.rules
 //! as they are, with their comments (a list that scrolls), editable and removable, and new
-//! entries with a comment; every entry checked by the plan's own rules (`firewall::check`).
+//! entries with a comment (with nftables, firewalld or FreePBX's module the same answers, new
+//! entries only; FreePBX's are advice); every entry checked by the plan's own rules (`firewall::check`).
 //!
 //! What the answers get: entries added or changed here, or named by the answers file, in
 //! `trusted` / `blocked` (with their comments); entries taken out, in `remove`. Entries of
@@ -162,8 +163,13 @@ impl State {
         }
     }
 
+    /// Wherever pbx-harden writes the rules (the answers are the same for every backend).
     pub fn applies(&self, ctx: &Ctx) -> bool {
-        ctx.sys.firewall.apf.is_some()
+        use crate::system::firewall::Backend;
+        matches!(
+            super::firewall::backend(&ctx.sys).0,
+            Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Freepbx
+        )
     }
 
     fn focusables(&self) -> Vec<Focus> {
@@ -529,12 +535,29 @@ impl State {
     }
 
     pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
+        /// Where the backend keeps the hosts (the second line of the screen).
+        fn where_written(ctx: &Ctx) -> String {
+            use crate::system::firewall::Backend;
+            match super::firewall::backend(&ctx.sys).0 {
+                Backend::Nftables => format!(
+                    "reach none. In nftables (table inet {}), with comments:",
+                    crate::firewall::nftables::TABLE
+                ),
+                Backend::Firewalld => {
+                    "reach none. In firewalld's zones trusted and drop, with comments:".into()
+                }
+                Backend::Freepbx => {
+                    "reach none. For FreePBX (the Review says what to set there):".into()
+                }
+                _ => "reach none. allow_hosts.rules and deny_hosts.rules, with comments:".into(),
+            }
+        }
         let t = &ctx.theme;
         let focused = self.focused();
         let w = area.width as usize;
         let mut out = vec![
             Line::from("Trusted hosts reach every port and are never banned; blocked hosts"),
-            Line::from("reach none. allow_hosts.rules and deny_hosts.rules, with comments:"),
+            Line::from(where_written(ctx)),
         ];
         // the error lines below the fields need room: the list takes what is left
         let mut msgs: Vec<Line> = Vec::new();

@@ -1,0 +1,271 @@
+//! The firewalld backend against a running firewalld, on a booted Debian 12 box
+//! (tests/boxes/, flavour `firewalld`: systemd with the firewalld package, enabled and
+//! running, default zone public with its stock `ssh` service) in a network namespace joined
+//! to the host by a veth pair, so the host connects *through* firewalld as a remote admin
+//! would: after `pbx-harden apply` moves SSH, the new port is open and the old one passes at
+//! runtime only (open in the runtime configuration, not in the zone file) until confirm; a
+//! login on the new port works and confirms; confirm closes the old port. `pbx-harden
+//! rollback` gives back every file under /etc/firewalld byte for byte (a zone file
+//! firewall-cmd wrote, edited in place), and firewalld's runtime state
+//! (`firewall-cmd --list-all-zones`) as it was; so does a reboot inside the window (the boot
+//! safeguard runs before firewalld loads the zone).
+
+mod boxes;
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use boxes::{Flavor, TestBox};
+
+const USER: &str = "pbxadmin";
+const PW: &str = "Tundra mosaic 8! lantern quill";
+const PORT: u16 = 2824;
+
+fn answers(timeout: &str) -> String {
+    format!(
+        "[user]\nname = \"{USER}\"\npassword = \"{PW}\"\ngroups = [\"sudo\"]\n\
+         [ssh]\nport = {PORT}\n\
+         [firewall]\nbackend = \"firewalld\"\ntcp_ports = [80]\nudp_ports = [5060]\n\
+         [apply]\nconfirm_timeout = \"{timeout}\"\n"
+    )
+}
+
+fn sh(script: &str) -> std::process::Output {
+    Command::new("bash").arg("-c").arg(script).output().unwrap()
+}
+
+/// A namespace for the box, joined to the host by a veth pair; removed on drop.
+struct Net {
+    ns: String,
+    host_if: String,
+    addr: String,
+}
+
+impl Net {
+    fn up(i: u8) -> Net {
+        let id = std::process::id() % 10000;
+        let n = Net {
+            ns: format!("pbxfwd{id}x{i}"),
+            host_if: format!("vfw{id}x{i}"),
+            addr: format!("10.233.{i}.2"),
+        };
+        let o = sh(&format!(
+            "ip netns add {ns} && ip link add {h} type veth peer name eth0 netns {ns} && \
+             ip addr add 10.233.{i}.1/24 dev {h} && ip link set {h} up && \
+             ip -n {ns} addr add {a}/24 dev eth0 && ip -n {ns} link set eth0 up && \
+             ip -n {ns} link set lo up",
+            ns = n.ns,
+            h = n.host_if,
+            a = n.addr
+        ));
+        assert!(o.status.success(), "{}", common::text(&o));
+        n
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        format!("/run/netns/{}", self.ns).into()
+    }
+
+    /// From the host: "open" (something answered), "refused" (firewalld let it through to a
+    /// closed port: a TCP reset) or "filtered" (firewalld rejected it with ICMP, or no answer).
+    fn probe(&self, port: u16) -> String {
+        let prog = format!(
+            "import socket\ns=socket.socket(); s.settimeout(2)\n\
+             try:\n    s.connect(('{}',{port})); print('open')\n\
+             except ConnectionRefusedError: print('refused')\n\
+             except Exception: print('filtered')\n",
+            self.addr
+        );
+        let o = Command::new("python3")
+            .arg("-c")
+            .arg(&prog)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// `cmd` as `user` over SSH from the host, through firewalld.
+    fn ssh(&self, user: &str, pw: &str, port: u16, cmd: &str) -> std::process::Output {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), pw).unwrap();
+        Command::new("sshpass")
+            .arg("-f")
+            .arg(f.path())
+            .args([
+                "ssh",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "ConnectTimeout=5",
+                "-o",
+                "PubkeyAuthentication=no",
+                "-p",
+                &port.to_string(),
+                &format!("{user}@{}", self.addr),
+                cmd,
+            ])
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        let _ = sh(&format!(
+            "ip link del {} 2>/dev/null; ip netns del {} 2>/dev/null",
+            self.host_if, self.ns
+        ));
+    }
+}
+
+/// A booted firewalld box, firewalld running (waited for: it starts after the boot target
+/// may already count as reached).
+fn start(name: &str, net: &Net) -> Option<TestBox> {
+    let b = TestBox::start_in_netns(name, Flavor::Firewalld, &net.path())?;
+    let mut state = String::new();
+    for _ in 0..60 {
+        state = String::from_utf8_lossy(&b.sh("firewall-cmd --state 2>&1").stdout)
+            .trim()
+            .to_string();
+        if state == "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(
+        state,
+        "running",
+        "firewalld does not run in the box:\n{}",
+        b.sh_ok("systemctl status firewalld --no-pager 2>&1 || true; journalctl -u firewalld --no-pager 2>&1 | tail -30")
+    );
+    Some(b)
+}
+
+/// Every file under /etc/firewalld with its hash, and the runtime configuration.
+fn state(b: &TestBox) -> (String, String) {
+    (
+        b.sh_ok("cd /etc/firewalld && find . -type f -print0 | sort -z | xargs -0 sha256sum"),
+        b.sh_ok("firewall-cmd --list-all-zones"),
+    )
+}
+
+#[test]
+fn firewalld_move_confirm() {
+    let t = Instant::now();
+    if common::require("python3").is_none() {
+        return;
+    }
+    let net = Net::up(1);
+    let Some(b) = start("pbx-live-fwd1", &net) else {
+        return;
+    };
+    assert_eq!(net.probe(22), "open", "firewalld's stock ssh service");
+    assert_eq!(net.probe(3306), "filtered", "firewalld rejects the rest");
+    b.write("/root/answers.toml", &answers("10m"));
+    let a = b.sh_ok("pbx-harden apply --answers /root/answers.toml 2>&1");
+    assert!(a.contains("firewall-cmd"), "{a}");
+    let zone = b.sh_ok("cat /etc/firewalld/zones/public.xml");
+    assert!(
+        zone.contains(&format!("<port port=\"{PORT}\" protocol=\"tcp\"/>")),
+        "{zone}"
+    );
+    assert!(!zone.contains("port=\"22\""), "{zone}");
+    // Through firewalld, from outside.
+    assert_eq!(net.probe(PORT), "open", "the new SSH port is open");
+    assert_eq!(
+        net.probe(22),
+        "refused",
+        "the old port passes (runtime only) until confirm"
+    );
+    let runtime = b.sh_ok("firewall-cmd --zone=public --list-ports");
+    assert!(runtime.contains("22/tcp"), "{runtime}");
+    let permanent = b.sh_ok("firewall-cmd --permanent --zone=public --list-ports");
+    assert!(!permanent.contains("22/tcp"), "{permanent}");
+    assert_eq!(net.probe(80), "refused", "a listed port passes");
+    assert_eq!(net.probe(3306), "filtered", "a port not listed is rejected");
+    // Confirm from a new login on the new port, through firewalld.
+    b.write("/var/tmp/pbx-box-sudo", &format!("{PW}\n"));
+    b.sh_ok("chmod 644 /var/tmp/pbx-box-sudo");
+    let o = net.ssh(
+        USER,
+        PW,
+        PORT,
+        "sudo -S -p '' pbx-harden confirm < /var/tmp/pbx-box-sudo",
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(net.probe(22), "filtered", "the old port closes at confirm");
+    assert_eq!(net.probe(PORT), "open");
+    let runtime = b.sh_ok("firewall-cmd --zone=public --list-ports");
+    assert!(!runtime.contains("22/tcp"), "{runtime}");
+    eprintln!(
+        "[live] firewalld: move, confirm: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn firewalld_rollback_and_a_reboot_in_the_window_give_back_files_and_runtime() {
+    let t = Instant::now();
+    if common::require("python3").is_none() {
+        return;
+    }
+    let net = Net::up(2);
+    let Some(b) = start("pbx-live-fwd2", &net) else {
+        return;
+    };
+    // A zone file of firewalld's own making (edited in place, not created, by the apply).
+    b.sh_ok("firewall-cmd --permanent --zone=public --add-service=http && firewall-cmd --reload");
+    assert!(
+        b.sh("test -f /etc/firewalld/zones/public.xml")
+            .status
+            .success()
+    );
+    let before = state(&b);
+    b.write("/root/answers.toml", &answers("10m"));
+    b.sh_ok("pbx-harden apply --answers /root/answers.toml 2>&1");
+    assert_eq!(net.probe(PORT), "open");
+    assert_ne!(state(&b), before);
+    let o = b.sh("pbx-harden rollback 2>&1");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let after = state(&b);
+    assert_eq!(after.0, before.0, "/etc/firewalld byte for byte");
+    assert_eq!(after.1, before.1, "firewalld's runtime state as it was");
+    assert_eq!(net.probe(22), "open");
+    assert_eq!(net.probe(PORT), "filtered");
+    // Again, and a reboot inside the window: the boot safeguard rolls back before firewalld
+    // could load the new zone.
+    b.sh_ok("pbx-harden apply --answers /root/answers.toml 2>&1");
+    assert_eq!(net.probe(PORT), "open");
+    b.reboot();
+    b.wait_for(
+        "sshd on 22 through firewalld after the reboot",
+        Duration::from_secs(30),
+        || net.probe(22) == "open",
+    );
+    b.wait_for(
+        "firewalld running after the reboot",
+        Duration::from_secs(30),
+        || String::from_utf8_lossy(&b.sh("firewall-cmd --state 2>&1").stdout).trim() == "running",
+    );
+    let after = state(&b);
+    assert_eq!(
+        after.0, before.0,
+        "/etc/firewalld byte for byte after the boot"
+    );
+    assert_eq!(
+        after.1, before.1,
+        "firewalld's runtime state after the boot"
+    );
+    assert_eq!(net.probe(PORT), "filtered");
+    let s = b.sh_ok("pbx-harden status 2>&1");
+    assert!(s.contains("rolled back") && s.contains("boot"), "{s}");
+    eprintln!(
+        "[live] firewalld: rollback, reboot in the window: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
