@@ -49,7 +49,10 @@ fn apply_then_rollback_restores_every_byte() {
         s.contains("DEVEL_MODE=1 and the old SSH port 22 stays open until confirm"),
         "{s}"
     );
-    assert!(conf.contains("\nIG_TCP_CPORTS=\"22022,80,443,5060,22\""), "{conf}");
+    assert!(
+        conf.contains("\nIG_TCP_CPORTS=\"22022,80,443,5060,22\""),
+        "{conf}"
+    );
     assert!(s.contains("firewall:   BFD 1.4: TRIG=5"), "{s}");
 
     let o = run(&["--root", &dir, "rollback"]);
