@@ -57,6 +57,16 @@ fn plan_and_apply_json_shape_and_idempotence() {
         assert!(["pass", "warn", "fail", "skipped"].contains(&c["status"].as_str().unwrap()));
     }
     assert!(!String::from_utf8_lossy(&p.stdout).contains(PW));
+    // APF keeps the old SSH port until confirm, which takes it out of the list first.
+    assert_eq!(
+        v["on_confirm"],
+        serde_json::json!([
+            "take 22 out of IG_TCP_CPORTS in /etc/apf/conf.apf",
+            "set DEVEL_MODE=\"0\" in /etc/apf/conf.apf",
+            "/etc/apf/apf -r"
+        ]),
+        "{v:#}"
+    );
 
     let o = pbx(
         root,

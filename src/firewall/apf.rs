@@ -3,9 +3,11 @@
 //! the installed version's `apf -a` / `apf -d` write them, the seed's UDP TOS patch as a
 //! separate edit, and DEVEL_MODE tied to pbx-harden's confirm:
 //!
-//! - apply writes `DEVEL_MODE="1"` and restarts APF (live system only), after saving the
-//!   running rules with `iptables-save`;
-//! - confirm writes `DEVEL_MODE="0"` and restarts APF;
+//! - apply writes `DEVEL_MODE="1"` and restarts APF (live system only, before sshd restarts),
+//!   after saving the running rules with `iptables-save`; when SSH moves, IG_TCP_CPORTS has
+//!   the new port and keeps the old one for the window;
+//! - confirm takes the old SSH port out of IG_TCP_CPORTS (a list edit in place: entries
+//!   added meanwhile stay), writes `DEVEL_MODE="0"` and restarts APF;
 //! - rollback restores conf.apf and the trust files byte for byte, then loads the saved rules
 //!   back with `iptables-restore`. (APF's own DEVEL_MODE cron only *flushes* the firewall
 //!   every five minutes, leaving the box open; rollback brings back the old rules instead.)
