@@ -1357,6 +1357,34 @@ fn without_apf(root: &std::path::Path, fw: &str) {
                 "/usr/lib/systemd/system/firewalld.service",
             );
         }
+        "ufw" => {
+            // as Ubuntu 24.04 leaves it: enabled, the rules ufw wrote (SSH on 22)
+            let head = |v6: bool| {
+                let p = if v6 { "ufw6" } else { "ufw" };
+                format!(
+                    "*filter\n:{p}-user-input - [0:0]\n:{p}-user-output - [0:0]\n:{p}-user-forward - [0:0]\n\n### RULES ###\n\n### tuple ### allow tcp 22 {any} any {any} in\n-A {p}-user-input -p tcp --dport 22 -j ACCEPT\n\n### END RULES ###\nCOMMIT\n",
+                    any = if v6 { "::/0" } else { "0.0.0.0/0" }
+                )
+            };
+            put(root, "/etc/ufw/ufw.conf", "ENABLED=yes\nLOGLEVEL=low\n");
+            put(root, "/etc/ufw/user.rules", &head(false));
+            put(root, "/etc/ufw/user6.rules", &head(true));
+            put(
+                root,
+                "/etc/default/ufw",
+                "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\n",
+            );
+            put(
+                root,
+                "/usr/lib/systemd/system/ufw.service",
+                "[Service]\nExecStart=/lib/ufw/ufw-init start quiet\n[Install]\nWantedBy=multi-user.target\n",
+            );
+            link(
+                root,
+                "/etc/systemd/system/multi-user.target.wants/ufw.service",
+                "/usr/lib/systemd/system/ufw.service",
+            );
+        }
         "freepbx" => put(
             root,
             "/var/www/html/admin/modules/firewall/module.xml",
@@ -1409,6 +1437,7 @@ fn firewall_screens(basic: bool, fw: &str) {
     let written = match fw {
         "nftables" | "nftables-offered" => Some("/etc/nftables.d/pbx-harden.nft"),
         "firewalld" => Some("/etc/firewalld/zones/public.xml"),
+        "ufw" => Some("/etc/ufw/user.rules"),
         _ => None,
     };
     if let Some(path) = written {
@@ -1445,6 +1474,12 @@ fn firewall_screens_nftables_offered() {
 fn firewall_screens_firewalld() {
     firewall_screens(false, "firewalld");
     firewall_screens(true, "firewalld");
+}
+
+#[test]
+fn firewall_screens_ufw() {
+    firewall_screens(false, "ufw");
+    firewall_screens(true, "ufw");
 }
 
 #[test]

@@ -84,6 +84,7 @@ pub fn backend(sys: &System) -> (Backend, bool) {
         Backend::Fail2ban | Backend::None => match first {
             Some(Manager::Firewalld) => (Backend::Firewalld, false),
             Some(Manager::Nftables) => (Backend::Nftables, false),
+            Some(Manager::Ufw) => (Backend::Ufw, false),
             None if nftables::setup(&sys.root).is_ok() => (Backend::Nftables, true),
             _ => (fw.default_backend(), false),
         },
@@ -106,6 +107,10 @@ pub fn heading(sys: &System) -> String {
                 firewalld::ZONES
             )
         }
+        Backend::Ufw => format!(
+            "ufw: its user rules ({}) open only these ports:",
+            crate::firewall::ufw::USER_RULES
+        ),
         _ => "APF opens only these ports (plus what trusted hosts reach):".into(),
     }
 }
@@ -217,7 +222,7 @@ impl State {
     pub fn applies(&self, ctx: &Ctx) -> bool {
         matches!(
             backend(&ctx.sys).0,
-            Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Freepbx
+            Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Ufw | Backend::Freepbx
         )
     }
 

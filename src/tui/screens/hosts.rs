@@ -168,7 +168,7 @@ impl State {
         use crate::system::firewall::Backend;
         matches!(
             super::firewall::backend(&ctx.sys).0,
-            Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Freepbx
+            Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Ufw | Backend::Freepbx
         )
     }
 
@@ -549,6 +549,7 @@ impl State {
                 Backend::Freepbx => {
                     "reach none. For FreePBX (the Review says what to set there):".into()
                 }
+                Backend::Ufw => "reach none. In ufw's user rules, with comments:".into(),
                 _ => "reach none. allow_hosts.rules and deny_hosts.rules, with comments:".into(),
             }
         }
