@@ -170,6 +170,21 @@ impl Ruleset {
         );
         o.push_str(&format!("# tcp_ports: {}\n", ports_text(&self.tcp)));
         o.push_str(&format!("# udp_ports: {}\n", ports_text(&self.udp)));
+        // The hosts with their comments, read back by the next run (the wizard's Hosts
+        // screen starts from them: the table is rewritten from the answers).
+        for (kind, items) in [("trusted", &self.trusted), ("blocked", &self.blocked)] {
+            for i in items.iter() {
+                match i
+                    .comment
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                {
+                    Some(c) => o.push_str(&format!("# {kind}: {} {c}\n", i.text)),
+                    None => o.push_str(&format!("# {kind}: {}\n", i.text)),
+                }
+            }
+        }
         o.push_str(&format!(
             "# Loading it replaces the table as one transaction.\ntable inet {TABLE}\ndelete table inet {TABLE}\n\n"
         ));
@@ -373,6 +388,28 @@ pub fn previous_lists(file: &str) -> (Option<Vec<PortRange>>, Option<Vec<PortRan
         })
     };
     (get("tcp_ports"), get("udp_ports"))
+}
+
+/// The hosts a previous run wrote into the header of our file: (host, blocked, comment).
+pub fn previous_hosts(file: &str) -> Vec<(String, bool, Option<String>)> {
+    let mut out = Vec::new();
+    for l in file.lines() {
+        if !l.starts_with('#') {
+            break;
+        }
+        for (kind, blocked) in [("# trusted: ", false), ("# blocked: ", true)] {
+            if let Some(rest) = l.strip_prefix(kind) {
+                let (host, comment) = match rest.split_once(' ') {
+                    Some((h, c)) => (h, Some(c.trim().to_string()).filter(|c| !c.is_empty())),
+                    None => (rest.trim(), None),
+                };
+                if !host.is_empty() {
+                    out.push((host.to_string(), blocked, comment));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Is our file already included by `conf` (our line, or a glob that matches it)?
@@ -669,9 +706,16 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
             }
         }
     }
-    let [Some(mut tcp), Some(udp)] = lists else {
+    let [Some(mut tcp), Some(mut udp)] = lists else {
         return;
     };
+    // One order whatever order the answers (or the wizard's checklist) list them in: a rerun
+    // with the same ports writes the same bytes. The SSH port(s) go first (below).
+    for l in [&mut tcp, &mut udp] {
+        l.sort_by_key(|r| (r.lo, r.hi));
+        l.dedup();
+    }
+    tcp.retain(|r| !ctx.ssh_ports.iter().any(|p| *r == PortRange::one(*p)));
     // A list read back from the file still holds the old SSH port after a move.
     if ctx.moved {
         for old in &ctx.old_ssh_ports {
@@ -920,6 +964,22 @@ mod tests {
             t.contains("ip saddr 198.51.100.9 tcp dport { 2222 } accept"),
             "{t}"
         );
+        // the hosts and their comments come back for the next run
+        let hosts = previous_hosts(&t);
+        for i in rs().trusted.iter() {
+            assert!(
+                hosts
+                    .iter()
+                    .any(|(h, b, c)| *h == i.text && !b && *c == i.comment),
+                "{i:?} in {hosts:?}"
+            );
+        }
+        for i in rs().blocked.iter() {
+            assert!(
+                hosts.iter().any(|(h, b, _)| *h == i.text && *b),
+                "{i:?} in {hosts:?}"
+            );
+        }
         let (tcp, udp) = previous_lists(&t);
         assert_eq!(tcp.unwrap(), rs().tcp);
         assert_eq!(udp.unwrap(), rs().udp);

@@ -121,7 +121,8 @@ impl State {
         let ssh_port = sys.current_ssh_ports().first().copied().unwrap_or(22);
         let catalog = ports::catalog(&sys.firewall.asterisk, sys.rtp, ssh_port);
         let pre = prefill.and_then(|a| a.firewall.as_ref());
-        // What APF opens now (reconfiguration starts from it), as ranges.
+        // What APF (or pbx-harden's nftables table) opens now (reconfiguration starts from
+        // it), as ranges.
         let now = |key: &str| -> Vec<PortRange> {
             sys.firewall
                 .apf
@@ -135,7 +136,18 @@ impl State {
                 })
                 .unwrap_or_default()
         };
-        let (now_tcp, now_udp) = (now("IG_TCP_CPORTS"), now("IG_UDP_CPORTS"));
+        let (now_tcp, now_udp) = if backend(sys).0 == Backend::Nftables {
+            // our own table: the lists its last run wrote into the file's header
+            match sys.root.read(nftables::NFT_FILE) {
+                Ok(Some(b)) => {
+                    let (t, u) = nftables::previous_lists(&String::from_utf8_lossy(&b));
+                    (t.unwrap_or_default(), u.unwrap_or_default())
+                }
+                _ => (Vec::new(), Vec::new()),
+            }
+        } else {
+            (now("IG_TCP_CPORTS"), now("IG_UDP_CPORTS"))
+        };
         // A fresh APF opens SSH only: then the catalog's defaults are the starting point.
         let fresh = now_tcp
             .iter()

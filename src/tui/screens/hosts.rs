@@ -72,9 +72,25 @@ pub struct State {
     refocused: bool,
     /// The files' entries as read when the wizard started: (host, blocked, comment).
     in_files: Vec<(String, bool, String)>,
+    /// Every entry goes into the answers (nftables rewrites its table from them).
+    whole: bool,
 }
 
 fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
+    if rewrites_all(ctx) {
+        // nftables: the hosts of the table's last run, from its header
+        let blocked = name == "deny_hosts.rules";
+        return match ctx.sys.root.read(crate::firewall::nftables::NFT_FILE) {
+            Ok(Some(bytes)) => {
+                crate::firewall::nftables::previous_hosts(&String::from_utf8_lossy(&bytes))
+                    .into_iter()
+                    .filter(|(_, b, _)| *b == blocked)
+                    .map(|(h, _, c)| (h, c))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+    }
     let Some(apf) = &ctx.sys.firewall.apf else {
         return Vec::new();
     };
@@ -83,6 +99,12 @@ fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
         Ok(Some(bytes)) => TrustFile::parse(&bytes, apf.format).listed(),
         _ => Vec::new(),
     }
+}
+
+/// The backend rewrites its whole host list from the answers (nftables' own table): every
+/// entry on the screen goes into the answers, not only the changed ones.
+fn rewrites_all(ctx: &Ctx) -> bool {
+    super::firewall::backend(&ctx.sys).0 == crate::system::firewall::Backend::Nftables
 }
 
 impl State {
@@ -160,6 +182,7 @@ impl State {
             note: None,
             refocused: false,
             in_files,
+            whole: rewrites_all(ctx),
         }
     }
 
@@ -224,7 +247,7 @@ impl State {
         let (mut t, mut b) = (Vec::new(), Vec::new());
         // an edit not finished counts as the entry it was
         for e in self.entries.iter().chain(self.editing.iter()) {
-            if !(e.changed() || e.from_answers) {
+            if !(self.whole || e.changed() || e.from_answers) {
                 continue;
             }
             let h = HostEntry {
@@ -233,7 +256,13 @@ impl State {
             };
             if e.blocked { &mut b } else { &mut t }.push(h);
         }
-        (t, b, self.removed.clone())
+        // nftables rewrites its list: an entry taken out is simply not written
+        let removed = if self.whole {
+            Vec::new()
+        } else {
+            self.removed.clone()
+        };
+        (t, b, removed)
     }
 
     fn apply_to(&self, fw: &mut FirewallAnswers) {
