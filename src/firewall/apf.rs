@@ -443,24 +443,12 @@ fn interfaces(
     iface_keys
 }
 
-/// The old SSH ports a move closes (those the ports after the plan leave out).
-fn closing_ssh_ports(ctx: &Ctx) -> Vec<u16> {
-    if !ctx.moved {
-        return Vec::new();
-    }
-    ctx.old_ssh_ports
-        .iter()
-        .copied()
-        .filter(|o| !ctx.ssh_ports.contains(o))
-        .collect()
-}
-
 /// IG_TCP_CPORTS (the new SSH port added; after a move the old one stays until confirm),
 /// IG_UDP_CPORTS, HELPER_SSH_PORT. Returns the old SSH ports kept in IG_TCP_CPORTS for the
 /// window: confirm takes them out of the list.
 fn inbound_ports(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec, conf: &mut VarEdit) -> Vec<u16> {
     let cur_tcp = conf.get("IG_TCP_CPORTS").unwrap_or_default();
-    let closing = closing_ssh_ports(ctx);
+    let closing = ctx.ports_left();
     let mut window = Vec::new();
     match &spec.tcp {
         Some(list) => {

@@ -445,34 +445,8 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
     let mut zone = Zone::parse(&setup.zone_before);
     let have = zone.ports();
     // The ports: the answers' lists (complete) or what the zone opens now, with the SSH port.
-    let mut tcp: Vec<PortRange> = match &spec.tcp {
-        Some(l) => l.clone(),
-        None => have
-            .iter()
-            .filter(|(_, p)| p == "tcp")
-            .map(|(r, _)| *r)
-            .collect(),
-    };
-    let udp: Vec<PortRange> = match &spec.udp {
-        Some(l) => l.clone(),
-        None => have
-            .iter()
-            .filter(|(_, p)| p == "udp")
-            .map(|(r, _)| *r)
-            .collect(),
-    };
-    let old: Vec<u16> = ctx
-        .old_ssh_ports
-        .iter()
-        .copied()
-        .filter(|o| ctx.moved && !ctx.ssh_ports.contains(o))
-        .collect();
-    tcp.retain(|r| !old.iter().any(|o| *r == PortRange::one(*o)));
-    for p in ctx.ssh_ports.iter().rev() {
-        if !tcp.iter().any(|r| r.contains(*p)) {
-            tcp.insert(0, PortRange::one(*p));
-        }
-    }
+    let (tcp, udp) = super::inbound_lists(spec, ctx, &have);
+    let old = ctx.ports_left();
     let keep = |r: &PortRange, proto: &str| {
         let list = if proto == "tcp" { &tcp } else { &udp };
         list.contains(r)

@@ -79,6 +79,15 @@ impl Ctx {
         }
     }
 
+    /// The SSH ports a move leaves (open at runtime until confirm on every backend).
+    pub fn ports_left(&self) -> Vec<u16> {
+        self.old_ssh_ports
+            .iter()
+            .copied()
+            .filter(|o| self.moved && !self.ssh_ports.contains(o))
+            .collect()
+    }
+
     pub fn ssh_port(&self) -> u16 {
         self.ssh_ports.first().copied().unwrap_or(DEFAULT_PORT)
     }
@@ -128,28 +137,9 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
         .and_then(|f| f.backend.as_deref())
         .unwrap_or("auto");
     match name {
-        "auto" => Some(match fw.default_backend() {
-            Backend::Fail2ban | Backend::None
-                if answers.firewall.is_some()
-                    && fw.managers.first().map(|m| m.manager)
-                        == Some(managers::Manager::Nftables) =>
-            {
-                Backend::Nftables
-            }
-            // firewalld in charge: the new SSH port is opened there, even without [firewall].
-            Backend::Fail2ban | Backend::None
-                if fw.managers.first().map(|m| m.manager) == Some(managers::Manager::Firewalld) =>
-            {
-                Backend::Firewalld
-            }
-            // ufw in charge: the new SSH port is opened there, even without [firewall].
-            Backend::Fail2ban | Backend::None
-                if fw.managers.first().map(|m| m.manager) == Some(managers::Manager::Ufw) =>
-            {
-                Backend::Ufw
-            }
-            other => other,
-        }),
+        // firewalld or ufw in charge: the new SSH port is opened there, even without
+        // [firewall].
+        "auto" => Some(fw.auto_backend(answers.firewall.is_some())),
         "apf" => {
             if fw.apf.is_none() {
                 b.error(
@@ -733,6 +723,40 @@ fn spec(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, fmt: TrustFormat) -> 
 }
 
 /// The firewall step, after the SSH step: `ssh` says which port to keep open.
+/// The inbound lists a backend writes (nftables, firewalld, ufw): the answers' lists, else
+/// `have`, what the backend opens now as (range, "tcp" | "udp"); then `ssh_first`.
+pub fn inbound_lists(
+    spec: &Spec,
+    ctx: &Ctx,
+    have: &[(PortRange, String)],
+) -> (Vec<PortRange>, Vec<PortRange>) {
+    let pick = |given: &Option<Vec<PortRange>>, proto: &str| -> Vec<PortRange> {
+        match given {
+            Some(l) => l.clone(),
+            None => have
+                .iter()
+                .filter(|(_, p)| p == proto)
+                .map(|(r, _)| *r)
+                .collect(),
+        }
+    };
+    let mut tcp = pick(&spec.tcp, "tcp");
+    ssh_first(ctx, &mut tcp);
+    (tcp, pick(&spec.udp, "udp"))
+}
+
+/// After a move the old SSH port(s) leave the TCP list (the backends keep them open at
+/// runtime until confirm); the SSH port(s) go first unless a range already covers them.
+pub fn ssh_first(ctx: &Ctx, tcp: &mut Vec<PortRange>) {
+    let left = ctx.ports_left();
+    tcp.retain(|r| !left.iter().any(|o| *r == PortRange::one(*o)));
+    for p in ctx.ssh_ports.iter().rev() {
+        if !tcp.iter().any(|r| r.contains(*p)) {
+            tcp.insert(0, PortRange::one(*p));
+        }
+    }
+}
+
 pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
     let sys = b.sys;
     let fw = &sys.firewall;

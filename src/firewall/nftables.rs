@@ -717,18 +717,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
     }
     tcp.retain(|r| !ctx.ssh_ports.iter().any(|p| *r == PortRange::one(*p)));
     // A list read back from the file still holds the old SSH port after a move.
-    if ctx.moved {
-        for old in &ctx.old_ssh_ports {
-            if !ctx.ssh_ports.contains(old) {
-                tcp.retain(|r| *r != PortRange::one(*old));
-            }
-        }
-    }
-    for p in ctx.ssh_ports.iter().rev() {
-        if !tcp.iter().any(|r| r.contains(*p)) {
-            tcp.insert(0, PortRange::one(*p));
-        }
-    }
+    super::ssh_first(ctx, &mut tcp);
     let trusted_in = addresses_only(b, "firewall.trusted", &spec.trusted);
     let blocked = addresses_only(b, "firewall.blocked", &spec.blocked);
     let mut trusted = trusted_in;

@@ -79,6 +79,22 @@ pub struct FirewallInfo {
 
 impl FirewallInfo {
     /// The backend used when the answers do not name one: what is installed.
+    /// What `firewall.backend = "auto"` picks: the default backend, or where neither APF
+    /// nor FreePBX is in charge, the manager in charge (firewalld, ufw; nftables only when
+    /// the answers have a `[firewall]` section to fill its lists from).
+    pub fn auto_backend(&self, firewall_answers: bool) -> Backend {
+        let first = self.managers.first().map(|m| m.manager);
+        match self.default_backend() {
+            Backend::Fail2ban | Backend::None => match first {
+                Some(managers::Manager::Nftables) if firewall_answers => Backend::Nftables,
+                Some(managers::Manager::Firewalld) => Backend::Firewalld,
+                Some(managers::Manager::Ufw) => Backend::Ufw,
+                _ => self.default_backend(),
+            },
+            other => other,
+        }
+    }
+
     pub fn default_backend(&self) -> Backend {
         if self.managers.first().map(|m| m.manager) == Some(managers::Manager::Freepbx) {
             Backend::Freepbx

@@ -16,7 +16,7 @@ use crate::answers::{Answers, FirewallAnswers, PortEntry};
 use crate::firewall::ports::{self, CatalogEntry, Exposure, PortRange};
 use crate::firewall::{firewalld, nftables};
 use crate::problems::Problem;
-use crate::system::firewall::{Backend, managers::Manager};
+use crate::system::firewall::Backend;
 use crate::system::{Proto, System};
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::field::TextField;
@@ -79,15 +79,12 @@ fn entry_of(r: PortRange) -> PortEntry {
 /// no manager is active and nftables is installed (the plan's offer, taken).
 pub fn backend(sys: &System) -> (Backend, bool) {
     let fw = &sys.firewall;
-    let first = fw.managers.first().map(|m| m.manager);
-    match fw.default_backend() {
-        Backend::Fail2ban | Backend::None => match first {
-            Some(Manager::Firewalld) => (Backend::Firewalld, false),
-            Some(Manager::Nftables) => (Backend::Nftables, false),
-            Some(Manager::Ufw) => (Backend::Ufw, false),
-            None if nftables::setup(&sys.root).is_ok() => (Backend::Nftables, true),
-            _ => (fw.default_backend(), false),
-        },
+    match fw.auto_backend(true) {
+        Backend::Fail2ban | Backend::None
+            if fw.managers.is_empty() && nftables::setup(&sys.root).is_ok() =>
+        {
+            (Backend::Nftables, true)
+        }
         other => (other, false),
     }
 }
