@@ -86,6 +86,9 @@ pub enum Event {
 /// Shared by all screens.
 pub struct Ctx {
     pub sys: System,
+    /// The firewall backend the screens speak and the answers go to, and whether the answers
+    /// must name it (`screens::firewall::backend`): found once, never while drawing.
+    pub fw_backend: (crate::system::firewall::Backend, bool),
     pub theme: Theme,
     /// The model: what the answers file would say.
     pub answers: Answers,
@@ -145,8 +148,10 @@ impl App {
                 .display()
                 .to_string()
         };
+        let fw_backend = screens::firewall::backend(&sys);
         let mut ctx = Ctx {
             sys,
+            fw_backend,
             theme,
             answers: prefill.clone().unwrap_or_default(),
             rng: StdRng::seed_from_u64(rng_seed),

@@ -36,6 +36,8 @@ enum Focus {
 }
 
 pub struct State {
+    /// The first line (who opens the ports, and where), found once: never while drawing.
+    heading: String,
     pub items: Vec<Item>,
     pub tcp: TextField,
     pub udp: TextField,
@@ -90,8 +92,8 @@ pub fn backend(sys: &System) -> (Backend, bool) {
 }
 
 /// The first line of the Ports screen: who opens the ports, and where.
-pub fn heading(sys: &System) -> String {
-    match backend(sys).0 {
+pub fn heading(sys: &System, backend: Backend) -> String {
+    match backend {
         Backend::Nftables => format!(
             "nftables: pbx-harden's own table inet {} (in {}) opens only these ports:",
             nftables::TABLE,
@@ -133,7 +135,7 @@ impl State {
                 })
                 .unwrap_or_default()
         };
-        let (now_tcp, now_udp) = if backend(sys).0 == Backend::Nftables {
+        let (now_tcp, now_udp) = if ctx.fw_backend.0 == Backend::Nftables {
             // our own table: the lists its last run wrote into the file's header
             match sys.root.read(nftables::NFT_FILE) {
                 Ok(Some(b)) => {
@@ -200,6 +202,7 @@ impl State {
             }
         }
         let mut s = State {
+            heading: heading(&ctx.sys, ctx.fw_backend.0),
             items,
             tcp: TextField::new(&join(
                 &custom_tcp.iter().map(|r| entry_of(*r)).collect::<Vec<_>>(),
@@ -230,14 +233,14 @@ impl State {
 
     pub fn applies(&self, ctx: &Ctx) -> bool {
         matches!(
-            backend(&ctx.sys).0,
+            ctx.fw_backend.0,
             Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Ufw | Backend::Freepbx
         )
     }
 
     /// FreePBX's module is in charge: advice, no port list.
     fn advisory(ctx: &Ctx) -> bool {
-        backend(&ctx.sys).0 == Backend::Freepbx
+        ctx.fw_backend.0 == Backend::Freepbx
     }
 
     fn focusables(&self, ctx: &Ctx) -> Vec<Focus> {
@@ -296,7 +299,7 @@ impl State {
             v
         };
         let hosts = ctx.answers.firewall.clone().unwrap_or_default();
-        let (chosen, named) = backend(&ctx.sys);
+        let (chosen, named) = ctx.fw_backend;
         if chosen == Backend::Freepbx {
             // no rules of ours: the plan says what to set in FreePBX
             return FirewallAnswers {
@@ -402,8 +405,8 @@ impl State {
         if Self::advisory(ctx) {
             return self.view_advice(f, area, ctx, focused);
         }
-        let mut out = super::wrapped(&heading(&ctx.sys), area.width, Default::default());
-        if backend(&ctx.sys).1 {
+        let mut out = super::wrapped(&self.heading, area.width, Default::default());
+        if ctx.fw_backend.1 {
             out.push(Line::from(Span::styled(
                 "(no firewall manager is active; nftables is installed, so it is offered)",
                 t.warn(),

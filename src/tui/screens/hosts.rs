@@ -104,7 +104,7 @@ fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
 /// The backend rewrites its whole host list from the answers (nftables' own table): every
 /// entry on the screen goes into the answers, not only the changed ones.
 fn rewrites_all(ctx: &Ctx) -> bool {
-    super::firewall::backend(&ctx.sys).0 == crate::system::firewall::Backend::Nftables
+    ctx.fw_backend.0 == crate::system::firewall::Backend::Nftables
 }
 
 impl State {
@@ -190,7 +190,7 @@ impl State {
     pub fn applies(&self, ctx: &Ctx) -> bool {
         use crate::system::firewall::Backend;
         matches!(
-            super::firewall::backend(&ctx.sys).0,
+            ctx.fw_backend.0,
             Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Ufw | Backend::Freepbx
         )
     }
@@ -567,7 +567,7 @@ impl State {
         /// Where the backend keeps the hosts (the second line of the screen).
         fn where_written(ctx: &Ctx) -> String {
             use crate::system::firewall::Backend;
-            match super::firewall::backend(&ctx.sys).0 {
+            match ctx.fw_backend.0 {
                 Backend::Nftables => format!(
                     "reach none. In nftables (table inet {}), with comments:",
                     crate::firewall::nftables::TABLE
