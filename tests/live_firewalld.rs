@@ -13,10 +13,9 @@
 mod boxes;
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use boxes::{Flavor, TestBox};
+use boxes::{Flavor, Net, TestBox};
 
 const USER: &str = "pbxadmin";
 const PW: &str = "Tundra mosaic 8! lantern quill";
@@ -31,96 +30,9 @@ fn answers(timeout: &str) -> String {
     )
 }
 
-fn sh(script: &str) -> std::process::Output {
-    Command::new("bash").arg("-c").arg(script).output().unwrap()
-}
-
-/// A namespace for the box, joined to the host by a veth pair; removed on drop.
-struct Net {
-    ns: String,
-    host_if: String,
-    addr: String,
-}
-
-impl Net {
-    fn up(i: u8) -> Net {
-        let id = std::process::id() % 10000;
-        let n = Net {
-            ns: format!("pbxfwd{id}x{i}"),
-            host_if: format!("vfw{id}x{i}"),
-            addr: format!("10.233.{i}.2"),
-        };
-        let o = sh(&format!(
-            "ip netns add {ns} && ip link add {h} type veth peer name eth0 netns {ns} && \
-             ip addr add 10.233.{i}.1/24 dev {h} && ip link set {h} up && \
-             ip -n {ns} addr add {a}/24 dev eth0 && ip -n {ns} link set eth0 up && \
-             ip -n {ns} link set lo up",
-            ns = n.ns,
-            h = n.host_if,
-            a = n.addr
-        ));
-        assert!(o.status.success(), "{}", common::text(&o));
-        n
-    }
-
-    fn path(&self) -> std::path::PathBuf {
-        format!("/run/netns/{}", self.ns).into()
-    }
-
-    /// From the host: "open" (something answered), "refused" (firewalld let it through to a
-    /// closed port: a TCP reset) or "filtered" (firewalld rejected it with ICMP, or no answer).
-    fn probe(&self, port: u16) -> String {
-        let prog = format!(
-            "import socket\ns=socket.socket(); s.settimeout(2)\n\
-             try:\n    s.connect(('{}',{port})); print('open')\n\
-             except ConnectionRefusedError: print('refused')\n\
-             except Exception: print('filtered')\n",
-            self.addr
-        );
-        let o = Command::new("python3")
-            .arg("-c")
-            .arg(&prog)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    }
-
-    /// `cmd` as `user` over SSH from the host, through firewalld.
-    fn ssh(&self, user: &str, pw: &str, port: u16, cmd: &str) -> std::process::Output {
-        let f = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(f.path(), pw).unwrap();
-        Command::new("sshpass")
-            .arg("-f")
-            .arg(f.path())
-            .args([
-                "ssh",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "LogLevel=ERROR",
-                "-o",
-                "ConnectTimeout=5",
-                "-o",
-                "PubkeyAuthentication=no",
-                "-p",
-                &port.to_string(),
-                &format!("{user}@{}", self.addr),
-                cmd,
-            ])
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        let _ = sh(&format!(
-            "ip link del {} 2>/dev/null; ip netns del {} 2>/dev/null",
-            self.host_if, self.ns
-        ));
-    }
+/// The box's namespace, joined to the host by a veth pair (`boxes::Net`).
+fn net_up(i: u8) -> Net {
+    Net::up("fwd", 233, i, "filtered")
 }
 
 /// A booted firewalld box, firewalld running (waited for: it starts after the boot target
@@ -160,7 +72,7 @@ fn firewalld_move_confirm() {
     if common::require("python3").is_none() {
         return;
     }
-    let net = Net::up(1);
+    let net = net_up(1);
     let Some(b) = start("pbx-live-fwd1", &net) else {
         return;
     };
@@ -214,7 +126,7 @@ fn firewalld_rollback_and_a_reboot_in_the_window_give_back_files_and_runtime() {
     if common::require("python3").is_none() {
         return;
     }
-    let net = Net::up(2);
+    let net = net_up(2);
     let Some(b) = start("pbx-live-fwd2", &net) else {
         return;
     };

@@ -291,3 +291,106 @@ impl Drop for TestBox {
 }
 
 pub use pbx_harden::config::shell::quote as shell_quote;
+
+/// A network namespace for a box, joined to the host by a veth pair on 10.SUBNET.I.0/24
+/// (the host .1, the box's eth0 .2); removed on drop. For tests that reach a box through its
+/// firewall from outside (`TestBox::start_in_netns`).
+pub struct Net {
+    pub ns: String,
+    pub host_if: String,
+    pub addr: String,
+    /// What `probe` says when nothing answers (the test's word for it).
+    silent: &'static str,
+}
+
+fn bash(script: &str) -> Output {
+    Command::new("bash").arg("-c").arg(script).output().unwrap()
+}
+
+impl Net {
+    /// `prefix` names the namespace (`pbx{prefix}PIDxI`) and its host side (`v{prefix}PIDxI`).
+    pub fn up(prefix: &str, subnet: u8, i: u8, silent: &'static str) -> Net {
+        let id = std::process::id() % 10000;
+        let n = Net {
+            ns: format!("pbx{prefix}{id}x{i}"),
+            host_if: format!("v{prefix}{id}x{i}"),
+            addr: format!("10.{subnet}.{i}.2"),
+            silent,
+        };
+        let o = bash(&format!(
+            "ip netns add {ns} && ip link add {h} type veth peer name eth0 netns {ns} && \
+             ip addr add 10.{subnet}.{i}.1/24 dev {h} && ip link set {h} up && \
+             ip -n {ns} addr add {a}/24 dev eth0 && ip -n {ns} link set eth0 up && \
+             ip -n {ns} link set lo up",
+            ns = n.ns,
+            h = n.host_if,
+            a = n.addr
+        ));
+        assert!(
+            o.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        n
+    }
+
+    pub fn path(&self) -> PathBuf {
+        format!("/run/netns/{}", self.ns).into()
+    }
+
+    /// From the host: "open" (something answered), "refused" (let through to a closed port:
+    /// a TCP reset) or the `silent` word (rejected with ICMP, or no answer within 2 s).
+    pub fn probe(&self, port: u16) -> String {
+        let prog = format!(
+            "import socket\ns=socket.socket(); s.settimeout(2)\n\
+             try:\n    s.connect(('{}',{port})); print('open')\n\
+             except ConnectionRefusedError: print('refused')\n\
+             except Exception: print('{}')\n",
+            self.addr, self.silent
+        );
+        let o = Command::new("python3")
+            .arg("-c")
+            .arg(&prog)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// `cmd` as `user` over SSH from the host, through the box's firewall.
+    pub fn ssh(&self, user: &str, pw: &str, port: u16, cmd: &str) -> Output {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), pw).unwrap();
+        Command::new("sshpass")
+            .arg("-f")
+            .arg(f.path())
+            .args([
+                "ssh",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "ConnectTimeout=5",
+                "-o",
+                "PubkeyAuthentication=no",
+                "-p",
+                &port.to_string(),
+                &format!("{user}@{}", self.addr),
+                cmd,
+            ])
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        let _ = bash(&format!(
+            "ip link del {} 2>/dev/null; ip netns del {} 2>/dev/null",
+            self.host_if, self.ns
+        ));
+    }
+}
