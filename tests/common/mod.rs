@@ -146,8 +146,13 @@ pub fn tree_diff(a: &BTreeMap<String, Node>, b: &BTreeMap<String, Node>) -> Vec<
 /// Our own state lives here; it is not part of the target's configuration.
 pub const STATE: &str = "var/lib/pbx-harden";
 
+/// An answers file in `dir` under a name of its own: tests of one binary run at once and
+/// often share a `dir` (the parent of their temporary roots, /tmp): one fixed name let one
+/// test apply another's answers.
 pub fn write_answers(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("answers.toml");
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let p = dir.join(format!("{}-{n}-answers.toml", std::process::id()));
     std::fs::write(&p, text).unwrap();
     p
 }
