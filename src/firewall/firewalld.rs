@@ -15,7 +15,8 @@
 //!
 //! On the live system apply runs `firewall-cmd --reload` before sshd moves (when firewalld
 //! runs), then opens the old SSH port in the runtime configuration only, until confirm
-//! reloads again; rollback restores the files and reloads.
+//! removes it from there (no reload: that would drop fail2ban's runtime bans); rollback
+//! restores the files and reloads.
 
 use crate::answers::Answers;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
@@ -362,7 +363,9 @@ fn cmd(argv: Vec<String>, undo: Vec<Vec<String>>, state: bool) -> Action {
 
 /// The live commands: reload the permanent configuration before sshd moves (rollback
 /// reloads the restored files), and the old SSH port(s) open in the runtime configuration
-/// until confirm reloads.
+/// until confirm takes them out of it again. Confirm does not reload: a reload drops every
+/// runtime-only rule, and fail2ban's firewalld actions ban with runtime rich rules (a reload
+/// at confirm lifted every ban while fail2ban still counted them as banned).
 pub fn live_steps(zone: &str, window: &[u16]) -> (Vec<Action>, Vec<ConfirmStep>) {
     let mut actions = vec![cmd(
         if_running("--reload"),
@@ -371,17 +374,20 @@ pub fn live_steps(zone: &str, window: &[u16]) -> (Vec<Action>, Vec<ConfirmStep>)
     )];
     let mut confirm = Vec::new();
     if !window.is_empty() {
-        let ports: Vec<String> = window
-            .iter()
-            .map(|p| format!("--add-port={p}/tcp"))
-            .collect();
+        let ports = |verb: &str| -> String {
+            window
+                .iter()
+                .map(|p| format!("--{verb}-port={p}/tcp"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         actions.push(cmd(
-            if_running(&format!("--zone={zone} {}", ports.join(" "))),
+            if_running(&format!("--zone={zone} {}", ports("add"))),
             Vec::new(),
             true,
         ));
         confirm.push(ConfirmStep::Run {
-            argv: if_running("--reload"),
+            argv: if_running(&format!("--zone={zone} {}", ports("remove"))),
         });
     }
     (actions, confirm)
@@ -719,5 +725,12 @@ mod tests {
         let Action::Command(w) = &a[1] else { panic!() };
         assert!(w.argv[2].ends_with("firewall-cmd --zone=public --add-port=22/tcp"));
         assert_eq!(c.len(), 1);
+        // Confirm takes the port out of the runtime configuration, without a reload (which
+        // would drop fail2ban's runtime bans).
+        let ConfirmStep::Run { argv } = &c[0] else {
+            panic!()
+        };
+        assert!(argv[2].ends_with("firewall-cmd --zone=public --remove-port=22/tcp"));
+        assert!(!argv[2].contains("--reload"));
     }
 }
