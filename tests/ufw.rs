@@ -526,9 +526,23 @@ fn ufw_loads_the_rules_for_real_in_network_namespaces() {
     assert!(!net.reach(CLIENT, 3306), "a closed port is dropped");
     assert!(!net.reach(BLOCKED, 2222), "a blocked source is dropped");
     assert!(
+        !net.reach(BLOCKED, 22),
+        "a blocked source is dropped on the old port too (the window comes after the rules)"
+    );
+    assert!(
         net.reach(TRUSTED, 3306),
         "a trusted source reaches everything"
     );
+    // A rule added in the window (fail2ban's ufw action at a ban: `ufw prepend`) makes ufw
+    // reload its user chains from user.rules: the old port still passes.
+    net.in_srv(&ufw_argv("insert 1 deny from 192.0.2.99"));
+    assert!(
+        net.reach(CLIENT, 22),
+        "the old SSH port stays open after a ufw rule change in the window"
+    );
+    net.in_srv(&ufw_argv("delete deny from 192.0.2.99"));
+    std::fs::write(dir.join("etc/ufw/user.rules"), &after4).unwrap();
+    std::fs::write(dir.join("etc/ufw/user6.rules"), &after6).unwrap();
     // confirm: ufw reloads its files; the old port closes.
     assert_eq!(confirm.len(), 1);
     let pbx_harden::plan::ConfirmStep::Run { argv } = &confirm[0] else {

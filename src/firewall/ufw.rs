@@ -17,8 +17,9 @@
 //! back) and by `iptables-restore --test` / `ip6tables-restore --test`.
 //!
 //! On the live system apply runs `ufw reload` before sshd moves (when ufw is active), then
-//! opens the old SSH port in ufw's runtime chains only, until confirm reloads again; rollback
-//! restores the files and reloads.
+//! opens the old SSH port in ufw's runtime chains only (`ufw-after-input`, which ufw's own
+//! rule commands leave alone), until confirm reloads again; rollback restores the files and
+//! reloads.
 
 use std::net::IpAddr;
 
@@ -511,6 +512,12 @@ fn cmd(argv: Vec<String>, undo: Vec<Vec<String>>) -> Action {
 
 /// The live commands: `ufw reload` before sshd moves (rollback reloads the restored files),
 /// and the old SSH port(s) open in ufw's runtime chains until confirm reloads.
+///
+/// The window's rule goes at the top of `ufw-after-input`, not into `ufw-user-input`: every
+/// `ufw allow|deny|insert|delete` on an active ufw (fail2ban's ufw action at each ban and
+/// unban too) reloads the user chains from user.rules, which would close the old port in
+/// the middle of the window. In the after chain it also comes after the user rules, as a
+/// `ufw allow 22/tcp` appended to them would: a blocked or banned host stays out.
 pub fn live_steps(window: &[u16]) -> (Vec<Action>, Vec<ConfirmStep>) {
     let mut actions = vec![cmd(if_active("ufw reload"), vec![if_active("ufw reload")])];
     let mut confirm = Vec::new();
@@ -518,10 +525,10 @@ pub fn live_steps(window: &[u16]) -> (Vec<Action>, Vec<ConfirmStep>) {
         let mut s = Vec::new();
         for p in window {
             s.push(format!(
-                "iptables -I ufw-user-input -p tcp --dport {p} -j ACCEPT"
+                "iptables -I ufw-after-input -p tcp --dport {p} -j ACCEPT"
             ));
             s.push(format!(
-                "{{ ! ip6tables -n -L ufw6-user-input >/dev/null 2>&1 || ip6tables -I ufw6-user-input -p tcp --dport {p} -j ACCEPT; }}"
+                "{{ ! ip6tables -n -L ufw6-after-input >/dev/null 2>&1 || ip6tables -I ufw6-after-input -p tcp --dport {p} -j ACCEPT; }}"
             ));
         }
         actions.push(cmd(if_active(&s.join(" && ")), Vec::new()));
@@ -940,7 +947,9 @@ mod tests {
         assert!(r.argv[2].ends_with("ufw reload"));
         assert_eq!(r.undo.len(), 1);
         let Action::Command(w) = &a[1] else { panic!() };
-        assert!(w.argv[2].contains("iptables -I ufw-user-input -p tcp --dport 22 -j ACCEPT"));
+        // Not in ufw-user-input: ufw reloads that chain at every rule change (a fail2ban ban).
+        assert!(w.argv[2].contains("iptables -I ufw-after-input -p tcp --dport 22 -j ACCEPT"));
+        assert!(!w.argv[2].contains("user-input"));
         assert_eq!(c.len(), 1);
     }
 }
