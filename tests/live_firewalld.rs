@@ -8,7 +8,10 @@
 //! rollback` gives back every file under /etc/firewalld byte for byte (a zone file
 //! firewall-cmd wrote, edited in place), and firewalld's runtime state
 //! (`firewall-cmd --list-all-zones`) as it was; so does a reboot inside the window (the boot
-//! safeguard runs before firewalld loads the zone).
+//! safeguard runs before firewalld loads the zone). The real fail2ban, with the jail.local
+//! pbx-harden writes (`banaction = firewallcmd-rich-rules`), bans an attacker that fails SSH
+//! logins from outside: a rich rule for its address, its logins no longer get through, and
+//! the ban outlives confirm; a trusted host that fails as often is never banned.
 
 mod boxes;
 mod common;
@@ -22,10 +25,14 @@ const PW: &str = "Tundra mosaic 8! lantern quill";
 const PORT: u16 = 2824;
 
 fn answers(timeout: &str) -> String {
+    answers_with(timeout, "")
+}
+
+fn answers_with(timeout: &str, extra: &str) -> String {
     format!(
         "[user]\nname = \"{USER}\"\npassword = \"{PW}\"\ngroups = [\"sudo\"]\n\
          [ssh]\nport = {PORT}\n\
-         [firewall]\nbackend = \"firewalld\"\ntcp_ports = [80]\nudp_ports = [5060]\n\
+         [firewall]\nbackend = \"firewalld\"\ntcp_ports = [80]\nudp_ports = [5060]\n{extra}\
          [apply]\nconfirm_timeout = \"{timeout}\"\n"
     )
 }
@@ -178,6 +185,96 @@ fn firewalld_rollback_and_a_reboot_in_the_window_give_back_files_and_runtime() {
     assert!(s.contains("rolled back") && s.contains("boot"), "{s}");
     eprintln!(
         "[live] firewalld: rollback, reboot in the window: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// Failed SSH logins as `USER` from `src` (one failure each: sshpass gives up at the second
+/// password prompt).
+fn fail_logins(net: &Net, src: Option<&str>, n: usize) {
+    for _ in 0..n {
+        let o = net.ssh_from(src, USER, "not the password", PORT, "true");
+        assert!(!o.status.success(), "{}", common::text(&o));
+    }
+}
+
+#[test]
+fn fail2ban_bans_through_firewalld() {
+    let t = Instant::now();
+    if common::require("python3").is_none() {
+        return;
+    }
+    let net = net_up(3);
+    let Some(b) = start("pbx-live-fwd3", &net) else {
+        return;
+    };
+    let attacker = "10.233.3.1";
+    let trusted = net.add_host(3);
+    b.write(
+        "/root/answers.toml",
+        &answers_with(
+            "10m",
+            &format!(
+                "trusted = [{{ host = \"{trusted}\" }}]\n[fail2ban]\nmaxretry = 3\nbantime = \"10m\"\n"
+            ),
+        ),
+    );
+    let a = b.sh_ok("pbx-harden apply --answers /root/answers.toml 2>&1");
+    let jail = b.sh_ok("cat /etc/fail2ban/jail.local");
+    assert!(
+        jail.contains("banaction = firewallcmd-rich-rules[actiontype=<multiport>]\n"),
+        "{jail}\n{a}"
+    );
+    assert!(jail.contains(&trusted), "{jail}");
+    b.wait_for("fail2ban's sshd jail", Duration::from_secs(30), || {
+        b.sh("fail2ban-client status sshd").status.success()
+    });
+    // The trusted host fails as often as the attacker, first.
+    fail_logins(&net, Some(&trusted), 4);
+    fail_logins(&net, None, 4);
+    let rich = || {
+        String::from_utf8_lossy(&b.sh("firewall-cmd --list-rich-rules 2>/dev/null").stdout)
+            .into_owned()
+    };
+    b.wait_for(
+        "the attacker banned in firewalld",
+        Duration::from_secs(20),
+        || rich().contains(attacker),
+    );
+    let rules = rich();
+    assert!(
+        rules.contains(&format!(
+            "rule family=\"ipv4\" source address=\"{attacker}\" port port=\"{PORT}\" protocol=\"tcp\" reject"
+        )),
+        "{rules}"
+    );
+    assert!(!rules.contains(&trusted), "{rules}");
+    let f2b = b.sh_ok("fail2ban-client status sshd");
+    assert!(f2b.contains(attacker) && !f2b.contains(&trusted), "{f2b}");
+    // The attacker's connections no longer get through; the trusted host logs in.
+    assert_ne!(net.probe(PORT), "open", "the attacker's connection");
+    let o = net.ssh(USER, PW, PORT, "true");
+    assert!(!o.status.success(), "the banned attacker logged in");
+    assert_eq!(net.probe_from(Some(&trusted), PORT), "open");
+    // Confirm (from the trusted host): the ban stays.
+    b.write("/var/tmp/pbx-box-sudo", &format!("{PW}\n"));
+    b.sh_ok("chmod 644 /var/tmp/pbx-box-sudo");
+    let o = net.ssh_from(
+        Some(&trusted),
+        USER,
+        PW,
+        PORT,
+        "sudo -S -p '' pbx-harden confirm < /var/tmp/pbx-box-sudo",
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert!(
+        rich().contains(attacker),
+        "the ban outlives confirm: {}",
+        rich()
+    );
+    assert_ne!(net.probe(PORT), "open", "the ban outlives confirm");
+    eprintln!(
+        "[live] firewalld: fail2ban bans through firewalld: {:.1} s",
         t.elapsed().as_secs_f64()
     );
 }

@@ -16,6 +16,9 @@ pub enum Flavor {
     SysV,
     /// systemd with firewalld enabled (an image of its own, built only when a test asks).
     Firewalld,
+    /// systemd with ufw enabled and 22/tcp allowed (ufw.service loads the rules at boot); like
+    /// the firewalld one, with fail2ban installed (an image of its own, built only on demand).
+    Ufw,
 }
 
 impl Flavor {
@@ -24,6 +27,7 @@ impl Flavor {
             Flavor::Systemd => "systemd",
             Flavor::SysV => "sysv",
             Flavor::Firewalld => "firewalld",
+            Flavor::Ufw => "ufw",
         }
     }
 }
@@ -339,11 +343,26 @@ impl Net {
         format!("/run/netns/{}", self.ns).into()
     }
 
+    /// A second address of the host on the link, 10.SUBNET.I.`host` (another outside host:
+    /// `probe_from`, `ssh_from` bind to it). Gone with the veth pair.
+    pub fn add_host(&self, host: u8) -> String {
+        let a = self.addr.rsplit_once('.').unwrap().0.to_string() + &format!(".{host}");
+        let o = bash(&format!("ip addr add {a}/24 dev {}", self.host_if));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        a
+    }
+
     /// From the host: "open" (something answered), "refused" (let through to a closed port:
     /// a TCP reset) or the `silent` word (rejected with ICMP, or no answer within 2 s).
     pub fn probe(&self, port: u16) -> String {
+        self.probe_from(None, port)
+    }
+
+    /// `probe` from the host's address `src` (`add_host`); None: the first one.
+    pub fn probe_from(&self, src: Option<&str>, port: u16) -> String {
+        let bind = src.map_or(String::new(), |a| format!("s.bind(('{a}',0))\n"));
         let prog = format!(
-            "import socket\ns=socket.socket(); s.settimeout(2)\n\
+            "import socket\ns=socket.socket(); s.settimeout(2)\n{bind}\
              try:\n    s.connect(('{}',{port})); print('open')\n\
              except ConnectionRefusedError: print('refused')\n\
              except Exception: print('{}')\n",
@@ -359,30 +378,45 @@ impl Net {
 
     /// `cmd` as `user` over SSH from the host, through the box's firewall.
     pub fn ssh(&self, user: &str, pw: &str, port: u16, cmd: &str) -> Output {
+        self.ssh_from(None, user, pw, port, cmd)
+    }
+
+    /// `ssh` from the host's address `src` (`add_host`); None: the first one.
+    pub fn ssh_from(
+        &self,
+        src: Option<&str>,
+        user: &str,
+        pw: &str,
+        port: u16,
+        cmd: &str,
+    ) -> Output {
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(f.path(), pw).unwrap();
-        Command::new("sshpass")
-            .arg("-f")
-            .arg(f.path())
-            .args([
-                "ssh",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "LogLevel=ERROR",
-                "-o",
-                "ConnectTimeout=5",
-                "-o",
-                "PubkeyAuthentication=no",
-                "-p",
-                &port.to_string(),
-                &format!("{user}@{}", self.addr),
-                cmd,
-            ])
-            .output()
-            .unwrap()
+        let mut c = Command::new("sshpass");
+        c.arg("-f").arg(f.path()).args([
+            "ssh",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "PubkeyAuthentication=no",
+        ]);
+        if let Some(a) = src {
+            c.args(["-b", a]);
+        }
+        c.args([
+            "-p",
+            &port.to_string(),
+            &format!("{user}@{}", self.addr),
+            cmd,
+        ])
+        .output()
+        .unwrap()
     }
 }
 
