@@ -191,6 +191,60 @@ fn auto_opens_the_new_port_in_ufw_and_edits_in_place() {
     real_check_passed(&p3);
 }
 
+/// A box where ufw was enabled but never told a rule (`ufw default deny; ufw enable`): its
+/// user rules are still the package's templates (no `### END RULES ###`). The rules keep
+/// their order (the blocked host before the port rules) and ufw itself lists them back.
+#[test]
+fn a_never_written_template_gets_its_rules_in_order() {
+    let t = ubuntu_root();
+    let d = t.path();
+    for (f, tpl) in [("user.rules", "user.rules"), ("user6.rules", "user6.rules")] {
+        let src = Path::new("/usr/share/ufw/iptables").join(tpl);
+        let body = std::fs::read_to_string(&src).unwrap_or_else(|_| {
+            // ufw 0.36.2's templates, where ufw is not installed.
+            if f == "user.rules" {
+                "*filter\n:ufw-user-input - [0:0]\n:ufw-user-output - [0:0]\n:ufw-user-forward - [0:0]\n:ufw-user-limit - [0:0]\n:ufw-user-limit-accept - [0:0]\n### RULES ###\n-A ufw-user-limit -m limit --limit 3/minute -j LOG --log-prefix \"[UFW LIMIT BLOCK] \"\n-A ufw-user-limit -j REJECT\n-A ufw-user-limit-accept -j ACCEPT\nCOMMIT\n".into()
+            } else {
+                "*filter\n:ufw6-user-input - [0:0]\n:ufw6-user-output - [0:0]\n:ufw6-user-forward - [0:0]\n### RULES ###\nCOMMIT\n".into()
+            }
+        });
+        assert!(!body.contains("### END RULES ###"), "{body}");
+        put(d, &format!("/etc/ufw/{f}"), &body);
+    }
+    let answers = "[ssh]\nport = 2222\npermit_root_login = true\n\n[firewall]\nbackend = \"ufw\"\n\
+                   tcp_ports = [80]\nblocked = [{ host = \"192.0.2.66\" }]\n";
+    let (_, p) = plan_for(d, answers);
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    let u4 = s(&p, "/etc/ufw/user.rules");
+    let tuples: Vec<&str> = u4.lines().filter(|l| l.starts_with("### tuple")).collect();
+    assert_eq!(
+        tuples,
+        [
+            "### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in",
+            // the admin of the test's SSH connection, to the SSH port
+            "### tuple ### allow tcp 2222 0.0.0.0/0 any 203.0.113.10 in",
+            "### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in",
+            "### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in",
+        ],
+        "{u4}"
+    );
+    assert!(
+        u4.contains("-A ufw-user-input -p tcp --dport 80 -j ACCEPT\n\n### END RULES ###\n-A ufw-user-limit -m limit"),
+        "{u4}"
+    );
+    let u6 = s(&p, "/etc/ufw/user6.rules");
+    let tuples: Vec<&str> = u6.lines().filter(|l| l.starts_with("### tuple")).collect();
+    assert_eq!(
+        tuples,
+        [
+            "### tuple ### allow tcp 2222 ::/0 any ::/0 in",
+            "### tuple ### allow tcp 80 ::/0 any ::/0 in",
+        ],
+        "{u6}"
+    );
+    real_check_passed(&p);
+}
+
 #[test]
 fn an_ssh_move_alone_opens_the_port_and_keeps_the_rest() {
     let t = ubuntu_root();

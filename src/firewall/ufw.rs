@@ -164,12 +164,34 @@ impl RulesFile {
             .position(|l| l.trim_end() == "### RULES ###")
     }
 
+    /// ufw's package template (a user rules file ufw never wrote: a box where ufw was never
+    /// told a rule, enabled or not) has `### RULES ###` but no `### END RULES ###`, and in
+    /// user.rules the `ufw-user-limit` lines right under it. Before the first rule goes in,
+    /// the end marker goes right after the header, as ufw writes an empty rule list; rules
+    /// then keep their order (appended after the inserted ones, not all at the header) and
+    /// the template's own lines stay out of the first rule's block.
+    fn ensure_end(&mut self) {
+        let Some(h) = self.header() else { return };
+        if self
+            .lines
+            .iter()
+            .any(|l| l.trim_end() == "### END RULES ###")
+        {
+            return;
+        }
+        self.lines.splice(
+            h + 1..h + 1,
+            ["\n".to_string(), "### END RULES ###\n".to_string()],
+        );
+    }
+
     /// `ufw insert 1`: right after `### RULES ###`, before every rule (after those this
     /// plan inserted before: `at` counts them).
     fn insert_top(&mut self, r: &Rule, at: &mut usize) -> bool {
         if self.has(r) {
             return false;
         }
+        self.ensure_end();
         let Some(h) = self.header() else {
             return false;
         };
@@ -181,12 +203,13 @@ impl RulesFile {
         true
     }
 
-    /// `ufw allow`: after the last rule (before the blank line ahead of `### END RULES ###`;
-    /// after `### RULES ###` in ufw's never-written template, which has no end marker).
+    /// `ufw allow`: after the last rule (before the blank line ahead of `### END RULES ###`,
+    /// which ufw's never-written template gets first: `ensure_end`).
     fn append(&mut self, r: &Rule) -> bool {
         if self.has(r) {
             return false;
         }
+        self.ensure_end();
         let Some(h) = self.header() else {
             return false;
         };
@@ -913,6 +936,43 @@ mod tests {
             f.open_ports(),
             vec![(PortRange::one(5060), "udp".to_string())]
         );
+    }
+
+    // /usr/share/ufw/iptables/user.rules of ufw 0.36.2: what /etc/ufw/user.rules holds
+    // until ufw writes a rule.
+    const TEMPLATE: &str = "*filter\n:ufw-user-input - [0:0]\n:ufw-user-output - [0:0]\n:ufw-user-forward - [0:0]\n:ufw-user-limit - [0:0]\n:ufw-user-limit-accept - [0:0]\n### RULES ###\n-A ufw-user-limit -m limit --limit 3/minute -j LOG --log-prefix \"[UFW LIMIT BLOCK] \"\n-A ufw-user-limit -j REJECT\n-A ufw-user-limit-accept -j ACCEPT\nCOMMIT\n";
+
+    #[test]
+    fn the_never_written_template_keeps_the_rule_order_and_its_own_lines() {
+        let mut f = RulesFile::parse(TEMPLATE.as_bytes(), false);
+        let rule = |action, port: Option<u16>, src: Option<&str>| Rule {
+            action,
+            proto: if port.is_some() { "tcp" } else { "any" },
+            port: port.map(PortRange::one),
+            src: src.map(str::to_string),
+            comment: None,
+        };
+        let mut at = 0;
+        f.insert_top(&rule("deny", None, Some("192.0.2.66")), &mut at);
+        f.append(&rule("allow", Some(2222), None));
+        f.append(&rule("allow", Some(80), None));
+        let want = TEMPLATE.replace(
+            "### RULES ###\n",
+            "### RULES ###\n\n### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in\n-A ufw-user-input -s 192.0.2.66 -j DROP\n\n### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 2222 -j ACCEPT\n\n### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 80 -j ACCEPT\n\n### END RULES ###\n",
+        );
+        // The blocked host comes before the ports (a port rule first would let it in).
+        assert_eq!(String::from_utf8(f.to_bytes()).unwrap(), want);
+        // Taking a rule out again leaves the template's ufw-user-limit lines alone.
+        assert_eq!(f.remove_where(|t| t[2] == "80").len(), 1);
+        assert!(
+            String::from_utf8(f.to_bytes())
+                .unwrap()
+                .contains("### END RULES ###\n-A ufw-user-limit -m limit")
+        );
+        // A second run adds nothing.
+        let mut g = RulesFile::parse(&f.to_bytes(), false);
+        assert!(!g.append(&rule("allow", Some(2222), None)));
+        assert_eq!(g.to_bytes(), f.to_bytes());
     }
 
     #[test]
