@@ -24,10 +24,10 @@ use std::net::IpAddr;
 
 use crate::config::trust::{Entry, Flow, Host};
 use crate::exec::argv;
-use crate::firewall::ports::{PortRange, human_list};
-use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::ports::{PortRange, human_list};
+use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 
 pub const USER_RULES: &str = "/etc/ufw/user.rules";
 pub const USER6_RULES: &str = "/etc/ufw/user6.rules";

@@ -20,10 +20,10 @@
 use crate::answers::Answers;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
-use crate::firewall::ports::{PortRange, human_list};
-use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::ports::{PortRange, human_list};
+use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 
 pub const CONF: &str = "/etc/firewalld/firewalld.conf";
 pub const ZONES: &str = "/etc/firewalld/zones";
