@@ -116,9 +116,9 @@ pub enum Command {
     /// Keep the pending change (run it from a new login on the new SSH port)
     #[command(
         after_help = "Examples:\n  ssh -p 22022 admin@pbx   then   sudo pbx-harden confirm\n  \
-        pbx-harden confirm --here     at the console, where no new SSH login can prove the path
-
-        On the live system after an SSH port move, --here asks twice at a terminal (yes, then         the new port); without a terminal it must be given twice (--here --here)."
+        pbx-harden confirm --here     at the console, where no new SSH login can prove the path\n\n\
+        On the live system after an SSH port move, --here asks twice at a terminal (yes, then \
+        the new port); without a terminal it must be given twice (--here --here)."
     )]
     Confirm {
         /// Confirm from this session (e.g. at the console) without the new-login check

@@ -306,7 +306,8 @@ fn here_asked_twice(root: &Root, count: u8) -> Result<()> {
             return Ok(());
         }
         return Err(Error::invalid(format!(
-            "--here keeps sshd on port {port} without a login there to prove it works; without a              terminal to ask, give it twice: pbx-harden confirm --here --here"
+            "--here keeps sshd on port {port} without a login there to prove it works; without a \
+             terminal to ask, give it twice: pbx-harden confirm --here --here"
         )));
     }
     let ask = |q: &str| -> String {

@@ -245,6 +245,22 @@ fn a_never_written_template_gets_its_rules_in_order() {
     real_check_passed(&p);
 }
 
+/// `remove` is APF's: with ufw a warning says how to delete a rule (one sentence, without the
+/// run of blanks a broken string continuation once put in the middle of it).
+#[test]
+fn remove_is_explained_for_ufw() {
+    let t = ubuntu_root();
+    let (_, p) = plan_for(
+        t.path(),
+        "[ssh]\npermit_root_login = true\n[firewall]\nremove = [\"192.0.2.5\"]\n",
+    );
+    let w = problems(&p);
+    assert!(
+        w.contains("192.0.2.5: remove takes entries out of APF's trust files; with ufw, delete a rule with `ufw delete` (pbx-harden leaves rules with a source alone)"),
+        "{w}"
+    );
+}
+
 #[test]
 fn an_ssh_move_alone_opens_the_port_and_keeps_the_rest() {
     let t = ubuntu_root();

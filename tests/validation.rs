@@ -519,3 +519,18 @@ fn system_accounts_root_and_the_seed_name() {
         "ssh.allow_users: root does not belong in AllowUsers",
     );
 }
+
+/// `confirm --help` reads as sentences: its note about `--here` once had a newline and a run
+/// of blanks from a broken string continuation in the middle of it.
+#[test]
+fn confirm_help_is_one_sentence_per_line() {
+    let o = common::run(&["confirm", "--help"]);
+    let h = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        h.contains(
+            "\nOn the live system after an SSH port move, --here asks twice at a terminal (yes, \
+             then the new port); without a terminal it must be given twice (--here --here)."
+        ),
+        "{h}"
+    );
+}

@@ -591,7 +591,8 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
         b.warn(
             "firewall.remove",
             format!(
-                "{}: remove takes entries out of APF's trust files; with ufw, delete a rule with                  `ufw delete` (pbx-harden leaves rules with a source alone)",
+                "{}: remove takes entries out of APF's trust files; with ufw, delete a rule with \
+                 `ufw delete` (pbx-harden leaves rules with a source alone)",
                 spec.remove.join(", ")
             ),
         );
