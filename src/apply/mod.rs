@@ -489,8 +489,7 @@ Nothing new is applied until that rollback completes.",
         }
         journal::save(root, &j)?;
         for (i, a) in plan.actions.iter().enumerate() {
-            for cmd in a.commands(root) {
-                let shown = a.describe(root).join(" && ");
+            for (cmd, shown) in a.shown_commands(root) {
                 progress(opts, &mut steps, format!("running {shown}"));
                 crate::exec::run_ok(&cmd.argv, cmd.stdin.as_ref())?;
             }

@@ -167,6 +167,14 @@ impl Action {
             .collect()
     }
 
+    /// Each command with its own line of `describe` (what apply shows as it runs them).
+    pub fn shown_commands(&self, root: &Root) -> Vec<(Cmd, String)> {
+        self.commands(root)
+            .into_iter()
+            .zip(self.describe(root))
+            .collect()
+    }
+
     /// Commands that undo this action after the files are restored.
     pub fn undo(&self) -> Vec<Vec<String>> {
         match self {
@@ -254,3 +262,36 @@ pub fn restart_ssh(s: &SshService) -> Vec<Vec<String>> {
 
 /// One word of a shown command (the one quoting function is `config::shell::quote`).
 pub use crate::config::shell::quote as shell_quote;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// apply showed every command of an action as all of them joined by `&&` (three times
+    /// for ssh.socket's daemon-reload, stop, restart): each goes with its own line.
+    #[test]
+    fn each_command_is_shown_with_its_own_line() {
+        let a = Action::RestartSsh(SshService::Socket {
+            socket: "ssh.socket".into(),
+            service: "ssh.service".into(),
+            generated: true,
+            service_active: false,
+        });
+        let shown: Vec<String> = a
+            .shown_commands(&Root::live())
+            .into_iter()
+            .map(|(c, s)| {
+                assert_eq!(s, c.argv.join(" "));
+                s
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "systemctl daemon-reload",
+                "systemctl stop ssh.service",
+                "systemctl restart ssh.socket"
+            ]
+        );
+    }
+}
