@@ -13,7 +13,8 @@
 //!   (`iptables-save`, `ufw status verbose`) as it was;
 //! - the real fail2ban, with the jail.local pbx-harden writes (`banaction = ufw`), bans an
 //!   attacker that fails SSH logins from outside: its address is in `ufw status` and its
-//!   logins no longer get through, while a trusted host that fails as often is never banned.
+//!   logins no longer get through, while a trusted host that fails as often is never banned;
+//! - a fail2ban that dies right after its restart makes apply fail and roll everything back.
 
 mod boxes;
 mod common;
@@ -262,6 +263,50 @@ fn fail2ban_bans_through_ufw() {
     assert_ne!(net.probe(PORT), "open", "the ban outlives confirm");
     eprintln!(
         "[live] ufw: fail2ban bans through ufw: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// A fail2ban that systemd starts but that dies a moment later (as Ubuntu 24.04's first
+/// fail2ban did under Python 3.12: "No module named 'asynchat'"): apply waits for it to
+/// answer, says so and rolls everything back, instead of reporting jails that do not run.
+#[test]
+fn a_fail2ban_that_dies_after_its_restart_rolls_the_change_back() {
+    let t = Instant::now();
+    if common::require("python3").is_none() {
+        return;
+    }
+    let net = net_up(4);
+    let Some(b) = start("pbx-live-ufw4", &net) else {
+        return;
+    };
+    b.sh_ok(
+        "mv /usr/bin/fail2ban-server /usr/bin/fail2ban-server.real && \
+         printf '#!/bin/sh\\necho \"No module named asynchat\" >&2\\nexit 255\\n' > /usr/bin/fail2ban-server && \
+         chmod 755 /usr/bin/fail2ban-server",
+    );
+    let before = state(&b);
+    b.write(
+        "/root/answers.toml",
+        &answers("10m", "[fail2ban]\nmaxretry = 3\n"),
+    );
+    let o = b.sh("pbx-harden apply --answers /root/answers.toml 2>&1");
+    let out = common::text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(
+        out.contains("fail2ban does not answer after its restart") && out.contains("rolled back"),
+        "{out}"
+    );
+    assert_eq!(
+        state(&b),
+        before,
+        "/etc/ufw and the live rules as they were"
+    );
+    assert!(!b.root().join("etc/fail2ban/jail.local").exists());
+    assert_eq!(net.probe(22), "open");
+    assert_eq!(net.probe(PORT), "dropped");
+    eprintln!(
+        "[live] ufw: a fail2ban that dies rolls back: {:.1} s",
         t.elapsed().as_secs_f64()
     );
 }

@@ -1,8 +1,9 @@
 //! fail2ban, where APF/BFD are not installed: a `jail.local` (jail.conf is never edited)
 //! that enables `[sshd]` on the SSH port sshd will listen on (reading the journal,
-//! `backend = systemd`, where there is no auth log file), and `[asterisk]` reading the log
-//! files logger.conf really writes: its SECURITY channel (added to logger.conf's [logfiles]
-//! when there is none, and Asterisk's logger reloaded) and the file with notices. Bans go
+//! `backend = systemd`, where there is no auth log file), and `[asterisk]` reading one log
+//! file logger.conf really writes: its SECURITY channel (added to logger.conf's [logfiles]
+//! when there is none, and Asterisk's logger reloaded), or the file with notices until
+//! Asterisk has written the security log (both would count each failure twice). Bans go
 //! through the firewall in charge (`banaction`: nftables, firewalld's rich rules, ufw, or
 //! iptables). It is checked with the real `fail2ban-client -t`, and `fail2ban-client -d`
 //! must show the new SSH port in the `[sshd]` jail's action.
@@ -272,8 +273,8 @@ pub fn plan(
         ignore.push(admin.to_string());
     }
     let ast = &ctx.fw.asterisk;
-    // The files the [asterisk] jail reads: the security channel (added when there is none)
-    // and the file with notices; at least one must exist when fail2ban starts.
+    // The file the [asterisk] jail reads: the security channel (added when there is none), or
+    // the file with notices (below); it must exist when fail2ban starts.
     let mut ast_logs: Vec<String> = Vec::new();
     let mut new_security: Option<String> = None;
     if full && ast.present {
@@ -306,6 +307,19 @@ pub fn plan(
         .filter(|_| sys.root.is_live() && crate::steps::asterisk::asterisk_running(&sys.root))
         .cloned()
         .collect();
+    // One file, never both: each failed login is in the security log as an event and in the
+    // notices as one or two NOTICE lines, and the jail's filter matches all of them, so reading
+    // both counted one failure two or three times (seen live on Ubuntu 24.04's Asterisk 20: a
+    // failed AMI login is three failures, maxretry = 3 banned at the first). The security log
+    // when it exists or the logger reload creates it now; else the notices (a rerun once
+    // Asterisk wrote the security log moves the jail to it).
+    if let Some(sec) = ast.security_log.as_ref().or(new_security.as_ref()) {
+        if sys.root.exists(sec) || planned.contains(sec) {
+            ast_logs.retain(|l| l == sec);
+        } else if ast_logs.len() > 1 {
+            ast_logs.retain(|l| l != sec);
+        }
+    }
     // fail2ban refuses a jail none of whose files exist: leave it off until one does.
     if !ast_logs.is_empty()
         && !ast_logs
@@ -573,8 +587,31 @@ fn service_argv(sys: &Host, verb: &str) -> Vec<String> {
     }
 }
 
-/// Restart fail2ban with the new jail.local; rollback restarts it again with the old one, or
-/// stops it if it was not running. After a bare SSH move, a stopped fail2ban stays stopped.
+/// The restart, then up to 10 s for the new server to answer `fail2ban-client ping`: a
+/// restart that systemd reports as done can still die a moment later (a jail whose log is
+/// missing; Ubuntu 24.04's first fail2ban under Python 3.12: "No module named 'asynchat'"),
+/// and apply must not say the jails run when they do not. Failing here rolls the change back.
+fn restart_and_ping(sys: &Host) -> Vec<String> {
+    let restart = service_argv(sys, "restart")
+        .iter()
+        .map(|a| crate::config::shell::quote(a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    argv(&[
+        "sh",
+        "-c",
+        &format!(
+            "{restart} || exit 1; n=0; until fail2ban-client ping >/dev/null 2>&1; do \
+             n=$((n+1)); if [ $n -ge 40 ]; then echo 'fail2ban does not answer after its \
+             restart (fail2ban-client ping); its log or journalctl -u fail2ban says why' >&2; \
+             exit 1; fi; sleep 0.25; done"
+        ),
+    ])
+}
+
+/// Restart fail2ban with the new jail.local (and wait until it answers); rollback restarts it
+/// again with the old one, or stops it if it was not running. After a bare SSH move, a
+/// stopped fail2ban stays stopped.
 fn live_actions(b: &mut Builder<'_>, full: bool) {
     let sys = b.sys;
     let active = sys
@@ -586,7 +623,7 @@ fn live_actions(b: &mut Builder<'_>, full: bool) {
         return;
     }
     b.actions.push(Action::Command(CommandAction {
-        argv: service_argv(sys, "restart"),
+        argv: restart_and_ping(sys),
         undo: vec![service_argv(sys, if active { "restart" } else { "stop" })],
         touches: Vec::new(),
         changes_state: true,
