@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::answers::{Answers, Fail2banAnswers};
 use crate::config::ini::{IniFile, IniLine};
 use crate::config::jail::JailFile;
 use crate::config::trust::Entry;
@@ -18,6 +17,7 @@ use crate::host::{Family, Host, Init};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus};
 use crate::root::Root;
+use crate::steps::firewall::answers::{Answers, Fail2banAnswers};
 use crate::steps::firewall::{
     Backend, Ctx, FAIL2BAN_DIR, FirewallInfo, JAIL_LOCAL, Spec, managers::Manager,
 };

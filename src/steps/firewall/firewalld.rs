@@ -17,11 +17,11 @@
 //! runs), then opens the old SSH port in the runtime configuration only, until confirm
 //! reloads again; rollback restores the files and reloads.
 
-use crate::answers::Answers;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::answers::Answers;
 use crate::steps::firewall::ports::{PortRange, human_list};
 use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 

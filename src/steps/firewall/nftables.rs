@@ -23,12 +23,12 @@
 
 use std::net::IpAddr;
 
-use crate::answers::Answers;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
 use crate::host::state::STATE_DIR;
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::answers::Answers;
 use crate::steps::firewall::ports::{PortRange, human_list};
 use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 

@@ -13,10 +13,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::answers::Answers;
 use crate::config::sshd::{Directive, SshdConfig};
 use crate::host::Host;
 use crate::model::{Builder, CheckStatus};
+use crate::steps::ssh::answers::Answers;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

@@ -5,15 +5,16 @@
 //! generator that follows sshd_config, or the unit's own `ListenStream=` overridden by a
 //! drop-in), listener stopped first so open logins stay.
 
+pub mod answers;
 use rand::{Rng, RngExt};
 
 pub mod baseline;
 pub mod check;
 
-use crate::answers::Answers;
 use crate::config::sshd::SshdConfig;
 use crate::host::{Host, Init};
 use crate::model::{Action, Builder, CheckStatus, SshOutcome, SshService};
+pub use answers::Answers;
 
 /// PBX ports worth a warning: SIP, SIP-TLS, IAX2, AMI.
 pub const PBX_PORTS: &[(u16, &str)] = &[
