@@ -5,6 +5,7 @@
 //! above the facts (`system`); `plan::build`, above the steps, runs them in order.
 
 pub mod actions;
+pub mod audit;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

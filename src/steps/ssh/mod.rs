@@ -6,6 +6,7 @@
 //! drop-in), listener stopped first so open logins stay.
 
 pub mod answers;
+pub mod audit;
 use rand::{Rng, RngExt};
 
 pub mod baseline;
