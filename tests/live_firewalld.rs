@@ -273,6 +273,34 @@ fn fail2ban_bans_through_firewalld() {
         rich()
     );
     assert_ne!(net.probe(PORT), "open", "the ban outlives confirm");
+    // A second change (another port) reloads firewalld, which drops runtime rules: the ban
+    // must hold through its apply and its rollback.
+    b.write(
+        "/root/answers2.toml",
+        &answers_with(
+            "10m",
+            &format!(
+                "trusted = [{{ host = \"{trusted}\" }}]\n[fail2ban]\nmaxretry = 3\nbantime = \"10m\"\n"
+            ),
+        )
+        .replace("tcp_ports = [80]", "tcp_ports = [80, 443]"),
+    );
+    // (fail2ban's jails restore their bans a moment after `fail2ban-client reload --restart`
+    // returns.)
+    b.sh_ok("pbx-harden apply --answers /root/answers2.toml 2>&1");
+    b.wait_for(
+        "the ban back after a second apply",
+        Duration::from_secs(10),
+        || rich().contains(attacker),
+    );
+    assert_ne!(net.probe(PORT), "open", "the ban outlives a second apply");
+    b.sh_ok("pbx-harden rollback 2>&1");
+    b.wait_for(
+        "the ban back after its rollback",
+        Duration::from_secs(10),
+        || rich().contains(attacker),
+    );
+    assert_ne!(net.probe(PORT), "open", "the ban outlives a rollback");
     eprintln!(
         "[live] firewalld: fail2ban bans through firewalld: {:.1} s",
         t.elapsed().as_secs_f64()

@@ -352,6 +352,20 @@ fn if_running(args: &str) -> Vec<String> {
     ])
 }
 
+/// `firewall-cmd --reload` (when firewalld runs), then, when fail2ban runs, `fail2ban-client
+/// reload --restart`: the reload drops fail2ban's bans (runtime rich rules) while fail2ban
+/// still counts them, and its jails' restart bans them again from its database. Seen live:
+/// a second apply that only opened a port lifted every ban.
+fn reload_keeping_bans() -> Vec<String> {
+    argv(&[
+        "sh",
+        "-c",
+        "firewall-cmd --state >/dev/null 2>&1 || exit 0; firewall-cmd --reload || exit 1; \
+         if fail2ban-client ping >/dev/null 2>&1; then fail2ban-client reload --restart \
+         >/dev/null || exit 1; fi",
+    ])
+}
+
 fn cmd(argv: Vec<String>, undo: Vec<Vec<String>>, state: bool) -> Action {
     Action::Command(CommandAction {
         argv,
@@ -365,11 +379,12 @@ fn cmd(argv: Vec<String>, undo: Vec<Vec<String>>, state: bool) -> Action {
 /// reloads the restored files), and the old SSH port(s) open in the runtime configuration
 /// until confirm takes them out of it again. Confirm does not reload: a reload drops every
 /// runtime-only rule, and fail2ban's firewalld actions ban with runtime rich rules (a reload
-/// at confirm lifted every ban while fail2ban still counted them as banned).
+/// at confirm lifted every ban while fail2ban still counted them as banned). Where apply and
+/// rollback must reload, a running fail2ban restarts its jails right after (`reload_keeping_bans`).
 pub fn live_steps(zone: &str, window: &[u16]) -> (Vec<Action>, Vec<ConfirmStep>) {
     let mut actions = vec![cmd(
-        if_running("--reload"),
-        vec![if_running("--reload")],
+        reload_keeping_bans(),
+        vec![reload_keeping_bans()],
         true,
     )];
     let mut confirm = Vec::new();
@@ -723,7 +738,10 @@ mod tests {
         let (a, c) = live_steps("public", &[22]);
         assert_eq!(a.len(), 2);
         let Action::Command(r) = &a[0] else { panic!() };
-        assert!(r.argv[2].ends_with("firewall-cmd --reload"));
+        assert!(r.argv[2].contains("firewall-cmd --reload"));
+        assert!(
+            r.argv[2].ends_with("then fail2ban-client reload --restart >/dev/null || exit 1; fi")
+        );
         assert_eq!(r.undo.len(), 1);
         let Action::Command(w) = &a[1] else { panic!() };
         assert!(w.argv[2].ends_with("firewall-cmd --zone=public --add-port=22/tcp"));
