@@ -296,6 +296,41 @@ fn fail2ban_answers_are_validated() {
     }
 }
 
+/// Next to a filtering backend (ufw here) blocked hosts and APF-style entries go to the
+/// backend: the [fail2ban] section does not refuse them (it did, for every backend), and
+/// fail2ban's ignoreip gets the plain trusted hosts only.
+#[test]
+fn next_to_ufw_blocked_hosts_and_advanced_entries_go_to_ufw() {
+    let Some(t) = f2b_root() else { return };
+    let d = t.path();
+    std::fs::create_dir_all(d.join("etc/ufw")).unwrap();
+    std::fs::write(d.join("etc/ufw/ufw.conf"), "ENABLED=yes\nLOGLEVEL=low\n").unwrap();
+    std::fs::write(
+        d.join("etc/ufw/user.rules"),
+        "*filter\n:ufw-user-input - [0:0]\n### RULES ###\n\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\n\n### END RULES ###\nCOMMIT\n",
+    )
+    .unwrap();
+    let answers = "[ssh]\nport = 22022\npermit_root_login = true\n[firewall]\nbackend = \"ufw\"\n\
+                   blocked = [{ host = \"198.51.100.7\" }]\ntrusted = [{ host = \"tcp:in:d=22022:s=198.51.100.8\" }, \
+                   { host = \"100.64.0.0/24\" }]\n[fail2ban]\nmaxretry = 4\n";
+    let (_s, p) = plan_for(d, answers);
+    assert!(p.is_valid(), "{:#?}", errors(&p));
+    let rules = String::from_utf8(after(&p, "/etc/ufw/user.rules")).unwrap();
+    assert!(
+        rules.contains("### tuple ### deny any any 0.0.0.0/0 any 198.51.100.7 in\n"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("### tuple ### allow tcp 22022 0.0.0.0/0 any 198.51.100.8 in\n"),
+        "{rules}"
+    );
+    let j = pbx_harden::config::jail::JailFile::parse(&after(&p, JAIL));
+    assert_eq!(j.get("DEFAULT", "banaction").as_deref(), Some("ufw"));
+    let ignore = j.get("DEFAULT", "ignoreip").unwrap();
+    assert!(ignore.contains("100.64.0.0/24"), "{ignore}");
+    assert!(!ignore.contains("198.51.100.8"), "{ignore}");
+}
+
 #[test]
 fn apply_then_rollback_restores_every_byte() {
     let Some(t) = f2b_root() else { return };

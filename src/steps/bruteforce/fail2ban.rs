@@ -240,14 +240,18 @@ pub fn plan(
     {
         b.error("fail2ban.bantime", e);
     }
-    if !spec.blocked.is_empty() {
+    // Next to a filtering backend (nftables, firewalld, ufw) the backend takes the blocked
+    // hosts, `remove` and APF-style entries; only fail2ban alone has nowhere to put them
+    // (these refused every blocked host of an answers file with a [fail2ban] section).
+    let alone = backend == Backend::Fail2ban;
+    if alone && !spec.blocked.is_empty() {
         b.error(
             "firewall.blocked",
             "fail2ban keeps no list of blocked hosts (it bans what it sees failing); block \
              hosts with APF, or drop the list",
         );
     }
-    if !spec.remove.is_empty() {
+    if alone && !spec.remove.is_empty() {
         b.error(
             "firewall.remove",
             "there are no APF trust files to remove entries from with fail2ban",
@@ -257,6 +261,8 @@ pub fn plan(
     for t in &spec.trusted {
         match &t.entry {
             Entry::Plain(_) => ignore.push(t.text.clone()),
+            // The backend lets it through; fail2ban's ignoreip has no port form.
+            Entry::Advanced(_) if !alone => {}
             Entry::Advanced(_) => b.error(
                 "firewall.trusted",
                 format!(
