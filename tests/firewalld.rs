@@ -155,6 +155,21 @@ fn auto_opens_the_new_port_in_firewalld_and_edits_in_place() {
     real_check_passed(&p3);
 }
 
+/// `remove` is APF's: with firewalld a warning says so (it was silently nothing).
+#[test]
+fn remove_is_explained_for_firewalld() {
+    let t = rocky_root();
+    let (_, p) = plan_for(
+        t.path(),
+        "[ssh]\npermit_root_login = true\n[firewall]\nbackend = \"firewalld\"\nremove = [\"192.0.2.5\"]\n",
+    );
+    let w = problems(&p);
+    assert!(
+        w.contains("192.0.2.5: remove takes entries out of APF's trust files; with firewalld, take a source out of the trusted or drop zone with firewall-cmd"),
+        "{w}"
+    );
+}
+
 #[test]
 fn an_ssh_move_alone_opens_the_port_and_keeps_the_rest() {
     let t = rocky_root();

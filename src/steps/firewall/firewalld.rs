@@ -457,6 +457,17 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
         );
         return;
     }
+    if !spec.remove.is_empty() {
+        // As ufw and nftables say it: `remove` is silently nothing here otherwise.
+        b.warn(
+            "firewall.remove",
+            format!(
+                "{}: remove takes entries out of APF's trust files; with firewalld, take a \
+                 source out of the trusted or drop zone with firewall-cmd",
+                spec.remove.join(", ")
+            ),
+        );
+    }
     let trusted_items = refuse_names(b, "firewall.trusted", &spec.trusted);
     let blocked_items = refuse_names(b, "firewall.blocked", &spec.blocked);
     if b.has_errors_for("firewall") {
