@@ -191,8 +191,9 @@ fn auto_opens_the_new_port_in_ufw_and_edits_in_place() {
     real_check_passed(&p3);
 }
 
-/// A box where ufw was enabled but never told a rule (`ufw default deny; ufw enable`): its
-/// user rules are still the package's templates (no `### END RULES ###`). The rules keep
+/// A box where ufw is installed but was never enabled nor told a rule (`backend = "ufw"`
+/// chosen before `ufw enable`, which would rewrite the files): its user rules are still the
+/// package's templates (no `### END RULES ###`). The rules keep
 /// their order (the blocked host before the port rules) and ufw itself lists them back.
 #[test]
 fn a_never_written_template_gets_its_rules_in_order() {

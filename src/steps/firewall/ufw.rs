@@ -164,8 +164,9 @@ impl RulesFile {
             .position(|l| l.trim_end() == "### RULES ###")
     }
 
-    /// ufw's package template (a user rules file ufw never wrote: a box where ufw was never
-    /// told a rule, enabled or not) has `### RULES ###` but no `### END RULES ###`, and in
+    /// ufw's package template (a user rules file ufw never wrote: ufw installed but never
+    /// enabled nor told a rule, e.g. `backend = "ufw"` chosen before `ufw enable`; `ufw
+    /// enable` itself rewrites the files) has `### RULES ###` but no `### END RULES ###`, and in
     /// user.rules the `ufw-user-limit` lines right under it. Before the first rule goes in,
     /// the end marker goes right after the header, as ufw writes an empty rule list; rules
     /// then keep their order (appended after the inserted ones, not all at the header) and
