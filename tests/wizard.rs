@@ -688,16 +688,8 @@ fn hardened_answers() -> String {
 
 fn second_run(prefill: bool) {
     // Harden the demo with the example answers, headless, and confirm.
-    let mut w = wizard(false, |root| {
-        let a = root.join("../answers.toml");
-        std::fs::write(&a, hardened_answers()).unwrap();
-        // from the same SSH session the wizard then runs in (Env::fixed)
-        let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
-        let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
-        assert!(o.status.success(), "{}", text(&o));
-        let o = pbx(root, &["confirm", "--here"], &[]);
-        assert!(o.status.success(), "{}", text(&o));
-    });
+    // (from the same SSH session the wizard then runs in: Env::fixed)
+    let mut w = wizard(false, |root| harden_headless(root, &hardened_answers()));
     if prefill {
         // the same answers file pre-fills every screen (--answers)
         let r = Root::open(w.root.path()).unwrap();
@@ -1372,7 +1364,7 @@ fn without_apf(root: &std::path::Path, fw: &str) {
             put(
                 root,
                 "/etc/default/ufw",
-                "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\n",
+                "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\nDEFAULT_FORWARD_POLICY=\"DROP\"\nDEFAULT_APPLICATION_POLICY=\"SKIP\"\nMANAGE_BUILTINS=no\n",
             );
             put(
                 root,
@@ -1516,38 +1508,62 @@ fn the_services_screen_waits_for_systemctl_on_the_job_thread() {
     assert!(w.screen().contains("portmap"), "{}", w.screen());
 }
 
-/// The hardened answers with nftables in place of APF and BFD (names are refused there).
-fn hardened_nft_answers() -> String {
+/// The hardened answers with `backend` in place of APF and BFD (names are refused there).
+fn hardened_fw_answers(backend: &str) -> String {
     let a = hardened_answers();
     let start = a.find("[firewall]").unwrap();
     let end = a.find("[apply]").unwrap();
     format!(
-        "{}[firewall]\nbackend = \"nftables\"\ntcp_ports = [80, 443, 5060]\nudp_ports = [5060, \"10000-20000\"]\ntftp = true\ntrust_admin = true\ntrusted = [{{ host = \"198.51.100.9\", comment = \"office VPN\" }}]\nblocked = [{{ host = \"192.0.2.66\", comment = \"SIP scanner\" }}]\n\n{}",
+        "{}[firewall]\nbackend = \"{backend}\"\ntcp_ports = [80, 443, 5060]\nudp_ports = [5060, \"10000-20000\"]\ntftp = true\ntrust_admin = true\ntrusted = [{{ host = \"198.51.100.9\", comment = \"office VPN\" }}, {{ host = \"2001:db8:1::/48\", comment = \"branch (IPv6)\" }}]\nblocked = [{{ host = \"192.0.2.66\", comment = \"SIP scanner\" }}]\n\n{}",
         &a[..start],
         &a[end..]
     )
 }
 
-#[test]
-fn a_second_run_on_nftables_starts_from_the_table_and_changes_nothing() {
-    // Hardened headless with nftables, confirmed; the wizard then starts its Ports and
-    // Hosts screens from what the table's file says (ports, hosts with comments), and
-    // Enter on every screen reaches a review without a change to the table.
+/// Harden a root laid out for `fw` headless with `answers`, and confirm (the answers file
+/// has a name of its own: tests run at once).
+fn harden_headless(root: &std::path::Path, answers: &str) {
+    let a = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(a.path(), answers).unwrap();
+    let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
+    let o = pbx(
+        root,
+        &["apply", "--answers", a.path().to_str().unwrap()],
+        &ssh,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = pbx(root, &["confirm", "--here"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// A second run on a root hardened headless with `fw` (and confirmed): the wizard starts
+/// its Ports and Hosts screens from what the backend's files say (ports, hosts with their
+/// comments), and Enter on every screen reaches a review without a change to `files`.
+fn second_run_on(fw: &str, files: &[&str]) {
     let mut w = wizard(false, |root| {
-        without_apf(root, "nftables");
-        let a = root.join("../answers.toml");
-        std::fs::write(&a, hardened_nft_answers()).unwrap();
-        let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
-        let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
-        assert!(o.status.success(), "{}", text(&o));
-        let o = pbx(root, &["confirm", "--here"], &[]);
-        assert!(o.status.success(), "{}", text(&o));
+        without_apf(root, fw);
+        harden_headless(root, &hardened_fw_answers(fw));
     });
     if w.app.screens.user.valid_keys().is_empty() {
         // apply needs root (useradd): without it there is nothing to start from
         assert!(!in_ci(), "CI runs as root");
         return;
     }
+    // Headless: the same answers again change nothing in the firewall.
+    let again = {
+        let r = Root::open(w.root.path()).unwrap();
+        let sys = System::detect(&r, &Env::fixed()).unwrap();
+        let a = Answers::parse(&hardened_fw_answers(fw), "answers.toml").unwrap();
+        pbx_harden::plan::build(&sys, &a, &mut rand::rng())
+    };
+    assert!(again.refusals().is_empty(), "{fw}: {:?}", again.refusals());
+    let changed: Vec<&str> = again.changes.iter().map(|c| c.path.as_str()).collect();
+    assert!(
+        !changed
+            .iter()
+            .any(|c| files.iter().any(|f| c.starts_with(f))),
+        "{fw}: the same answers again change {changed:?}"
+    );
     let hosts: Vec<(String, String, bool)> = w
         .app
         .screens
@@ -1558,15 +1574,21 @@ fn a_second_run_on_nftables_starts_from_the_table_and_changes_nothing() {
         .collect();
     for want in [
         ("198.51.100.9", "office VPN", false),
+        ("2001:db8:1::/48", "branch (IPv6)", false),
         ("192.0.2.66", "SIP scanner", true),
     ] {
         assert!(
             hosts
                 .iter()
                 .any(|(h, c, b)| h == want.0 && c == want.1 && *b == want.2),
-            "{want:?} in {hosts:?}"
+            "{fw}: {want:?} in {hosts:?}"
         );
     }
+    // the admin's own address is "trust my address" on the Ports screen, not a host here
+    assert!(
+        !hosts.iter().any(|(h, _, _)| h == "203.0.113.10"),
+        "{fw}: {hosts:?}"
+    );
     for _ in 0..14 {
         if w.app.current == ScreenId::Review {
             break;
@@ -1574,13 +1596,34 @@ fn a_second_run_on_nftables_starts_from_the_table_and_changes_nothing() {
         let before = w.app.current;
         w.key(Key::Enter);
         if w.app.current == before {
-            panic!("Enter refused on {before:?}:\n{}", w.screen());
+            panic!("{fw}: Enter refused on {before:?}:\n{}", w.screen());
         }
     }
     assert_eq!(w.app.current, ScreenId::Review);
     let review = review_text(&w);
-    assert!(
-        !review.contains("/etc/nftables.d/pbx-harden.nft"),
-        "the table would change on a rerun:\n{review}"
+    // (a changed file is a heading "PATH (why)" with its diff below)
+    for f in files {
+        assert!(
+            !review.lines().any(|l| l.starts_with(f)),
+            "{fw}: {f} would change on a rerun:\n{review}"
+        );
+    }
+}
+
+#[test]
+fn a_second_run_on_nftables_starts_from_the_table_and_changes_nothing() {
+    second_run_on("nftables", &["/etc/nftables.d/pbx-harden.nft"]);
+}
+
+#[test]
+fn a_second_run_on_firewalld_starts_from_the_zones_and_changes_nothing() {
+    second_run_on(
+        "firewalld",
+        &["/etc/firewalld/zones/", "/etc/firewalld/firewalld.conf"],
     );
+}
+
+#[test]
+fn a_second_run_on_ufw_starts_from_the_user_rules_and_changes_nothing() {
+    second_run_on("ufw", &["/etc/ufw/user.rules", "/etc/ufw/user6.rules"]);
 }

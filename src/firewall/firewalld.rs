@@ -37,9 +37,17 @@ pub struct Zone {
 }
 
 /// The attributes of a one-line element such as `<port port="22" protocol="tcp"/>`.
+/// A hand-written `<source address="x"></source>` (an empty element) counts the same.
 fn element(line: &str) -> Option<(String, Vec<(String, String)>)> {
     let t = line.trim();
-    let body = t.strip_prefix('<')?.strip_suffix("/>")?;
+    let body = match t.strip_suffix("/>") {
+        Some(b) => b.strip_prefix('<')?,
+        None => {
+            let (open, close) = t.strip_prefix('<')?.split_once('>')?;
+            let tag = open.split_whitespace().next()?;
+            (close == format!("</{tag}>")).then_some(open)?
+        }
+    };
     let mut parts = body.splitn(2, char::is_whitespace);
     let tag = parts.next()?.to_string();
     let mut attrs = Vec::new();
@@ -62,6 +70,18 @@ fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
+}
+
+/// The text of an XML comment line `<!-- text -->` (where pbx-harden keeps a host's
+/// comment: on the line above its `<source>`).
+fn comment_line(line: &str) -> Option<String> {
+    let c = line.trim().strip_prefix("<!--")?.strip_suffix("-->")?;
+    (!c.contains("--")).then(|| c.trim().to_string())
+}
+
+/// Can `c` go into an XML comment? (It may not hold `--`.)
+pub fn comment_ok(c: &str) -> bool {
+    !c.contains("--")
 }
 
 impl Zone {
@@ -162,6 +182,140 @@ impl Zone {
     pub fn text(&self) -> String {
         self.lines.concat()
     }
+
+    fn eol(&self) -> &'static str {
+        if self.lines.iter().any(|x| x.ends_with("\r\n")) {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    /// The `<source address=…>` elements with the comment on the line above each (an XML
+    /// comment, as pbx-harden writes a host's comment), in file order. Sources by `ipset=`
+    /// or `mac=` are not hosts and are left out (and left alone).
+    pub fn sources_with_comments(&self) -> Vec<(String, Option<String>)> {
+        let mut out = Vec::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            let Some((tag, attrs)) = element(l) else {
+                continue;
+            };
+            let Some(a) = attr(&attrs, "address").filter(|_| tag == "source") else {
+                continue;
+            };
+            let c = i
+                .checked_sub(1)
+                .and_then(|j| comment_line(&self.lines[j]))
+                .filter(|c| !c.is_empty());
+            out.push((a.to_string(), c));
+        }
+        out
+    }
+
+    fn source_at(&self, address: &str) -> Option<usize> {
+        self.lines.iter().position(|l| {
+            element(l).is_some_and(|(tag, attrs)| {
+                tag == "source" && attr(&attrs, "address") == Some(address)
+            })
+        })
+    }
+
+    /// A source with its comment: added before `</zone>` (the comment on the line above)
+    /// when it is not there; when it is, its comment put in or replaced in place (None
+    /// keeps the comment there). True when the file changed.
+    fn set_source(&mut self, address: &str, comment: Option<&str>) -> bool {
+        let eol = self.eol();
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        let Some(i) = self.source_at(address) else {
+            let at = self
+                .lines
+                .iter()
+                .rposition(|x| x.trim() == "</zone>")
+                .unwrap_or(self.lines.len());
+            let mut add = Vec::new();
+            if let Some(c) = comment {
+                add.push(format!("  <!-- {c} -->{eol}"));
+            }
+            add.push(format!("  <source address=\"{address}\"/>{eol}"));
+            self.lines.splice(at..at, add);
+            return true;
+        };
+        let Some(c) = comment else {
+            return false;
+        };
+        let indent: String = self.lines[i]
+            .chars()
+            .take_while(|c| c.is_whitespace())
+            .collect();
+        let line = format!("{indent}<!-- {c} -->{eol}");
+        match i
+            .checked_sub(1)
+            .filter(|j| comment_line(&self.lines[*j]).is_some())
+        {
+            Some(j) if comment_line(&self.lines[j]).as_deref() == Some(c) => false,
+            Some(j) => {
+                self.lines[j] = line;
+                true
+            }
+            None => {
+                self.lines.insert(i, line);
+                true
+            }
+        }
+    }
+
+    /// Remove the sources `f` says (with the comment line above each); returns them.
+    fn remove_sources(&mut self, f: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.lines.len() {
+            let hit = element(&self.lines[i]).and_then(|(tag, attrs)| {
+                (tag == "source")
+                    .then(|| attr(&attrs, "address").map(str::to_string))
+                    .flatten()
+                    .filter(|a| f(a))
+            });
+            let Some(a) = hit else {
+                i += 1;
+                continue;
+            };
+            let start = match i.checked_sub(1) {
+                Some(j) if comment_line(&self.lines[j]).is_some() => j,
+                _ => i,
+            };
+            self.lines.drain(start..=i);
+            out.push(a);
+            i = start;
+        }
+        out
+    }
+}
+
+/// The trusted and blocked hosts as firewalld holds them: the sources of the `trusted` and
+/// `drop` zones (their files under /etc/firewalld/zones), each with the comment on the line
+/// above it: (address, blocked, comment). What the wizard's Hosts screen starts from.
+pub fn previous_hosts(root: &crate::root::Root) -> Vec<(String, bool, Option<String>)> {
+    let mut out = Vec::new();
+    for (zone, blocked) in [("trusted", false), ("drop", true)] {
+        let Ok(Some(bytes)) = root.read(&format!("{ZONES}/{zone}.xml")) else {
+            continue;
+        };
+        for (a, c) in Zone::parse(&bytes).sources_with_comments() {
+            out.push((a, blocked, c));
+        }
+    }
+    out
+}
+
+/// The ports the default zone opens now (its `<port>` elements; services are left alone
+/// and not counted): what the wizard's Ports screen starts from.
+pub fn previous_ports(root: &crate::root::Root) -> Vec<(PortRange, String)> {
+    let zone = default_zone(root);
+    [ZONES, STOCK_ZONES]
+        .iter()
+        .find_map(|d| root.read(&format!("{d}/{zone}.xml")).ok().flatten())
+        .map(|b| Zone::parse(&b).ports())
+        .unwrap_or_default()
 }
 
 fn port_line(r: &PortRange, proto: &str) -> String {
@@ -408,11 +562,34 @@ fn refuse_names(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostI
                     i.text
                 ),
             );
+        } else if i.comment.as_deref().is_some_and(|c| !comment_ok(c)) {
+            b.error(
+                key,
+                format!(
+                    "{}: a comment with \"--\" can not be kept in firewalld's zone file (an XML \
+                     comment can not hold it)",
+                    i.text
+                ),
+            );
         } else {
             out.push(i.clone());
         }
     }
     out
+}
+
+/// `firewall.remove`: an address or network leaves the trusted and drop zones (with its
+/// comment), an advanced entry's rich rules leave the default zone.
+fn removal(text: &str) -> Option<(Option<String>, Vec<String>)> {
+    use crate::config::trust::{TrustFormat, parse_entry};
+    match parse_entry(text, TrustFormat::Apf2).ok()? {
+        Entry::Plain(h) => Some((addr(&h), Vec::new())),
+        Entry::Advanced(a) => {
+            let mut rules = advanced_rules(&a, "accept");
+            rules.extend(advanced_rules(&a, "drop"));
+            Some((None, rules))
+        }
+    }
 }
 
 pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
@@ -505,6 +682,28 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
             }
         }
     }
+    // Entries taken out: an advanced entry's rich rules here, a host's source below.
+    let mut gone: Vec<String> = Vec::new();
+    let mut remove_sources: Vec<String> = Vec::new();
+    for r in &spec.remove {
+        match removal(r) {
+            Some((src, rules)) => {
+                remove_sources.extend(src);
+                for rule in rules {
+                    if zone.lines.iter().any(|l| l.trim() == rule) {
+                        zone.lines.retain(|l| l.trim() != rule);
+                        if !gone.contains(r) {
+                            gone.push(r.clone());
+                        }
+                    }
+                }
+            }
+            None => b.warn(
+                "firewall.remove",
+                format!("{r}: not an address, a network or an advanced entry firewalld holds"),
+            ),
+        }
+    }
     let others: Vec<String> = zone
         .services()
         .into_iter()
@@ -522,33 +721,34 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
         );
     }
     // Trusted and blocked hosts: sources of the trusted and drop zones.
-    let mut trusted_plain: Vec<String> = trusted_items
-        .iter()
-        .filter(|t| matches!(t.entry, Entry::Plain(_)))
-        .filter_map(|t| addr(t.entry.host()))
-        .collect();
+    // (address, comment): the comment goes on the line above the source.
+    let plain = |items: &[HostItem]| -> Vec<(String, Option<String>)> {
+        items
+            .iter()
+            .filter(|t| matches!(t.entry, Entry::Plain(_)))
+            .filter_map(|t| addr(t.entry.host()).map(|a| (a, t.comment.clone())))
+            .collect()
+    };
+    let mut trusted_plain = plain(&trusted_items);
     if let Some(a) = spec.trust_admin {
         let s = a.to_string();
-        if !trusted_plain.contains(&s)
+        if !trusted_plain.iter().any(|(x, _)| *x == s)
             && !trusted_items.iter().any(|t| {
                 matches!(t.entry, Entry::Plain(_)) && t.entry.host().covers(a) == Some(true)
             })
         {
-            trusted_plain.push(s);
+            trusted_plain.push((s, None));
         }
     }
-    let blocked_plain: Vec<String> = blocked_items
-        .iter()
-        .filter(|t| matches!(t.entry, Entry::Plain(_)))
-        .filter_map(|t| addr(t.entry.host()))
-        .collect();
+    let blocked_plain = plain(&blocked_items);
     let mut changes: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
     let after = zone.to_bytes();
     if after != setup.zone_before {
         changes.push((setup.zone_file.clone(), setup.zone_before.clone(), after));
     }
-    // A source belongs to one zone: each list goes into its zone and out of the other.
-    if !trusted_plain.is_empty() || !blocked_plain.is_empty() {
+    // A source belongs to one zone: each list goes into its zone and out of the other;
+    // entries taken out leave both.
+    if !trusted_plain.is_empty() || !blocked_plain.is_empty() || !remove_sources.is_empty() {
         for (name, mine, other) in [
             ("trusted", &trusted_plain, &blocked_plain),
             ("drop", &blocked_plain, &trusted_plain),
@@ -561,17 +761,25 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
                 }
             };
             let mut z = Zone::parse(&before);
-            z.remove_where(|tag, attrs| {
-                tag == "source"
-                    && attr(attrs, "address").is_some_and(|a| other.iter().any(|o| o == a))
+            let out = z.remove_sources(|a| {
+                other.iter().any(|(o, _)| o == a) || remove_sources.iter().any(|r| r == a)
             });
-            for s in mine.iter() {
-                z.add(&format!("<source address=\"{s}\"/>"));
+            gone.extend(out.into_iter().filter(|a| remove_sources.contains(a)));
+            for (s, c) in mine.iter() {
+                z.set_source(s, c.as_deref());
             }
             let a = z.to_bytes();
             if a != before {
                 changes.push((path, before, a));
             }
+        }
+    }
+    for r in &spec.remove {
+        if !gone.contains(r) && removal(r).is_some() {
+            b.warn(
+                "firewall.remove",
+                format!("{r} is not in firewalld's trusted or drop zone: nothing to take out"),
+            );
         }
     }
     let check_changes: Vec<(String, Vec<u8>)> = changes
@@ -617,7 +825,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
             ),
         ),
         Some(a) => {
-            let dropped = blocked_plain.iter().any(|s| {
+            let dropped = blocked_plain.iter().any(|(s, _)| {
                 crate::config::trust::parse_host(s).is_ok_and(|h| h.covers(a) == Some(true))
             });
             b.check(
@@ -675,6 +883,9 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
     }
     if !blocked_items.is_empty() {
         s.push(format!("firewalld blocked: {}", hosts_line(&blocked_items)));
+    }
+    if !gone.is_empty() {
+        s.push(format!("firewalld: taken out {}", gone.join(", ")));
     }
 }
 

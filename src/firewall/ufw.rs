@@ -118,6 +118,42 @@ fn tuple_fields(line: &str) -> Option<Vec<&str>> {
     Some(t)
 }
 
+/// The comment of a tuple line (`comment=HEX`, the UTF-8 bytes in hex, as ufw writes it).
+fn tuple_comment(line: &str) -> Option<String> {
+    let h = line
+        .trim()
+        .strip_prefix("### tuple ###")?
+        .split_whitespace()
+        .last()?
+        .strip_prefix("comment=")?;
+    if h.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+        .collect();
+    Some(String::from_utf8_lossy(&bytes?).into_owned()).filter(|c| !c.trim().is_empty())
+}
+
+/// A plain host rule (`ufw allow|deny from HOST`, on any interface, every port and
+/// protocol): (host, blocked).
+fn host_of(t: &[&str], v6: bool) -> Option<(String, bool)> {
+    let any = if v6 { "::/0" } else { "0.0.0.0/0" };
+    if t.len() != 7 || t[1] != "any" || t[2] != "any" || t[3] != any || t[4] != "any" {
+        return None;
+    }
+    if t[6] != "in" || t[5] == any {
+        return None;
+    }
+    let blocked = match t[0] {
+        "allow" => false,
+        "deny" => true,
+        _ => return None,
+    };
+    Some((t[5].to_string(), blocked))
+}
+
 /// A user rules file as lines (each with its own line ending), edited block by block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesFile {
@@ -146,9 +182,43 @@ impl RulesFile {
             .collect()
     }
 
-    fn has(&self, r: &Rule) -> bool {
+    /// The line of the rule `r`, whatever its comment.
+    fn find(&self, r: &Rule) -> Option<usize> {
         let t = r.tuple(self.v6);
-        self.lines.iter().any(|l| l.trim_end() == t)
+        let want = tuple_fields(&t);
+        self.lines
+            .iter()
+            .position(|l| tuple_fields(l).is_some() && tuple_fields(l) == want)
+    }
+
+    fn has(&self, r: &Rule) -> bool {
+        self.find(r).is_some()
+    }
+
+    /// The rule is there: its comment becomes `r`'s, in place (no comment in `r` keeps the
+    /// one there). True when the file changed.
+    fn set_comment(&mut self, r: &Rule) -> bool {
+        let (Some(i), Some(_)) = (self.find(r), &r.comment) else {
+            return false;
+        };
+        let t = r.tuple(self.v6);
+        if self.lines[i].trim_end() == t {
+            return false;
+        }
+        let eol = &self.lines[i][self.lines[i].trim_end().len()..];
+        self.lines[i] = format!("{t}{eol}");
+        true
+    }
+
+    /// The plain host rules (`ufw allow|deny from HOST`): (host, blocked, comment).
+    pub fn hosts(&self) -> Vec<(String, bool, Option<String>)> {
+        self.lines
+            .iter()
+            .filter_map(|l| {
+                let (h, b) = host_of(&tuple_fields(l)?, self.v6)?;
+                Some((h, b, tuple_comment(l)))
+            })
+            .collect()
     }
 
     fn block(&self, r: &Rule) -> Vec<String> {
@@ -167,7 +237,7 @@ impl RulesFile {
     /// plan inserted before: `at` counts them).
     fn insert_top(&mut self, r: &Rule, at: &mut usize) -> bool {
         if self.has(r) {
-            return false;
+            return self.set_comment(r);
         }
         let Some(h) = self.header() else {
             return false;
@@ -240,6 +310,39 @@ impl RulesFile {
             })
             .collect()
     }
+}
+
+/// The trusted and blocked hosts ufw holds: the plain host rules of user.rules and
+/// user6.rules with their comments, (host, blocked, comment), in file order. What the
+/// wizard's Hosts screen starts from.
+pub fn previous_hosts(root: &crate::root::Root) -> Vec<(String, bool, Option<String>)> {
+    let mut out: Vec<(String, bool, Option<String>)> = Vec::new();
+    for (path, v6) in [(USER_RULES, false), (USER6_RULES, true)] {
+        if let Ok(Some(b)) = root.read(path) {
+            for h in RulesFile::parse(&b, v6).hosts() {
+                if !out.iter().any(|(x, _, _)| *x == h.0) {
+                    out.push(h);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The ports open to everyone in user.rules and user6.rules (either family): what the
+/// wizard's Ports screen starts from.
+pub fn previous_ports(root: &crate::root::Root) -> Vec<(PortRange, String)> {
+    let mut out: Vec<(PortRange, String)> = Vec::new();
+    for (path, v6) in [(USER_RULES, false), (USER6_RULES, true)] {
+        if let Ok(Some(b)) = root.read(path) {
+            for p in RulesFile::parse(&b, v6).open_ports() {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn parse_range(p: &str) -> Option<PortRange> {
@@ -557,15 +660,6 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
         );
         return;
     }
-    if !spec.remove.is_empty() {
-        b.warn(
-            "firewall.remove",
-            format!(
-                "{}: remove takes entries out of APF's trust files; with ufw, delete a rule with                  `ufw delete` (pbx-harden leaves rules with a source alone)",
-                spec.remove.join(", ")
-            ),
-        );
-    }
     let trusted = refuse(b, "firewall.trusted", &spec.trusted);
     let blocked = refuse(b, "firewall.blocked", &spec.blocked);
     if f6.is_none()
@@ -620,6 +714,42 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
                 })
             })
         }));
+    }
+    // Entries taken out: a host's plain rules (allow or deny, any comment), an advanced
+    // entry's rules.
+    for r in &spec.remove {
+        let entry = crate::config::trust::parse_entry(r, crate::config::trust::TrustFormat::Apf2);
+        let Some(item) = entry.ok().map(|entry| HostItem {
+            text: r.clone(),
+            comment: None,
+            entry,
+        }) else {
+            b.warn(
+                "firewall.remove",
+                format!("{r}: not an address, a network or an advanced entry ufw holds"),
+            );
+            continue;
+        };
+        let mut n = 0;
+        for f in std::iter::once(&mut f4).chain(f6.as_mut()) {
+            let v6 = f.v6;
+            let rules: Vec<String> = ["allow", "deny"]
+                .into_iter()
+                .flat_map(|a| host_rules(&item, a))
+                .filter(|(_, x)| *x == v6)
+                .map(|(rule, _)| rule.tuple(v6))
+                .collect();
+            let out =
+                f.remove_where(|t| rules.iter().any(|x| tuple_fields(x).as_deref() == Some(t)));
+            n += out.len();
+            removed.extend(out);
+        }
+        if n == 0 {
+            b.warn(
+                "firewall.remove",
+                format!("{r} is not in ufw's user rules: nothing to take out"),
+            );
+        }
     }
     // A host moved from one list to the other: its rules of the other list go.
     let srcs = |items: &[HostItem]| -> Vec<String> {

@@ -120,8 +120,8 @@ impl State {
         let ssh_port = sys.current_ssh_ports().first().copied().unwrap_or(22);
         let catalog = ports::catalog(&sys.firewall.asterisk, sys.rtp, ssh_port);
         let pre = prefill.and_then(|a| a.firewall.as_ref());
-        // What APF (or pbx-harden's nftables table) opens now (reconfiguration starts from
-        // it), as ranges.
+        // What the backend opens now (reconfiguration starts from it), as ranges: APF's
+        // lists, pbx-harden's nftables table, firewalld's default zone, ufw's user rules.
         let now = |key: &str| -> Vec<PortRange> {
             sys.firewall
                 .apf
@@ -135,17 +135,24 @@ impl State {
                 })
                 .unwrap_or_default()
         };
-        let (now_tcp, now_udp) = if ctx.fw_backend.0 == Backend::Nftables {
+        let split = |l: Vec<(PortRange, String)>| -> (Vec<PortRange>, Vec<PortRange>) {
+            let of = |p: &str| l.iter().filter(|x| x.1 == p).map(|x| x.0).collect();
+            (of("tcp"), of("udp"))
+        };
+        let (now_tcp, now_udp) = match ctx.fw_backend.0 {
             // our own table: the lists its last run wrote into the file's header
-            match sys.root.read(nftables::NFT_FILE) {
+            Backend::Nftables => match sys.root.read(nftables::NFT_FILE) {
                 Ok(Some(b)) => {
                     let (t, u) = nftables::previous_lists(&String::from_utf8_lossy(&b));
                     (t.unwrap_or_default(), u.unwrap_or_default())
                 }
                 _ => (Vec::new(), Vec::new()),
-            }
-        } else {
-            (now("IG_TCP_CPORTS"), now("IG_UDP_CPORTS"))
+            },
+            // the default zone's ports
+            Backend::Firewalld => split(firewalld::previous_ports(&sys.root)),
+            // the ports ufw's user rules open to everyone
+            Backend::Ufw => split(crate::firewall::ufw::previous_ports(&sys.root)),
+            _ => (now("IG_TCP_CPORTS"), now("IG_UDP_CPORTS")),
         };
         // A fresh APF opens SSH only: then the catalog's defaults are the starting point.
         let fresh = now_tcp
