@@ -262,3 +262,82 @@ fn fail2ban_still_follows_the_move_next_to_firewalld() {
     let jail = String::from_utf8(after(&p, "/etc/fail2ban/jail.local")).unwrap();
     assert!(jail.contains("port = 22022"), "{jail}");
 }
+
+/// A trusted zone as an admin left it (sources added with firewall-cmd, one hand-written as
+/// an empty element, one with the admin's own comment, an ipset source) and a drop zone with
+/// a source pbx-harden wrote with its comment. A run that does not name them keeps every
+/// line; a new comment replaces the one above its source in place; `remove` takes a source
+/// out with its comment and an advanced entry's rich rules; a comment firewalld's XML can
+/// not hold ("--") is refused by name.
+#[test]
+fn the_admins_sources_are_kept_edited_in_place_and_taken_out_on_request() {
+    let t = rocky_root();
+    let trusted = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone target=\"ACCEPT\">\n  <short>Trusted</short>\n  <description>All network connections are accepted.</description>\n  <source address=\"10.0.0.0/8\"/>\n  <!-- monitoring, ask Bob -->\n  <source address=\"192.0.2.50\" />\n  <source address=\"2001:db8:1::/48\"></source>\n  <forward/>\n</zone>\n";
+    let drop = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone target=\"DROP\">\n  <short>Drop</short>\n  <!-- SIP scanner -->\n  <source address=\"192.0.2.66\"/>\n</zone>\n";
+    put(t.path(), "/etc/firewalld/zones/trusted.xml", trusted);
+    put(t.path(), "/etc/firewalld/zones/drop.xml", drop);
+    let rich = "  <rule family=\"ipv4\"><source address=\"192.0.2.20\"/><port port=\"4569\" protocol=\"udp\"/><accept/></rule>\n";
+    put(
+        t.path(),
+        "/etc/firewalld/zones/public.xml",
+        &PUBLIC.replace("</zone>", &format!("{rich}</zone>")),
+    );
+    let root = pbx_harden::root::Root::open(t.path()).unwrap();
+    let hosts = pbx_harden::firewall::firewalld::previous_hosts(&root);
+    assert_eq!(hosts.len(), 4, "{hosts:?}");
+    assert!(hosts.contains(&(
+        "192.0.2.50".into(),
+        false,
+        Some("monitoring, ask Bob".into())
+    )));
+    assert!(hosts.contains(&("192.0.2.66".into(), true, Some("SIP scanner".into()))));
+    // trust_admin adds the admin's address; nothing of the admin's goes
+    let (_, p) = plan_for(t.path(), "[firewall]\ntrust_admin = true\n");
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    assert_eq!(
+        String::from_utf8(after(&p, "/etc/firewalld/zones/trusted.xml")).unwrap(),
+        trusted.replace("</zone>", "  <source address=\"203.0.113.10\"/>\n</zone>")
+    );
+    assert!(change(&p, "/etc/firewalld/zones/drop.xml").is_none());
+    real_check_passed(&p);
+    let (_, p) = plan_for(
+        t.path(),
+        r#"[firewall]
+trusted = [{ host = "192.0.2.50", comment = "monitoring (Zabbix)" }, { host = "10.0.0.0/8" }]
+blocked = [{ host = "2001:db8:1::/48", comment = "lost branch" }]
+remove = ["192.0.2.66", "udp:in:d=4569:s=192.0.2.20"]
+"#,
+    );
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    assert_eq!(
+        String::from_utf8(after(&p, "/etc/firewalld/zones/trusted.xml")).unwrap(),
+        trusted
+            .replace("monitoring, ask Bob", "monitoring (Zabbix)")
+            .replace("  <source address=\"2001:db8:1::/48\"></source>\n", "")
+    );
+    assert_eq!(
+        String::from_utf8(after(&p, "/etc/firewalld/zones/drop.xml")).unwrap(),
+        drop.replace(
+            "  <!-- SIP scanner -->\n  <source address=\"192.0.2.66\"/>\n",
+            "  <!-- lost branch -->\n  <source address=\"2001:db8:1::/48\"/>\n"
+        )
+    );
+    let public = String::from_utf8(after(&p, "/etc/firewalld/zones/public.xml")).unwrap();
+    assert!(!public.contains("192.0.2.20"), "{public}");
+    real_check_passed(&p);
+    let (_, p) = plan_for(
+        t.path(),
+        "[firewall]\ntrusted = [{ host = \"192.0.2.50\", comment = \"Zabbix -- Bob\" }]\nremove = [\"192.0.2.99\"]\n",
+    );
+    let e = errors(&p).join("\n");
+    assert!(
+        e.contains("firewall.trusted") && e.contains("192.0.2.50: a comment with \"--\""),
+        "{e}"
+    );
+    let (_, p) = plan_for(t.path(), "[firewall]\nremove = [\"192.0.2.99\"]\n");
+    assert!(
+        problems(&p).contains("192.0.2.99 is not in firewalld's trusted or drop zone"),
+        "{}",
+        problems(&p)
+    );
+}

@@ -920,6 +920,113 @@ mod tests {
         );
     }
 
+    // A trusted zone as an admin left it: firewall-cmd's own sources, one hand-written as an
+    // empty element, one with the admin's own comment, an ipset source, a comment that is
+    // not about a source, CRLF line endings from an editor on Windows.
+    const HAND_TRUSTED: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<zone target=\"ACCEPT\">\r\n  <short>Trusted</short>\r\n  <!-- our offices -->\r\n  <description>All network connections are accepted.</description>\r\n  <source address=\"10.0.0.0/8\"/>\r\n  <!-- monitoring, ask Bob -->\r\n  <source address=\"192.0.2.5\" />\r\n  <source address=\"2001:db8:1::/48\"></source>\r\n  <source ipset=\"office-v4\"/>\r\n  <forward/>\r\n</zone>\r\n";
+
+    fn root_with(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::root::Root) {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("etc")).unwrap();
+        for (path, body) in files {
+            let p = t.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
+        let r = crate::root::Root::open(t.path()).unwrap();
+        (t, r)
+    }
+
+    #[test]
+    fn sources_read_back_with_the_comment_above_each() {
+        let z = Zone::parse(HAND_TRUSTED.as_bytes());
+        assert_eq!(
+            z.sources_with_comments(),
+            vec![
+                ("10.0.0.0/8".to_string(), None),
+                (
+                    "192.0.2.5".to_string(),
+                    Some("monitoring, ask Bob".to_string())
+                ),
+                ("2001:db8:1::/48".to_string(), None),
+            ]
+        );
+        let drop = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone target=\"DROP\">\n  <short>Drop</short>\n  <!-- SIP scanner -->\n  <source address=\"192.0.2.66\"/>\n</zone>\n";
+        let public = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone>\n  <short>Public</short>\n  <service name=\"ssh\"/>\n  <port port=\"80\" protocol=\"tcp\"/>\n  <port port=\"10000-20000\" protocol=\"udp\"></port>\n  <source address=\"203.0.113.0/24\"/>\n</zone>\n";
+        let (_t, root) = root_with(&[
+            (CONF, "DefaultZone=external\n"),
+            ("/etc/firewalld/zones/trusted.xml", HAND_TRUSTED),
+            ("/etc/firewalld/zones/drop.xml", drop),
+            ("/usr/lib/firewalld/zones/external.xml", public),
+        ]);
+        // the trusted and drop zones only (a source of the default zone binds it, it is
+        // not a trusted host; nor are the block zone's)
+        let hosts = previous_hosts(&root);
+        assert_eq!(hosts.len(), 4, "{hosts:?}");
+        assert_eq!(
+            hosts[3],
+            (
+                "192.0.2.66".to_string(),
+                true,
+                Some("SIP scanner".to_string())
+            )
+        );
+        // the default zone's ports (its stock copy while there is none under /etc); services
+        // are not ports
+        assert_eq!(
+            previous_ports(&root),
+            vec![
+                (PortRange::one(80), "tcp".to_string()),
+                (
+                    PortRange {
+                        lo: 10000,
+                        hi: 20000
+                    },
+                    "udp".to_string()
+                ),
+            ]
+        );
+        let (_t, empty) = root_with(&[]);
+        assert!(previous_hosts(&empty).is_empty() && previous_ports(&empty).is_empty());
+    }
+
+    #[test]
+    fn a_comment_is_set_in_place_and_leaves_with_its_source() {
+        let mut z = Zone::parse(HAND_TRUSTED.as_bytes());
+        // the same comment, or none: nothing changes
+        assert!(!z.set_source("192.0.2.5", Some("monitoring, ask Bob")));
+        assert!(!z.set_source("192.0.2.5", None));
+        assert!(!z.set_source("10.0.0.0/8", None));
+        assert_eq!(String::from_utf8(z.to_bytes()).unwrap(), HAND_TRUSTED);
+        // a new comment replaces the one above, or goes above (the CRLF kept)
+        assert!(z.set_source("192.0.2.5", Some("monitoring (Zabbix)")));
+        assert!(z.set_source("2001:db8:1::/48", Some("branch")));
+        assert!(z.set_source("198.51.100.9", Some("office VPN")));
+        let want = HAND_TRUSTED
+            .replace("monitoring, ask Bob", "monitoring (Zabbix)")
+            .replace(
+                "  <source address=\"2001:db8:1::/48\"></source>\r\n",
+                "  <!-- branch -->\r\n  <source address=\"2001:db8:1::/48\"></source>\r\n",
+            )
+            .replace(
+                "</zone>",
+                "  <!-- office VPN -->\r\n  <source address=\"198.51.100.9\"/>\r\n</zone>",
+            );
+        assert_eq!(String::from_utf8(z.to_bytes()).unwrap(), want);
+        // a source leaves with the comment above it; "our offices" is not a source's
+        let gone = z.remove_sources(|a| a == "192.0.2.5" || a == "10.0.0.0/8");
+        assert_eq!(gone, vec!["10.0.0.0/8", "192.0.2.5"]);
+        let want = want
+            .replace("  <source address=\"10.0.0.0/8\"/>\r\n", "")
+            .replace(
+                "  <!-- monitoring (Zabbix) -->\r\n  <source address=\"192.0.2.5\" />\r\n",
+                "",
+            );
+        assert_eq!(String::from_utf8(z.to_bytes()).unwrap(), want);
+        assert!(want.contains("<!-- our offices -->") && want.contains("ipset=\"office-v4\""));
+        assert!(!comment_ok("a -- b") && comment_ok("a - b"));
+    }
+
     #[test]
     fn live_steps_reload_before_sshd_and_keep_the_old_port_until_confirm() {
         let (a, c) = live_steps("public", &[22]);

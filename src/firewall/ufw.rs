@@ -1062,6 +1062,111 @@ mod tests {
         );
     }
 
+    // What ufw 0.36.2 wrote for `ufw allow from 198.51.100.0/24 comment 'office, 2nd
+    // floor'`, `ufw deny from 192.0.2.66`, `ufw reject from 192.0.2.77`, `ufw allow in on
+    // eth1 from 10.0.0.0/8`, `ufw allow from 192.0.2.5 to any port 8080 proto tcp`, `ufw deny
+    // from 2001:db8:bad::/48 comment 'scanner'`, `ufw allow 22/tcp`, `ufw limit 5060/udp`,
+    // `ufw allow from 2001:db8:1::/48 to any port 5060 proto udp` (chains left out).
+    pub const ADMIN4: &str = "*filter\n### RULES ###\n\n### tuple ### allow any any 0.0.0.0/0 any 198.51.100.0/24 in comment=6f66666963652c20326e6420666c6f6f72\n-A ufw-user-input -s 198.51.100.0/24 -j ACCEPT\n\n### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in\n-A ufw-user-input -s 192.0.2.66 -j DROP\n\n### tuple ### reject any any 0.0.0.0/0 any 192.0.2.77 in\n-A ufw-user-input -s 192.0.2.77 -j REJECT\n\n### tuple ### allow any any 0.0.0.0/0 any 10.0.0.0/8 in_eth1\n-A ufw-user-input -i eth1 -s 10.0.0.0/8 -j ACCEPT\n\n### tuple ### allow tcp 8080 0.0.0.0/0 any 192.0.2.5 in\n-A ufw-user-input -p tcp --dport 8080 -s 192.0.2.5 -j ACCEPT\n\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\n\n### tuple ### limit udp 5060 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --set\n-A ufw-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --update --seconds 30 --hitcount 6 -j ufw-user-limit\n-A ufw-user-input -p udp --dport 5060 -j ufw-user-limit-accept\n\n### END RULES ###\nCOMMIT\n";
+    pub const ADMIN6: &str = "*filter\n### RULES ###\n\n### tuple ### deny any any ::/0 any 2001:db8:bad::/48 in comment=7363616e6e6572\n-A ufw6-user-input -s 2001:db8:bad::/48 -j DROP\n\n### tuple ### allow tcp 22 ::/0 any ::/0 in\n-A ufw6-user-input -p tcp --dport 22 -j ACCEPT\n\n### tuple ### limit udp 5060 ::/0 any ::/0 in\n-A ufw6-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --set\n-A ufw6-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --update --seconds 30 --hitcount 6 -j ufw6-user-limit\n-A ufw6-user-input -p udp --dport 5060 -j ufw6-user-limit-accept\n\n### tuple ### allow udp 5060 ::/0 any 2001:db8:1::/48 in\n-A ufw6-user-input -p udp --dport 5060 -s 2001:db8:1::/48 -j ACCEPT\n\n### tuple ### allow tcp 8443 ::/0 any ::/0 in\n-A ufw6-user-input -p tcp --dport 8443 -j ACCEPT\n\n### END RULES ###\nCOMMIT\n";
+
+    fn root_with(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::root::Root) {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("etc")).unwrap();
+        for (path, body) in files {
+            let p = t.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
+        let r = crate::root::Root::open(t.path()).unwrap();
+        (t, r)
+    }
+
+    #[test]
+    fn the_admins_host_rules_read_back_with_their_comments() {
+        let (_t, root) = root_with(&[(USER_RULES, ADMIN4), (USER6_RULES, ADMIN6)]);
+        // plain `allow|deny from HOST` only: reject, an interface rule and port rules are
+        // not hosts (they stay in the files as they are)
+        assert_eq!(
+            previous_hosts(&root),
+            vec![
+                (
+                    "198.51.100.0/24".to_string(),
+                    false,
+                    Some("office, 2nd floor".to_string())
+                ),
+                ("192.0.2.66".to_string(), true, None),
+                (
+                    "2001:db8:bad::/48".to_string(),
+                    true,
+                    Some("scanner".to_string())
+                ),
+            ]
+        );
+        // the ports open to everyone in either family (8443 is in user6.rules only)
+        let ports = previous_ports(&root);
+        assert_eq!(
+            ports,
+            vec![
+                (PortRange::one(22), "tcp".to_string()),
+                (PortRange::one(5060), "udp".to_string()),
+                (PortRange::one(8443), "tcp".to_string()),
+            ]
+        );
+        // no files, nothing: never a panic
+        let (_t, empty) = root_with(&[]);
+        assert!(previous_hosts(&empty).is_empty() && previous_ports(&empty).is_empty());
+    }
+
+    #[test]
+    fn comments_decode_and_odd_ones_are_not_guessed() {
+        let c = |l: &str| tuple_comment(l);
+        assert_eq!(
+            c("### tuple ### allow any any 0.0.0.0/0 any 10.0.0.1 in comment=c3a974c3a9"),
+            Some("été".to_string())
+        );
+        assert_eq!(
+            c("### tuple ### allow any any 0.0.0.0/0 any 10.0.0.1 in comment=abc"),
+            None
+        );
+        assert_eq!(
+            c("### tuple ### allow any any 0.0.0.0/0 any 10.0.0.1 in comment=zz"),
+            None
+        );
+        assert_eq!(
+            c("### tuple ### allow any any 0.0.0.0/0 any 10.0.0.1 in"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_new_comment_replaces_the_old_one_in_place_never_a_second_rule() {
+        let mut f = RulesFile::parse(ADMIN4.as_bytes(), false);
+        let mut r = Rule {
+            action: "allow",
+            proto: "any",
+            port: None,
+            src: Some("198.51.100.0/24".into()),
+            comment: Some("office, 3rd floor".into()),
+        };
+        let mut at = 0;
+        assert!(f.insert_top(&r, &mut at));
+        let out = String::from_utf8(f.to_bytes()).unwrap();
+        assert_eq!(
+            out,
+            ADMIN4.replace(
+                "comment=6f66666963652c20326e6420666c6f6f72",
+                &format!("comment={}", hex("office, 3rd floor"))
+            )
+        );
+        assert_eq!(at, 0);
+        // the same again, or no comment: nothing changes
+        assert!(!f.insert_top(&r, &mut at));
+        r.comment = None;
+        assert!(!f.insert_top(&r, &mut at));
+        assert_eq!(String::from_utf8(f.to_bytes()).unwrap(), out);
+    }
+
     #[test]
     fn live_steps_reload_before_sshd_and_keep_the_old_port_until_confirm() {
         let (a, c) = live_steps(&[22]);
