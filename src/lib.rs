@@ -45,6 +45,7 @@ pub mod exec;
 pub mod extensions;
 pub mod firewall;
 pub mod firstboot;
+pub mod host;
 pub mod manpage;
 pub mod model;
 pub mod plan;

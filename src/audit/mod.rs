@@ -452,7 +452,7 @@ fn effective_ssh_ports(
                 return (p, PortSource::Socket);
             }
         }
-        if let Some(sshd) = crate::system::find_program("sshd")
+        if let Some(sshd) = crate::host::find_program("sshd")
             && let Ok(o) = sys
                 .runner
                 .run(&[sshd.display().to_string(), "-T".into()], None)

@@ -15,6 +15,7 @@ use rand::Rng;
 
 use crate::answers::Answers;
 use crate::config::ini::{IniFile, IniLine};
+use crate::host::Lazy;
 use crate::model::Builder;
 use crate::model::actions::{Action, CommandAction};
 use crate::root::Root;
@@ -69,11 +70,17 @@ pub(crate) fn asterisk_running(root: &Root) -> bool {
     .any(|p| root.exists(p))
 }
 
-pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R) {
+/// `scan` is found here (`force`) only when the answers have an `[extensions]` section.
+pub fn plan<R: Rng + ?Sized>(
+    b: &mut Builder<'_>,
+    scan: &Lazy<Scan>,
+    answers: &Answers,
+    rng: &mut R,
+) {
     let Some(e) = &answers.extensions else {
         return;
     };
-    let scan = b.sys.extensions.force();
+    let scan = scan.force();
     for err in &scan.errors {
         b.warn(KEY, format!("could not read {err}"));
     }
@@ -215,7 +222,7 @@ pub(crate) fn reload_asterisk(b: &mut Builder<'_>, key: &str, commands: &[&str],
         );
         return;
     }
-    let ast = crate::system::find_program("asterisk")
+    let ast = crate::host::find_program("asterisk")
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "/usr/sbin/asterisk".into());
     for c in commands {

@@ -424,9 +424,9 @@ pub fn setup(b: &Builder<'_>) -> Result<Setup, String> {
 
 /// Check a changed /etc/firewalld with the real `firewall-offline-cmd --check-config`, in a
 /// mount namespace where a temporary copy (with the changes) is bound over /etc/firewalld.
-pub fn offline_check(sys: &crate::system::System, changes: &[(String, Vec<u8>)]) -> CheckStatus {
+pub fn offline_check(sys: &crate::host::Host, changes: &[(String, Vec<u8>)]) -> CheckStatus {
     let root = &sys.root;
-    let find = crate::system::find_program;
+    let find = crate::host::find_program;
     if find("firewall-offline-cmd").is_none() {
         return CheckStatus::Skipped("firewall-offline-cmd is not installed on this host".into());
     }

@@ -59,12 +59,12 @@ pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> P
             Err(e) => b.error("apply.confirm_timeout", e),
         }
     }
-    crate::services::plan(&mut b, answers);
+    crate::services::plan(&mut b, &sys.services, answers);
     user::plan(&mut b, answers, rng);
     let ssh = ssh::plan(&mut b, answers);
-    crate::extensions::plan(&mut b, answers, rng);
+    crate::extensions::plan(&mut b, &sys.extensions, answers, rng);
     crate::extensions::doors::plan(&mut b, answers, rng);
-    crate::firewall::plan(&mut b, answers, &ssh);
+    crate::firewall::plan(&mut b, &sys.firewall, answers, &ssh);
     b.finish()
 }
 

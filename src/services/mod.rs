@@ -12,11 +12,13 @@
 
 use crate::answers::Answers;
 use crate::exec::argv;
+use crate::host::Lazy;
 use crate::model::Builder;
 use crate::model::actions::{Action, CommandAction};
 pub use crate::system::services::*;
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
+/// `inventory` is found here (`force`) only when there is something to disable.
+pub fn plan(b: &mut Builder<'_>, inventory: &Lazy<Inventory>, answers: &Answers) {
     let Some(s) = &answers.services else {
         return;
     };
@@ -85,7 +87,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             );
             continue;
         }
-        if b.sys.services.force().source == Source::None {
+        if inventory.force().source == Source::None {
             b.error(
                 key,
                 "this system has neither systemd nor SysV init scripts that pbx-harden recognises; \
@@ -93,7 +95,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             );
             return;
         }
-        let Some(svc) = b.sys.services.force().find(&name).cloned() else {
+        let Some(svc) = inventory.force().find(&name).cloned() else {
             if l.suggested(&name).is_some() {
                 b.warn(key, format!("{raw} is not installed here; nothing to do"));
             } else {
@@ -125,14 +127,14 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
                     );
                     continue;
                 }
-                plan_systemd(b, &svc, unit, state)
+                plan_systemd(b, inventory.force(), &svc, unit, state)
             }
             Kind::SysV { .. } => plan_sysv(b, &svc),
         }
     }
 }
 
-fn plan_systemd(b: &mut Builder<'_>, svc: &Service, unit: &str, state: &str) {
+fn plan_systemd(b: &mut Builder<'_>, inv: &Inventory, svc: &Service, unit: &str, state: &str) {
     let root = &b.sys.root;
     if state == "masked" {
         return; // cannot start at all
@@ -159,10 +161,7 @@ fn plan_systemd(b: &mut Builder<'_>, svc: &Service, unit: &str, state: &str) {
         let mut undo = vec![argv(&["systemctl", "daemon-reload"])];
         for u in &units {
             // The inventory knows services; an `Also=` socket or path is asked directly.
-            let was_active = match b
-                .sys
-                .services
-                .force()
+            let was_active = match inv
                 .services
                 .iter()
                 .find(|s| s.unit() == Some(u.as_str()))

@@ -186,7 +186,7 @@ fn systemd_inventory(root: &Root, run: &dyn Runner) -> Inventory {
         ..Default::default()
     };
     let mut units: Vec<(String, String)> = Vec::new();
-    let listed = crate::system::find_program("systemctl").and_then(|_| {
+    let listed = crate::host::find_program("systemctl").and_then(|_| {
         let mut a = systemctl_args(root);
         a.extend(argv(&[
             "list-unit-files",

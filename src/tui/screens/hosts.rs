@@ -301,7 +301,7 @@ impl State {
             .or_else(|| ctx.sys.current_ssh_ports().first().copied())
             .unwrap_or(22);
         let moved = !ctx.sys.current_ssh_ports().contains(&port);
-        self.problems = crate::firewall::check(&ctx.sys, &a, port, moved)
+        self.problems = crate::firewall::check(&ctx.sys, &ctx.sys.firewall, &a, port, moved)
             .into_iter()
             .filter(|p| KEYS.contains(&p.key.as_str()))
             .collect();

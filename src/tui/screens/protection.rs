@@ -103,9 +103,10 @@ impl State {
                 .and_then(|a| a.egress_filtering)
                 .unwrap_or(yes(var("EGF"))),
             dshield: pa.and_then(|a| a.dshield).unwrap_or(first || dshield_now),
-            tos: pa
-                .and_then(|a| a.tos)
-                .unwrap_or(first || crate::firewall::apf::tos_marked(&ctx.sys, var("TOS_16"))),
+            tos: pa.and_then(|a| a.tos).unwrap_or(
+                first
+                    || crate::firewall::apf::tos_marked(&ctx.sys, &ctx.sys.firewall, var("TOS_16")),
+            ),
             tos_patch: pa.and_then(|a| a.tos_udp_patch).unwrap_or(true),
             trig: TextField::new(
                 &pb.and_then(|b| b.trig)
