@@ -1536,19 +1536,27 @@ fn harden_headless(root: &std::path::Path, answers: &str) {
     assert!(o.status.success(), "{}", text(&o));
 }
 
-/// A second run on a root hardened headless with `fw` (and confirmed): the wizard starts
-/// its Ports and Hosts screens from what the backend's files say (ports, hosts with their
-/// comments), and Enter on every screen reaches a review without a change to `files`.
-fn second_run_on(fw: &str, files: &[&str]) {
-    let mut w = wizard(false, |root| {
+/// The wizard on a root laid out for `fw`, hardened headless with `hardened_fw_answers` and
+/// confirmed; None without root (apply needs useradd), which CI has.
+fn hardened_with(fw: &str) -> Option<W> {
+    let w = wizard(false, |root| {
         without_apf(root, fw);
         harden_headless(root, &hardened_fw_answers(fw));
     });
     if w.app.screens.user.valid_keys().is_empty() {
-        // apply needs root (useradd): without it there is nothing to start from
         assert!(!in_ci(), "CI runs as root");
-        return;
+        return None;
     }
+    Some(w)
+}
+
+/// A second run on a root hardened headless with `fw` (and confirmed): the wizard starts
+/// its Ports and Hosts screens from what the backend's files say (ports, hosts with their
+/// comments), and Enter on every screen reaches a review without a change to `files`.
+fn second_run_on(fw: &str, files: &[&str]) {
+    let Some(mut w) = hardened_with(fw) else {
+        return;
+    };
     // Headless: the same answers again change nothing in the firewall.
     let again = {
         let r = Root::open(w.root.path()).unwrap();
@@ -1626,4 +1634,60 @@ fn a_second_run_on_firewalld_starts_from_the_zones_and_changes_nothing() {
 #[test]
 fn a_second_run_on_ufw_starts_from_the_user_rules_and_changes_nothing() {
     second_run_on("ufw", &["/etc/ufw/user.rules", "/etc/ufw/user6.rules"]);
+}
+
+/// On a hardened firewalld or ufw root the Hosts screen lists what the backend holds, with
+/// the comments; a comment edited there changes in place, an entry taken out leaves with its
+/// comment (firewalld's zone file, ufw's rule), nothing else changes.
+#[test]
+fn the_hosts_screen_edits_and_takes_out_what_firewalld_and_ufw_hold() {
+    for fw in ["firewalld", "ufw"] {
+        let Some(mut w) = hardened_with(fw) else {
+            return;
+        };
+        while w.app.current != ScreenId::Hosts {
+            w.key(Key::Enter);
+        }
+        w.snap(&format!("full-fw-{fw}-rerun-17-hosts"));
+        assert!(w.app.screens.hosts.select("198.51.100.9"));
+        w.key(Key::Char('e'));
+        w.key(Key::Ctrl('u')).type_str("office VPN, Lyon");
+        w.key(Key::Enter);
+        assert!(w.app.screens.hosts.select("192.0.2.66"));
+        w.key(Key::Delete);
+        w.key(Key::Enter);
+        let a = w.app.ctx.answers.firewall.clone().unwrap();
+        assert_eq!(a.remove, vec!["192.0.2.66".to_string()], "{fw}");
+        assert_eq!(a.trusted.len(), 1, "{fw}: only what changed: {:?}", a.trusted);
+        while w.app.current != ScreenId::Review {
+            w.key(Key::Enter);
+        }
+        let review = review_text(&w);
+        let want: &[&str] = if fw == "firewalld" {
+            &[
+                "-  <!-- office VPN -->",
+                "+  <!-- office VPN, Lyon -->",
+                "-  <!-- SIP scanner -->",
+                "-  <source address=\"192.0.2.66\"/>",
+            ]
+        } else {
+            &[
+                "-### tuple ### allow any any 0.0.0.0/0 any 198.51.100.9 in comment=6f66666963652056504e",
+                "+### tuple ### allow any any 0.0.0.0/0 any 198.51.100.9 in comment=6f66666963652056504e2c204c796f6e",
+                "-### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in comment=534950207363616e6e6572",
+                "--A ufw-user-input -s 192.0.2.66 -j DROP",
+            ]
+        };
+        for l in want {
+            assert!(review.lines().any(|x| x == *l), "{fw}: {l} in\n{review}");
+        }
+        // nothing else of the backend's files changes (but the blank line before a rule)
+        let changed: Vec<&str> = review
+            .lines()
+            .filter(|l| l.starts_with('+') || l.starts_with('-'))
+            .filter(|l| !l.starts_with("+++") && !l.starts_with("---") && l.len() > 1)
+            .collect();
+        assert_eq!(changed.len(), want.len(), "{fw}: {changed:#?}\n{review}");
+        w.no_secret_shown();
+    }
 }
