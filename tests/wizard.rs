@@ -1658,7 +1658,12 @@ fn the_hosts_screen_edits_and_takes_out_what_firewalld_and_ufw_hold() {
         w.key(Key::Enter);
         let a = w.app.ctx.answers.firewall.clone().unwrap();
         assert_eq!(a.remove, vec!["192.0.2.66".to_string()], "{fw}");
-        assert_eq!(a.trusted.len(), 1, "{fw}: only what changed: {:?}", a.trusted);
+        assert_eq!(
+            a.trusted.len(),
+            1,
+            "{fw}: only what changed: {:?}",
+            a.trusted
+        );
         while w.app.current != ScreenId::Review {
             w.key(Key::Enter);
         }
@@ -1689,5 +1694,61 @@ fn the_hosts_screen_edits_and_takes_out_what_firewalld_and_ufw_hold() {
             .collect();
         assert_eq!(changed.len(), want.len(), "{fw}: {changed:#?}\n{review}");
         w.no_secret_shown();
+    }
+}
+
+/// What firewalld or ufw can not hold is refused on the Hosts screen, where it is typed
+/// (it was only refused at Review): a name, and with firewalld a comment holding "--".
+#[test]
+fn the_hosts_screen_refuses_what_the_backend_can_not_hold() {
+    for fw in ["firewalld", "ufw"] {
+        let mut w = wizard(false, |r| without_apf(r, fw));
+        w.app.current = ScreenId::Hosts;
+        let effects = w.app.screens.enter(ScreenId::Hosts, &mut w.app.ctx);
+        w.run_effects(effects);
+        w.app.screens.hosts.focus_host();
+        w.type_str("pbx2.example.com").key(Key::Enter);
+        let errors: Vec<String> = w
+            .app
+            .screens
+            .hosts
+            .problems
+            .iter()
+            .filter(|p| p.is_error())
+            .map(|p| p.message.clone())
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("pbx2.example.com is a name")),
+            "{fw}: {errors:?}"
+        );
+        w.key(Key::Enter);
+        assert_eq!(w.app.current, ScreenId::Hosts, "{fw}");
+        assert!(w.screen().contains("is a name"), "{fw}: {}", w.screen());
+        if fw == "firewalld" {
+            assert!(w.app.screens.hosts.select("pbx2.example.com"));
+            w.key(Key::Delete);
+            w.app.screens.hosts.focus_host();
+            w.type_str("192.0.2.60")
+                .key(Key::Tab)
+                .key(Key::Tab)
+                .type_str("Zabbix -- Bob")
+                .key(Key::Enter);
+            let errors: Vec<String> = w
+                .app
+                .screens
+                .hosts
+                .problems
+                .iter()
+                .map(|p| p.message.clone())
+                .collect();
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.contains("192.0.2.60: a comment with \"--\"")),
+                "{errors:?}"
+            );
+        }
     }
 }

@@ -541,7 +541,7 @@ pub fn live_steps(zone: &str, window: &[u16]) -> (Vec<Action>, Vec<ConfirmStep>)
     (actions, confirm)
 }
 
-fn refuse_names(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
+pub(crate) fn refuse_names(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
     let mut out = Vec::new();
     for i in items {
         let out_only = matches!(&i.entry, Entry::Advanced(a) if a.direction.as_deref() == Some("out") || a.host_flow == Flow::Dest);

@@ -426,7 +426,7 @@ fn host_rules(i: &HostItem, action: &'static str) -> Vec<(Rule, bool)> {
     }
 }
 
-fn refuse(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
+pub(crate) fn refuse(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
     let mut out = Vec::new();
     for i in items {
         let out_only = matches!(&i.entry, Entry::Advanced(a) if a.direction.as_deref() == Some("out") || a.host_flow == Flow::Dest || a.port_flow == Flow::Source);
