@@ -42,8 +42,6 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod exec;
-pub mod extensions;
-pub mod firewall;
 pub mod firstboot;
 pub mod host;
 pub mod manpage;
@@ -54,7 +52,7 @@ pub mod profile;
 pub mod redact;
 pub mod root;
 pub mod secrets;
-pub mod services;
+pub mod steps;
 pub mod system;
 // The wizard (cargo feature `tui`, on by default) may unwrap what its own state guarantees;
 // the core may not.

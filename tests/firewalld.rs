@@ -283,7 +283,7 @@ fn the_admins_sources_are_kept_edited_in_place_and_taken_out_on_request() {
         &PUBLIC.replace("</zone>", &format!("{rich}</zone>")),
     );
     let root = pbx_harden::root::Root::open(t.path()).unwrap();
-    let hosts = pbx_harden::firewall::firewalld::previous_hosts(&root);
+    let hosts = pbx_harden::steps::firewall::firewalld::previous_hosts(&root);
     assert_eq!(hosts.len(), 4, "{hosts:?}");
     assert!(hosts.contains(&(
         "192.0.2.50".into(),

@@ -46,7 +46,7 @@ pub fn safeguard_paths(sys: &Host) -> Vec<String> {
     match sys.init {
         Init::Systemd => vec![UNIT_PATH.into(), UNIT_LINK.into()],
         _ => {
-            let (base, initd) = crate::services::rc_layout(&sys.root);
+            let (base, initd) = crate::steps::services::rc_layout(&sys.root);
             let mut v = vec![format!("{initd}/{SYSV_NAME}")];
             if inittab_insert_at(&sys.root).is_some() {
                 v.push(INITTAB.into());
@@ -165,7 +165,7 @@ pub fn write_safeguard(sys: &Host) -> Result<()> {
             std::os::unix::fs::symlink(UNIT_PATH, &link).at(&link)?;
         }
         _ => {
-            let (base, initd) = crate::services::rc_layout(root);
+            let (base, initd) = crate::steps::services::rc_layout(root);
             let script = root.host_nofollow(&format!("{initd}/{SYSV_NAME}"));
             super::fsops::create_parents(&script).at(&script)?;
             super::fsops::write_atomic(

@@ -7,9 +7,9 @@
 //! read the target again on their own. The slow ones (`services`, `extensions`) are `Lazy`:
 //! found by an explicit `force()` (the plan, the audit, the wizard's job thread).
 
-pub mod extensions;
-pub mod firewall;
-pub mod services;
+pub use crate::steps::asterisk::facts as extensions;
+pub use crate::steps::firewall::facts as firewall;
+pub use crate::steps::services::facts as services;
 
 use std::sync::Arc;
 

@@ -81,8 +81,8 @@ pub struct State {
 }
 
 fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
-    use crate::firewall::{firewalld, nftables, ufw};
-    use crate::system::firewall::Backend;
+    use crate::steps::firewall::facts::Backend;
+    use crate::steps::firewall::{firewalld, nftables, ufw};
     let blocked = name == "deny_hosts.rules";
     let root = &ctx.sys.root;
     let of_backend = match ctx.fw_backend.0 {
@@ -117,7 +117,7 @@ fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
 /// The backend rewrites its whole host list from the answers (nftables' own table): every
 /// entry on the screen goes into the answers, not only the changed ones.
 fn rewrites_all(ctx: &Ctx) -> bool {
-    ctx.fw_backend.0 == crate::system::firewall::Backend::Nftables
+    ctx.fw_backend.0 == crate::steps::firewall::facts::Backend::Nftables
 }
 
 impl State {
@@ -201,7 +201,7 @@ impl State {
 
     /// Wherever pbx-harden writes the rules (the answers are the same for every backend).
     pub fn applies(&self, ctx: &Ctx) -> bool {
-        use crate::system::firewall::Backend;
+        use crate::steps::firewall::facts::Backend;
         matches!(
             ctx.fw_backend.0,
             Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Ufw | Backend::Freepbx
@@ -301,7 +301,7 @@ impl State {
             .or_else(|| ctx.sys.current_ssh_ports().first().copied())
             .unwrap_or(22);
         let moved = !ctx.sys.current_ssh_ports().contains(&port);
-        self.problems = crate::firewall::check(&ctx.sys, &ctx.sys.firewall, &a, port, moved)
+        self.problems = crate::steps::firewall::check(&ctx.sys, &ctx.sys.firewall, &a, port, moved)
             .into_iter()
             .filter(|p| KEYS.contains(&p.key.as_str()))
             .collect();
@@ -579,11 +579,11 @@ impl State {
     pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         /// Where the backend keeps the hosts (the second line of the screen).
         fn where_written(ctx: &Ctx) -> String {
-            use crate::system::firewall::Backend;
+            use crate::steps::firewall::facts::Backend;
             match ctx.fw_backend.0 {
                 Backend::Nftables => format!(
                     "reach none. In nftables (table inet {}), with comments:",
-                    crate::firewall::nftables::TABLE
+                    crate::steps::firewall::nftables::TABLE
                 ),
                 Backend::Firewalld => {
                     "reach none. In firewalld's zones trusted and drop, with comments:".into()

@@ -19,11 +19,11 @@
 
 use std::collections::BTreeMap;
 
-use super::actions::{Action, CommandAction};
-use super::{Builder, CheckStatus};
 use crate::answers::Answers;
 use crate::config::sshd::SshdConfig;
 use crate::host::Host;
+use crate::model::actions::{Action, CommandAction};
+use crate::model::{Builder, CheckStatus};
 
 /// An OpenSSH release, `major.minor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -26,11 +26,11 @@ use std::net::IpAddr;
 use crate::answers::Answers;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
-use crate::firewall::ports::{PortRange, human_list};
-use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
 use crate::host::state::STATE_DIR;
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::ports::{PortRange, human_list};
+use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 
 /// Our file, included from the distribution's configuration.
 pub const NFT_FILE: &str = "/etc/nftables.d/pbx-harden.nft";

@@ -13,10 +13,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Builder, CheckStatus};
 use crate::answers::Answers;
 use crate::config::sshd::{Directive, SshdConfig};
 use crate::host::Host;
+use crate::model::{Builder, CheckStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -291,7 +291,7 @@ pub fn check(b: &mut Builder<'_>, before: &SshdConfig, after: &SshdConfig, answe
                     CheckStatus::Fail(wrong.join("; "))
                 },
             );
-            super::ssh_baseline::verify(b, answers, after, &map);
+            super::baseline::verify(b, answers, after, &map);
         }
     }
 }

@@ -16,13 +16,13 @@ use crate::answers::{Answers, ApfAnswers};
 use crate::config::shellvars::ShellVars;
 use crate::config::trust::{self, Entry, Host, Kind, TrustFile, TrustFormat};
 use crate::exec::argv;
-use crate::firewall::ports::{self, PortRange};
-use crate::firewall::{
-    APF_CONF, ApfInfo, Ctx, FirewallInfo, HostItem, Spec, blocks_ssh, hosts_line,
-};
 use crate::host::state::STATE_DIR;
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::ports::{self, PortRange};
+use crate::steps::firewall::{
+    APF_CONF, ApfInfo, Ctx, FirewallInfo, HostItem, Spec, blocks_ssh, hosts_line,
+};
 
 const WHY: &str = "APF firewall";
 
@@ -880,7 +880,7 @@ fn live_actions(
     }
     // Before sshd's restart: the new port is open when sshd listens on it (the old one
     // stays in the list until confirm).
-    crate::firewall::nftables::insert_before_ssh(
+    crate::steps::firewall::nftables::insert_before_ssh(
         &mut b.actions,
         restart_actions(install, apf_bin, v6),
     );
@@ -1184,7 +1184,7 @@ pub fn tos_marked(sys: &crate::host::Host, fw: &FirewallInfo, tos16: Option<&Str
 }
 
 /// The seed's UDP twin of each TCP `--set-tos` rule (a fact: `detect` counts the lines).
-pub use crate::system::firewall::udp_tos_patch;
+pub use crate::steps::firewall::facts::udp_tos_patch;
 
 #[cfg(test)]
 mod tests {

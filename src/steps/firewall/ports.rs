@@ -2,8 +2,8 @@
 //! silently), APF's list syntax (`22,80,10000_20000`), and the catalog of what a PBX needs.
 
 use crate::answers::PortEntry;
-use crate::firewall::asterisk::AsteriskPorts;
-use crate::system::{Proto, RtpRange};
+use crate::host::{Proto, RtpRange};
+use crate::steps::asterisk::ports::AsteriskPorts;
 
 /// A port or an inclusive range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

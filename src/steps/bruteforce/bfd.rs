@@ -8,9 +8,9 @@ use std::net::IpAddr;
 use crate::answers::{Answers, BfdAnswers};
 use crate::config::text::Text;
 use crate::config::trust::{Host, parse_host};
-use crate::firewall::apf::VarEdit;
-use crate::firewall::{BFD_CONF, BFD_CRON, BFD_IGNORE, FirewallInfo, Spec};
 use crate::model::{Builder, CheckStatus};
+use crate::steps::firewall::apf::VarEdit;
+use crate::steps::firewall::{BFD_CONF, BFD_CRON, BFD_IGNORE, FirewallInfo, Spec};
 
 const WHY: &str = "BFD brute-force detection";
 pub const CRON_LINE: &str = "*/3 * * * * root /usr/local/sbin/bfd -q";

@@ -2,9 +2,11 @@
 
 use rand::Rng;
 
-use super::{Action, Builder, CheckStatus};
+pub mod keys;
+
 use crate::answers::Answers;
 use crate::host::Host;
+use crate::model::{Action, Builder, CheckStatus};
 use crate::secrets::{self, Secret};
 
 /// Names guessing tools try first (sshd brute-force dictionaries), for a warning.
@@ -283,7 +285,7 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
         .unwrap_or("/bin/sh")
         .to_string();
     let use_files = !sys.root.is_live() && sys.env.euid != 0;
-    let keys = match super::keys::checked(b, &u.authorized_keys) {
+    let keys = match keys::checked(b, &u.authorized_keys) {
         Some(k) => k,
         None => return,
     };
@@ -359,8 +361,8 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
         let akf = crate::config::sshd::SshdConfig::load(&sys.root)
             .ok()
             .and_then(|c| c.first("authorizedkeysfile").map(|o| o.args.clone()));
-        let file = super::keys::path(akf.as_deref(), &u.name, &home);
-        super::keys::install(b, &keys, &home, &file);
+        let file = keys::path(akf.as_deref(), &u.name, &home);
+        keys::install(b, &keys, &home, &file);
     }
     b.check(
         format!("the login user {} exists with a password", u.name),
@@ -398,7 +400,7 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
 fn home_mode_action(sys: &crate::host::Host, name: &str, mode: u32) -> Action {
     let home = format!("/home/{name}");
     let host = sys.root.host(&home).display().to_string();
-    Action::Command(crate::plan::actions::CommandAction {
+    Action::Command(crate::model::actions::CommandAction {
         argv: crate::exec::argv(&[
             "sh",
             "-c",
@@ -417,7 +419,7 @@ fn home_mode_action(sys: &crate::host::Host, name: &str, mode: u32) -> Action {
 
 /// Account files written directly, as useradd would, when not running as root on a copy.
 mod files {
-    use super::super::Builder;
+    use crate::model::Builder;
     use crate::secrets::Secret;
 
     fn text(b: &Builder<'_>, path: &str) -> String {

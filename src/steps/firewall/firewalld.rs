@@ -7,7 +7,13 @@
 //!   go, when they list ports), the `ssh` service (22) removed after a move, a rich rule that
 //!   lets the admin's own address reach the SSH port, rich rules for APF-style advanced
 //!   entries;
-//! - trusted hosts as `<source>`s of the `trusted` zone, blocked hosts of the `drop` zone.
+//! - trusted hosts as `<source>`s of the `trusted` zone, blocked hosts of the `drop` zone,
+//!   each host's comment as an XML comment on the line above its source (firewalld has no
+//!   comment field there; its parser skips comments; `firewall-cmd --permanent` drops them
+//!   when it rewrites a zone); `firewall.remove` takes a source out with its comment.
+//!
+//! `previous_ports` / `previous_hosts` read back what the zones hold now: the wizard's Ports
+//! and Hosts screens start from them, so a rerun changes nothing.
 //!
 //! firewalld's rich-rule `limit` counts all sources together, so the per-source SIP rate
 //! limit of the nftables backend is not offered here. The result is judged by the real
@@ -20,10 +26,10 @@
 use crate::answers::Answers;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
-use crate::firewall::ports::{PortRange, human_list};
-use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::ports::{PortRange, human_list};
+use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 
 pub const CONF: &str = "/etc/firewalld/firewalld.conf";
 pub const ZONES: &str = "/etc/firewalld/zones";

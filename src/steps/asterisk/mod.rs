@@ -1,5 +1,5 @@
 //! SIP/IAX extension secrets: replace the weak ones in files the admin owns (the scan that
-//! finds them is a fact, `crate::system::extensions`, re-exported here).
+//! finds them is a fact, `crate::steps::asterisk::facts`, re-exported here).
 //!
 //! A weak secret is replaced (with `rotate_weak`) only when it belongs to a phone that
 //! registers here, sits in its own section (not a shared template), and its file is the
@@ -8,6 +8,10 @@
 //! reported, never changed.
 
 pub mod doors;
+pub mod facts;
+pub mod load;
+pub mod ports;
+pub mod weak;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,7 +24,7 @@ use crate::model::Builder;
 use crate::model::actions::{Action, CommandAction};
 use crate::root::Root;
 use crate::secrets::Secret;
-pub use crate::system::extensions::*;
+pub use facts::*;
 
 // ----- the plan -----
 

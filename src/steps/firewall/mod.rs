@@ -2,7 +2,7 @@
 //! pbx-harden's own nftables table, firewalld's permanent zones, ufw's user rules, FreePBX's Firewall module
 //! (advice only), fail2ban.
 //!
-//! - `detect` (in `crate::system::firewall`, re-exported here) reads what is installed under the root (APF, its version and trust-file
+//! - `detect` (in `crate::steps::firewall::facts`, re-exported here) reads what is installed under the root (APF, its version and trust-file
 //!   format; BFD; fail2ban), which firewall managers are in charge (`managers`: FreePBX's
 //!   module, APF, firewalld, ufw, nftables, each with its evidence), the network interfaces
 //!   and local addresses, and what Asterisk listens on and logs to.
@@ -14,23 +14,27 @@
 //!   be locked out.
 
 pub mod apf;
-pub mod bfd;
-pub mod fail2ban;
+pub mod facts;
 pub mod firewalld;
+pub mod managers;
 pub mod nftables;
 pub mod ports;
 pub mod ufw;
+
+// BFD and fail2ban are the brute-force step's (`crate::steps::bruteforce`); the firewall
+// step calls them with its `Ctx` and `Spec`, since fail2ban can be the firewall itself.
+use crate::steps::bruteforce::{bfd, fail2ban};
 
 use std::net::IpAddr;
 
 use crate::answers::{Answers, HostEntry};
 use crate::config::sshd::DEFAULT_PORT;
 use crate::config::trust::{self, Entry, Flow, Host, Stamp, TrustFormat};
+use crate::host::Proto;
 use crate::model::{Builder, CheckStatus, SshOutcome};
-use crate::system::Proto;
 // What is installed (APF, BFD, fail2ban, the managers, Asterisk's ports) is a fact, read
-// by `crate::system::firewall`; these paths stay.
-pub use crate::system::firewall::*;
+// by `crate::steps::firewall::facts`; these paths stay.
+pub use facts::*;
 use ports::{Exposure, PortRange};
 
 /// Facts the firewall parts share: the SSH ports after the plan, the admin, local addresses.

@@ -6,8 +6,8 @@
 
 use base64::Engine;
 
-use super::actions::CommandAction;
-use super::{Action, Builder};
+use crate::model::actions::CommandAction;
+use crate::model::{Action, Builder};
 
 const TYPES: &[&str] = &[
     "ssh-ed25519",

@@ -10,7 +10,13 @@
 //!   answers' ports are appended as `ufw allow PORT/PROTO` does; SIP ports as `ufw limit`
 //!   (ufw's own limit: a source opening a 6th connection within 30 s is rejected; coarse, and
 //!   trusted hosts pass before it). Port rules open to everyone that the answers leave out go,
-//!   the old SSH port after a move too.
+//!   the old SSH port after a move too;
+//! - a host already there with another comment gets the new one in its tuple line, in place;
+//!   `firewall.remove` takes a host's `allow`/`deny` rules out.
+//!
+//! `previous_ports` / `previous_hosts` read back what the rules hold now (ports open to
+//! everyone; `ufw allow|deny from HOST` rules with their comments): the wizard's Ports and
+//! Hosts screens start from them, so a rerun changes nothing.
 //!
 //! Loopback and established/related traffic are ufw's before.rules, which stay untouched.
 //! The result is judged by ufw itself (`ufw show added` on a scratch root lists every tuple
@@ -24,10 +30,10 @@ use std::net::IpAddr;
 
 use crate::config::trust::{Entry, Flow, Host};
 use crate::exec::argv;
-use crate::firewall::ports::{PortRange, human_list};
-use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::ports::{PortRange, human_list};
+use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 
 pub const USER_RULES: &str = "/etc/ufw/user.rules";
 pub const USER6_RULES: &str = "/etc/ufw/user6.rules";

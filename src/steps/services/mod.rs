@@ -1,5 +1,5 @@
 //! Disabling the services a PBX does not need (`[services] disable`); the inventory and the
-//! lists are facts, in `crate::system::services` (re-exported here).
+//! lists are facts, in `crate::steps::services::facts` (re-exported here).
 //!
 //! - systemd: `systemctl disable --now UNIT` (offline: `systemctl --root=DIR disable UNIT`);
 //!   every symlink it may remove (wants links, aliases, `Also=` units) is backed up first.
@@ -15,7 +15,10 @@ use crate::exec::argv;
 use crate::host::Lazy;
 use crate::model::Builder;
 use crate::model::actions::{Action, CommandAction};
-pub use crate::system::services::*;
+pub mod facts;
+pub mod lists;
+
+pub use facts::*;
 
 /// `inventory` is found here (`force`) only when there is something to disable.
 pub fn plan(b: &mut Builder<'_>, inventory: &Lazy<Inventory>, answers: &Answers) {

@@ -7,10 +7,13 @@
 
 use rand::{Rng, RngExt};
 
-use super::{Action, Builder, CheckStatus, SshOutcome, SshService};
+pub mod baseline;
+pub mod check;
+
 use crate::answers::Answers;
 use crate::config::sshd::SshdConfig;
 use crate::host::{Host, Init};
+use crate::model::{Action, Builder, CheckStatus, SshOutcome, SshService};
 
 /// PBX ports worth a warning: SIP, SIP-TLS, IAX2, AMI.
 pub const PBX_PORTS: &[(u16, &str)] = &[
@@ -392,7 +395,7 @@ fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
     }
 
     // True when it replaces a host key or edits the moduli: sshd is restarted for those too.
-    let baseline_restart = super::ssh_baseline::plan(b, answers, &mut cfg);
+    let baseline_restart = baseline::plan(b, answers, &mut cfg);
 
     if b.has_errors_for("ssh") {
         return;
@@ -415,7 +418,7 @@ fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
     if answers.user.is_none() || (user_checks_pass && matches!(way_in, CheckStatus::Fail(_))) {
         b.check("someone can still log in over SSH", way_in);
     }
-    super::sshd_check::check(b, &before, &cfg, answers);
+    check::check(b, &before, &cfg, answers);
 
     if (!changed.is_empty() || baseline_restart)
         && let Some(svc) = ssh_service(sys)

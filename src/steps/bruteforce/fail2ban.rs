@@ -14,13 +14,13 @@ use crate::config::ini::{IniFile, IniLine};
 use crate::config::jail::JailFile;
 use crate::config::trust::Entry;
 use crate::exec::argv;
-use crate::firewall::{
-    Backend, Ctx, FAIL2BAN_DIR, FirewallInfo, JAIL_LOCAL, Spec, managers::Manager,
-};
 use crate::host::{Family, Host, Init};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus};
 use crate::root::Root;
+use crate::steps::firewall::{
+    Backend, Ctx, FAIL2BAN_DIR, FirewallInfo, JAIL_LOCAL, Spec, managers::Manager,
+};
 
 const WHY: &str = "fail2ban jails";
 
@@ -303,7 +303,7 @@ pub fn plan(
     // restarts: the test copy gets an empty file in its place.
     let planned: Vec<String> = new_security
         .iter()
-        .filter(|_| sys.root.is_live() && crate::extensions::asterisk_running(&sys.root))
+        .filter(|_| sys.root.is_live() && crate::steps::asterisk::asterisk_running(&sys.root))
         .cloned()
         .collect();
     // fail2ban refuses a jail none of whose files exist: leave it off until one does.
@@ -443,7 +443,7 @@ pub fn plan(
             "Asterisk: security => security in logger.conf [logfiles] ({n})"
         ));
         if sys.root.is_live() {
-            crate::extensions::reload_asterisk(
+            crate::steps::asterisk::reload_asterisk(
                 b,
                 "fail2ban",
                 &["logger reload"],
