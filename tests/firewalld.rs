@@ -341,3 +341,39 @@ remove = ["192.0.2.66", "udp:in:d=4569:s=192.0.2.20"]
         problems(&p)
     );
 }
+
+/// A default zone edited by hand: ports written with their attributes the other way round,
+/// as an empty element, or with a space before "/>". They count as open (never a second
+/// element for the same port), stay byte for byte, and a second run changes nothing.
+#[test]
+fn hand_written_ports_count_and_stay() {
+    let t = rocky_root();
+    let hand = PUBLIC.replace(
+        "  <forward/>\n",
+        "  <forward/>\n  <!-- the web GUI, opened by hand -->\n  <port protocol=\"tcp\" port=\"80\" />\n  <port port=\"5060\" protocol=\"udp\"></port>\n",
+    );
+    put(t.path(), "/etc/firewalld/zones/public.xml", &hand);
+    let answers = "[firewall]\ntcp_ports = [80, 443]\nudp_ports = [5060, \"10000-20000\"]\n";
+    let (_, p) = plan_for(t.path(), answers);
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    let public = String::from_utf8(after(&p, "/etc/firewalld/zones/public.xml")).unwrap();
+    assert!(
+        public.starts_with(&hand[..hand.find("</zone>").unwrap()]),
+        "{public}"
+    );
+    for (port, proto) in [("80", "tcp"), ("5060", "udp")] {
+        let n = public
+            .lines()
+            .filter(|l| l.contains(&format!("\"{port}\"")) && l.contains(proto))
+            .count();
+        assert_eq!(n, 1, "{port}/{proto} once in\n{public}");
+    }
+    real_check_passed(&p);
+    write_all(t.path(), &p);
+    let (_, p2) = plan_for(t.path(), answers);
+    assert!(
+        change(&p2, "/etc/firewalld/zones/public.xml").is_none(),
+        "{}",
+        problems(&p2)
+    );
+}

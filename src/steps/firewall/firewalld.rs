@@ -652,11 +652,14 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
         };
         r.is_some_and(|r| (proto == "tcp" || proto == "udp") && !keep(&r, proto))
     });
-    for r in &tcp {
-        zone.add(&port_line(r, "tcp"));
-    }
-    for r in &udp {
-        zone.add(&port_line(r, "udp"));
+    // A port already there counts however it is written (attributes the other way round,
+    // an empty element): never a second element for it.
+    for (list, proto) in [(&tcp, "tcp"), (&udp, "udp")] {
+        for r in list {
+            if !zone.ports().contains(&(*r, proto.to_string())) {
+                zone.add(&port_line(r, proto));
+            }
+        }
     }
     // After a move the ssh service (22) goes from the file; live, 22 stays open at runtime
     // until confirm.
