@@ -377,3 +377,116 @@ fn hand_written_ports_count_and_stay() {
         problems(&p2)
     );
 }
+
+/// firewalld rewrites a zone file whenever it changes the permanent configuration
+/// (`firewall-cmd --permanent`, `firewall-offline-cmd`): one element per line in a rich
+/// rule, and the XML comments gone. The rich rules pbx-harden wrote on one line are the same
+/// rules in that layout: a second run adds no copy of them; `remove` takes one out whole.
+#[test]
+fn rich_rules_firewalld_rewrote_count_as_there() {
+    let t = rocky_root();
+    let (_, p) = plan_for(t.path(), ANSWERS);
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    write_all(t.path(), &p);
+    let zone = t.path().join("etc/firewalld/zones/public.xml");
+    let ours = std::fs::read_to_string(&zone).unwrap();
+    assert!(ours.contains("<accept/></rule>"), "{ours}");
+    // firewalld's own rewrite (the real firewall-offline-cmd, in a mount namespace over this
+    // root's /etc/firewalld, when it is here and we are root), else the layout firewalld
+    // 1.3.3's writes, as it wrote it here
+    let real = require_root() && require("firewall-offline-cmd").is_some();
+    if real {
+        let o = std::process::Command::new("unshare")
+            .args(["-m", "sh", "-c"])
+            .arg(
+                "mount --bind \"$1\" /etc/firewalld && firewall-offline-cmd --zone=public \
+                 --add-port=1/tcp && firewall-offline-cmd --zone=public --remove-port=1/tcp",
+            )
+            .arg("sh")
+            .arg(t.path().join("etc/firewalld"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    } else {
+        let mut out = String::new();
+        for l in ours.lines() {
+            match l.trim().strip_prefix("<rule family=\"ipv4\">") {
+                Some(inner) => {
+                    out.push_str("  <rule family=\"ipv4\">\n");
+                    for e in inner.strip_suffix("</rule>").unwrap().split_inclusive("/>") {
+                        out.push_str(&format!("    {e}\n"));
+                    }
+                    out.push_str("  </rule>\n");
+                }
+                None => out.push_str(&format!("{l}\n")),
+            }
+        }
+        std::fs::write(&zone, out).unwrap();
+    }
+    let rewritten = std::fs::read_to_string(&zone).unwrap();
+    assert!(
+        rewritten.contains("  <rule family=\"ipv4\">\n    <source address=\"203.0.113.10\"/>\n"),
+        "{rewritten}"
+    );
+    let (_, p2) = plan_for(t.path(), ANSWERS);
+    assert!(errors(&p2).is_empty(), "{}", problems(&p2));
+    assert!(
+        change(&p2, "/etc/firewalld/zones/public.xml").is_none(),
+        "{}",
+        String::from_utf8_lossy(&after(&p2, "/etc/firewalld/zones/public.xml"))
+    );
+    // an advanced entry taken out leaves whole, in firewalld's layout too
+    let (_, p3) = plan_for(
+        t.path(),
+        &ANSWERS.replace(
+            ", { host = \"udp:in:d=4569:s=192.0.2.20\" }]",
+            "]\nremove = [\"udp:in:d=4569:s=192.0.2.20\"]",
+        ),
+    );
+    assert!(errors(&p3).is_empty(), "{}", problems(&p3));
+    let public = String::from_utf8(after(&p3, "/etc/firewalld/zones/public.xml")).unwrap();
+    assert_eq!(
+        public,
+        rewritten.replace(
+            "  <rule family=\"ipv4\">\n    <source address=\"192.0.2.20\"/>\n    <port port=\"4569\" protocol=\"udp\"/>\n    <accept/>\n  </rule>\n",
+            ""
+        )
+    );
+    real_check_passed(&p3);
+}
+
+/// A rich rule the admin added with firewall-cmd (firewalld writes it over several lines):
+/// its `<port>` and `<source>` are the rule's, not the zone's. The plan took its `<port>`
+/// line for a port of the zone and removed it when the answers left that port out, which
+/// turned "192.0.2.30 may reach AMI" into "192.0.2.30 may reach everything"; and a port
+/// line of a rule that looked like the SSH port's kept the SSH port from being opened.
+#[test]
+fn the_admins_rich_rules_stay_whole() {
+    let t = rocky_root();
+    let rules = "  <rule family=\"ipv4\">\n    <source address=\"192.0.2.30\"/>\n    <port port=\"5038\" protocol=\"tcp\"/>\n    <accept/>\n  </rule>\n  <rule family=\"ipv4\">\n    <source address=\"192.0.2.31\"/>\n    <port port=\"22022\" protocol=\"tcp\"/>\n    <log prefix=\"ssh from the NOC\" level=\"info\">\n      <limit value=\"1/m\"/>\n    </log>\n    <accept/>\n  </rule>\n";
+    let zone = PUBLIC.replace("  <forward/>\n", &format!("  <forward/>\n{rules}"));
+    put(t.path(), "/etc/firewalld/zones/public.xml", &zone);
+    let (_, p) = plan_for(t.path(), ANSWERS);
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    let public = String::from_utf8(after(&p, "/etc/firewalld/zones/public.xml")).unwrap();
+    assert!(public.contains(rules), "{public}");
+    assert!(
+        public
+            .lines()
+            .any(|l| l == "  <port port=\"22022\" protocol=\"tcp\"/>"),
+        "{public}"
+    );
+    // the rules' ports and sources are not the zone's
+    let z = pbx_harden::steps::firewall::firewalld::Zone::parse(zone.as_bytes());
+    assert!(z.ports().is_empty(), "{:?}", z.ports());
+    assert!(z.sources().is_empty(), "{:?}", z.sources());
+    real_check_passed(&p);
+    // and a second run changes nothing
+    write_all(t.path(), &p);
+    let (_, p2) = plan_for(t.path(), ANSWERS);
+    assert!(
+        change(&p2, "/etc/firewalld/zones/public.xml").is_none(),
+        "{}",
+        problems(&p2)
+    );
+}

@@ -102,8 +102,38 @@ impl Zone {
         self.lines.concat().into_bytes()
     }
 
+    /// Is `l` a line of the zone's own (outside rich rules)?
     fn has_line(&self, l: &str) -> bool {
-        self.lines.iter().any(|x| x.trim() == l)
+        let inner = self.in_rules();
+        self.lines
+            .iter()
+            .enumerate()
+            .any(|(i, x)| !inner[i] && x.trim() == l)
+    }
+
+    /// Which lines belong to a rich rule written over several lines (as firewalld writes
+    /// them): their `<source>` and `<port>` are the rule's, not the zone's.
+    fn in_rules(&self) -> Vec<bool> {
+        let mut v = vec![false; self.lines.len()];
+        for (a, b, _) in self.rules() {
+            for x in &mut v[a..=b] {
+                *x = true;
+            }
+        }
+        v
+    }
+
+    /// The zone's own one-line elements (never those inside a rich rule): (line, tag,
+    /// attributes).
+    #[allow(clippy::type_complexity)]
+    fn elements(&self) -> Vec<(usize, String, Vec<(String, String)>)> {
+        let inner = self.in_rules();
+        self.lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !inner[*i])
+            .filter_map(|(i, l)| element(l).map(|(t, a)| (i, t, a)))
+            .collect()
     }
 
     /// Insert `l` before `</zone>` (indented as firewalld writes), unless it is there.
@@ -125,25 +155,77 @@ impl Zone {
         true
     }
 
-    /// Remove every one-line element for which `f` is true; returns what was removed.
-    fn remove_where(&mut self, f: impl Fn(&str, &[(String, String)]) -> bool) -> Vec<String> {
+    /// The rich rules, each as (first line, last line, the rule on one line): pbx-harden
+    /// writes a rule on one line, firewalld (`firewall-cmd --permanent`,
+    /// `firewall-offline-cmd`) rewrites it with one element per line; both are the same rule.
+    fn rules(&self) -> Vec<(usize, usize, String)> {
         let mut out = Vec::new();
-        self.lines.retain(|l| match element(l) {
-            Some((tag, attrs)) if f(&tag, &attrs) => {
-                out.push(l.trim().to_string());
-                false
+        let mut i = 0;
+        while i < self.lines.len() {
+            if !self.lines[i].trim_start().starts_with("<rule") {
+                i += 1;
+                continue;
             }
-            _ => true,
-        });
+            let start = i;
+            let mut one = String::new();
+            while i < self.lines.len() {
+                one.push_str(self.lines[i].trim());
+                i += 1;
+                if one.ends_with("</rule>") {
+                    break;
+                }
+            }
+            out.push((start, i - 1, one));
+        }
         out
     }
 
-    /// The `<port>` elements: (port range, protocol).
-    pub fn ports(&self) -> Vec<(PortRange, String)> {
-        self.lines
+    /// Add a rich rule (on one line) unless the zone has it, in whatever layout.
+    fn add_rule(&mut self, rule: &str) -> bool {
+        if self.rules().iter().any(|(_, _, r)| r == rule) {
+            return false;
+        }
+        self.add(rule)
+    }
+
+    /// Remove a rich rule, in whatever layout; true when it was there.
+    fn remove_rule(&mut self, rule: &str) -> bool {
+        let spans: Vec<(usize, usize)> = self
+            .rules()
+            .into_iter()
+            .filter(|(_, _, r)| r == rule)
+            .map(|(a, b, _)| (a, b))
+            .collect();
+        for (a, b) in spans.iter().rev() {
+            self.lines.drain(*a..=*b);
+        }
+        !spans.is_empty()
+    }
+
+    /// Remove every one-line element of the zone's own for which `f` is true; returns what
+    /// was removed.
+    fn remove_where(&mut self, f: impl Fn(&str, &[(String, String)]) -> bool) -> Vec<String> {
+        let hits: Vec<usize> = self
+            .elements()
+            .into_iter()
+            .filter(|(_, tag, attrs)| f(tag, attrs))
+            .map(|(i, _, _)| i)
+            .collect();
+        let out = hits
             .iter()
-            .filter_map(|l| {
-                let (tag, attrs) = element(l)?;
+            .map(|i| self.lines[*i].trim().to_string())
+            .collect();
+        for i in hits.into_iter().rev() {
+            self.lines.remove(i);
+        }
+        out
+    }
+
+    /// The zone's `<port>` elements: (port range, protocol).
+    pub fn ports(&self) -> Vec<(PortRange, String)> {
+        self.elements()
+            .into_iter()
+            .filter_map(|(_, tag, attrs)| {
                 if tag != "port" {
                     return None;
                 }
@@ -161,27 +243,26 @@ impl Zone {
             .collect()
     }
 
+    /// The values of `key` of the zone's own `tag` elements.
+    fn values(&self, tag: &str, key: &str) -> Vec<(usize, String)> {
+        self.elements()
+            .into_iter()
+            .filter(|(_, t, _)| t == tag)
+            .filter_map(|(i, _, attrs)| attr(&attrs, key).map(|v| (i, v.to_string())))
+            .collect()
+    }
+
     pub fn services(&self) -> Vec<String> {
-        self.lines
-            .iter()
-            .filter_map(|l| {
-                let (tag, attrs) = element(l)?;
-                (tag == "service")
-                    .then(|| attr(&attrs, "name").map(str::to_string))
-                    .flatten()
-            })
+        self.values("service", "name")
+            .into_iter()
+            .map(|(_, v)| v)
             .collect()
     }
 
     pub fn sources(&self) -> Vec<String> {
-        self.lines
-            .iter()
-            .filter_map(|l| {
-                let (tag, attrs) = element(l)?;
-                (tag == "source")
-                    .then(|| attr(&attrs, "address").map(str::to_string))
-                    .flatten()
-            })
+        self.values("source", "address")
+            .into_iter()
+            .map(|(_, v)| v)
             .collect()
     }
 
@@ -201,29 +282,23 @@ impl Zone {
     /// comment, as pbx-harden writes a host's comment), in file order. Sources by `ipset=`
     /// or `mac=` are not hosts and are left out (and left alone).
     pub fn sources_with_comments(&self) -> Vec<(String, Option<String>)> {
-        let mut out = Vec::new();
-        for (i, l) in self.lines.iter().enumerate() {
-            let Some((tag, attrs)) = element(l) else {
-                continue;
-            };
-            let Some(a) = attr(&attrs, "address").filter(|_| tag == "source") else {
-                continue;
-            };
-            let c = i
-                .checked_sub(1)
-                .and_then(|j| comment_line(&self.lines[j]))
-                .filter(|c| !c.is_empty());
-            out.push((a.to_string(), c));
-        }
-        out
+        self.values("source", "address")
+            .into_iter()
+            .map(|(i, a)| {
+                let c = i
+                    .checked_sub(1)
+                    .and_then(|j| comment_line(&self.lines[j]))
+                    .filter(|c| !c.is_empty());
+                (a, c)
+            })
+            .collect()
     }
 
     fn source_at(&self, address: &str) -> Option<usize> {
-        self.lines.iter().position(|l| {
-            element(l).is_some_and(|(tag, attrs)| {
-                tag == "source" && attr(&attrs, "address") == Some(address)
-            })
-        })
+        self.values("source", "address")
+            .into_iter()
+            .find(|(_, a)| a == address)
+            .map(|(i, _)| i)
     }
 
     /// A source with its comment: added before `</zone>` (the comment on the line above)
@@ -272,28 +347,19 @@ impl Zone {
 
     /// Remove the sources `f` says (with the comment line above each); returns them.
     fn remove_sources(&mut self, f: impl Fn(&str) -> bool) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < self.lines.len() {
-            let hit = element(&self.lines[i]).and_then(|(tag, attrs)| {
-                (tag == "source")
-                    .then(|| attr(&attrs, "address").map(str::to_string))
-                    .flatten()
-                    .filter(|a| f(a))
-            });
-            let Some(a) = hit else {
-                i += 1;
-                continue;
-            };
+        let hits: Vec<(usize, String)> = self
+            .values("source", "address")
+            .into_iter()
+            .filter(|(_, a)| f(a))
+            .collect();
+        for (i, _) in hits.iter().rev() {
             let start = match i.checked_sub(1) {
                 Some(j) if comment_line(&self.lines[j]).is_some() => j,
-                _ => i,
+                _ => *i,
             };
-            self.lines.drain(start..=i);
-            out.push(a);
-            i = start;
+            self.lines.drain(start..=*i);
         }
-        out
+        hits.into_iter().map(|(_, a)| a).collect()
     }
 }
 
@@ -673,21 +739,21 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
         let ssh: Vec<String> = ctx.ssh_ports.iter().map(u16::to_string).collect();
         for p in &ssh {
             if let Some(r) = rich(&Host::Ip(a), Some((p, "tcp")), "accept") {
-                zone.add(&r);
+                zone.add_rule(&r);
             }
         }
     }
     for t in &trusted_items {
         if let Entry::Advanced(a) = &t.entry {
             for r in advanced_rules(a, "accept") {
-                zone.add(&r);
+                zone.add_rule(&r);
             }
         }
     }
     for x in &blocked_items {
         if let Entry::Advanced(a) = &x.entry {
             for r in advanced_rules(a, "drop") {
-                zone.add(&r);
+                zone.add_rule(&r);
             }
         }
     }
@@ -699,11 +765,8 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
             Some((src, rules)) => {
                 remove_sources.extend(src);
                 for rule in rules {
-                    if zone.lines.iter().any(|l| l.trim() == rule) {
-                        zone.lines.retain(|l| l.trim() != rule);
-                        if !gone.contains(r) {
-                            gone.push(r.clone());
-                        }
+                    if zone.remove_rule(&rule) && !gone.contains(r) {
+                        gone.push(r.clone());
                     }
                 }
             }
