@@ -1110,4 +1110,43 @@ mod tests {
         assert!(w.argv[2].ends_with("firewall-cmd --zone=public --add-port=22/tcp"));
         assert_eq!(c.len(), 1);
     }
+
+    proptest::proptest! {
+        /// Any zone-like text (rules on one line or several, unterminated ones, comments,
+        /// hand-written elements, CRLF): the readers and editors never panic, the text
+        /// round-trips, a rule's own lines are never the zone's, and after every source is
+        /// taken out none is left while every rule stays.
+        #[test]
+        fn zone_edits_never_panic_and_keep_rules(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "<zone>", "</zone>", "<rule family=\"ipv4\">", "</rule>", "<accept/>",
+                "<rule family=\"ipv4\"><source address=\"192.0.2.1\"/><accept/></rule>",
+                "<source address=\"192.0.2.1\"/>", "<source address=\"10.0.0.0/8\" />",
+                "<source address=\"2001:db8::/32\"></source>", "<port port=\"22\" protocol=\"tcp\"/>",
+                "<port protocol=\"udp\" port=\"5060\"></port>", "<!-- office -->",
+                "<!-- a -- b -->", "<!--", "-->", "<service name=\"ssh\"/>", "", "  ", "x",
+            ]), 0..24),
+            crlf in proptest::bool::ANY,
+            comment in "[a-z ,()]{0,12}",
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let text: String = parts.iter().map(|p| format!("  {p}{eol}")).collect();
+            let mut z = Zone::parse(text.as_bytes());
+            proptest::prop_assert_eq!(z.text(), text.clone());
+            let inner = z.in_rules();
+            for (i, _, _) in z.elements() {
+                proptest::prop_assert!(!inner[i]);
+            }
+            let _ = (z.ports(), z.services(), z.sources_with_comments());
+            z.set_source("198.51.100.9", Some(&comment));
+            z.set_source("192.0.2.1", None);
+            z.add_rule("<rule family=\"ipv4\"><source address=\"192.0.2.1\"/><accept/></rule>");
+            let before: Vec<String> = z.rules().into_iter().map(|(_, _, r)| r).collect();
+            z.remove_sources(|_| true);
+            proptest::prop_assert!(z.sources().is_empty(), "{:?}", z.text());
+            let after: Vec<String> = z.rules().into_iter().map(|(_, _, r)| r).collect();
+            proptest::prop_assert_eq!(after, before);
+            z.remove_rule("<rule family=\"ipv4\"><source address=\"192.0.2.1\"/><accept/></rule>");
+        }
+    }
 }

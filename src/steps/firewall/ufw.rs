@@ -1185,4 +1185,59 @@ mod tests {
         assert!(w.argv[2].contains("iptables -I ufw-user-input -p tcp --dport 22 -j ACCEPT"));
         assert_eq!(c.len(), 1);
     }
+
+    proptest::proptest! {
+        /// Any rules-file-like text: the readers never panic; a host rule inserted with one
+        /// comment and then another is there once (no second copy), with the second comment; taking it out
+        /// leaves every other line.
+        #[test]
+        fn host_rules_are_there_once_whatever_their_comments(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "### RULES ###", "### END RULES ###", "",
+                "### tuple ### allow any any 0.0.0.0/0 any 198.51.100.9 in comment=6f6c64",
+                "### tuple ### allow any any 0.0.0.0/0 any 198.51.100.9 in",
+                "-A ufw-user-input -s 198.51.100.9 -j ACCEPT",
+                "### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in comment=zz",
+                "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=",
+                "### tuple ### limit udp 5060 0.0.0.0/0 any 0.0.0.0/0 in",
+                "### tuple ###", "COMMIT",
+            ]), 0..20),
+            c1 in "[a-z ,]{1,10}",
+            c2 in "[a-z ,]{1,10}",
+        ) {
+            let text: String = std::iter::once("### RULES ###")
+                .chain(parts.iter().copied())
+                .map(|p| format!("{p}\n"))
+                .collect();
+            let mut f = RulesFile::parse(text.as_bytes(), false);
+            let _ = (f.hosts(), f.open_ports(), f.tuples());
+            let mut r = Rule {
+                action: "allow",
+                proto: "any",
+                port: None,
+                src: Some("198.51.100.9".into()),
+                comment: Some(c1),
+            };
+            let fields = r.tuple(false);
+            let copies = |f: &RulesFile| {
+                f.lines
+                    .iter()
+                    .filter(|l| tuple_fields(l).is_some() && tuple_fields(l) == tuple_fields(&fields))
+                    .count()
+            };
+            let had = copies(&f);
+            let mut at = 0;
+            f.insert_top(&r, &mut at);
+            r.comment = Some(c2.clone());
+            f.insert_top(&r, &mut at);
+            proptest::prop_assert_eq!(copies(&f), had.max(1));
+            let want = r.tuple(false);
+            proptest::prop_assert!(f.lines.iter().any(|l| l.trim_end() == want));
+            let gone = f.remove_where(|t| {
+                t.len() == 7 && t[0] == "allow" && t[5] == "198.51.100.9" && t[1] == "any"
+            });
+            proptest::prop_assert!(!gone.is_empty());
+            proptest::prop_assert!(!f.hosts().iter().any(|(h, b, _)| h == "198.51.100.9" && !b));
+        }
+    }
 }
