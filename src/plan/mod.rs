@@ -15,11 +15,20 @@ pub use crate::model::{
 };
 use crate::problems::Problem;
 use crate::root::Root;
-use crate::steps::{ssh, user};
+use crate::steps;
 use crate::system::System;
 
-/// Build the plan for `answers` on `sys`. Never fails: problems are in the plan.
+/// Build the plan for `answers` on `sys` and verify it with the real tools: `draft`, then
+/// `crate::verify::run`. Never fails: problems are in the plan.
 pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> Plan {
+    let mut plan = draft(sys, answers, rng);
+    crate::verify::run(sys, &mut plan);
+    plan
+}
+
+/// The plan from facts and answers alone, its real-tool checks still pending
+/// (`Plan::unverified`): the steps in order, each adding file edits, actions and checks.
+pub fn draft<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> Plan {
     let mut b = Builder::new(sys);
     b.summary.address = sys.address_for_admin();
     b.summary.firewall_managers = sys
@@ -54,12 +63,15 @@ pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> P
             Err(e) => b.error("apply.confirm_timeout", e),
         }
     }
-    crate::steps::services::plan(&mut b, &sys.services, answers);
-    user::plan(&mut b, answers, rng);
-    let ssh = ssh::plan(&mut b, answers);
-    crate::steps::asterisk::plan(&mut b, &sys.extensions, answers, rng);
-    crate::steps::asterisk::doors::plan(&mut b, answers, rng);
-    crate::steps::firewall::plan(&mut b, &sys.firewall, answers, &ssh);
+    // The steps in the procedure's order, each with its facts and its part of the answers;
+    // the SSH step's outcome (the port, moved or not) goes to the firewall step.
+    steps::services::plan(&mut b, &sys.services, &answers.for_services());
+    steps::user::plan(&mut b, &answers.for_user(), rng);
+    let ssh = steps::ssh::plan(&mut b, &answers.for_ssh());
+    let asterisk = answers.for_asterisk();
+    steps::asterisk::plan(&mut b, &sys.extensions, &asterisk, rng);
+    steps::asterisk::doors::plan(&mut b, &asterisk, rng);
+    steps::firewall::plan(&mut b, &sys.firewall, &answers.for_firewall(), &ssh);
     b.finish()
 }
 

@@ -21,3 +21,8 @@ pub mod firewall;
 pub mod services;
 pub mod ssh;
 pub mod user;
+
+/// serde's `skip_serializing_if` for the answers' booleans that default to false.
+pub(crate) fn is_false(b: &bool) -> bool {
+    !*b
+}

@@ -7,6 +7,8 @@
 //! Trunk secrets are the provider's and interoffice secrets have another end: both are
 //! reported, never changed.
 
+pub mod answers;
+pub mod audit;
 pub mod doors;
 pub mod facts;
 pub mod load;
@@ -17,13 +19,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 
-use crate::answers::Answers;
 use crate::config::ini::{IniFile, IniLine};
 use crate::host::Lazy;
 use crate::model::Builder;
 use crate::model::actions::{Action, CommandAction};
 use crate::root::Root;
 use crate::secrets::Secret;
+pub use answers::Answers;
 pub use facts::*;
 
 // ----- the plan -----

@@ -5,10 +5,10 @@
 
 use std::net::IpAddr;
 
-use crate::answers::{Answers, BfdAnswers};
 use crate::config::text::Text;
 use crate::config::trust::{Host, parse_host};
 use crate::model::{Builder, CheckStatus};
+use crate::steps::firewall::answers::{Answers, BfdAnswers};
 use crate::steps::firewall::apf::VarEdit;
 use crate::steps::firewall::{BFD_CONF, BFD_CRON, BFD_IGNORE, FirewallInfo, Spec};
 

@@ -7,5 +7,7 @@
 //! firewall itself (`firewall.backend = "fail2ban"`). Their facts are in the firewall
 //! step's `FirewallInfo` (`bfd`, `fail2ban`).
 
+pub mod answers;
+pub mod audit;
 pub mod bfd;
 pub mod fail2ban;

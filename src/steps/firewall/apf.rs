@@ -12,13 +12,13 @@
 //!   back with `iptables-restore`. (APF's own DEVEL_MODE cron only *flushes* the firewall
 //!   every five minutes, leaving the box open; rollback brings back the old rules instead.)
 
-use crate::answers::{Answers, ApfAnswers};
 use crate::config::shellvars::ShellVars;
 use crate::config::trust::{self, Entry, Host, Kind, TrustFile, TrustFormat};
 use crate::exec::argv;
 use crate::host::state::STATE_DIR;
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::answers::{Answers, ApfAnswers};
 use crate::steps::firewall::ports::{self, PortRange};
 use crate::steps::firewall::{
     APF_CONF, ApfInfo, Ctx, FirewallInfo, HostItem, Spec, blocks_ssh, hosts_line,

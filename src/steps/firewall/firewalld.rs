@@ -23,11 +23,11 @@
 //! runs), then opens the old SSH port in the runtime configuration only, until confirm
 //! reloads again; rollback restores the files and reloads.
 
-use crate::answers::Answers;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::answers::Answers;
 use crate::steps::firewall::ports::{PortRange, human_list};
 use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 
@@ -859,10 +859,13 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
         .map(|(p, _, a)| (p.clone(), a.clone()))
         .collect();
     if !changes.is_empty() {
-        b.check(
-            "firewall-offline-cmd accepts the firewalld configuration",
-            offline_check(sys, &check_changes),
-        );
+        b.verify("firewall-offline-cmd --check-config", move |b| {
+            let status = offline_check(b.sys, &check_changes);
+            b.check(
+                "firewall-offline-cmd accepts the firewalld configuration",
+                status,
+            );
+        });
     }
     // Lockout checks on the zone as written.
     let p = ctx.ssh_port();

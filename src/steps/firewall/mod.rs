@@ -13,7 +13,9 @@
 //!   the new port is opened in APF even without a `[firewall]` section: the admin must never
 //!   be locked out.
 
+pub mod answers;
 pub mod apf;
+pub mod audit;
 pub mod facts;
 pub mod firewalld;
 pub mod managers;
@@ -27,11 +29,12 @@ use crate::steps::bruteforce::{bfd, fail2ban};
 
 use std::net::IpAddr;
 
-use crate::answers::{Answers, HostEntry};
 use crate::config::sshd::DEFAULT_PORT;
 use crate::config::trust::{self, Entry, Flow, Host, Stamp, TrustFormat};
 use crate::host::Proto;
 use crate::model::{Builder, CheckStatus, SshOutcome};
+pub use answers::Answers;
+use answers::HostEntry;
 // What is installed (APF, BFD, fail2ban, the managers, Asterisk's ports) is a fact, read
 // by `crate::steps::firewall::facts`; these paths stay.
 pub use facts::*;

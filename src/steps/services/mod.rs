@@ -10,11 +10,13 @@
 //! Rollback restores every link byte for byte; on the live system it then starts again
 //! exactly the units that were running before (and `systemctl daemon-reload`s first).
 
-use crate::answers::Answers;
+pub mod answers;
+pub mod audit;
 use crate::exec::argv;
 use crate::host::Lazy;
 use crate::model::Builder;
 use crate::model::actions::{Action, CommandAction};
+pub use answers::Answers;
 pub mod facts;
 pub mod lists;
 

@@ -19,11 +19,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::answers::Answers;
 use crate::config::sshd::SshdConfig;
 use crate::host::Host;
 use crate::model::actions::{Action, CommandAction};
 use crate::model::{Builder, CheckStatus};
+use crate::steps::ssh::answers::Answers;
 
 /// An OpenSSH release, `major.minor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -827,7 +827,7 @@ fn plan_inner(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
 
 fn modern_crypto(
     b: &mut Builder<'_>,
-    s: &crate::answers::SshAnswers,
+    s: &crate::steps::ssh::answers::SshAnswers,
     cfg: &mut SshdConfig,
     t: &Target,
 ) {

@@ -1,13 +1,14 @@
 //! The login user: name rules, password rules, useradd + chpasswd.
 
+pub mod answers;
 use rand::Rng;
 
 pub mod keys;
 
-use crate::answers::Answers;
 use crate::host::Host;
 use crate::model::{Action, Builder, CheckStatus};
 use crate::secrets::{self, Secret};
+pub use answers::Answers;
 
 /// Names guessing tools try first (sshd brute-force dictionaries), for a warning.
 const GUESSED_NAMES: &[&str] = &[

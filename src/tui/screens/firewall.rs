@@ -336,11 +336,16 @@ impl State {
         a.firewall = Some(self.answers(ctx));
         let moved = !ctx.sys.current_ssh_ports().contains(&self.ssh_port);
         // the hosts' problems are shown where they are entered (the next screen)
-        self.problems =
-            crate::steps::firewall::check(&ctx.sys, &ctx.sys.firewall, &a, self.ssh_port, moved)
-                .into_iter()
-                .filter(|p| !super::hosts::KEYS.contains(&p.key.as_str()))
-                .collect();
+        self.problems = crate::steps::firewall::check(
+            &ctx.sys,
+            &ctx.sys.firewall,
+            &a.for_firewall(),
+            self.ssh_port,
+            moved,
+        )
+        .into_iter()
+        .filter(|p| !super::hosts::KEYS.contains(&p.key.as_str()))
+        .collect();
     }
 
     pub fn settle(&mut self, ctx: &mut Ctx) {

@@ -301,10 +301,16 @@ impl State {
             .or_else(|| ctx.sys.current_ssh_ports().first().copied())
             .unwrap_or(22);
         let moved = !ctx.sys.current_ssh_ports().contains(&port);
-        self.problems = crate::steps::firewall::check(&ctx.sys, &ctx.sys.firewall, &a, port, moved)
-            .into_iter()
-            .filter(|p| KEYS.contains(&p.key.as_str()))
-            .collect();
+        self.problems = crate::steps::firewall::check(
+            &ctx.sys,
+            &ctx.sys.firewall,
+            &a.for_firewall(),
+            port,
+            moved,
+        )
+        .into_iter()
+        .filter(|p| KEYS.contains(&p.key.as_str()))
+        .collect();
     }
 
     /// Add what the host and comment fields say (several hosts: one entry each).
