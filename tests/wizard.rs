@@ -1769,3 +1769,49 @@ fn the_hosts_screen_refuses_what_the_backend_can_not_hold() {
         }
     }
 }
+
+/// A run that chose SSH alone is not taken for a fresh box where pbx-harden's own files tell
+/// (nftables: its table's file; firewalld: the SSH port written as a `<port>`): the Ports
+/// screen then starts from SSH alone, not from the catalog's defaults (which a rerun would
+/// have opened). Without such a file the catalog's defaults are the start, as before.
+#[test]
+fn ssh_alone_is_not_a_fresh_box() {
+    for (fw, chosen) in [
+        ("nftables", true),
+        ("firewalld", true),
+        ("firewalld", false),
+    ] {
+        let w = wizard(false, |root| {
+            without_apf(root, fw);
+            if !chosen {
+                return;
+            }
+            match fw {
+                "nftables" => put(
+                    root,
+                    "/etc/nftables.d/pbx-harden.nft",
+                    "#!/usr/sbin/nft -f\n# Written by pbx-harden (firewall.backend = \"nftables\").\n# tcp_ports: 22\n# udp_ports: \n",
+                ),
+                _ => put(
+                    root,
+                    "/etc/firewalld/zones/public.xml",
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone>\n  <short>Public</short>\n  <port port=\"22\" protocol=\"tcp\"/>\n</zone>\n",
+                ),
+            }
+        });
+        let on: Vec<&str> = w
+            .app
+            .screens
+            .ports
+            .items
+            .iter()
+            .filter(|i| i.on)
+            .map(|i| i.entry.service.as_str())
+            .collect();
+        if chosen {
+            assert_eq!(on, vec!["SSH"], "{fw}");
+        } else {
+            assert!(on.contains(&"HTTPS") && on.contains(&"RTP"), "{fw}: {on:?}");
+        }
+    }
+}

@@ -139,26 +139,39 @@ impl State {
             let of = |p: &str| l.iter().filter(|x| x.1 == p).map(|x| x.0).collect();
             (of("tcp"), of("udp"))
         };
-        let (now_tcp, now_udp) = match ctx.fw_backend.0 {
-            // our own table: the lists its last run wrote into the file's header
+        // (tcp, udp, fresh): fresh when it is known that no run chose these ports yet
+        let (now_tcp, now_udp, known_fresh) = match ctx.fw_backend.0 {
+            // our own table: the lists its last run wrote into the file's header (no file:
+            // no run yet)
             Backend::Nftables => match sys.root.read(nftables::NFT_FILE) {
                 Ok(Some(b)) => {
                     let (t, u) = nftables::previous_lists(&String::from_utf8_lossy(&b));
-                    (t.unwrap_or_default(), u.unwrap_or_default())
+                    (t.unwrap_or_default(), u.unwrap_or_default(), Some(false))
                 }
-                _ => (Vec::new(), Vec::new()),
+                _ => (Vec::new(), Vec::new(), Some(true)),
             },
-            // the default zone's ports
-            Backend::Firewalld => split(firewalld::previous_ports(&sys.root)),
+            // the default zone's ports (a run always writes the SSH port as one: none, no
+            // run yet; a stock zone opens ssh as a service)
+            Backend::Firewalld => {
+                let (t, u) = split(firewalld::previous_ports(&sys.root));
+                let fresh = t.is_empty() && u.is_empty();
+                (t, u, Some(fresh))
+            }
             // the ports ufw's user rules open to everyone
-            Backend::Ufw => split(crate::steps::firewall::ufw::previous_ports(&sys.root)),
-            _ => (now("IG_TCP_CPORTS"), now("IG_UDP_CPORTS")),
+            Backend::Ufw => {
+                let (t, u) = split(crate::steps::firewall::ufw::previous_ports(&sys.root));
+                (t, u, None)
+            }
+            _ => (now("IG_TCP_CPORTS"), now("IG_UDP_CPORTS"), None),
         };
-        // A fresh APF opens SSH only: then the catalog's defaults are the starting point.
-        let fresh = now_tcp
-            .iter()
-            .all(|r| sys.current_ssh_ports().iter().any(|p| r.contains(*p)))
-            && now_udp.is_empty();
+        // A fresh APF (or ufw) opens SSH only: then the catalog's defaults are the starting
+        // point. (A run that chose SSH alone looks the same there.)
+        let fresh = known_fresh.unwrap_or_else(|| {
+            now_tcp
+                .iter()
+                .all(|r| sys.current_ssh_ports().iter().any(|p| r.contains(*p)))
+                && now_udp.is_empty()
+        });
         let mut items: Vec<Item> = Vec::new();
         let mut custom_tcp: Vec<PortRange> = Vec::new();
         let mut custom_udp: Vec<PortRange> = Vec::new();
