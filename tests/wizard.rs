@@ -1714,11 +1714,11 @@ fn the_hosts_screen_edits_and_takes_out_what_firewalld_and_ufw_hold() {
     }
 }
 
-/// What firewalld or ufw can not hold is refused on the Hosts screen, where it is typed
-/// (it was only refused at Review): a name, and with firewalld a comment holding "--".
+/// What nftables, firewalld or ufw can not hold is refused on the Hosts screen, where it is
+/// typed (it was only refused at Review): a name, and with firewalld a comment holding "--".
 #[test]
 fn the_hosts_screen_refuses_what_the_backend_can_not_hold() {
-    for fw in ["firewalld", "ufw"] {
+    for fw in ["nftables", "firewalld", "ufw"] {
         let mut w = wizard(false, |r| without_apf(r, fw));
         w.app.current = ScreenId::Hosts;
         let effects = w.app.screens.enter(ScreenId::Hosts, &mut w.app.ctx);

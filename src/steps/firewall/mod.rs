@@ -626,10 +626,12 @@ pub fn check(
         let trusted = host_list(&mut b, "firewall.trusted", &f.trusted, fmt, &ctx, false);
         let blocked = host_list(&mut b, "firewall.blocked", &f.blocked, fmt, &ctx, true);
         both_trusted_and_blocked(&mut b, &trusted, &blocked);
-        // What the backend in charge can not hold (a name, an outbound entry, a comment
-        // firewalld's XML can not keep) is refused where it is typed, not only at Review.
+        // What the backend in charge can not hold (a name; with firewalld and ufw an
+        // outbound entry; a comment firewalld's XML can not keep) is refused where it is
+        // typed, not only at Review.
         let mut scratch = Builder::new(sys);
         let refuse = match backend(&mut scratch, fw, answers) {
+            Some(Backend::Nftables) => nftables::addresses_only,
             Some(Backend::Firewalld) => firewalld::refuse_names,
             Some(Backend::Ufw) => ufw::refuse,
             _ => return b.problems,
