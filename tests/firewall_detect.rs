@@ -11,9 +11,9 @@ use std::path::Path;
 
 use fwcommon::*;
 use machines::*;
-use pbx_harden::firewall::Backend;
-use pbx_harden::firewall::managers::Manager;
 use pbx_harden::plan::CheckStatus;
+use pbx_harden::steps::firewall::Backend;
+use pbx_harden::steps::firewall::managers::Manager;
 
 fn managers(dir: &Path) -> Vec<Manager> {
     let (sys, _) = plan_for(dir, "");

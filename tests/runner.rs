@@ -119,7 +119,7 @@ fn fail2ban_client_is_asked_through_the_runner() {
         false => out(0, "", ""),
     });
     let sys = System::detect_with(&root, &Env::fixed(), s.clone()).unwrap();
-    let r = pbx_harden::firewall::fail2ban::validate(&sys, b"[sshd]\nenabled = true\n");
+    let r = pbx_harden::steps::bruteforce::fail2ban::validate(&sys, b"[sshd]\nenabled = true\n");
     assert!(
         matches!(&r, Some(Err(m)) if m.contains("the stand-in says no")),
         "{r:?}"

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::config::ini::IniFile;
 use crate::config::jail::JailFile;
 use crate::config::shellvars::ShellVars;
-use crate::extensions::{self, Problem, Reason};
 use crate::root::Root;
+use crate::steps::asterisk::{self, Problem, Reason};
 use crate::system::System;
 
 pub const FORMAT: &str = "pbx-harden-audit";
@@ -447,12 +447,12 @@ fn effective_ssh_ports(
                 )
                 .is_ok_and(|o| o.ok())
         {
-            let p = crate::plan::ssh::socket_ports(&*sys.runner, "ssh.socket");
+            let p = crate::steps::ssh::socket_ports(&*sys.runner, "ssh.socket");
             if !p.is_empty() {
                 return (p, PortSource::Socket);
             }
         }
-        if let Some(sshd) = crate::system::find_program("sshd")
+        if let Some(sshd) = crate::host::find_program("sshd")
             && let Ok(o) = sys
                 .runner
                 .run(&[sshd.display().to_string(), "-T".into()], None)
@@ -715,7 +715,7 @@ fn ami(a: &mut Audit<'_>) {
         if user.eq_ignore_ascii_case("general") || !k.eq_ignore_ascii_case("secret") {
             continue;
         }
-        let reasons = extensions::weak::assess(v, &[("user name", user)]);
+        let reasons = asterisk::weak::assess(v, &[("user name", user)]);
         if reasons.is_empty() {
             continue;
         }
@@ -725,7 +725,7 @@ fn ami(a: &mut Audit<'_>) {
             subject: Some(format!("AMI user {user}")),
             title: format!(
                 "AMI user {user} has a weak secret: {}",
-                extensions::weak::describe(&reasons)
+                asterisk::weak::describe(&reasons)
             ),
             file: Some(path.into()),
             line: Some(line + 1),
@@ -883,7 +883,7 @@ fn secrets(a: &mut Audit<'_>) {
                         Reason::SameAsName(_) | Reason::AllDigits | Reason::CommonPassword
                     )
                 });
-                let manual = extensions::manual_fix(scan, p);
+                let manual = asterisk::manual_fix(scan, p);
                 Finding {
                     id: "secret.weak".into(),
                     severity: if first_tried {
@@ -895,7 +895,7 @@ fn secrets(a: &mut Audit<'_>) {
                     title: format!(
                         "{} has a weak secret: {}",
                         p.describe(),
-                        extensions::weak::describe(reasons)
+                        asterisk::weak::describe(reasons)
                     ),
                     file: Some(at.0),
                     line: at.1,

@@ -4,14 +4,14 @@
 //! 3072 bits).
 //!
 //! Values come from the configuration (file and line) or, when a keyword is not set, from the
-//! default of the target's OpenSSH release (`plan::ssh_baseline::detect`). Algorithm lists
+//! default of the target's OpenSSH release (`crate::steps::ssh::baseline::detect`). Algorithm lists
 //! that are not set are judged by `sshd -T` when the host's sshd is the target's release (the
 //! live system, or a copy of the same release), else by the release's defaults from the table.
 
 use super::{Audit, Severity};
 use crate::config::sshd::SshdConfig;
-use crate::plan::ssh_baseline::{self as base, Kind, Target, Version};
-use crate::plan::sshd_check::{Outcome, validate};
+use crate::steps::ssh::baseline::{self as base, Kind, Target, Version};
+use crate::steps::ssh::check::{Outcome, validate};
 
 /// Where a finding sits: path and 1-based line.
 type At = Option<(String, Option<usize>)>;

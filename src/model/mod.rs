@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::host::Host;
 use crate::problems::{Level, Problem};
 use crate::root::Root;
 use crate::secrets::Secret;
-use crate::system::System;
 pub use actions::{Action, SshService};
 
 /// What the SSH step hands to the steps after it (the firewall opens these ports): the SSH
@@ -153,7 +153,7 @@ impl Plan {
     }
 
     /// Every target path apply may modify: file changes, what commands touch, confirm edits.
-    pub fn touched_paths(&self, sys: &System) -> Vec<String> {
+    pub fn touched_paths(&self, sys: &Host) -> Vec<String> {
         let mut out: Vec<String> = self.changes.iter().map(|c| c.path.clone()).collect();
         for a in &self.actions {
             out.extend(a.touches(sys));
@@ -173,7 +173,7 @@ impl Plan {
 
 /// Accumulates a plan; parts of the plan (user, ssh, firewall…) add to it in order.
 pub struct Builder<'a> {
-    pub sys: &'a System,
+    pub sys: &'a Host,
     files: BTreeMap<String, FileChange>,
     order: Vec<String>,
     pub actions: Vec<Action>,
@@ -185,7 +185,7 @@ pub struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    pub fn new(sys: &'a System) -> Builder<'a> {
+    pub fn new(sys: &'a Host) -> Builder<'a> {
         Builder {
             sys,
             files: BTreeMap::new(),

@@ -13,10 +13,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Builder, CheckStatus};
-use crate::answers::Answers;
 use crate::config::sshd::{Directive, SshdConfig};
-use crate::system::System;
+use crate::host::Host;
+use crate::model::{Builder, CheckStatus};
+use crate::steps::ssh::answers::Answers;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -45,7 +45,7 @@ fn readable(p: &Path) -> bool {
 }
 
 /// Write the flattened configuration into `dir`; returns its path.
-fn write_flat(sys: &System, cfg: &SshdConfig, dir: &Path) -> Result<PathBuf, String> {
+fn write_flat(sys: &Host, cfg: &SshdConfig, dir: &Path) -> Result<PathBuf, String> {
     let root = &sys.root;
     let mut keys: Vec<String> = Vec::new();
     let live = root.is_live();
@@ -106,7 +106,7 @@ fn write_flat(sys: &System, cfg: &SshdConfig, dir: &Path) -> Result<PathBuf, Str
 }
 
 /// Validate a configuration with the host's sshd.
-pub fn validate(sys: &System, cfg: &SshdConfig) -> Outcome {
+pub fn validate(sys: &Host, cfg: &SshdConfig) -> Outcome {
     let Some(sshd) = &sys.sshd_binary else {
         return Outcome::Skipped("sshd is not installed on this host".into());
     };
@@ -291,7 +291,7 @@ pub fn check(b: &mut Builder<'_>, before: &SshdConfig, after: &SshdConfig, answe
                     CheckStatus::Fail(wrong.join("; "))
                 },
             );
-            super::ssh_baseline::verify(b, answers, after, &map);
+            super::baseline::verify(b, answers, after, &map);
         }
     }
 }

@@ -15,10 +15,10 @@
 
 use rand::{Rng, RngExt};
 
-use crate::answers::Answers;
 use crate::config::ini::IniFile;
 use crate::model::Builder;
 use crate::secrets::Secret;
+use crate::steps::asterisk::answers::Answers;
 
 pub const MANAGER_CONF: &str = "/etc/asterisk/manager.conf";
 pub const SIP_CONF: &str = "/etc/asterisk/sip.conf";

@@ -1,6 +1,6 @@
 //! System services as facts: the inventory (systemd and SysV, offline too) and the bundled
 //! lists of services a PBX keeps, never touches or does not need. Disabling them is the
-//! services step (`crate::services`).
+//! services step (`crate::steps::services`).
 //!
 //! Inventory:
 //! - systemd: `systemctl [--root=DIR] list-unit-files` (works offline); whether a unit runs
@@ -11,13 +11,11 @@
 //!   when it has an `S` link in runlevel 2, 3, 4 or 5, or in `rcS.d` (Debian starts some
 //!   services there: rpcbind).
 
-pub mod lists;
-
 use crate::exec::{Real, Runner, argv};
+use crate::host::Init;
 use crate::root::Root;
-use crate::system::Init;
 
-pub use lists::{Entry, Lists, lists};
+pub use super::lists::{Entry, Lists, lists};
 
 /// Where the inventory came from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -186,7 +184,7 @@ fn systemd_inventory(root: &Root, run: &dyn Runner) -> Inventory {
         ..Default::default()
     };
     let mut units: Vec<(String, String)> = Vec::new();
-    let listed = crate::system::find_program("systemctl").and_then(|_| {
+    let listed = crate::host::find_program("systemctl").and_then(|_| {
         let mut a = systemctl_args(root);
         a.extend(argv(&[
             "list-unit-files",

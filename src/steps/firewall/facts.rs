@@ -1,11 +1,11 @@
 //! The firewall side of the target as facts: APF (version, trust-file format, conf.apf's
 //! values), BFD, fail2ban, the firewall managers in charge (`managers`), the network
 //! interfaces and local addresses, the host name, and what Asterisk listens on and logs to
-//! (`asterisk`). Read from files under the root; the firewall step (`crate::firewall`)
+//! (`asterisk`). Read from files under the root; the firewall step (`crate::steps::firewall`)
 //! plans from them.
 
-pub mod asterisk;
-pub mod managers;
+pub use super::managers;
+pub use crate::steps::asterisk::ports as asterisk;
 
 use std::net::IpAddr;
 

@@ -2,7 +2,7 @@
 //! pbx-harden's own nftables table, firewalld's permanent zones, ufw's user rules, FreePBX's Firewall module
 //! (advice only), fail2ban.
 //!
-//! - `detect` (in `crate::system::firewall`, re-exported here) reads what is installed under the root (APF, its version and trust-file
+//! - `detect` (in `crate::steps::firewall::facts`, re-exported here) reads what is installed under the root (APF, its version and trust-file
 //!   format; BFD; fail2ban), which firewall managers are in charge (`managers`: FreePBX's
 //!   module, APF, firewalld, ufw, nftables, each with its evidence), the network interfaces
 //!   and local addresses, and what Asterisk listens on and logs to.
@@ -13,24 +13,30 @@
 //!   the new port is opened in APF even without a `[firewall]` section: the admin must never
 //!   be locked out.
 
+pub mod answers;
 pub mod apf;
-pub mod bfd;
-pub mod fail2ban;
+pub mod facts;
 pub mod firewalld;
+pub mod managers;
 pub mod nftables;
 pub mod ports;
 pub mod ufw;
 
+// BFD and fail2ban are the brute-force step's (`crate::steps::bruteforce`); the firewall
+// step calls them with its `Ctx` and `Spec`, since fail2ban can be the firewall itself.
+use crate::steps::bruteforce::{bfd, fail2ban};
+
 use std::net::IpAddr;
 
-use crate::answers::{Answers, HostEntry};
 use crate::config::sshd::DEFAULT_PORT;
 use crate::config::trust::{self, Entry, Flow, Host, Stamp, TrustFormat};
+use crate::host::Proto;
 use crate::model::{Builder, CheckStatus, SshOutcome};
-use crate::system::Proto;
+pub use answers::Answers;
+use answers::HostEntry;
 // What is installed (APF, BFD, fail2ban, the managers, Asterisk's ports) is a fact, read
-// by `crate::system::firewall`; these paths stay.
-pub use crate::system::firewall::*;
+// by `crate::steps::firewall::facts`; these paths stay.
+pub use facts::*;
 use ports::{Exposure, PortRange};
 
 /// Facts the firewall parts share: the SSH ports after the plan, the admin, local addresses.
@@ -46,10 +52,12 @@ pub struct Ctx {
     pub admin_client_port: Option<u16>,
     pub local: Vec<IpAddr>,
     pub stamp: Stamp,
+    /// What is installed: the firewall step's facts.
+    pub fw: FirewallInfo,
 }
 
 impl Ctx {
-    pub fn new(b: &Builder<'_>, ssh: &SshOutcome) -> Ctx {
+    pub fn new(b: &Builder<'_>, fw: &FirewallInfo, ssh: &SshOutcome) -> Ctx {
         let sys = b.sys;
         let old = sys.current_ssh_ports();
         let ssh_ports = match ssh.port {
@@ -57,7 +65,7 @@ impl Ctx {
             _ if old.is_empty() => vec![ssh.port.unwrap_or(DEFAULT_PORT)],
             _ => old.clone(),
         };
-        let mut local = sys.firewall.local_addrs.clone();
+        let mut local = fw.local_addrs.clone();
         if let Some(s) = sys.admin.as_ref().and_then(|a| a.server) {
             local.push(s);
         }
@@ -76,6 +84,7 @@ impl Ctx {
             admin_client_port: client_port,
             local,
             stamp: Stamp::at(sys.env.epoch()),
+            fw: fw.clone(),
         }
     }
 
@@ -129,8 +138,7 @@ pub struct Spec {
     pub trust_admin: Option<IpAddr>,
 }
 
-fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
-    let fw = &b.sys.firewall;
+fn backend(b: &mut Builder<'_>, fw: &FirewallInfo, answers: &Answers) -> Option<Backend> {
     let name = answers
         .firewall
         .as_ref()
@@ -202,8 +210,8 @@ fn backend(b: &mut Builder<'_>, answers: &Answers) -> Option<Backend> {
 
 /// Two managers at once fight over the rules: say which are active, and refuse a backend
 /// that would add one more (APF as before: it is only warned about).
-fn managers_conflict(b: &mut Builder<'_>, backend: Backend) {
-    let found = b.sys.firewall.managers.clone();
+fn managers_conflict(b: &mut Builder<'_>, fw: &FirewallInfo, backend: Backend) {
+    let found = fw.managers.clone();
     let list = |f: &[managers::Found]| {
         f.iter()
             .map(|m| m.to_string())
@@ -322,7 +330,7 @@ fn port_lists(
         return (None, None);
     };
     let sys = b.sys;
-    let ast = &sys.firewall.asterisk;
+    let ast = &ctx.fw.asterisk;
     let catalog = ports::catalog(ast, sys.rtp, ctx.ssh_port());
     let lists = [
         (Proto::Tcp, &fw.tcp_ports, "firewall.tcp_ports"),
@@ -599,7 +607,8 @@ impl CoversAdmin for Host {
 /// trusted/blocked hosts) for the SSH port the admin chose. The plan's own validation, on a
 /// scratch builder: no second copy of any rule, and no I/O.
 pub fn check(
-    sys: &crate::system::System,
+    sys: &crate::host::Host,
+    fw: &FirewallInfo,
     answers: &Answers,
     ssh_port: u16,
     moved: bool,
@@ -609,12 +618,8 @@ pub fn check(
         port: Some(ssh_port),
         moved,
     };
-    let ctx = Ctx::new(&b, &ssh);
-    let fmt = sys
-        .firewall
-        .apf
-        .as_ref()
-        .map_or(TrustFormat::Apf2, |a| a.format);
+    let ctx = Ctx::new(&b, fw, &ssh);
+    let fmt = fw.apf.as_ref().map_or(TrustFormat::Apf2, |a| a.format);
     let _ = port_lists(&mut b, answers, &ctx);
     if let Some(fw) = &answers.firewall {
         let trusted = host_list(&mut b, "firewall.trusted", &fw.trusted, fmt, &ctx, false);
@@ -757,10 +762,9 @@ pub fn ssh_first(ctx: &Ctx, tcp: &mut Vec<PortRange>) {
     }
 }
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
+pub fn plan(b: &mut Builder<'_>, fw: &FirewallInfo, answers: &Answers, ssh: &SshOutcome) {
     let sys = b.sys;
-    let fw = &sys.firewall;
-    let ctx = Ctx::new(b, ssh);
+    let ctx = Ctx::new(b, fw, ssh);
     let any_answers = answers.firewall.is_some()
         || answers.apf.is_some()
         || answers.bfd.is_some()
@@ -768,7 +772,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
     if !any_answers && !ctx.moved {
         return;
     }
-    let Some(backend) = backend(b, answers) else {
+    let Some(backend) = backend(b, fw, answers) else {
         return;
     };
     let fmt = fw
@@ -797,7 +801,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
              \"nftables\", \"firewalld\" or \"ufw\"",
         );
     }
-    managers_conflict(b, backend);
+    managers_conflict(b, fw, backend);
     match backend {
         Backend::Apf => {
             if let Some(info) = &fw.apf {
@@ -856,7 +860,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ssh: &SshOutcome) {
     }
     if fw.bfd.is_some() {
         if answers.bfd.is_some() || spec.trust_admin.is_some() {
-            bfd::plan(b, answers, &spec);
+            bfd::plan(b, fw, answers, &spec);
         }
     } else if answers.bfd.is_some() {
         b.error(

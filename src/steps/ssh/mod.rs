@@ -5,12 +5,16 @@
 //! generator that follows sshd_config, or the unit's own `ListenStream=` overridden by a
 //! drop-in), listener stopped first so open logins stay.
 
+pub mod answers;
 use rand::{Rng, RngExt};
 
-use super::{Action, Builder, CheckStatus, SshOutcome, SshService};
-use crate::answers::Answers;
+pub mod baseline;
+pub mod check;
+
 use crate::config::sshd::SshdConfig;
-use crate::system::{Init, System};
+use crate::host::{Host, Init};
+use crate::model::{Action, Builder, CheckStatus, SshOutcome, SshService};
+pub use answers::Answers;
 
 /// PBX ports worth a warning: SIP, SIP-TLS, IAX2, AMI.
 pub const PBX_PORTS: &[(u16, &str)] = &[
@@ -22,7 +26,7 @@ pub const PBX_PORTS: &[(u16, &str)] = &[
 
 /// How a port fares as the new SSH port: refusals (`true`) and warnings (`false`).
 /// The same function drives `plan` and the wizard's live check.
-pub fn port_problems(sys: &System, port: i64) -> Vec<(bool, String)> {
+pub fn port_problems(sys: &Host, port: i64) -> Vec<(bool, String)> {
     let mut out = Vec::new();
     if !(1..=65535).contains(&port) {
         out.push((true, format!("{port} is not a TCP port: use 1-65535")));
@@ -94,7 +98,7 @@ pub fn port_problems(sys: &System, port: i64) -> Vec<(bool, String)> {
 
 /// Problems with an AllowUsers list: refusals (`true`) and warnings. `login` is the user
 /// the plan creates or reuses, who must be in it.
-pub fn allow_problems(sys: &System, allow: &[String], login: Option<&str>) -> Vec<(bool, String)> {
+pub fn allow_problems(sys: &Host, allow: &[String], login: Option<&str>) -> Vec<(bool, String)> {
     let mut out = Vec::new();
     if allow.is_empty() {
         out.push((
@@ -136,7 +140,7 @@ pub fn allow_problems(sys: &System, allow: &[String], login: Option<&str>) -> Ve
 
 /// A free high port for SSH: not listened on, outside RTP and ephemeral ranges, not named
 /// in /etc/services, not a PBX port.
-pub fn suggest_port<R: Rng + ?Sized>(sys: &System, rng: &mut R) -> u16 {
+pub fn suggest_port<R: Rng + ?Sized>(sys: &Host, rng: &mut R) -> u16 {
     // Prefer a five-digit port below the usual ephemeral range.
     for _ in 0..2000 {
         let p: u16 = rng.random_range(10000..=32767);
@@ -156,7 +160,7 @@ pub fn suggest_port<R: Rng + ?Sized>(sys: &System, rng: &mut R) -> u16 {
 }
 
 /// How sshd is started on a live system.
-pub fn ssh_service(sys: &System) -> Option<SshService> {
+pub fn ssh_service(sys: &Host) -> Option<SshService> {
     if !sys.root.is_live() {
         return None;
     }
@@ -216,7 +220,7 @@ pub fn ssh_service(sys: &System) -> Option<SshService> {
 }
 
 /// Does a generator derive ssh.socket's address from sshd_config (Ubuntu >= 22.10)?
-pub fn socket_generated(sys: &System) -> bool {
+pub fn socket_generated(sys: &Host) -> bool {
     [
         "/etc/systemd/system-generators",
         "/usr/local/lib/systemd/system-generators",
@@ -392,7 +396,7 @@ fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
     }
 
     // True when it replaces a host key or edits the moduli: sshd is restarted for those too.
-    let baseline_restart = super::ssh_baseline::plan(b, answers, &mut cfg);
+    let baseline_restart = baseline::plan(b, answers, &mut cfg);
 
     if b.has_errors_for("ssh") {
         return;
@@ -415,7 +419,7 @@ fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
     if answers.user.is_none() || (user_checks_pass && matches!(way_in, CheckStatus::Fail(_))) {
         b.check("someone can still log in over SSH", way_in);
     }
-    super::sshd_check::check(b, &before, &cfg, answers);
+    check::check(b, &before, &cfg, answers);
 
     if (!changed.is_empty() || baseline_restart)
         && let Some(svc) = ssh_service(sys)
@@ -599,7 +603,7 @@ fn way_in(b: &Builder<'_>, answers: &Answers, cfg: &SshdConfig) -> CheckStatus {
             .map(|x| String::from_utf8_lossy(&x).into_owned())
             .unwrap_or_default()
     };
-    let users = crate::system::users::Users::parse(
+    let users = crate::host::users::Users::parse(
         &text("/etc/passwd"),
         &text("/etc/shadow"),
         &text("/etc/group"),

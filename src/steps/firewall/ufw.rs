@@ -24,10 +24,10 @@ use std::net::IpAddr;
 
 use crate::config::trust::{Entry, Flow, Host};
 use crate::exec::argv;
-use crate::firewall::ports::{PortRange, human_list};
-use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::ports::{PortRange, human_list};
+use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 
 pub const USER_RULES: &str = "/etc/ufw/user.rules";
 pub const USER6_RULES: &str = "/etc/ufw/user6.rules";
@@ -352,15 +352,15 @@ fn refuse(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
 }
 
 fn ufw_program() -> Option<std::path::PathBuf> {
-    crate::system::find_program("ufw")
+    crate::host::find_program("ufw")
 }
 
 /// Judge edited user rules with ufw itself and iptables: `ufw show added` on a scratch root
 /// (a copy of /etc/ufw with the edits; ufw's `--rootdir`/`--datadir`) must list every tuple
 /// back, and `iptables-restore --test` / `ip6tables-restore --test` must accept the files.
-pub fn offline_check(sys: &crate::system::System, files: &[(String, Vec<u8>)]) -> CheckStatus {
+pub fn offline_check(sys: &crate::host::Host, files: &[(String, Vec<u8>)]) -> CheckStatus {
     let root = &sys.root;
-    let find = crate::system::find_program;
+    let find = crate::host::find_program;
     let Some(ufw) = ufw_program() else {
         return CheckStatus::Skipped("ufw is not installed on this host".into());
     };
@@ -587,7 +587,7 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
     let (tcp, udp) = super::inbound_lists(spec, ctx, &have);
     let old = ctx.ports_left();
     // SIP ports: `limit` (per source), answers' SIP ports only.
-    let ast = &sys.firewall.asterisk;
+    let ast = &ctx.fw.asterisk;
     let sip = |r: &PortRange, proto: &str| {
         r.lo == r.hi
             && match proto {

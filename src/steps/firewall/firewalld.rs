@@ -17,13 +17,13 @@
 //! runs), then opens the old SSH port in the runtime configuration only, until confirm
 //! reloads again; rollback restores the files and reloads.
 
-use crate::answers::Answers;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
-use crate::firewall::ports::{PortRange, human_list};
-use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
+use crate::steps::firewall::answers::Answers;
+use crate::steps::firewall::ports::{PortRange, human_list};
+use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 
 pub const CONF: &str = "/etc/firewalld/firewalld.conf";
 pub const ZONES: &str = "/etc/firewalld/zones";
@@ -270,9 +270,9 @@ pub fn setup(b: &Builder<'_>) -> Result<Setup, String> {
 
 /// Check a changed /etc/firewalld with the real `firewall-offline-cmd --check-config`, in a
 /// mount namespace where a temporary copy (with the changes) is bound over /etc/firewalld.
-pub fn offline_check(sys: &crate::system::System, changes: &[(String, Vec<u8>)]) -> CheckStatus {
+pub fn offline_check(sys: &crate::host::Host, changes: &[(String, Vec<u8>)]) -> CheckStatus {
     let root = &sys.root;
-    let find = crate::system::find_program;
+    let find = crate::host::find_program;
     if find("firewall-offline-cmd").is_none() {
         return CheckStatus::Skipped("firewall-offline-cmd is not installed on this host".into());
     }

@@ -23,14 +23,14 @@
 
 use std::net::IpAddr;
 
-use crate::answers::Answers;
 use crate::config::trust::{Advanced, Entry, Flow, Host};
 use crate::exec::argv;
-use crate::firewall::ports::{PortRange, human_list};
-use crate::firewall::{Ctx, HostItem, Spec, hosts_line};
+use crate::host::state::STATE_DIR;
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
-use crate::system::state::STATE_DIR;
+use crate::steps::firewall::answers::Answers;
+use crate::steps::firewall::ports::{PortRange, human_list};
+use crate::steps::firewall::{Ctx, HostItem, Spec, hosts_line};
 
 /// Our file, included from the distribution's configuration.
 pub const NFT_FILE: &str = "/etc/nftables.d/pbx-harden.nft";
@@ -489,7 +489,7 @@ pub fn setup(root: &crate::root::Root) -> Result<NftSetup, String> {
 
 /// Check a ruleset with the real `nft -c -f` (nothing is loaded).
 pub fn nft_check(run: &dyn crate::exec::Runner, text: &str) -> CheckStatus {
-    let Some(nft) = crate::system::find_program("nft") else {
+    let Some(nft) = crate::host::find_program("nft") else {
         return CheckStatus::Skipped("nft is not installed on this host".into());
     };
     let dir = match tempdir() {
@@ -732,7 +732,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
             entry: Entry::Plain(Host::Ip(admin)),
         });
     }
-    let ast = &sys.firewall.asterisk;
+    let ast = &ctx.fw.asterisk;
     let open_udp = |p: &u16| udp.iter().any(|r| r.contains(*p));
     let open_tcp = |p: &u16| tcp.iter().any(|r| r.contains(*p));
     let rs = Ruleset {

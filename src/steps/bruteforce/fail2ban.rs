@@ -9,16 +9,18 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::answers::{Answers, Fail2banAnswers};
 use crate::config::ini::{IniFile, IniLine};
 use crate::config::jail::JailFile;
 use crate::config::trust::Entry;
 use crate::exec::argv;
-use crate::firewall::{Backend, Ctx, FAIL2BAN_DIR, JAIL_LOCAL, Spec, managers::Manager};
+use crate::host::{Family, Host, Init};
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus};
 use crate::root::Root;
-use crate::system::{Family, Init, System};
+use crate::steps::firewall::answers::{Answers, Fail2banAnswers};
+use crate::steps::firewall::{
+    Backend, Ctx, FAIL2BAN_DIR, FirewallInfo, JAIL_LOCAL, Spec, managers::Manager,
+};
 
 const WHY: &str = "fail2ban jails";
 
@@ -144,7 +146,11 @@ fn installed(root: &Root, name: &str) -> bool {
 /// pbx-harden writes, else the manager detected, else iptables where it is installed and
 /// nftables where only nft is (Debian 12 has no iptables by default). None: leave
 /// jail.conf's choice (APF: its own chains).
-pub fn banaction(sys: &System, backend: Backend) -> Option<(&'static str, &'static str)> {
+pub fn banaction(
+    sys: &Host,
+    fw: &FirewallInfo,
+    backend: Backend,
+) -> Option<(&'static str, &'static str)> {
     const NFT: (&str, &str) = ("nftables-multiport", "nftables-allports");
     const FWD: (&str, &str) = (
         "firewallcmd-rich-rules[actiontype=<multiport>]",
@@ -157,7 +163,7 @@ pub fn banaction(sys: &System, backend: Backend) -> Option<(&'static str, &'stat
         Backend::Apf | Backend::Freepbx => return None,
         Backend::Fail2ban | Backend::None => {}
     }
-    match sys.firewall.managers.first().map(|m| m.manager) {
+    match fw.managers.first().map(|m| m.manager) {
         Some(Manager::Nftables) => Some(NFT),
         Some(Manager::Firewalld) => Some(FWD),
         Some(Manager::Ufw) => Some(("ufw", "ufw")),
@@ -265,7 +271,7 @@ pub fn plan(
     {
         ignore.push(admin.to_string());
     }
-    let ast = &sys.firewall.asterisk;
+    let ast = &ctx.fw.asterisk;
     // The files the [asterisk] jail reads: the security channel (added when there is none)
     // and the file with notices; at least one must exist when fail2ban starts.
     let mut ast_logs: Vec<String> = Vec::new();
@@ -297,7 +303,7 @@ pub fn plan(
     // restarts: the test copy gets an empty file in its place.
     let planned: Vec<String> = new_security
         .iter()
-        .filter(|_| sys.root.is_live() && crate::extensions::asterisk_running(&sys.root))
+        .filter(|_| sys.root.is_live() && crate::steps::asterisk::asterisk_running(&sys.root))
         .cloned()
         .collect();
     // fail2ban refuses a jail none of whose files exist: leave it off until one does.
@@ -347,7 +353,10 @@ pub fn plan(
     let mut jails = vec![format!("[sshd] port {ports}")];
     if full {
         // [DEFAULT] first in a new file.
-        match (banaction(sys, backend), j.get("DEFAULT", "banaction")) {
+        match (
+            banaction(sys, &ctx.fw, backend),
+            j.get("DEFAULT", "banaction"),
+        ) {
             // The admin's own choice in jail.local stays; said when it is another firewall's.
             (Some((multi, _)), Some(mine)) if mine != multi => {
                 let family = |a: &str| a.split(['-', '[']).next().unwrap_or("").to_string();
@@ -434,7 +443,7 @@ pub fn plan(
             "Asterisk: security => security in logger.conf [logfiles] ({n})"
         ));
         if sys.root.is_live() {
-            crate::extensions::reload_asterisk(
+            crate::steps::asterisk::reload_asterisk(
                 b,
                 "fail2ban",
                 &["logger reload"],
@@ -556,7 +565,7 @@ pub fn plan(
     }
 }
 
-fn service_argv(sys: &crate::system::System, verb: &str) -> Vec<String> {
+fn service_argv(sys: &Host, verb: &str) -> Vec<String> {
     if sys.init == Init::Systemd {
         argv(&["systemctl", verb, "fail2ban"])
     } else {
@@ -624,17 +633,17 @@ impl Drop for TempDir {
 /// not installed; `Err` with fail2ban's own words when it refuses. With `--root`, log paths
 /// in jail.local are looked up inside the root; those in `planned` (files apply creates)
 /// are empty files of the test copy.
-pub fn validate(sys: &System, jail_local: &[u8]) -> Option<Result<String, String>> {
+pub fn validate(sys: &Host, jail_local: &[u8]) -> Option<Result<String, String>> {
     validate_with(sys, jail_local, &[])
 }
 
 /// `validate`, with the log files apply creates before fail2ban restarts.
 pub fn validate_with(
-    sys: &System,
+    sys: &Host,
     jail_local: &[u8],
     planned: &[String],
 ) -> Option<Result<String, String>> {
-    let client = crate::system::find_program("fail2ban-client")?;
+    let client = crate::host::find_program("fail2ban-client")?;
     Some(run_validation(
         &*sys.runner,
         &sys.root,

@@ -5,12 +5,12 @@
 
 use std::net::IpAddr;
 
-use crate::answers::{Answers, BfdAnswers};
 use crate::config::text::Text;
 use crate::config::trust::{Host, parse_host};
-use crate::firewall::apf::VarEdit;
-use crate::firewall::{BFD_CONF, BFD_CRON, BFD_IGNORE, Spec};
 use crate::model::{Builder, CheckStatus};
+use crate::steps::firewall::answers::{Answers, BfdAnswers};
+use crate::steps::firewall::apf::VarEdit;
+use crate::steps::firewall::{BFD_CONF, BFD_CRON, BFD_IGNORE, FirewallInfo, Spec};
 
 const WHY: &str = "BFD brute-force detection";
 pub const CRON_LINE: &str = "*/3 * * * * root /usr/local/sbin/bfd -q";
@@ -91,9 +91,9 @@ pub fn check_subject(subj: &str) -> Result<(), String> {
     }
 }
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers, spec: &Spec) {
+pub fn plan(b: &mut Builder<'_>, fw: &FirewallInfo, answers: &Answers, spec: &Spec) {
     let sys = b.sys;
-    let Some(info) = sys.firewall.bfd.clone() else {
+    let Some(info) = fw.bfd.clone() else {
         return;
     };
     let a: BfdAnswers = answers.bfd.clone().unwrap_or_default();
@@ -147,7 +147,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, spec: &Spec) {
     if let Some(cmd) = conf.get("BAN_COMMAND") {
         let prog = cmd.split_whitespace().next().unwrap_or("").to_string();
         let calls_apf = prog.rsplit('/').next() == Some("apf");
-        match &sys.firewall.apf {
+        match &fw.apf {
             Some(apf) => {
                 let want = format!("{}/apf", apf.install_path);
                 if calls_apf && prog != want && !sys.root.exists(&prog) {

@@ -1,5 +1,5 @@
 //! Disabling the services a PBX does not need (`[services] disable`); the inventory and the
-//! lists are facts, in `crate::system::services` (re-exported here).
+//! lists are facts, in `crate::steps::services::facts` (re-exported here).
 //!
 //! - systemd: `systemctl disable --now UNIT` (offline: `systemctl --root=DIR disable UNIT`);
 //!   every symlink it may remove (wants links, aliases, `Also=` units) is backed up first.
@@ -10,13 +10,19 @@
 //! Rollback restores every link byte for byte; on the live system it then starts again
 //! exactly the units that were running before (and `systemctl daemon-reload`s first).
 
-use crate::answers::Answers;
+pub mod answers;
 use crate::exec::argv;
+use crate::host::Lazy;
 use crate::model::Builder;
 use crate::model::actions::{Action, CommandAction};
-pub use crate::system::services::*;
+pub use answers::Answers;
+pub mod facts;
+pub mod lists;
 
-pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
+pub use facts::*;
+
+/// `inventory` is found here (`force`) only when there is something to disable.
+pub fn plan(b: &mut Builder<'_>, inventory: &Lazy<Inventory>, answers: &Answers) {
     let Some(s) = &answers.services else {
         return;
     };
@@ -85,7 +91,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             );
             continue;
         }
-        if b.sys.services.force().source == Source::None {
+        if inventory.force().source == Source::None {
             b.error(
                 key,
                 "this system has neither systemd nor SysV init scripts that pbx-harden recognises; \
@@ -93,7 +99,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
             );
             return;
         }
-        let Some(svc) = b.sys.services.force().find(&name).cloned() else {
+        let Some(svc) = inventory.force().find(&name).cloned() else {
             if l.suggested(&name).is_some() {
                 b.warn(key, format!("{raw} is not installed here; nothing to do"));
             } else {
@@ -125,14 +131,14 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers) {
                     );
                     continue;
                 }
-                plan_systemd(b, &svc, unit, state)
+                plan_systemd(b, inventory.force(), &svc, unit, state)
             }
             Kind::SysV { .. } => plan_sysv(b, &svc),
         }
     }
 }
 
-fn plan_systemd(b: &mut Builder<'_>, svc: &Service, unit: &str, state: &str) {
+fn plan_systemd(b: &mut Builder<'_>, inv: &Inventory, svc: &Service, unit: &str, state: &str) {
     let root = &b.sys.root;
     if state == "masked" {
         return; // cannot start at all
@@ -159,10 +165,7 @@ fn plan_systemd(b: &mut Builder<'_>, svc: &Service, unit: &str, state: &str) {
         let mut undo = vec![argv(&["systemctl", "daemon-reload"])];
         for u in &units {
             // The inventory knows services; an `Also=` socket or path is asked directly.
-            let was_active = match b
-                .sys
-                .services
-                .force()
+            let was_active = match inv
                 .services
                 .iter()
                 .find(|s| s.unit() == Some(u.as_str()))

@@ -1,9 +1,9 @@
 //! Ports: strict validation of the answers' port lists (APF itself takes `abc` and `70000`
 //! silently), APF's list syntax (`22,80,10000_20000`), and the catalog of what a PBX needs.
 
-use crate::answers::PortEntry;
-use crate::firewall::asterisk::AsteriskPorts;
-use crate::system::{Proto, RtpRange};
+use crate::host::{Proto, RtpRange};
+use crate::steps::asterisk::ports::AsteriskPorts;
+use crate::steps::firewall::answers::PortEntry;
 
 /// A port or an inclusive range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

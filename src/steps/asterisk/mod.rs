@@ -1,5 +1,5 @@
 //! SIP/IAX extension secrets: replace the weak ones in files the admin owns (the scan that
-//! finds them is a fact, `crate::system::extensions`, re-exported here).
+//! finds them is a fact, `crate::steps::asterisk::facts`, re-exported here).
 //!
 //! A weak secret is replaced (with `rotate_weak`) only when it belongs to a phone that
 //! registers here, sits in its own section (not a shared template), and its file is the
@@ -7,19 +7,25 @@
 //! Trunk secrets are the provider's and interoffice secrets have another end: both are
 //! reported, never changed.
 
+pub mod answers;
 pub mod doors;
+pub mod facts;
+pub mod load;
+pub mod ports;
+pub mod weak;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 
-use crate::answers::Answers;
 use crate::config::ini::{IniFile, IniLine};
+use crate::host::Lazy;
 use crate::model::Builder;
 use crate::model::actions::{Action, CommandAction};
 use crate::root::Root;
 use crate::secrets::Secret;
-pub use crate::system::extensions::*;
+pub use answers::Answers;
+pub use facts::*;
 
 // ----- the plan -----
 
@@ -69,11 +75,17 @@ pub(crate) fn asterisk_running(root: &Root) -> bool {
     .any(|p| root.exists(p))
 }
 
-pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R) {
+/// `scan` is found here (`force`) only when the answers have an `[extensions]` section.
+pub fn plan<R: Rng + ?Sized>(
+    b: &mut Builder<'_>,
+    scan: &Lazy<Scan>,
+    answers: &Answers,
+    rng: &mut R,
+) {
     let Some(e) = &answers.extensions else {
         return;
     };
-    let scan = b.sys.extensions.force();
+    let scan = scan.force();
     for err in &scan.errors {
         b.warn(KEY, format!("could not read {err}"));
     }
@@ -215,7 +227,7 @@ pub(crate) fn reload_asterisk(b: &mut Builder<'_>, key: &str, commands: &[&str],
         );
         return;
     }
-    let ast = crate::system::find_program("asterisk")
+    let ast = crate::host::find_program("asterisk")
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "/usr/sbin/asterisk".into());
     for c in commands {

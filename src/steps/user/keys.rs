@@ -6,8 +6,8 @@
 
 use base64::Engine;
 
-use super::actions::CommandAction;
-use super::{Action, Builder};
+use crate::model::actions::CommandAction;
+use crate::model::{Action, Builder};
 
 const TYPES: &[&str] = &[
     "ssh-ed25519",
@@ -141,7 +141,7 @@ fn without_options(line: &str) -> Option<Key> {
 /// (sshd's `ExposeAuthInfo yes`), else from sshd's log line `Accepted publickey for USER from
 /// IP port PORT ssh2: TYPE SHA256:FP` for this session's address and port, matched against
 /// the keys in that user's authorized_keys under the root.
-pub fn login_key(sys: &crate::system::System) -> Result<Key, Option<String>> {
+pub fn login_key(sys: &crate::host::Host) -> Result<Key, Option<String>> {
     let env = &sys.env;
     let conn = env
         .ssh_connection

@@ -12,15 +12,17 @@
 //!   back with `iptables-restore`. (APF's own DEVEL_MODE cron only *flushes* the firewall
 //!   every five minutes, leaving the box open; rollback brings back the old rules instead.)
 
-use crate::answers::{Answers, ApfAnswers};
 use crate::config::shellvars::ShellVars;
 use crate::config::trust::{self, Entry, Host, Kind, TrustFile, TrustFormat};
 use crate::exec::argv;
-use crate::firewall::ports::{self, PortRange};
-use crate::firewall::{APF_CONF, ApfInfo, Ctx, HostItem, Spec, blocks_ssh, hosts_line};
+use crate::host::state::STATE_DIR;
 use crate::model::actions::CommandAction;
 use crate::model::{Action, Builder, CheckStatus, ConfirmStep};
-use crate::system::state::STATE_DIR;
+use crate::steps::firewall::answers::{Answers, ApfAnswers};
+use crate::steps::firewall::ports::{self, PortRange};
+use crate::steps::firewall::{
+    APF_CONF, ApfInfo, Ctx, FirewallInfo, HostItem, Spec, blocks_ssh, hosts_line,
+};
 
 const WHY: &str = "APF firewall";
 
@@ -224,11 +226,12 @@ pub fn plan(
         .clone()
         .unwrap_or_else(|| "(no VERSION file)".into());
 
-    let iface_keys = interfaces(b, &a, &mut conf, fmt);
+    let fw = &ctx.fw;
+    let iface_keys = interfaces(b, fw, &a, &mut conf, fmt);
     let window = inbound_ports(b, ctx, spec, &mut conf);
-    egress(b, answers, &a, &mut conf, full);
-    feeds(b, &a, &mut conf, fmt);
-    tos(b, &a, &mut conf);
+    egress(b, fw, answers, &a, &mut conf, full);
+    feeds(b, fw, &a, &mut conf, fmt);
+    tos(b, fw, &a, &mut conf);
     let functions = format!("{install}/internals/functions.apf");
     let functions_after = tos_udp_patch_file(b, &a, &functions, &version, full);
     let TrustEdit {
@@ -312,7 +315,7 @@ pub fn plan(
             argv: argv(&[&apf_bin, "-r"]),
         });
         if sys.root.is_live() {
-            live_actions(b, &conf, &install, &apf_bin);
+            live_actions(b, &ctx.fw, &conf, &install, &apf_bin);
         }
         summary(b, &conf, &version, ctx, &trusted, spec, full, &window);
     }
@@ -334,11 +337,11 @@ pub fn plan(
 /// name the untrusted interface.
 fn interfaces(
     b: &mut Builder<'_>,
+    fw: &FirewallInfo,
     a: &ApfAnswers,
     conf: &mut VarEdit,
     fmt: TrustFormat,
 ) -> Vec<&'static str> {
-    let fw = &b.sys.firewall;
     let iface_keys: Vec<&str> = if conf.has("IFACE_UNTRUSTED") {
         vec!["IFACE_UNTRUSTED"]
     } else if conf.has("IFACE_IN") || fmt == TrustFormat::Apf9 {
@@ -505,8 +508,14 @@ fn inbound_ports(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec, conf: &mut VarEdit
 }
 
 /// EGF and the egress port lists, with what egress filtering would cut off.
-fn egress(b: &mut Builder<'_>, answers: &Answers, a: &ApfAnswers, conf: &mut VarEdit, full: bool) {
-    let fw = &b.sys.firewall;
+fn egress(
+    b: &mut Builder<'_>,
+    fw: &FirewallInfo,
+    answers: &Answers,
+    a: &ApfAnswers,
+    conf: &mut VarEdit,
+    full: bool,
+) {
     if let Some(e) = a.egress_filtering {
         conf.set("EGF", bool01(e));
     }
@@ -577,8 +586,13 @@ fn egress(b: &mut Builder<'_>, answers: &Answers, a: &ApfAnswers, conf: &mut Var
 }
 
 /// The block-list feeds: the seed's USE_DS, DLIST_* since 9.6-5.
-fn feeds(b: &mut Builder<'_>, a: &ApfAnswers, conf: &mut VarEdit, fmt: TrustFormat) {
-    let fw = &b.sys.firewall;
+fn feeds(
+    b: &mut Builder<'_>,
+    fw: &FirewallInfo,
+    a: &ApfAnswers,
+    conf: &mut VarEdit,
+    fmt: TrustFormat,
+) {
     let mut feed_on = false;
     for (name, want, keys) in [
         ("apf.dshield", a.dshield, ["DLIST_DSHIELD", "USE_DS"]),
@@ -616,9 +630,8 @@ fn feeds(b: &mut Builder<'_>, a: &ApfAnswers, conf: &mut VarEdit, fmt: TrustForm
 }
 
 /// TOS for SIP, IAX and RTP (TOS_16: minimize delay).
-fn tos(b: &mut Builder<'_>, a: &ApfAnswers, conf: &mut VarEdit) {
-    let sys = b.sys;
-    let tos_tokens = tos_tokens(sys);
+fn tos(b: &mut Builder<'_>, fw: &FirewallInfo, a: &ApfAnswers, conf: &mut VarEdit) {
+    let tos_tokens = tos_tokens(b.sys, fw);
     let tos_keys: Vec<&str> = ["TOS_0", "TOS_2", "TOS_4", "TOS_8", "TOS_16"]
         .into_iter()
         .filter(|k| conf.has(k))
@@ -835,9 +848,14 @@ fn trust_files(
     }
 }
 
-fn live_actions(b: &mut Builder<'_>, conf: &VarEdit, install: &str, apf_bin: &str) {
-    let sys = b.sys;
-    let find = crate::system::find_program;
+fn live_actions(
+    b: &mut Builder<'_>,
+    fw: &FirewallInfo,
+    conf: &VarEdit,
+    install: &str,
+    apf_bin: &str,
+) {
+    let find = crate::host::find_program;
     let v4 = find("iptables-save").is_some() && find("iptables-restore").is_some();
     let v6 = conf.get("USE_IPV6").as_deref() == Some("1")
         && find("ip6tables-save").is_some()
@@ -854,7 +872,7 @@ fn live_actions(b: &mut Builder<'_>, conf: &VarEdit, install: &str, apf_bin: &st
             )
         },
     );
-    if !sys.firewall.apf.as_ref().is_some_and(|a| a.binary) {
+    if !fw.apf.as_ref().is_some_and(|a| a.binary) {
         b.check(
             "APF can be restarted",
             CheckStatus::Fail(format!("{apf_bin} is missing")),
@@ -862,7 +880,7 @@ fn live_actions(b: &mut Builder<'_>, conf: &VarEdit, install: &str, apf_bin: &st
     }
     // Before sshd's restart: the new port is open when sshd listens on it (the old one
     // stays in the list until confirm).
-    crate::firewall::nftables::insert_before_ssh(
+    crate::steps::firewall::nftables::insert_before_ssh(
         &mut b.actions,
         restart_actions(install, apf_bin, v6),
     );
@@ -1100,7 +1118,7 @@ fn checks(
 
     if restarting {
         let name = "APF's interfaces exist";
-        let known = &sys.firewall.interfaces;
+        let known = &ctx.fw.interfaces;
         let mut missing = Vec::new();
         let mut used = Vec::new();
         for k in iface_keys.iter().copied().chain(["IFACE_TRUSTED"]) {
@@ -1137,8 +1155,8 @@ fn checks(
 /// The seed's change to internals/functions.apf: after every TOS rule for TCP that has no UDP
 /// twin, the same rule for UDP. Returns the new file and the number of lines added.
 /// The APF port tokens `apf.tos` marks with TOS_16: SIP (UDP and TCP), IAX, the RTP range.
-pub fn tos_tokens(sys: &crate::system::System) -> Vec<String> {
-    let ast = &sys.firewall.asterisk;
+pub fn tos_tokens(sys: &crate::host::Host, fw: &FirewallInfo) -> Vec<String> {
+    let ast = &fw.asterisk;
     let mut tokens: Vec<String> = Vec::new();
     for p in ast.sip_udp.iter().chain(&ast.sip_tcp) {
         let t = p.to_string();
@@ -1160,13 +1178,13 @@ pub fn tos_tokens(sys: &crate::system::System) -> Vec<String> {
 }
 
 /// Does conf.apf already mark SIP, IAX and RTP with TOS_16 (a box hardened before)?
-pub fn tos_marked(sys: &crate::system::System, tos16: Option<&String>) -> bool {
+pub fn tos_marked(sys: &crate::host::Host, fw: &FirewallInfo, tos16: Option<&String>) -> bool {
     let have = ports::apf_tokens(tos16.map_or("", |s| s.as_str()));
-    tos_tokens(sys).iter().all(|t| have.contains(t))
+    tos_tokens(sys, fw).iter().all(|t| have.contains(t))
 }
 
 /// The seed's UDP twin of each TCP `--set-tos` rule (a fact: `detect` counts the lines).
-pub use crate::system::firewall::udp_tos_patch;
+pub use crate::steps::firewall::facts::udp_tos_patch;
 
 #[cfg(test)]
 mod tests {

@@ -10,10 +10,9 @@
 //!   `outbound_auth=` (a provider's credential); `pjsip_wizard.conf` `inbound_auth/password`.
 //!
 //! Each secret is judged (`weak`); nothing here holds a secret value: the scan keeps
-//! verdicts. Replacing the weak ones is the extensions step (`crate::extensions`).
+//! verdicts. Replacing the weak ones is the extensions step (`crate::steps::asterisk`).
 
-pub mod load;
-pub mod weak;
+use super::{load, weak};
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,11 +1,14 @@
 //! The login user: name rules, password rules, useradd + chpasswd.
 
+pub mod answers;
 use rand::Rng;
 
-use super::{Action, Builder, CheckStatus};
-use crate::answers::Answers;
+pub mod keys;
+
+use crate::host::Host;
+use crate::model::{Action, Builder, CheckStatus};
 use crate::secrets::{self, Secret};
-use crate::system::System;
+pub use answers::Answers;
 
 /// Names guessing tools try first (sshd brute-force dictionaries), for a warning.
 const GUESSED_NAMES: &[&str] = &[
@@ -56,7 +59,7 @@ const GUESSED_NAMES: &[&str] = &[
 ];
 
 /// Problems with a login name; shared by the plan and the wizard's live validation.
-pub fn name_problems(sys: &System, name: &str, reuse: bool) -> Vec<(bool, String)> {
+pub fn name_problems(sys: &Host, name: &str, reuse: bool) -> Vec<(bool, String)> {
     let mut out = Vec::new();
     if name.is_empty() {
         out.push((true, "give a login name".to_string()));
@@ -130,7 +133,7 @@ pub fn name_problems(sys: &System, name: &str, reuse: bool) -> Vec<(bool, String
 
 /// The first uid of a person's account: `UID_MIN` of the target's /etc/login.defs, else
 /// 1000 (shadow-utils' default; CentOS 5-6 set 500 there).
-pub fn uid_min(sys: &System) -> u32 {
+pub fn uid_min(sys: &Host) -> u32 {
     sys.root
         .read_text("/etc/login.defs")
         .ok()
@@ -146,7 +149,7 @@ pub fn uid_min(sys: &System) -> u32 {
 
 /// An existing account that may become the login user (with `reuse`): not root, not a
 /// system account, able to log in.
-pub fn reusable(sys: &System, name: &str) -> bool {
+pub fn reusable(sys: &Host, name: &str) -> bool {
     name != "root"
         && sys
             .users
@@ -283,7 +286,7 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
         .unwrap_or("/bin/sh")
         .to_string();
     let use_files = !sys.root.is_live() && sys.env.euid != 0;
-    let keys = match super::keys::checked(b, &u.authorized_keys) {
+    let keys = match keys::checked(b, &u.authorized_keys) {
         Some(k) => k,
         None => return,
     };
@@ -359,8 +362,8 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
         let akf = crate::config::sshd::SshdConfig::load(&sys.root)
             .ok()
             .and_then(|c| c.first("authorizedkeysfile").map(|o| o.args.clone()));
-        let file = super::keys::path(akf.as_deref(), &u.name, &home);
-        super::keys::install(b, &keys, &home, &file);
+        let file = keys::path(akf.as_deref(), &u.name, &home);
+        keys::install(b, &keys, &home, &file);
     }
     b.check(
         format!("the login user {} exists with a password", u.name),
@@ -395,10 +398,10 @@ pub fn plan<R: Rng + ?Sized>(b: &mut Builder<'_>, answers: &Answers, rng: &mut R
 
 /// The new home directory gets `mode` whatever login.defs says (Debian's has no HOME_MODE
 /// and useradd makes it 0755), and an empty `.ssh` 0700 owned by the user.
-fn home_mode_action(sys: &crate::system::System, name: &str, mode: u32) -> Action {
+fn home_mode_action(sys: &crate::host::Host, name: &str, mode: u32) -> Action {
     let home = format!("/home/{name}");
     let host = sys.root.host(&home).display().to_string();
-    Action::Command(crate::plan::actions::CommandAction {
+    Action::Command(crate::model::actions::CommandAction {
         argv: crate::exec::argv(&[
             "sh",
             "-c",
@@ -417,7 +420,7 @@ fn home_mode_action(sys: &crate::system::System, name: &str, mode: u32) -> Actio
 
 /// Account files written directly, as useradd would, when not running as root on a copy.
 mod files {
-    use super::super::Builder;
+    use crate::model::Builder;
     use crate::secrets::Secret;
 
     fn text(b: &Builder<'_>, path: &str) -> String {

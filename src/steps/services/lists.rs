@@ -48,7 +48,7 @@ pub struct Lists {
 
 impl Lists {
     pub fn parse(text: &str) -> Result<Lists, String> {
-        toml::from_str(text).map_err(|e| crate::answers::toml_error(text, &e))
+        toml::from_str(text).map_err(|e| crate::error::toml_error(text, &e))
     }
 
     /// Never disabled, even with an override (the SSH daemon).

@@ -19,11 +19,11 @@
 
 use std::collections::BTreeMap;
 
-use super::actions::{Action, CommandAction};
-use super::{Builder, CheckStatus};
-use crate::answers::Answers;
 use crate::config::sshd::SshdConfig;
-use crate::system::System;
+use crate::host::Host;
+use crate::model::actions::{Action, CommandAction};
+use crate::model::{Builder, CheckStatus};
+use crate::steps::ssh::answers::Answers;
 
 /// An OpenSSH release, `major.minor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -304,7 +304,7 @@ fn run_text(run: &dyn crate::exec::Runner, argv: &[&str]) -> Option<String> {
 }
 
 /// Find the target's sshd version.
-pub fn detect(sys: &System) -> Target {
+pub fn detect(sys: &Host) -> Target {
     let mut t = Target {
         version: None,
         source: String::new(),
@@ -689,7 +689,7 @@ pub fn rsa_bits(pub_line: &str) -> Option<usize> {
 }
 
 /// The type of a host key, from its `.pub` file (`ssh-rsa`, `ssh-ed25519`, `ecdsa-...`).
-fn key_type(sys: &System, private: &str) -> Option<String> {
+fn key_type(sys: &Host, private: &str) -> Option<String> {
     let text = sys
         .root
         .read_text(&format!("{private}.pub"))
@@ -827,7 +827,7 @@ fn plan_inner(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
 
 fn modern_crypto(
     b: &mut Builder<'_>,
-    s: &crate::answers::SshAnswers,
+    s: &crate::steps::ssh::answers::SshAnswers,
     cfg: &mut SshdConfig,
     t: &Target,
 ) {
@@ -1044,7 +1044,7 @@ fn rsa_host_key(b: &mut Builder<'_>, cfg: &SshdConfig, t: &Target, regen: bool, 
         }
         return;
     }
-    if sys.root.is_live() && crate::system::find_program("ssh-keygen").is_none() {
+    if sys.root.is_live() && crate::host::find_program("ssh-keygen").is_none() {
         b.error("ssh.regenerate_rsa_host_key", "ssh-keygen is not installed");
         return;
     }
@@ -1184,7 +1184,7 @@ fn admin_client_check(b: &mut Builder<'_>, lists: &BTreeMap<Kind, Vec<String>>) 
 /// sshd logs `Connection from IP port P` (LogLevel VERBOSE) and then `Remote protocol
 /// version 2.0, remote software version X` (LogLevel DEBUG); find the version for this
 /// connection in the last 4 MiB of auth.log / secure, or (live, without them) the journal.
-fn client_version_from_logs(sys: &System, ip: &str, port: u16) -> Option<String> {
+fn client_version_from_logs(sys: &Host, ip: &str, port: u16) -> Option<String> {
     let mut texts: Vec<String> = ["/var/log/auth.log", "/var/log/secure"]
         .iter()
         .filter_map(|log| tail(&sys.root.host(log), 4 << 20))
@@ -1309,7 +1309,7 @@ pub struct WizardFacts {
     pub modern_met: bool,
 }
 
-pub fn wizard_facts(sys: &System) -> WizardFacts {
+pub fn wizard_facts(sys: &Host) -> WizardFacts {
     let t = detect(sys);
     let baseline = baseline_for(&t);
     let left_out = BASELINE
