@@ -144,7 +144,7 @@ impl W {
     /// Plan again as the user running the test (`Env::fixed()` says root), as the wizard
     /// does for a normal user on a copy.
     fn as_this_user(&mut self) {
-        self.app.ctx.sys.env.euid = nix::unistd::geteuid().as_raw();
+        self.app.ctx.sys.host.env.euid = nix::unistd::geteuid().as_raw();
         self.run_effects(vec![pbx_harden::tui::app::Effect::BuildPlan]);
     }
 
