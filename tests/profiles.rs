@@ -18,10 +18,10 @@ use std::sync::Arc;
 use machines::{MACHINES, Machine};
 use pbx_harden::answers::Answers;
 use pbx_harden::exec::Runner;
-use pbx_harden::steps::firewall::managers::Manager;
 use pbx_harden::plan::{self, CheckStatus, Plan};
 use pbx_harden::profile::{Profile, ProfileRunner, Recorder};
 use pbx_harden::root::Root;
+use pbx_harden::steps::firewall::managers::Manager;
 use pbx_harden::system::{Env, System};
 use rand::SeedableRng;
 
