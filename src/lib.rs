@@ -54,6 +54,7 @@ pub mod root;
 pub mod secrets;
 pub mod steps;
 pub mod system;
+pub mod verify;
 // The wizard (cargo feature `tui`, on by default) may unwrap what its own state guarantees;
 // the core may not.
 #[cfg(feature = "tui")]

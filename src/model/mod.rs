@@ -5,6 +5,7 @@
 //! above the facts (`system`); `plan::build`, above the steps, runs them in order.
 
 pub mod actions;
+pub mod audit;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -113,6 +114,35 @@ pub struct Summary {
     pub firewall_managers: Vec<String>,
 }
 
+/// A judgement by a real tool (`sshd -t/-T`, `nft -c`, `firewall-offline-cmd`,
+/// `fail2ban-client -t`, ufw), planned by a step and run by the verify pass
+/// (`crate::verify`), never while planning: the plan is drafted from facts and answers
+/// alone, then verified. It adds its checks where the step asked for it, so the plan's
+/// checks read in the steps' order.
+pub trait Verification: std::fmt::Debug + Send + Sync {
+    fn run(&self, b: &mut Builder<'_>);
+}
+
+/// A verification made of a name (for `Debug`) and the closure that runs it; the closure
+/// owns what it judges (the files as the plan writes them), so it needs no builder state
+/// but the host's (`b.sys`) and the plan's summary.
+pub struct Verify<F>(pub &'static str, pub F);
+
+impl<F> std::fmt::Debug for Verify<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "verify: {}", self.0)
+    }
+}
+
+impl<F: Fn(&mut Builder<'_>) + Send + Sync> Verification for Verify<F> {
+    fn run(&self, b: &mut Builder<'_>) {
+        (self.1)(b)
+    }
+}
+
+/// A verification not yet run, and the index in `checks` where its checks go.
+pub type PendingVerification = (usize, std::sync::Arc<dyn Verification>);
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub root: Root,
@@ -123,6 +153,8 @@ pub struct Plan {
     pub checks: Vec<Check>,
     pub problems: Vec<Problem>,
     pub summary: Summary,
+    /// The real tools' checks still to run (`crate::verify::run`); empty once verified.
+    pub unverified: Vec<PendingVerification>,
 }
 
 impl Plan {
@@ -182,6 +214,7 @@ pub struct Builder<'a> {
     pub summary: Summary,
     /// Work for `confirm` (APF's DEVEL_MODE back to 0, ...).
     pub on_confirm: Vec<ConfirmStep>,
+    unverified: Vec<PendingVerification>,
 }
 
 impl<'a> Builder<'a> {
@@ -195,7 +228,17 @@ impl<'a> Builder<'a> {
             problems: Vec::new(),
             summary: Summary::default(),
             on_confirm: Vec::new(),
+            unverified: Vec::new(),
         }
+    }
+
+    /// Ask the verify pass to run a real tool here: its checks go where this is called.
+    pub fn verify<F>(&mut self, what: &'static str, run: F)
+    where
+        F: Fn(&mut Builder<'_>) + Send + Sync + 'static,
+    {
+        self.unverified
+            .push((self.checks.len(), std::sync::Arc::new(Verify(what, run))));
     }
 
     pub fn error(&mut self, key: &str, msg: impl Into<String>) {
@@ -274,6 +317,7 @@ impl<'a> Builder<'a> {
             checks: self.checks,
             problems: self.problems,
             summary: self.summary,
+            unverified: self.unverified,
         }
     }
 }

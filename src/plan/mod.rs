@@ -18,8 +18,17 @@ use crate::root::Root;
 use crate::steps;
 use crate::system::System;
 
-/// Build the plan for `answers` on `sys`. Never fails: problems are in the plan.
+/// Build the plan for `answers` on `sys` and verify it with the real tools: `draft`, then
+/// `crate::verify::run`. Never fails: problems are in the plan.
 pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> Plan {
+    let mut plan = draft(sys, answers, rng);
+    crate::verify::run(sys, &mut plan);
+    plan
+}
+
+/// The plan from facts and answers alone, its real-tool checks still pending
+/// (`Plan::unverified`): the steps in order, each adding file edits, actions and checks.
+pub fn draft<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> Plan {
     let mut b = Builder::new(sys);
     b.summary.address = sys.address_for_admin();
     b.summary.firewall_managers = sys

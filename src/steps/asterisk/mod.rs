@@ -8,6 +8,7 @@
 //! reported, never changed.
 
 pub mod answers;
+pub mod audit;
 pub mod doors;
 pub mod facts;
 pub mod load;

@@ -497,53 +497,12 @@ pub fn plan(
         }
     }
 
-    // The real fail2ban reads it.
+    // The real fail2ban reads it, in the verify pass.
     let port = ctx.ssh_port();
-    let name = "fail2ban-client -t accepts jail.local";
-    match validate_with(sys, &after, &planned) {
-        None => {
-            b.check(
-                name,
-                CheckStatus::Skipped("fail2ban-client is not installed on this host".into()),
-            );
-        }
-        Some(Err(e)) => {
-            // Refuse what breaks a working fail2ban, or what the answers ask for; a move on
-            // a box whose fail2ban already fails only gets a warning.
-            let already_broken = !full
-                && matches!(
-                    validate(sys, before.as_deref().unwrap_or(b"")),
-                    Some(Err(_))
-                );
-            b.check(
-                name,
-                if already_broken {
-                    CheckStatus::Warn(format!(
-                        "fail2ban's configuration fails already, before this change: {e}"
-                    ))
-                } else {
-                    CheckStatus::Fail(e)
-                },
-            );
-        }
-        Some(Ok(dump)) => {
-            b.check(name, CheckStatus::Pass(String::new()));
-            b.check(
-                format!("fail2ban's [sshd] jail watches port {port}"),
-                match sshd_ports(&dump) {
-                    Some(p) if p.split(',').any(|x| x.trim() == port.to_string()) => {
-                        CheckStatus::Pass(format!("fail2ban-client -d: port {p}"))
-                    }
-                    Some(p) => CheckStatus::Fail(format!("fail2ban-client -d: port {p}")),
-                    None if dump.contains("['start', 'sshd']") => {
-                        CheckStatus::Pass("its action bans on all ports".into())
-                    }
-                    None if !full => CheckStatus::Skipped("the [sshd] jail is not enabled".into()),
-                    None => CheckStatus::Fail("the [sshd] jail is not started".into()),
-                },
-            );
-        }
-    }
+    let (jail_after, jail_before) = (after.clone(), before.clone());
+    b.verify("fail2ban-client -t / -d", move |b| {
+        verify(b, &jail_after, jail_before.as_deref(), &planned, full, port)
+    });
     let admin_ignored = spec.trust_admin.is_some()
         || ctx.remote_admin().is_none_or(|ad| {
             j.get("DEFAULT", "ignoreip").is_some_and(|ig| {
@@ -625,6 +584,62 @@ struct TempDir(PathBuf);
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `fail2ban-client -t` on the jail.local the plan writes (a failure the box had before is
+/// only a warning when the answers did not ask for fail2ban), and `-d`: the [sshd] jail
+/// watches the SSH port.
+fn verify(
+    b: &mut Builder<'_>,
+    after: &[u8],
+    before: Option<&[u8]>,
+    planned: &[String],
+    full: bool,
+    port: u16,
+) {
+    let sys = b.sys;
+    let name = "fail2ban-client -t accepts jail.local";
+    match validate_with(sys, after, planned) {
+        None => {
+            b.check(
+                name,
+                CheckStatus::Skipped("fail2ban-client is not installed on this host".into()),
+            );
+        }
+        Some(Err(e)) => {
+            // Refuse what breaks a working fail2ban, or what the answers ask for; a move on
+            // a box whose fail2ban already fails only gets a warning.
+            let already_broken =
+                !full && matches!(validate(sys, before.unwrap_or(b"")), Some(Err(_)));
+            b.check(
+                name,
+                if already_broken {
+                    CheckStatus::Warn(format!(
+                        "fail2ban's configuration fails already, before this change: {e}"
+                    ))
+                } else {
+                    CheckStatus::Fail(e)
+                },
+            );
+        }
+        Some(Ok(dump)) => {
+            b.check(name, CheckStatus::Pass(String::new()));
+            b.check(
+                format!("fail2ban's [sshd] jail watches port {port}"),
+                match sshd_ports(&dump) {
+                    Some(p) if p.split(',').any(|x| x.trim() == port.to_string()) => {
+                        CheckStatus::Pass(format!("fail2ban-client -d: port {p}"))
+                    }
+                    Some(p) => CheckStatus::Fail(format!("fail2ban-client -d: port {p}")),
+                    None if dump.contains("['start', 'sshd']") => {
+                        CheckStatus::Pass("its action bans on all ports".into())
+                    }
+                    None if !full => CheckStatus::Skipped("the [sshd] jail is not enabled".into()),
+                    None => CheckStatus::Fail("the [sshd] jail is not started".into()),
+                },
+            );
+        }
     }
 }
 

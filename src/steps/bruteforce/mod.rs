@@ -8,5 +8,6 @@
 //! step's `FirewallInfo` (`bfd`, `fail2ban`).
 
 pub mod answers;
+pub mod audit;
 pub mod bfd;
 pub mod fail2ban;

@@ -579,10 +579,13 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
         .map(|(p, _, a)| (p.clone(), a.clone()))
         .collect();
     if !changes.is_empty() {
-        b.check(
-            "firewall-offline-cmd accepts the firewalld configuration",
-            offline_check(sys, &check_changes),
-        );
+        b.verify("firewall-offline-cmd --check-config", move |b| {
+            let status = offline_check(b.sys, &check_changes);
+            b.check(
+                "firewall-offline-cmd accepts the firewalld configuration",
+                status,
+            );
+        });
     }
     // Lockout checks on the zone as written.
     let p = ctx.ssh_port();

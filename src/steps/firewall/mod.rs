@@ -15,6 +15,7 @@
 
 pub mod answers;
 pub mod apf;
+pub mod audit;
 pub mod facts;
 pub mod firewalld;
 pub mod managers;

@@ -756,10 +756,11 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
     }
     let text = rs.render();
     let changed = before.as_deref() != Some(text.as_bytes());
-    b.check(
-        "nft accepts pbx-harden's table",
-        nft_check(&*b.sys.runner, &text),
-    );
+    let table = text.clone();
+    b.verify("nft -c", move |b| {
+        let status = nft_check(&*b.sys.runner, &table);
+        b.check("nft accepts pbx-harden's table", status);
+    });
     lockout_checks(b, ctx, &rs);
     let conf_before = match b.current(&setup.conf) {
         Ok(Some(c)) => c,

@@ -715,10 +715,13 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
             .iter()
             .map(|(p, _, a)| (p.clone(), a.clone()))
             .collect();
-        b.check(
-            "ufw lists the rules back and iptables-restore accepts them",
-            offline_check(sys, &files),
-        );
+        b.verify("ufw show added, iptables-restore --test", move |b| {
+            let status = offline_check(b.sys, &files);
+            b.check(
+                "ufw lists the rules back and iptables-restore accepts them",
+                status,
+            );
+        });
     }
     // Lockout checks on the rules as written.
     let p = ctx.ssh_port();

@@ -11,6 +11,7 @@
 //! exactly the units that were running before (and `systemctl daemon-reload`s first).
 
 pub mod answers;
+pub mod audit;
 use crate::exec::argv;
 use crate::host::Lazy;
 use crate::model::Builder;

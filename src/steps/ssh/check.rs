@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::config::sshd::{Directive, SshdConfig};
 use crate::host::Host;
 use crate::model::{Builder, CheckStatus};
-use crate::steps::ssh::answers::Answers;
+use crate::steps::ssh::answers::{Answers, UserAnswers};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -182,7 +182,20 @@ fn tempdir() -> Result<PathBuf, String> {
     Err("no temporary directory".into())
 }
 
-/// Add the sshd -t / -T checks for the edited configuration to the plan.
+/// What the sshd checks compare with: the `[ssh]` answers and the login user's name, never
+/// the password (the plan keeps this until the verify pass).
+pub fn without_secrets(a: &Answers) -> Answers {
+    Answers {
+        ssh: a.ssh.clone(),
+        user: a.user.as_ref().map(|u| UserAnswers {
+            name: u.name.clone(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Add the sshd -t / -T checks for the edited configuration to the plan (run by the verify
+/// pass).
 pub fn check(b: &mut Builder<'_>, before: &SshdConfig, after: &SshdConfig, answers: &Answers) {
     let sys = b.sys;
     match validate(sys, after) {

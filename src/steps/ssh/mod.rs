@@ -6,6 +6,7 @@
 //! drop-in), listener stopped first so open logins stay.
 
 pub mod answers;
+pub mod audit;
 use rand::{Rng, RngExt};
 
 pub mod baseline;
@@ -419,7 +420,11 @@ fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
     if answers.user.is_none() || (user_checks_pass && matches!(way_in, CheckStatus::Fail(_))) {
         b.check("someone can still log in over SSH", way_in);
     }
-    check::check(b, &before, &cfg, answers);
+    // sshd -t / -T on the result, in the verify pass; the login user's password stays here.
+    let (after, seen) = (cfg.clone(), check::without_secrets(answers));
+    b.verify("sshd -t / -T", move |b| {
+        check::check(b, &before, &after, &seen)
+    });
 
     if (!changed.is_empty() || baseline_restart)
         && let Some(svc) = ssh_service(sys)

@@ -8,8 +8,8 @@
 //! that are not set are judged by `sshd -T` when the host's sshd is the target's release (the
 //! live system, or a copy of the same release), else by the release's defaults from the table.
 
-use super::{Audit, Severity};
 use crate::config::sshd::SshdConfig;
+use crate::model::audit::{Audit, Severity};
 use crate::steps::ssh::baseline::{self as base, Kind, Target, Version};
 use crate::steps::ssh::check::{Outcome, validate};
 
@@ -308,7 +308,7 @@ pub(super) fn audit(a: &mut Audit<'_>, cfg: &SshdConfig) {
 
 /// `sshd -T` lists when the host's sshd is the target's release.
 fn effective_lists(
-    sys: &crate::system::System,
+    sys: &crate::host::Host,
     cfg: &SshdConfig,
     t: &Target,
 ) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
