@@ -17,6 +17,10 @@
 //! tests/machines are recorded on roots built from the fixture corpus, which is never copied
 //! into the repository.
 //!
+//! A command given a firewall check's directory (`nft -c -f {tmp}/pbx-harden.nft`, ufw,
+//! firewall-offline-cmd) is kept with the SHA-256 of the files in it (`files_sha256`): its
+//! answer is replayed for those rules only.
+//!
 //! Profiles: the demo trixbox (assets/demo), and roots shaped like Debian 12 + FreePBX 17,
 //! Rocky 9 with firewalld and SNG7 (tests/machines), all recorded with `tools/record-profile`.
 
@@ -61,6 +65,11 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub argv: Vec<String>,
+    /// For a command given a firewall check's temporary directory (nft -c, ufw,
+    /// firewall-offline-cmd): the SHA-256 of the files in it when it ran, so that the answer
+    /// is replayed only for the same rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_sha256: Option<String>,
     pub status: i32,
     #[serde(default)]
     pub stdout: String,
@@ -107,7 +116,9 @@ impl Profile {
 }
 
 /// The temporary directories of the sshd check and of the firewall checks.
-const TMP_MARKS: [&str; 2] = ["pbx-harden-sshd-", "pbx-harden-check-"];
+const TMP_MARKS: [&str; 2] = ["pbx-harden-sshd-", CHECK_MARK];
+/// A firewall check's: what is in it is what the command judges.
+const CHECK_MARK: &str = "pbx-harden-check-";
 
 /// A check's temporary directory named in `s` (`/tmp/pbx-harden-sshd-PID-N`).
 fn tmp_dir_in(s: &str) -> Option<String> {
@@ -172,6 +183,40 @@ fn root_text(root: &Path) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// What a command given a firewall check's directory judges: the SHA-256 of every file in it
+/// (relative path and bytes, in order; a link by its target).
+fn files_digest(m: &Marks) -> Option<String> {
+    use sha2::Digest;
+    fn walk(dir: &Path, rel: &str, h: &mut sha2::Sha256) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
+        names.sort();
+        for n in names {
+            let p = dir.join(&n);
+            let r = format!("{rel}/{}", n.to_string_lossy());
+            let Ok(md) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if md.is_dir() {
+                walk(&p, &r, h);
+            } else if md.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap_or_default();
+                h.update(format!("{r} -> {}\0", t.display()).as_bytes());
+            } else {
+                h.update(format!("{r}\0").as_bytes());
+                h.update(std::fs::read(&p).unwrap_or_default());
+                h.update(b"\0");
+            }
+        }
+    }
+    let tmp = m.tmp.as_deref().filter(|t| t.contains(CHECK_MARK))?;
+    let mut h = sha2::Sha256::new();
+    walk(Path::new(tmp), "", &mut h);
+    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes())
@@ -234,11 +279,12 @@ impl Runner for ProfileRunner {
     fn run(&self, argv: &[String], _stdin: Option<&Secret>) -> Result<Output> {
         let m = Marks::of(argv, self.root.as_deref());
         let key: Vec<String> = argv.iter().map(|a| m.norm(a)).collect();
+        let files = files_digest(&m);
         let r = self
             .profile
             .commands
             .iter()
-            .find(|r| r.argv == key)
+            .find(|r| r.argv == key && r.files_sha256 == files)
             .ok_or_else(|| Error::Command {
                 command: argv.join(" "),
                 message: self.refuse(argv),
@@ -320,7 +366,8 @@ impl Recorder {
         };
         f(&mut p);
         // In a stable order, so that a second recording shows only what changed.
-        p.commands.sort_by(|a, b| a.argv.cmp(&b.argv));
+        p.commands
+            .sort_by(|a, b| (&a.argv, &a.files_sha256).cmp(&(&b.argv, &b.files_sha256)));
         p.sshd.sort_by(|a, b| {
             (&a.config, &a.config_sha256, &a.mode).cmp(&(&b.config, &b.config_sha256, &b.mode))
         });
@@ -339,16 +386,19 @@ impl Recorder {
 
 impl Runner for Recorder {
     fn run(&self, argv: &[String], stdin: Option<&Secret>) -> Result<Output> {
-        let out = self.inner.run(argv, stdin)?;
         let m = Marks::of(argv, self.root.as_deref());
+        let files = files_digest(&m);
+        let out = self.inner.run(argv, stdin)?;
         let rec = Record {
             argv: argv.iter().map(|a| m.norm(a)).collect(),
+            files_sha256: files,
             status: out.status,
             stdout: m.norm(&out.stdout),
             stderr: m.norm(&out.stderr),
         };
         self.update(|p| {
-            p.commands.retain(|r| r.argv != rec.argv);
+            p.commands
+                .retain(|r| !(r.argv == rec.argv && r.files_sha256 == rec.files_sha256));
             p.commands.push(rec);
         });
         Ok(out)
@@ -456,6 +506,42 @@ mod tests {
         let arg = check.display().to_string();
         let m = Marks::of(std::slice::from_ref(&arg), None);
         assert_eq!(m.norm(&arg), "{tmp}/pbx-harden.nft");
+    }
+
+    #[test]
+    fn a_check_is_answered_only_for_the_files_it_was_recorded_with() {
+        let dir =
+            std::env::temp_dir().join(format!("pbx-harden-check-{}-88-1", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let f = dir.join("pbx-harden.nft");
+        std::fs::write(&f, "table inet a {}\n").unwrap_or_default();
+        let argv: Vec<String> = vec![
+            "nft".into(),
+            "-c".into(),
+            "-f".into(),
+            f.display().to_string(),
+        ];
+        let m = Marks::of(&argv, None);
+        let p = Profile {
+            commands: vec![Record {
+                argv: argv.iter().map(|a| m.norm(a)).collect(),
+                files_sha256: files_digest(&m),
+                status: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            }],
+            ..Profile::default()
+        };
+        let r = ProfileRunner::new(p, "checks.toml");
+        assert!(r.run(&argv, None).is_ok_and(|o| o.status == 0));
+        std::fs::write(&f, "table inet b {}\n").unwrap_or_default();
+        let e = r
+            .run(&argv, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("checks.toml has no record"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
