@@ -52,7 +52,10 @@ fn runner(m: Machine, root: &Path) -> Arc<dyn Runner> {
             let file = dir.join(format!("{}.toml", m.name()));
             Arc::new(Recorder::new(Arc::new(pbx_harden::exec::Real), &file).with_root(root))
         }
-        None => Arc::new(ProfileRunner::new(profile_of(m), m.name()).with_root(root)),
+        // a command it has no answer for fails the test there and then
+        None => Arc::new(common::Strict(
+            ProfileRunner::new(profile_of(m), m.name()).with_root(root),
+        )),
     }
 }
 
