@@ -10,8 +10,19 @@
 //!
 //! Hidden switches, read by `System::detect` for a target other than `/` (`--root`,
 //! `--demo`): `PBX_HARDEN_PROFILE=FILE` plans from a profile, `PBX_HARDEN_RECORD_PROFILE=FILE`
-//! records one. The temporary directory of the sshd check (`/tmp/pbx-harden-sshd-PID-N`)
-//! is kept as `{tmp}` in a profile.
+//! records one. The temporary directory of a check (`/tmp/pbx-harden-sshd-PID-N`,
+//! `/tmp/pbx-harden-check-PID-N-NANOS`) is kept as `{tmp}` in a profile, the target root
+//! (`systemctl --root=DIR`) as `{root}`. A profile that says `config_digests = true` keeps
+//! each sshd configuration as its SHA-256 only (`config_sha256`): the profiles of
+//! tests/machines are recorded on roots built from the fixture corpus, which is never copied
+//! into the repository.
+//!
+//! A command given a firewall check's directory (`nft -c -f {tmp}/pbx-harden.nft`, ufw,
+//! firewall-offline-cmd) is kept with the SHA-256 of the files in it (`files_sha256`): its
+//! answer is replayed for those rules only.
+//!
+//! Profiles: the demo trixbox (assets/demo), and roots shaped like Debian 12 + FreePBX 17,
+//! Rocky 9 with firewalld and SNG7 (tests/machines), all recorded with `tools/record-profile`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,11 +57,19 @@ pub struct Profile {
     /// `sshd -t` / `-T` answers, per flattened configuration.
     #[serde(default, rename = "sshd")]
     pub sshd: Vec<SshdRecord>,
+    /// sshd configurations are recorded as their SHA-256 only (see the module header).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub config_digests: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub argv: Vec<String>,
+    /// For a command given a firewall check's temporary directory (nft -c, ufw,
+    /// firewall-offline-cmd): the SHA-256 of the files in it when it ran, so that the answer
+    /// is replayed only for the same rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_sha256: Option<String>,
     pub status: i32,
     #[serde(default)]
     pub stdout: String,
@@ -62,8 +81,12 @@ pub struct Record {
 pub struct SshdRecord {
     /// `-t` or `-T`.
     pub mode: String,
-    /// The flattened configuration sshd was given.
+    /// The flattened configuration sshd was given (empty when only its digest is kept).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub config: String,
+    /// Its SHA-256, hex (profiles with `config_digests = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_sha256: Option<String>,
     pub status: i32,
     #[serde(default)]
     pub stdout: String,
@@ -92,36 +115,114 @@ impl Profile {
     }
 }
 
-const TMP_MARK: &str = "pbx-harden-sshd-";
+/// The temporary directories of the sshd check and of the firewall checks.
+const TMP_MARKS: [&str; 2] = ["pbx-harden-sshd-", CHECK_MARK];
+/// A firewall check's: what is in it is what the command judges.
+const CHECK_MARK: &str = "pbx-harden-check-";
 
-/// The sshd check's temporary directory named in `s` (`/tmp/pbx-harden-sshd-PID-N`).
+/// A check's temporary directory named in `s` (`/tmp/pbx-harden-sshd-PID-N`).
 fn tmp_dir_in(s: &str) -> Option<String> {
     let base = std::env::temp_dir().display().to_string();
-    let prefix = format!("{}/{TMP_MARK}", base.trim_end_matches('/'));
-    let at = s.find(&prefix)?;
-    let rest = &s[at + prefix.len()..];
-    let len = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
-        .unwrap_or(rest.len());
-    Some(s[at..at + prefix.len() + len].to_string())
+    TMP_MARKS.iter().find_map(|mark| {
+        let prefix = format!("{}/{mark}", base.trim_end_matches('/'));
+        let at = s.find(&prefix)?;
+        let rest = &s[at + prefix.len()..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+            .unwrap_or(rest.len());
+        Some(s[at..at + prefix.len() + len].to_string())
+    })
 }
 
 fn tmp_of(argv: &[String]) -> Option<String> {
     argv.iter().find_map(|a| tmp_dir_in(a))
 }
 
-fn norm(s: &str, tmp: Option<&str>) -> String {
-    match tmp {
-        Some(t) => s.replace(t, "{tmp}"),
-        None => s.to_string(),
+/// What a profile keeps in place of this run's temporary directory and target root.
+#[derive(Debug, Clone, Default)]
+struct Marks {
+    tmp: Option<String>,
+    root: Option<String>,
+}
+
+impl Marks {
+    fn of(argv: &[String], root: Option<&str>) -> Marks {
+        Marks {
+            tmp: tmp_of(argv),
+            root: root.map(str::to_string),
+        }
+    }
+
+    fn norm(&self, s: &str) -> String {
+        let mut s = s.to_string();
+        if let Some(t) = &self.tmp {
+            s = s.replace(t.as_str(), "{tmp}");
+        }
+        if let Some(r) = &self.root {
+            s = s.replace(r.as_str(), "{root}");
+        }
+        s
+    }
+
+    fn denorm(&self, s: &str) -> String {
+        let mut s = s.to_string();
+        if let Some(r) = &self.root {
+            s = s.replace("{root}", r);
+        }
+        if let Some(t) = &self.tmp {
+            s = s.replace("{tmp}", t);
+        }
+        s
     }
 }
 
-fn denorm(s: &str, tmp: Option<&str>) -> String {
-    match tmp {
-        Some(t) => s.replace("{tmp}", t),
-        None => s.to_string(),
+/// The target root as a profile names it (`None` for `/`: nothing to stand in for).
+fn root_text(root: &Path) -> Option<String> {
+    let t = root.display().to_string();
+    let t = t.trim_end_matches('/');
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// What a command given a firewall check's directory judges: the SHA-256 of every file in it
+/// (relative path and bytes, in order; a link by its target).
+fn files_digest(m: &Marks) -> Option<String> {
+    use sha2::Digest;
+    fn walk(dir: &Path, rel: &str, h: &mut sha2::Sha256) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
+        names.sort();
+        for n in names {
+            let p = dir.join(&n);
+            let r = format!("{rel}/{}", n.to_string_lossy());
+            let Ok(md) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if md.is_dir() {
+                walk(&p, &r, h);
+            } else if md.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap_or_default();
+                h.update(format!("{r} -> {}\0", t.display()).as_bytes());
+            } else {
+                h.update(format!("{r}\0").as_bytes());
+                h.update(std::fs::read(&p).unwrap_or_default());
+                h.update(b"\0");
+            }
+        }
     }
+    let tmp = m.tmp.as_deref().filter(|t| t.contains(CHECK_MARK))?;
+    let mut h = sha2::Sha256::new();
+    walk(Path::new(tmp), "", &mut h);
+    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The `-f FILE` of an sshd argv, read.
@@ -143,6 +244,7 @@ fn sshd_mode(argv: &[String]) -> String {
 pub struct ProfileRunner {
     profile: Profile,
     name: String,
+    root: Option<String>,
 }
 
 impl ProfileRunner {
@@ -150,7 +252,18 @@ impl ProfileRunner {
         ProfileRunner {
             profile,
             name: name.to_string(),
+            root: None,
         }
+    }
+
+    /// The target root that `{root}` stands for in this profile's commands.
+    pub fn with_root(mut self, root: &Path) -> ProfileRunner {
+        self.root = root_text(root);
+        self
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
     }
 
     fn refuse(&self, argv: &[String]) -> String {
@@ -164,21 +277,22 @@ impl ProfileRunner {
 
 impl Runner for ProfileRunner {
     fn run(&self, argv: &[String], _stdin: Option<&Secret>) -> Result<Output> {
-        let tmp = tmp_of(argv);
-        let key: Vec<String> = argv.iter().map(|a| norm(a, tmp.as_deref())).collect();
+        let m = Marks::of(argv, self.root.as_deref());
+        let key: Vec<String> = argv.iter().map(|a| m.norm(a)).collect();
+        let files = files_digest(&m);
         let r = self
             .profile
             .commands
             .iter()
-            .find(|r| r.argv == key)
+            .find(|r| r.argv == key && r.files_sha256 == files)
             .ok_or_else(|| Error::Command {
                 command: argv.join(" "),
                 message: self.refuse(argv),
             })?;
         Ok(Output {
             status: r.status,
-            stdout: denorm(&r.stdout, tmp.as_deref()),
-            stderr: denorm(&r.stderr, tmp.as_deref()),
+            stdout: m.denorm(&r.stdout),
+            stderr: m.denorm(&r.stderr),
         })
     }
 
@@ -187,19 +301,24 @@ impl Runner for ProfileRunner {
     }
 
     fn sshd(&self, argv: &[String], _euid: u32) -> std::result::Result<Output, String> {
-        let tmp = tmp_of(argv);
-        let config = norm(&sshd_config_of(argv)?, tmp.as_deref());
+        let m = Marks::of(argv, self.root.as_deref());
+        let config = m.norm(&sshd_config_of(argv)?);
+        let digest = sha256_hex(&config);
         let mode = sshd_mode(argv);
         let r = self
             .profile
             .sshd
             .iter()
-            .find(|r| r.mode == mode && r.config == config)
+            .find(|r| {
+                r.mode == mode
+                    && ((!r.config.is_empty() && r.config == config)
+                        || r.config_sha256.as_deref() == Some(digest.as_str()))
+            })
             .ok_or_else(|| self.refuse(argv))?;
         Ok(Output {
             status: r.status,
-            stdout: denorm(&r.stdout, tmp.as_deref()),
-            stderr: denorm(&r.stderr, tmp.as_deref()),
+            stdout: m.denorm(&r.stdout),
+            stderr: m.denorm(&r.stderr),
         })
     }
 }
@@ -210,6 +329,7 @@ impl Runner for ProfileRunner {
 pub struct Recorder {
     inner: std::sync::Arc<dyn Runner>,
     path: PathBuf,
+    root: Option<String>,
 }
 
 /// One update of a profile file at a time in this process (every `System` has its own
@@ -221,7 +341,14 @@ impl Recorder {
         Recorder {
             inner,
             path: path.to_path_buf(),
+            root: None,
         }
+    }
+
+    /// The target root, kept as `{root}` in the profile.
+    pub fn with_root(mut self, root: &Path) -> Recorder {
+        self.root = root_text(root);
+        self
     }
 
     fn update(&self, f: impl FnOnce(&mut Profile)) {
@@ -239,9 +366,11 @@ impl Recorder {
         };
         f(&mut p);
         // In a stable order, so that a second recording shows only what changed.
-        p.commands.sort_by(|a, b| a.argv.cmp(&b.argv));
-        p.sshd
-            .sort_by(|a, b| (&a.config, &a.mode).cmp(&(&b.config, &b.mode)));
+        p.commands
+            .sort_by(|a, b| (&a.argv, &a.files_sha256).cmp(&(&b.argv, &b.files_sha256)));
+        p.sshd.sort_by(|a, b| {
+            (&a.config, &a.config_sha256, &a.mode).cmp(&(&b.config, &b.config_sha256, &b.mode))
+        });
         p.missing.sort();
         let written = p.to_toml().and_then(|t| {
             let part = self.path.with_extension("toml.part");
@@ -257,17 +386,19 @@ impl Recorder {
 
 impl Runner for Recorder {
     fn run(&self, argv: &[String], stdin: Option<&Secret>) -> Result<Output> {
+        let m = Marks::of(argv, self.root.as_deref());
+        let files = files_digest(&m);
         let out = self.inner.run(argv, stdin)?;
-        let tmp = tmp_of(argv);
-        let t = tmp.as_deref();
         let rec = Record {
-            argv: argv.iter().map(|a| norm(a, t)).collect(),
+            argv: argv.iter().map(|a| m.norm(a)).collect(),
+            files_sha256: files,
             status: out.status,
-            stdout: norm(&out.stdout, t),
-            stderr: norm(&out.stderr, t),
+            stdout: m.norm(&out.stdout),
+            stderr: m.norm(&out.stderr),
         };
         self.update(|p| {
-            p.commands.retain(|r| r.argv != rec.argv);
+            p.commands
+                .retain(|r| !(r.argv == rec.argv && r.files_sha256 == rec.files_sha256));
             p.commands.push(rec);
         });
         Ok(out)
@@ -291,21 +422,29 @@ impl Runner for Recorder {
 
     fn sshd(&self, argv: &[String], euid: u32) -> std::result::Result<Output, String> {
         let out = self.inner.sshd(argv, euid)?;
-        let tmp = tmp_of(argv);
-        let t = tmp.as_deref();
-        let config = sshd_config_of(argv)?;
+        let m = Marks::of(argv, self.root.as_deref());
+        let config = m.norm(&sshd_config_of(argv)?);
         // sshd quotes what it cannot parse (`Include /etc/shadow`: a crypt hash): the
         // profile keeps it scrubbed, as the plan shows it.
-        let rec = SshdRecord {
+        let mut rec = SshdRecord {
             mode: sshd_mode(argv),
-            config: norm(&config, t),
+            config_sha256: Some(sha256_hex(&config)),
+            config,
             status: out.status,
-            stdout: norm(&out.stdout, t),
-            stderr: crate::redact::scrub(&norm(&out.stderr, t)),
+            stdout: m.norm(&out.stdout),
+            stderr: crate::redact::scrub(&m.norm(&out.stderr)),
         };
         self.update(|p| {
-            p.sshd
-                .retain(|r| !(r.mode == rec.mode && r.config == rec.config));
+            if p.config_digests {
+                rec.config.clear();
+            } else {
+                rec.config_sha256 = None;
+            }
+            p.sshd.retain(|r| {
+                !(r.mode == rec.mode
+                    && r.config == rec.config
+                    && r.config_sha256 == rec.config_sha256)
+            });
             p.sshd.push(rec);
         });
         Ok(out)
@@ -314,7 +453,8 @@ impl Runner for Recorder {
 
 /// The runner `System::detect` uses: a profile or a recorder when the hidden environment
 /// variables ask for one (a target other than `/` only), else the real programs.
-pub fn runner_from_env(live: bool) -> Result<std::sync::Arc<dyn Runner>> {
+pub fn runner_from_env(root: &crate::root::Root) -> Result<std::sync::Arc<dyn Runner>> {
+    let live = root.is_live();
     let real: std::sync::Arc<dyn Runner> = std::sync::Arc::new(crate::exec::Real);
     let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
     match (var(PROFILE_ENV), var(RECORD_ENV)) {
@@ -328,12 +468,13 @@ pub fn runner_from_env(live: bool) -> Result<std::sync::Arc<dyn Runner>> {
         (Some(p), None) => {
             let path = PathBuf::from(p);
             let profile = Profile::load(&path)?;
-            Ok(std::sync::Arc::new(ProfileRunner::new(
-                profile,
-                &path.display().to_string(),
-            )))
+            Ok(std::sync::Arc::new(
+                ProfileRunner::new(profile, &path.display().to_string()).with_root(root.dir()),
+            ))
         }
-        (None, Some(p)) => Ok(std::sync::Arc::new(Recorder::new(real, Path::new(&p)))),
+        (None, Some(p)) => Ok(std::sync::Arc::new(
+            Recorder::new(real, Path::new(&p)).with_root(root.dir()),
+        )),
     }
 }
 
@@ -359,7 +500,87 @@ mod tests {
         let arg = tmp.join("throwaway_host_key").display().to_string();
         let t = tmp_of(std::slice::from_ref(&arg));
         assert_eq!(t.as_deref(), Some(tmp.display().to_string().as_str()));
-        assert_eq!(norm(&arg, t.as_deref()), "{tmp}/throwaway_host_key");
+        let m = Marks::of(std::slice::from_ref(&arg), None);
+        assert_eq!(m.norm(&arg), "{tmp}/throwaway_host_key");
+        let check = std::env::temp_dir().join("pbx-harden-check-9-0-12345/pbx-harden.nft");
+        let arg = check.display().to_string();
+        let m = Marks::of(std::slice::from_ref(&arg), None);
+        assert_eq!(m.norm(&arg), "{tmp}/pbx-harden.nft");
+    }
+
+    #[test]
+    fn a_check_is_answered_only_for_the_files_it_was_recorded_with() {
+        let dir =
+            std::env::temp_dir().join(format!("pbx-harden-check-{}-88-1", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let f = dir.join("pbx-harden.nft");
+        std::fs::write(&f, "table inet a {}\n").unwrap_or_default();
+        let argv: Vec<String> = vec![
+            "nft".into(),
+            "-c".into(),
+            "-f".into(),
+            f.display().to_string(),
+        ];
+        let m = Marks::of(&argv, None);
+        let p = Profile {
+            commands: vec![Record {
+                argv: argv.iter().map(|a| m.norm(a)).collect(),
+                files_sha256: files_digest(&m),
+                status: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            }],
+            ..Profile::default()
+        };
+        let r = ProfileRunner::new(p, "checks.toml");
+        assert!(r.run(&argv, None).is_ok_and(|o| o.status == 0));
+        std::fs::write(&f, "table inet b {}\n").unwrap_or_default();
+        let e = r
+            .run(&argv, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("checks.toml has no record"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_target_root_is_kept_as_a_placeholder() {
+        let m = Marks::of(&[], Some("/tmp/pbx-harden-fw-x1"));
+        let a = "--root=/tmp/pbx-harden-fw-x1";
+        assert_eq!(m.norm(a), "--root={root}");
+        assert_eq!(m.denorm(&m.norm(a)), a);
+    }
+
+    #[test]
+    fn a_digest_profile_answers_by_the_configurations_sha256() {
+        let dir = std::env::temp_dir().join(format!("pbx-harden-sshd-{}-77", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let f = dir.join("sshd_config");
+        std::fs::write(&f, "Port 22\n").unwrap_or_default();
+        let p = Profile {
+            sshd: vec![SshdRecord {
+                mode: "-t".into(),
+                config: String::new(),
+                config_sha256: Some(sha256_hex("Port 22\n")),
+                status: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            }],
+            config_digests: true,
+            ..Profile::default()
+        };
+        let r = ProfileRunner::new(p, "digests.toml");
+        let argv =
+            |c: &str| -> Vec<String> { vec!["sshd".into(), "-t".into(), "-f".into(), c.into()] };
+        assert!(r.sshd(&argv(&f.display().to_string()), 0).is_ok());
+        std::fs::write(&f, "Port 23\n").unwrap_or_default();
+        let e = r
+            .sshd(&argv(&f.display().to_string()), 0)
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("digests.toml has no record"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -18,7 +18,7 @@ fn root_with_asterisk(files: &[(&Path, &str)]) -> tempfile::TempDir {
     std::fs::remove_dir_all(&ast).unwrap();
     std::fs::create_dir_all(&ast).unwrap();
     for (src, name) in files {
-        std::fs::copy(src, ast.join(name)).unwrap();
+        copy_fixture(src, &ast.join(name));
     }
     t
 }

@@ -5,155 +5,15 @@
 
 mod common;
 mod fwcommon;
+mod machines;
 
-use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use fwcommon::*;
+use machines::*;
 use pbx_harden::plan::CheckStatus;
 use pbx_harden::steps::firewall::Backend;
 use pbx_harden::steps::firewall::managers::Manager;
-
-fn put(dir: &Path, path: &str, body: &str) {
-    let p = dir.join(path.trim_start_matches('/'));
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, body).unwrap();
-}
-
-fn link(dir: &Path, path: &str, target: &str) {
-    let p = dir.join(path.trim_start_matches('/'));
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    symlink(target, p).unwrap();
-}
-
-/// The demo system without APF and BFD: the base every distribution below is laid over.
-fn base(os_release: &str) -> tempfile::TempDir {
-    let t = root_with(From::Absent, From::Absent);
-    put(t.path(), "/etc/os-release", os_release);
-    t
-}
-
-const FIREWALLD_UNIT: &str = "[Unit]\nDescription=firewalld - dynamic firewall daemon\nBefore=network-pre.target\n\n[Service]\nType=dbus\nBusName=org.fedoraproject.FirewallD1\nExecStart=/usr/sbin/firewalld --nofork --nopid\n\n[Install]\nWantedBy=multi-user.target\nAlias=dbus-org.fedoraproject.FirewallD1.service\n";
-
-fn firewalld_files(dir: &Path, enabled: bool) {
-    put(
-        dir,
-        "/usr/lib/systemd/system/firewalld.service",
-        FIREWALLD_UNIT,
-    );
-    put(
-        dir,
-        "/etc/firewalld/firewalld.conf",
-        "DefaultZone=public\nFirewallBackend=nftables\n",
-    );
-    put(
-        dir,
-        "/etc/firewalld/zones/public.xml",
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone>\n  <short>Public</short>\n  <service name=\"ssh\"/>\n</zone>\n",
-    );
-    if enabled {
-        link(
-            dir,
-            "/etc/systemd/system/multi-user.target.wants/firewalld.service",
-            "/usr/lib/systemd/system/firewalld.service",
-        );
-        link(
-            dir,
-            "/etc/systemd/system/dbus-org.fedoraproject.FirewallD1.service",
-            "/usr/lib/systemd/system/firewalld.service",
-        );
-    }
-}
-
-fn rocky9() -> tempfile::TempDir {
-    let t = base(
-        "NAME=\"Rocky Linux\"\nVERSION_ID=\"9.4\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nPRETTY_NAME=\"Rocky Linux 9.4 (Blue Onyx)\"\n",
-    );
-    firewalld_files(t.path(), true);
-    // nftables is installed (firewalld's backend) but its service is not enabled.
-    put(
-        t.path(),
-        "/etc/sysconfig/nftables.conf",
-        "# include \"/etc/nftables/main.nft\"\n",
-    );
-    put(
-        t.path(),
-        "/usr/lib/systemd/system/nftables.service",
-        "[Service]\nExecStart=/sbin/nft -f /etc/sysconfig/nftables.conf\n[Install]\nWantedBy=multi-user.target\n",
-    );
-    put(t.path(), "/usr/sbin/nft", "");
-    t
-}
-
-fn freepbx_module(dir: &Path) {
-    put(
-        dir,
-        "/var/www/html/admin/modules/firewall/module.xml",
-        "<module>\n\t<rawname>firewall</rawname>\n\t<name>System Firewall</name>\n\t<version>17.0.1.44</version>\n</module>\n",
-    );
-    put(
-        dir,
-        "/etc/freepbx.conf",
-        "<?php\n$amp_conf['AMPDBUSER'] = 'freepbxuser';\n",
-    );
-}
-
-fn freepbx17_debian12() -> tempfile::TempDir {
-    let t = base(
-        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
-    );
-    freepbx_module(t.path());
-    // Debian's nftables package, service not enabled (the module drives iptables-nft).
-    put(
-        t.path(),
-        "/etc/nftables.conf",
-        "#!/usr/sbin/nft -f\n\nflush ruleset\n",
-    );
-    put(
-        t.path(),
-        "/lib/systemd/system/nftables.service",
-        "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n[Install]\nWantedBy=sysinit.target\n",
-    );
-    put(t.path(), "/usr/sbin/nft", "");
-    t
-}
-
-fn ubuntu2404() -> tempfile::TempDir {
-    let t = base(
-        "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nID=ubuntu\nID_LIKE=debian\n",
-    );
-    put(
-        t.path(),
-        "/etc/ufw/ufw.conf",
-        "# /etc/ufw/ufw.conf\n#\n\n# Set to yes to start on boot. If setting this remotely, be sure to add a rule\n# to allow your ssh connection before starting ufw (eg: 'ufw allow 22/tcp')\nENABLED=yes\n\n# Please use the 'ufw' command to set the loglevel. Eg: 'ufw logging medium'.\n# See 'man ufw' for details.\nLOGLEVEL=low\n",
-    );
-    put(
-        t.path(),
-        "/usr/lib/systemd/system/ufw.service",
-        "[Service]\nExecStart=/lib/ufw/ufw-init start quiet\n[Install]\nWantedBy=multi-user.target\n",
-    );
-    // What ufw 0.36 writes after `ufw allow 22/tcp` (the chains cut short).
-    put(
-        t.path(),
-        "/etc/ufw/user.rules",
-        "*filter\n:ufw-user-input - [0:0]\n:ufw-user-limit - [0:0]\n:ufw-user-limit-accept - [0:0]\n### RULES ###\n\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\n\n### END RULES ###\n\n### RATE LIMITING ###\n-A ufw-user-limit -j REJECT\n-A ufw-user-limit-accept -j ACCEPT\n### END RATE LIMITING ###\nCOMMIT\n",
-    );
-    link(
-        t.path(),
-        "/etc/systemd/system/multi-user.target.wants/ufw.service",
-        "/usr/lib/systemd/system/ufw.service",
-    );
-    t
-}
-
-fn sng7(firewalld_on: bool) -> tempfile::TempDir {
-    let t = base(
-        "NAME=\"Sangoma Linux\"\nVERSION=\"7 (Core)\"\nID=\"sangoma\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"Sangoma Linux 7 (Core)\"\n",
-    );
-    freepbx_module(t.path());
-    firewalld_files(t.path(), firewalld_on);
-    t
-}
 
 fn managers(dir: &Path) -> Vec<Manager> {
     let (sys, _) = plan_for(dir, "");

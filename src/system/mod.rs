@@ -41,7 +41,7 @@ impl System {
     /// The facts of the system at `root`, its commands run for real (or, for a target
     /// other than `/`, from or into a machine profile when `profile::runner_from_env` says so).
     pub fn detect(root: &Root, env: &Env) -> Result<System> {
-        let runner = crate::profile::runner_from_env(root.is_live())?;
+        let runner = crate::profile::runner_from_env(root)?;
         System::detect_with(root, env, runner)
     }
 

@@ -185,8 +185,18 @@ impl App {
 
     fn step(&self, dir: i32) -> Option<ScreenId> {
         let flow = self.flow();
-        let i = flow.iter().position(|s| *s == self.current)? as i32 + dir;
-        flow.get(usize::try_from(i).ok()?).copied()
+        if let Some(i) = flow.iter().position(|s| *s == self.current) {
+            return flow.get(usize::try_from(i as i32 + dir).ok()?).copied();
+        }
+        // The screen shown no longer applies (the services inventory came in empty while
+        // the Services screen waited for it): the nearest one that does, that way.
+        let all = ScreenId::ALL;
+        let at = all.iter().position(|s| *s == self.current)?;
+        if dir > 0 {
+            all[at + 1..].iter().find(|s| flow.contains(s)).copied()
+        } else {
+            all[..at].iter().rev().find(|s| flow.contains(s)).copied()
+        }
     }
 
     fn go(&mut self, to: ScreenId) -> Vec<Effect> {

@@ -360,13 +360,50 @@ pub fn demo_profile() -> std::sync::Arc<pbx_harden::profile::ProfileRunner> {
     std::sync::Arc::new(pbx_harden::profile::ProfileRunner::new(p, DEMO_PROFILE))
 }
 
-/// The facts of a demo-based root: the real programs or the demo's profile ([`real_programs`]).
+/// A profile that fails the test (a panic naming the command) where it has no answer: a
+/// test from a profile never passes on a refusal the plan turned into a skipped check.
+#[derive(Debug)]
+pub struct Strict(pub pbx_harden::profile::ProfileRunner);
+
+impl Strict {
+    fn fail(&self, e: String) -> String {
+        if e.contains("has no record of") {
+            panic!("{e}");
+        }
+        e
+    }
+}
+
+impl pbx_harden::exec::Runner for Strict {
+    fn run(
+        &self,
+        argv: &[String],
+        stdin: Option<&pbx_harden::secrets::Secret>,
+    ) -> pbx_harden::error::Result<pbx_harden::exec::Output> {
+        self.0.run(argv, stdin).inspect_err(|e| {
+            self.fail(e.to_string());
+        })
+    }
+
+    fn find_program(&self, name: &str) -> Option<PathBuf> {
+        self.0.find_program(name)
+    }
+
+    fn sshd(&self, argv: &[String], euid: u32) -> Result<pbx_harden::exec::Output, String> {
+        self.0.sshd(argv, euid).map_err(|e| self.fail(e))
+    }
+}
+
+/// The facts of a demo-based root: the real programs or the demo's profile ([`real_programs`];
+/// a command it has no answer for fails the test).
 pub fn detect(root: &pbx_harden::root::Root) -> pbx_harden::system::System {
     use pbx_harden::system::{Env, System};
     if real_programs() {
         System::detect(root, &Env::fixed()).unwrap()
     } else {
-        System::detect_with(root, &Env::fixed(), demo_profile()).unwrap()
+        let p = pbx_harden::profile::Profile::demo().unwrap();
+        let r = pbx_harden::profile::ProfileRunner::new(p, DEMO_PROFILE).with_root(root.dir());
+        System::detect_with(root, &Env::fixed(), std::sync::Arc::new(Strict(r))).unwrap()
     }
 }
 

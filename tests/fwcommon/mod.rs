@@ -197,6 +197,16 @@ pub enum From<'a> {
     Dir(&'a Path),
 }
 
+/// Copy a corpus file into a test root, writable by its owner: the corpus is read-only
+/// (`r--r--r--`), and a test run by a normal user edits its copies as root would.
+pub fn copy_fixture(src: &Path, dest: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::copy(src, dest).unwrap();
+    let mut perm = std::fs::metadata(dest).unwrap().permissions();
+    perm.set_mode(perm.mode() | 0o200);
+    std::fs::set_permissions(dest, perm).unwrap();
+}
+
 /// A demo root whose APF and BFD come from `apf` / `bfd`.
 pub fn root_with(apf: From<'_>, bfd: From<'_>) -> tempfile::TempDir {
     let t = tempfile::Builder::new()
@@ -215,7 +225,7 @@ pub fn root_with(apf: From<'_>, bfd: From<'_>) -> tempfile::TempDir {
             if matches!(name.as_str(), "cron.d.apf" | "icmp.types" | "rab.ports") {
                 continue;
             }
-            std::fs::copy(f.path(), etc_apf.join(&name)).unwrap();
+            copy_fixture(&f.path(), &etc_apf.join(&name));
         }
     }
     let bfd_dir = t.path().join("usr/local/bfd");
@@ -232,7 +242,7 @@ pub fn root_with(apf: From<'_>, bfd: From<'_>) -> tempfile::TempDir {
             } else {
                 bfd_dir.join(&name)
             };
-            std::fs::copy(f.path(), dest).unwrap();
+            copy_fixture(&f.path(), &dest);
         }
     }
     t
