@@ -42,9 +42,8 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod exec;
-pub mod extensions;
-pub mod firewall;
 pub mod firstboot;
+pub mod host;
 pub mod manpage;
 pub mod model;
 pub mod plan;
@@ -53,8 +52,9 @@ pub mod profile;
 pub mod redact;
 pub mod root;
 pub mod secrets;
-pub mod services;
+pub mod steps;
 pub mod system;
+pub mod verify;
 // The wizard (cargo feature `tui`, on by default) may unwrap what its own state guarantees;
 // the core may not.
 #[cfg(feature = "tui")]

@@ -7,8 +7,8 @@ mod common;
 
 use std::process::Command;
 
-use pbx_harden::firewall::apf::{restore_argv, save_argv};
 use pbx_harden::plan::actions::shell_quote;
+use pbx_harden::steps::firewall::apf::{restore_argv, save_argv};
 
 fn line(argv: &[String]) -> String {
     argv.iter()

@@ -11,8 +11,8 @@ use std::path::Path;
 use common::*;
 use pbx_harden::answers::Answers;
 use pbx_harden::config::ini::{IniFile, IniLine};
-use pbx_harden::extensions::{self, Channel, Problem, Reason, Role, Scan};
 use pbx_harden::root::Root;
+use pbx_harden::steps::asterisk::{self as extensions, Channel, Problem, Reason, Role, Scan};
 use pbx_harden::system::{Env, System};
 
 fn scan_dir(dir: &Path) -> Scan {

@@ -92,7 +92,7 @@ fn real_check(root: &Path, jail_local: &[u8]) -> String {
 }
 
 fn sshd_port(dump: &str) -> String {
-    pbx_harden::firewall::fail2ban::sshd_ports(dump).expect("the [sshd] jail has a port")
+    pbx_harden::steps::bruteforce::fail2ban::sshd_ports(dump).expect("the [sshd] jail has a port")
 }
 
 const ANSWERS: &str = r#"
@@ -119,7 +119,7 @@ fn a_new_jail_local_passes_fail2ban_client_and_bans_on_the_new_port() {
     let j = after(&p, JAIL);
     let text = String::from_utf8(j.clone()).unwrap();
     assert!(
-        text.starts_with(pbx_harden::firewall::fail2ban::HEADER),
+        text.starts_with(pbx_harden::steps::bruteforce::fail2ban::HEADER),
         "{text}"
     );
     for line in [
@@ -357,7 +357,7 @@ fn a_bare_ssh_move_only_moves_the_sshd_jail() {
         text,
         format!(
             "{}\n[sshd]\nport = 22022\n",
-            pbx_harden::firewall::fail2ban::HEADER
+            pbx_harden::steps::bruteforce::fail2ban::HEADER
         )
     );
     assert!(!matches!(

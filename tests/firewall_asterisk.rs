@@ -9,8 +9,8 @@ use std::path::Path;
 
 use fwcommon::*;
 use pbx_harden::config::jail::JailFile;
-use pbx_harden::firewall::asterisk;
 use pbx_harden::root::Root;
+use pbx_harden::steps::asterisk::ports as asterisk;
 
 fn root_with_asterisk(files: &[(&Path, &str)]) -> tempfile::TempDir {
     let t = root_with(From::Demo, From::Demo);

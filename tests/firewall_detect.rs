@@ -10,9 +10,9 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use fwcommon::*;
-use pbx_harden::firewall::Backend;
-use pbx_harden::firewall::managers::Manager;
 use pbx_harden::plan::CheckStatus;
+use pbx_harden::steps::firewall::Backend;
+use pbx_harden::steps::firewall::managers::Manager;
 
 fn put(dir: &Path, path: &str, body: &str) {
     let p = dir.join(path.trim_start_matches('/'));

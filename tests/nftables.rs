@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use common::{in_ci, require, require_root, run, text, tree, tree_diff, write_answers};
 use fwcommon::*;
-use pbx_harden::firewall::nftables::{self, NFT_FILE};
 use pbx_harden::plan::{Action, CheckStatus};
+use pbx_harden::steps::firewall::nftables::{self, NFT_FILE};
 
 const DEBIAN_CONF: &str = "#!/usr/sbin/nft -f\n\nflush ruleset\n\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter;\n\t}\n\tchain forward {\n\t\ttype filter hook forward priority filter;\n\t}\n\tchain output {\n\t\ttype filter hook output priority filter;\n\t}\n}\n";
 const UNIT: &str = "[Unit]\nDescription=nftables\nDocumentation=man:nft(8) http://wiki.nftables.org\nWants=network-pre.target\nBefore=network-pre.target shutdown.target\nConflicts=shutdown.target\nDefaultDependencies=no\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nStandardInput=null\nProtectSystem=full\nProtectHome=true\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\nExecReload=/usr/sbin/nft -f /etc/nftables.conf\nExecStop=/usr/sbin/nft flush ruleset\n\n[Install]\nWantedBy=sysinit.target\n";
@@ -387,8 +387,8 @@ fn the_table_loaded_for_real_in_network_namespaces() {
             .collect()
     };
     let tcp = vec![
-        pbx_harden::firewall::ports::PortRange::one(2222),
-        pbx_harden::firewall::ports::PortRange::one(80),
+        pbx_harden::steps::firewall::ports::PortRange::one(2222),
+        pbx_harden::steps::firewall::ports::PortRange::one(80),
     ];
     let (steps, confirm) = nftables::live_steps(&[22], true, &tcp);
     let mut undo = Vec::new();

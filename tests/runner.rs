@@ -119,7 +119,7 @@ fn fail2ban_client_is_asked_through_the_runner() {
         false => out(0, "", ""),
     });
     let sys = System::detect_with(&root, &Env::fixed(), s.clone()).unwrap();
-    let r = pbx_harden::firewall::fail2ban::validate(&sys, b"[sshd]\nenabled = true\n");
+    let r = pbx_harden::steps::bruteforce::fail2ban::validate(&sys, b"[sshd]\nenabled = true\n");
     assert!(
         matches!(&r, Some(Err(m)) if m.contains("the stand-in says no")),
         "{r:?}"
@@ -322,4 +322,39 @@ fn the_demo_profile_answers_as_the_real_programs_do() {
         assert!(real.contains("sshd -T shows the chosen values"), "{real}");
         assert_eq!(real, render(&replayed.unwrap()));
     }
+}
+
+/// Probe, plan, verify: `plan::draft` runs no real tool (sshd -t/-T waits in
+/// `Plan::unverified`), `verify::run` runs it and puts its checks where the SSH step asked,
+/// so the verified draft is the plan `plan::build` makes.
+#[test]
+fn the_draft_runs_no_tool_and_verify_adds_the_checks_in_place() {
+    let t = common::demo_root();
+    let root = Root::open(t.path()).unwrap();
+    let s = Arc::new(SshdStand(Mutex::new(Vec::new())));
+    let sys = System::detect_with(&root, &Env::fixed(), s.clone()).unwrap();
+    let a = Answers::parse(pbx_harden::demo::EXAMPLE_ANSWERS, "answers.toml").unwrap();
+    let rng = || rand::rngs::StdRng::seed_from_u64(7);
+    let sshd_runs = |s: &SshdStand| s.0.lock().unwrap().iter().filter(|a| a[1] == "-t").count();
+
+    let mut draft = plan::draft(&sys, &a, &mut rng());
+    assert_eq!(sshd_runs(&s), 0, "the draft ran sshd");
+    assert!(!draft.unverified.is_empty());
+    assert!(
+        !draft.checks.iter().any(|c| c.name.starts_with("sshd -")),
+        "{:?}",
+        draft.checks
+    );
+    pbx_harden::verify::run(&sys, &mut draft);
+    assert!(sshd_runs(&s) > 0);
+    assert!(draft.unverified.is_empty());
+
+    let built = plan::build(&sys, &a, &mut rng());
+    let names = |p: &plan::Plan| p.checks.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&draft), names(&built));
+    assert_eq!(
+        plan::render(&draft, &sys),
+        plan::render(&built, &sys),
+        "the verified draft and the built plan differ"
+    );
 }

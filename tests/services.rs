@@ -9,7 +9,7 @@ use std::path::Path;
 use common::*;
 use pbx_harden::answers::Answers;
 use pbx_harden::root::Root;
-use pbx_harden::services::{Kind, Source};
+use pbx_harden::steps::services::{Kind, Source};
 use pbx_harden::system::{Env, Init, System};
 
 fn detect(dir: &Path) -> System {

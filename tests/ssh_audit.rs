@@ -25,8 +25,8 @@ use std::process::{Command, Stdio};
 use common::*;
 use pbx_harden::config::sshd::{SshdConfig, parse_directive};
 use pbx_harden::plan::CheckStatus;
-use pbx_harden::plan::ssh_baseline::{self, Kind, Version};
 use pbx_harden::root::Root;
+use pbx_harden::steps::ssh::baseline::{self as ssh_baseline, Kind, Version};
 use pbx_harden::system::{Env, System};
 
 const PW: &str = "Tundra mosaic 8! lantern quill";

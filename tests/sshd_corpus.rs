@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use pbx_harden::config::sshd::{SshdConfig, parse_directive};
-use pbx_harden::plan::sshd_check::{Outcome, validate};
 use pbx_harden::root::Root;
+use pbx_harden::steps::ssh::check::{Outcome, validate};
 use pbx_harden::system::{Env, System};
 
 /// (main file, drop-ins) found in a folder: `X.sshd_config` and `X.sshd_config.d_NAME.conf`.

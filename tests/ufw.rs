@@ -511,7 +511,7 @@ fn ufw_loads_the_rules_for_real_in_network_namespaces() {
             })
             .collect()
     };
-    let (steps, confirm) = pbx_harden::firewall::ufw::live_steps(&[22]);
+    let (steps, confirm) = pbx_harden::steps::firewall::ufw::live_steps(&[22]);
     let mut undo = Vec::new();
     for a in &steps {
         let Action::Command(c) = a else { panic!() };

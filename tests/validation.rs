@@ -177,9 +177,9 @@ fn a_suggested_port_passes_every_rule() {
     let sys = System::detect(&root, &Env::fixed()).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     for _ in 0..20 {
-        let p = plan::ssh::suggest_port(&sys, &mut rng);
+        let p = pbx_harden::steps::ssh::suggest_port(&sys, &mut rng);
         assert!(
-            plan::ssh::port_problems(&sys, i64::from(p)).is_empty(),
+            pbx_harden::steps::ssh::port_problems(&sys, i64::from(p)).is_empty(),
             "{p}"
         );
     }

@@ -972,8 +972,8 @@ fn the_key_of_this_login_is_offered_when_it_can_be_known() {
             format!("from=\"203.0.113.0/24\",no-pty {ED_KEY}\n"),
         )
         .unwrap();
-        let k = pbx_harden::plan::keys::check(ED_KEY).unwrap();
-        let fp = pbx_harden::plan::keys::fingerprint(&k);
+        let k = pbx_harden::steps::user::keys::check(ED_KEY).unwrap();
+        let fp = pbx_harden::steps::user::keys::fingerprint(&k);
         std::fs::write(
             root.join("var/log/secure"),
             format!(
@@ -1021,7 +1021,7 @@ fn the_key_of_this_login_is_offered_when_it_can_be_known() {
         ..Env::fixed()
     };
     let sys = System::detect(&r, &env).unwrap();
-    let k = pbx_harden::plan::keys::login_key(&sys).unwrap();
+    let k = pbx_harden::steps::user::keys::login_key(&sys).unwrap();
     assert_eq!(k.line, ED_KEY);
     // not over SSH: nothing to say
     let env = Env {
@@ -1029,7 +1029,7 @@ fn the_key_of_this_login_is_offered_when_it_can_be_known() {
         ..Env::fixed()
     };
     let sys = System::detect(&r, &env).unwrap();
-    assert_eq!(pbx_harden::plan::keys::login_key(&sys), Err(None));
+    assert_eq!(pbx_harden::steps::user::keys::login_key(&sys), Err(None));
 }
 
 #[test]

@@ -32,7 +32,7 @@ use super::fsops::{self, Meta};
 use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 
-pub use crate::system::state::STATE_DIR;
+pub use crate::host::state::STATE_DIR;
 pub const JOURNAL_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +180,7 @@ impl Journal {
     }
 }
 
-pub use crate::system::state::now;
+pub use crate::host::state::now;
 
 pub struct Paths {
     pub state: PathBuf,

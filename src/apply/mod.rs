@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 use journal::{Before, ConfirmStep, Failure, Journal, RollbackState, Snapshot, TxState, TxSummary};
 
 use crate::error::{Error, IoContext, Result};
+use crate::host::Host;
 use crate::model::{Action, Plan};
 use crate::root::Root;
-use crate::system::System;
 
 /// Test hook: `PBX_HARDEN_CRASH_AT=<step>` aborts the process at that step, exactly like a
 /// `kill -9` (no destructors, no cleanup). `crash_points` lists the steps of a plan.
@@ -258,7 +258,7 @@ pub fn ensure_no_pending(root: &Root) -> Result<()> {
 }
 
 /// Apply `plan` on `sys`. The plan must be valid.
-pub fn apply(sys: &System, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport> {
+pub fn apply(sys: &Host, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport> {
     let root = &sys.root;
     if !plan.is_valid() {
         return Err(Error::Refused(plan.refusals()));
@@ -632,7 +632,7 @@ Nothing new is applied until that rollback completes.",
 
 /// Will `user` be able to use sudo after `plan`: sudo is installed and sudoers (with
 /// sudoers.d) has an uncommented rule for the user or one of their groups (after the plan)?
-pub fn sudo_grants(sys: &System, plan: &Plan, user: &str) -> bool {
+pub fn sudo_grants(sys: &Host, plan: &Plan, user: &str) -> bool {
     let root = &sys.root;
     if !["/usr/bin/sudo", "/bin/sudo", "/usr/local/bin/sudo"]
         .iter()
@@ -1221,7 +1221,7 @@ pub struct ConfirmReport {
 /// Confirm the pending change. On the live system, after an SSH port move, the confirmation
 /// must come from the session of a login on the new port, by the user being set up or root
 /// (`net::session_login`: the sshd ancestor of this process), unless `here`.
-pub fn confirm(root: &Root, _env: &crate::system::Env, here: bool) -> Result<ConfirmReport> {
+pub fn confirm(root: &Root, _env: &crate::host::Env, here: bool) -> Result<ConfirmReport> {
     let lock = journal::lock(root)?;
     let Some(j) = journal::load(root)? else {
         return Err(Error::Journal(
@@ -1255,7 +1255,7 @@ pub fn confirm(root: &Root, _env: &crate::system::Env, here: bool) -> Result<Con
     {
         // The login this command runs in (through sudo or su: its sshd ancestor), never
         // just any connection on the port (someone else's idle session).
-        let login = crate::system::net::session_login();
+        let login = crate::host::net::session_login();
         let who = j
             .summary
             .login_user

@@ -6,8 +6,8 @@ use super::fsops::{self, Meta};
 use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 
-use crate::system::state::path;
-pub use crate::system::state::{State, load, managed_users};
+use crate::host::state::path;
+pub use crate::host::state::{State, load, managed_users};
 
 pub fn add_managed_user(root: &Root, name: &str) -> Result<()> {
     let mut s = load(root);

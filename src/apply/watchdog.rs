@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use super::journal::{self, STATE_DIR, TxState};
 use crate::error::{Error, IoContext, Result};
+use crate::host::{Host, Init};
 use crate::root::Root;
-use crate::system::{Init, System};
 
 pub const UNIT_PATH: &str = "/etc/systemd/system/pbx-harden-rollback.service";
 pub const UNIT_LINK: &str =
@@ -42,11 +42,11 @@ pub const BOOT_LOG: &str = "/var/lib/pbx-harden/boot.log";
 pub const BIN_PATH: &str = "/var/lib/pbx-harden/bin/pbx-harden";
 
 /// The files the boot safeguard consists of, for this target.
-pub fn safeguard_paths(sys: &System) -> Vec<String> {
+pub fn safeguard_paths(sys: &Host) -> Vec<String> {
     match sys.init {
         Init::Systemd => vec![UNIT_PATH.into(), UNIT_LINK.into()],
         _ => {
-            let (base, initd) = crate::services::rc_layout(&sys.root);
+            let (base, initd) = crate::steps::services::rc_layout(&sys.root);
             let mut v = vec![format!("{initd}/{SYSV_NAME}")];
             if inittab_insert_at(&sys.root).is_some() {
                 v.push(INITTAB.into());
@@ -147,7 +147,7 @@ pub fn unit_text() -> String {
 }
 
 /// Write the boot safeguard files (their absence was snapshotted, so rollback removes them).
-pub fn write_safeguard(sys: &System) -> Result<()> {
+pub fn write_safeguard(sys: &Host) -> Result<()> {
     let root = &sys.root;
     match sys.init {
         Init::Systemd => {
@@ -165,7 +165,7 @@ pub fn write_safeguard(sys: &System) -> Result<()> {
             std::os::unix::fs::symlink(UNIT_PATH, &link).at(&link)?;
         }
         _ => {
-            let (base, initd) = crate::services::rc_layout(root);
+            let (base, initd) = crate::steps::services::rc_layout(root);
             let script = root.host_nofollow(&format!("{initd}/{SYSV_NAME}"));
             super::fsops::create_parents(&script).at(&script)?;
             super::fsops::write_atomic(
@@ -234,7 +234,7 @@ pub fn spawn(root: &Root, bin: &Path, txid: &str) -> Result<String> {
     let root_arg = root.dir().display().to_string();
     if root.is_live()
         && Path::new("/run/systemd/system").exists()
-        && let Some(run) = crate::system::find_program("systemd-run")
+        && let Some(run) = crate::host::find_program("systemd-run")
     {
         // A retry started while the first watchdog's unit still exists needs another name.
         for unit in [

@@ -2,9 +2,9 @@
 //! transaction can back it up first) and what undoes them.
 
 use crate::exec::argv;
+use crate::host::Host;
 use crate::root::Root;
 use crate::secrets::Secret;
-use crate::system::System;
 
 /// Files shadow-utils locks with `FILE.lock` (via `FILE.PID`) and replaces via `FILE+`:
 /// backed up before an account command, their stale locks removed by rollback.
@@ -191,7 +191,7 @@ impl Action {
     }
 
     /// Target paths this action's commands modify.
-    pub fn touches(&self, sys: &System) -> Vec<String> {
+    pub fn touches(&self, sys: &Host) -> Vec<String> {
         let account_files = || {
             let mut v: Vec<String> = SHADOW_UTILS_FILES
                 .iter()

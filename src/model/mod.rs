@@ -5,16 +5,17 @@
 //! above the facts (`system`); `plan::build`, above the steps, runs them in order.
 
 pub mod actions;
+pub mod audit;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::host::Host;
 use crate::problems::{Level, Problem};
 use crate::root::Root;
 use crate::secrets::Secret;
-use crate::system::System;
 pub use actions::{Action, SshService};
 
 /// What the SSH step hands to the steps after it (the firewall opens these ports): the SSH
@@ -113,6 +114,35 @@ pub struct Summary {
     pub firewall_managers: Vec<String>,
 }
 
+/// A judgement by a real tool (`sshd -t/-T`, `nft -c`, `firewall-offline-cmd`,
+/// `fail2ban-client -t`, ufw), planned by a step and run by the verify pass
+/// (`crate::verify`), never while planning: the plan is drafted from facts and answers
+/// alone, then verified. It adds its checks where the step asked for it, so the plan's
+/// checks read in the steps' order.
+pub trait Verification: std::fmt::Debug + Send + Sync {
+    fn run(&self, b: &mut Builder<'_>);
+}
+
+/// A verification made of a name (for `Debug`) and the closure that runs it; the closure
+/// owns what it judges (the files as the plan writes them), so it needs no builder state
+/// but the host's (`b.sys`) and the plan's summary.
+pub struct Verify<F>(pub &'static str, pub F);
+
+impl<F> std::fmt::Debug for Verify<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "verify: {}", self.0)
+    }
+}
+
+impl<F: Fn(&mut Builder<'_>) + Send + Sync> Verification for Verify<F> {
+    fn run(&self, b: &mut Builder<'_>) {
+        (self.1)(b)
+    }
+}
+
+/// A verification not yet run, and the index in `checks` where its checks go.
+pub type PendingVerification = (usize, std::sync::Arc<dyn Verification>);
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub root: Root,
@@ -123,6 +153,8 @@ pub struct Plan {
     pub checks: Vec<Check>,
     pub problems: Vec<Problem>,
     pub summary: Summary,
+    /// The real tools' checks still to run (`crate::verify::run`); empty once verified.
+    pub unverified: Vec<PendingVerification>,
 }
 
 impl Plan {
@@ -153,7 +185,7 @@ impl Plan {
     }
 
     /// Every target path apply may modify: file changes, what commands touch, confirm edits.
-    pub fn touched_paths(&self, sys: &System) -> Vec<String> {
+    pub fn touched_paths(&self, sys: &Host) -> Vec<String> {
         let mut out: Vec<String> = self.changes.iter().map(|c| c.path.clone()).collect();
         for a in &self.actions {
             out.extend(a.touches(sys));
@@ -173,7 +205,7 @@ impl Plan {
 
 /// Accumulates a plan; parts of the plan (user, ssh, firewall…) add to it in order.
 pub struct Builder<'a> {
-    pub sys: &'a System,
+    pub sys: &'a Host,
     files: BTreeMap<String, FileChange>,
     order: Vec<String>,
     pub actions: Vec<Action>,
@@ -182,10 +214,11 @@ pub struct Builder<'a> {
     pub summary: Summary,
     /// Work for `confirm` (APF's DEVEL_MODE back to 0, ...).
     pub on_confirm: Vec<ConfirmStep>,
+    unverified: Vec<PendingVerification>,
 }
 
 impl<'a> Builder<'a> {
-    pub fn new(sys: &'a System) -> Builder<'a> {
+    pub fn new(sys: &'a Host) -> Builder<'a> {
         Builder {
             sys,
             files: BTreeMap::new(),
@@ -195,7 +228,17 @@ impl<'a> Builder<'a> {
             problems: Vec::new(),
             summary: Summary::default(),
             on_confirm: Vec::new(),
+            unverified: Vec::new(),
         }
+    }
+
+    /// Ask the verify pass to run a real tool here: its checks go where this is called.
+    pub fn verify<F>(&mut self, what: &'static str, run: F)
+    where
+        F: Fn(&mut Builder<'_>) + Send + Sync + 'static,
+    {
+        self.unverified
+            .push((self.checks.len(), std::sync::Arc::new(Verify(what, run))));
     }
 
     pub fn error(&mut self, key: &str, msg: impl Into<String>) {
@@ -274,6 +317,7 @@ impl<'a> Builder<'a> {
             checks: self.checks,
             problems: self.problems,
             summary: self.summary,
+            unverified: self.unverified,
         }
     }
 }

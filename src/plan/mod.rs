@@ -3,12 +3,6 @@
 //! The plan is data. `plan` prints it, `apply` executes exactly it, the wizard's review
 //! screen shows it. Every rule lives here (or in the helpers it calls), once.
 
-pub mod keys;
-pub mod ssh;
-pub mod ssh_baseline;
-pub mod sshd_check;
-pub mod user;
-
 use std::time::Duration;
 
 use rand::Rng;
@@ -21,10 +15,20 @@ pub use crate::model::{
 };
 use crate::problems::Problem;
 use crate::root::Root;
+use crate::steps;
 use crate::system::System;
 
-/// Build the plan for `answers` on `sys`. Never fails: problems are in the plan.
+/// Build the plan for `answers` on `sys` and verify it with the real tools: `draft`, then
+/// `crate::verify::run`. Never fails: problems are in the plan.
 pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> Plan {
+    let mut plan = draft(sys, answers, rng);
+    crate::verify::run(sys, &mut plan);
+    plan
+}
+
+/// The plan from facts and answers alone, its real-tool checks still pending
+/// (`Plan::unverified`): the steps in order, each adding file edits, actions and checks.
+pub fn draft<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> Plan {
     let mut b = Builder::new(sys);
     b.summary.address = sys.address_for_admin();
     b.summary.firewall_managers = sys
@@ -59,12 +63,15 @@ pub fn build<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> P
             Err(e) => b.error("apply.confirm_timeout", e),
         }
     }
-    crate::services::plan(&mut b, answers);
-    user::plan(&mut b, answers, rng);
-    let ssh = ssh::plan(&mut b, answers);
-    crate::extensions::plan(&mut b, answers, rng);
-    crate::extensions::doors::plan(&mut b, answers, rng);
-    crate::firewall::plan(&mut b, answers, &ssh);
+    // The steps in the procedure's order, each with its facts and its part of the answers;
+    // the SSH step's outcome (the port, moved or not) goes to the firewall step.
+    steps::services::plan(&mut b, &sys.services, &answers.for_services());
+    steps::user::plan(&mut b, &answers.for_user(), rng);
+    let ssh = steps::ssh::plan(&mut b, &answers.for_ssh());
+    let asterisk = answers.for_asterisk();
+    steps::asterisk::plan(&mut b, &sys.extensions, &asterisk, rng);
+    steps::asterisk::doors::plan(&mut b, &asterisk, rng);
+    steps::firewall::plan(&mut b, &sys.firewall, &answers.for_firewall(), &ssh);
     b.finish()
 }
 

@@ -88,7 +88,7 @@ pub struct Ctx {
     pub sys: System,
     /// The firewall backend the screens speak and the answers go to, and whether the answers
     /// must name it (`screens::firewall::backend`): found once, never while drawing.
-    pub fw_backend: (crate::system::firewall::Backend, bool),
+    pub fw_backend: (crate::steps::firewall::facts::Backend, bool),
     pub theme: Theme,
     /// The model: what the answers file would say.
     pub answers: Answers,

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::lines;
 use crate::answers::{Answers, ExtensionsAnswers};
-use crate::extensions::{Problem, manual_fix, weak};
+use crate::steps::asterisk::{Problem, manual_fix, weak};
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::keys::Key;
 

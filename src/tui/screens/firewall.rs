@@ -13,10 +13,10 @@ use ratatui::widgets::Paragraph;
 
 use super::lines;
 use crate::answers::{Answers, FirewallAnswers, PortEntry};
-use crate::firewall::ports::{self, CatalogEntry, Exposure, PortRange};
-use crate::firewall::{firewalld, nftables};
 use crate::problems::Problem;
-use crate::system::firewall::Backend;
+use crate::steps::firewall::facts::Backend;
+use crate::steps::firewall::ports::{self, CatalogEntry, Exposure, PortRange};
+use crate::steps::firewall::{firewalld, nftables};
 use crate::system::{Proto, System};
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::field::TextField;
@@ -108,7 +108,7 @@ pub fn heading(sys: &System, backend: Backend) -> String {
         }
         Backend::Ufw => format!(
             "ufw: its user rules ({}) open only these ports:",
-            crate::firewall::ufw::USER_RULES
+            crate::steps::firewall::ufw::USER_RULES
         ),
         _ => "APF opens only these ports (plus what trusted hosts reach):".into(),
     }
@@ -329,10 +329,16 @@ impl State {
         a.firewall = Some(self.answers(ctx));
         let moved = !ctx.sys.current_ssh_ports().contains(&self.ssh_port);
         // the hosts' problems are shown where they are entered (the next screen)
-        self.problems = crate::firewall::check(&ctx.sys, &a, self.ssh_port, moved)
-            .into_iter()
-            .filter(|p| !super::hosts::KEYS.contains(&p.key.as_str()))
-            .collect();
+        self.problems = crate::steps::firewall::check(
+            &ctx.sys,
+            &ctx.sys.firewall,
+            &a.for_firewall(),
+            self.ssh_port,
+            moved,
+        )
+        .into_iter()
+        .filter(|p| !super::hosts::KEYS.contains(&p.key.as_str()))
+        .collect();
     }
 
     pub fn settle(&mut self, ctx: &mut Ctx) {

@@ -80,9 +80,13 @@ fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
     if rewrites_all(ctx) {
         // nftables: the hosts of the table's last run, from its header
         let blocked = name == "deny_hosts.rules";
-        return match ctx.sys.root.read(crate::firewall::nftables::NFT_FILE) {
+        return match ctx
+            .sys
+            .root
+            .read(crate::steps::firewall::nftables::NFT_FILE)
+        {
             Ok(Some(bytes)) => {
-                crate::firewall::nftables::previous_hosts(&String::from_utf8_lossy(&bytes))
+                crate::steps::firewall::nftables::previous_hosts(&String::from_utf8_lossy(&bytes))
                     .into_iter()
                     .filter(|(_, b, _)| *b == blocked)
                     .map(|(h, _, c)| (h, c))
@@ -104,7 +108,7 @@ fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
 /// The backend rewrites its whole host list from the answers (nftables' own table): every
 /// entry on the screen goes into the answers, not only the changed ones.
 fn rewrites_all(ctx: &Ctx) -> bool {
-    ctx.fw_backend.0 == crate::system::firewall::Backend::Nftables
+    ctx.fw_backend.0 == crate::steps::firewall::facts::Backend::Nftables
 }
 
 impl State {
@@ -188,7 +192,7 @@ impl State {
 
     /// Wherever pbx-harden writes the rules (the answers are the same for every backend).
     pub fn applies(&self, ctx: &Ctx) -> bool {
-        use crate::system::firewall::Backend;
+        use crate::steps::firewall::facts::Backend;
         matches!(
             ctx.fw_backend.0,
             Backend::Apf | Backend::Nftables | Backend::Firewalld | Backend::Ufw | Backend::Freepbx
@@ -288,10 +292,16 @@ impl State {
             .or_else(|| ctx.sys.current_ssh_ports().first().copied())
             .unwrap_or(22);
         let moved = !ctx.sys.current_ssh_ports().contains(&port);
-        self.problems = crate::firewall::check(&ctx.sys, &a, port, moved)
-            .into_iter()
-            .filter(|p| KEYS.contains(&p.key.as_str()))
-            .collect();
+        self.problems = crate::steps::firewall::check(
+            &ctx.sys,
+            &ctx.sys.firewall,
+            &a.for_firewall(),
+            port,
+            moved,
+        )
+        .into_iter()
+        .filter(|p| KEYS.contains(&p.key.as_str()))
+        .collect();
     }
 
     /// Add what the host and comment fields say (several hosts: one entry each).
@@ -566,11 +576,11 @@ impl State {
     pub fn view(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         /// Where the backend keeps the hosts (the second line of the screen).
         fn where_written(ctx: &Ctx) -> String {
-            use crate::system::firewall::Backend;
+            use crate::steps::firewall::facts::Backend;
             match ctx.fw_backend.0 {
                 Backend::Nftables => format!(
                     "reach none. In nftables (table inet {}), with comments:",
-                    crate::firewall::nftables::TABLE
+                    crate::steps::firewall::nftables::TABLE
                 ),
                 Backend::Firewalld => {
                     "reach none. In firewalld's zones trusted and drop, with comments:".into()

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::lines;
 use crate::answers::{Answers, ApfAnswers, BfdAnswers, Fail2banAnswers};
-use crate::firewall::{bfd, fail2ban};
+use crate::steps::bruteforce::{bfd, fail2ban};
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::field::TextField;
 use crate::tui::keys::Key;
@@ -103,9 +103,14 @@ impl State {
                 .and_then(|a| a.egress_filtering)
                 .unwrap_or(yes(var("EGF"))),
             dshield: pa.and_then(|a| a.dshield).unwrap_or(first || dshield_now),
-            tos: pa
-                .and_then(|a| a.tos)
-                .unwrap_or(first || crate::firewall::apf::tos_marked(&ctx.sys, var("TOS_16"))),
+            tos: pa.and_then(|a| a.tos).unwrap_or(
+                first
+                    || crate::steps::firewall::apf::tos_marked(
+                        &ctx.sys,
+                        &ctx.sys.firewall,
+                        var("TOS_16"),
+                    ),
+            ),
             tos_patch: pa.and_then(|a| a.tos_udp_patch).unwrap_or(true),
             trig: TextField::new(
                 &pb.and_then(|b| b.trig)

@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::lines;
 use crate::answers::{Answers, ServicesAnswers};
-use crate::services::lists;
+use crate::steps::services::lists;
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::keys::Key;
 
@@ -81,7 +81,7 @@ impl State {
                     Some(p) => p
                         .disable
                         .iter()
-                        .any(|d| crate::services::normalize(d) == s.name),
+                        .any(|d| crate::steps::services::normalize(d) == s.name),
                     // A box pbx-harden changed before starts from what it has: what still
                     // runs was kept on purpose (a first run starts from the advice).
                     None => class == Class::Suggested && ctx.first_run,

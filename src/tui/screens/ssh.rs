@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::{cycle, lines};
 use crate::answers::{Answers, SshAnswers};
 use crate::config::sshd::DEFAULT_PORT;
-use crate::plan::ssh::{allow_problems, port_problems, suggest_port};
+use crate::steps::ssh::{allow_problems, port_problems, suggest_port};
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::field::TextField;
 use crate::tui::keys::Key;
@@ -85,7 +85,7 @@ impl State {
 
     pub fn enter(&mut self, ctx: &mut Ctx) {
         if self.facts.is_none() {
-            let w = crate::plan::ssh_baseline::wizard_facts(&ctx.sys);
+            let w = crate::steps::ssh::baseline::wizard_facts(&ctx.sys);
             self.facts = Some(Facts {
                 baseline: w.baseline,
                 left_out: w.left_out,

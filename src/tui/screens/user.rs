@@ -12,8 +12,8 @@ use ratatui::widgets::Paragraph;
 
 use super::lines;
 use crate::answers::{Answers, SshAnswers};
-use crate::plan::keys::{self, Key as PubKey};
-use crate::plan::user::name_problems;
+use crate::steps::user::keys::{self, Key as PubKey};
+use crate::steps::user::name_problems;
 use crate::tui::app::{Ctx, Nav};
 use crate::tui::field::TextField;
 use crate::tui::keys::Key;
@@ -225,7 +225,7 @@ impl State {
 
     fn exists(&self, ctx: &Ctx) -> bool {
         let n = self.name.text();
-        crate::plan::user::reusable(&ctx.sys, &n) && !ctx.sys.managed_users.contains(&n)
+        crate::steps::user::reusable(&ctx.sys, &n) && !ctx.sys.managed_users.contains(&n)
     }
 
     fn focusables(&self, ctx: &Ctx) -> Vec<Focus> {

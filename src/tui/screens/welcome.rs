@@ -99,7 +99,7 @@ pub fn firewall_line(ctx: &Ctx) -> String {
 }
 
 /// What is installed and which firewall managers are in charge (with a word of why).
-pub fn firewall_line_of(fw: &crate::firewall::FirewallInfo) -> String {
+pub fn firewall_line_of(fw: &crate::steps::firewall::FirewallInfo) -> String {
     let mut parts = Vec::new();
     if let Some(a) = &fw.apf {
         parts.push(
@@ -119,7 +119,7 @@ pub fn firewall_line_of(fw: &crate::firewall::FirewallInfo) -> String {
         parts.push("fail2ban".into());
     }
     for m in &fw.managers {
-        if m.manager != crate::firewall::managers::Manager::Apf {
+        if m.manager != crate::steps::firewall::managers::Manager::Apf {
             parts.push(format!("{} ({})", m.manager.label(), m.short()));
         }
     }
@@ -157,8 +157,8 @@ pub fn view(f: &mut Frame, area: Rect, ctx: &Ctx) {
 #[cfg(test)]
 mod firewall_line_tests {
     use super::firewall_line_of;
-    use crate::firewall::FirewallInfo;
-    use crate::firewall::managers::{Found, Manager};
+    use crate::steps::firewall::FirewallInfo;
+    use crate::steps::firewall::managers::{Found, Manager};
 
     #[test]
     fn managers_show_with_a_word_of_why() {
