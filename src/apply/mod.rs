@@ -555,18 +555,36 @@ Nothing new is applied until that rollback completes.",
             }
             crash_point(&format!("action:{i}"));
         }
-        // The account files as apply left them: rollback undoes only these entries.
+        // The account files as apply left them: rollback undoes only these entries. The
+        // copies are new files that only the journal saved next names: written, synced
+        // together with their directory, then named in the journal.
+        let files = paths.pending.join("files");
+        let mut copies = Vec::new();
         for (n, s) in j.snapshots.iter_mut().enumerate() {
             if !ACCOUNT_FILES.contains(&s.path.as_str()) {
                 continue;
             }
             let host = root.host(&s.path);
             if let Ok(bytes) = std::fs::read(&host) {
+                use std::os::unix::fs::OpenOptionsExt;
                 let name = format!("{n}.after");
-                let p = paths.pending.join("files").join(&name);
-                fsops::write_atomic(&p, &bytes, &fsops::Meta::new_file(0o600)).at(&p)?;
+                let p = files.join(&name);
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&p)
+                    .and_then(|mut f| f.write_all(&bytes))
+                    .at(&p)?;
+                copies.push(p);
                 s.after = Some(name);
             }
+        }
+        if !copies.is_empty() {
+            copies.push(files);
+            let copies: Vec<&std::path::Path> = copies.iter().map(|p| p.as_path()).collect();
+            fsops::sync_paths(&copies).map_err(|(p, e)| Error::io(p, e))?;
         }
         journal::save(root, &j)?;
         crash_point("accounts");
