@@ -590,3 +590,72 @@ fn the_admins_limit_and_application_rules_for_ssh() {
     );
     real_check_passed(&p);
 }
+
+// What ufw 0.36.2 wrote for `ufw allow from 198.51.100.0/24 comment 'office, 2nd floor'`,
+// `ufw deny from 192.0.2.66`, `ufw reject from 192.0.2.77`, `ufw allow in on eth1 from
+// 10.0.0.0/8`, `ufw allow from 192.0.2.5 to any port 8080 proto tcp`, `ufw allow 22/tcp`,
+// and in user6.rules `ufw deny from 2001:db8:bad::/48 comment 'scanner'`.
+const OFFICE: &str = "\n### tuple ### allow any any 0.0.0.0/0 any 198.51.100.0/24 in comment=6f66666963652c20326e6420666c6f6f72\n-A ufw-user-input -s 198.51.100.0/24 -j ACCEPT\n";
+const DENY: &str = "\n### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in\n-A ufw-user-input -s 192.0.2.66 -j DROP\n";
+const MONITOR8080: &str = "\n### tuple ### allow tcp 8080 0.0.0.0/0 any 192.0.2.5 in\n-A ufw-user-input -p tcp --dport 8080 -s 192.0.2.5 -j ACCEPT\n";
+const OTHERS: &str = "\n### tuple ### reject any any 0.0.0.0/0 any 192.0.2.77 in\n-A ufw-user-input -s 192.0.2.77 -j REJECT\n\n### tuple ### allow any any 0.0.0.0/0 any 10.0.0.0/8 in_eth1\n-A ufw-user-input -i eth1 -s 10.0.0.0/8 -j ACCEPT\n";
+const SSH22: &str = "\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\n";
+const SCANNER6: &str = "\n### tuple ### deny any any ::/0 any 2001:db8:bad::/48 in comment=7363616e6e6572\n-A ufw6-user-input -s 2001:db8:bad::/48 -j DROP\n\n### tuple ### allow tcp 22 ::/0 any ::/0 in\n-A ufw6-user-input -p tcp --dport 22 -j ACCEPT\n";
+
+/// The admin's own host rules (added with `ufw allow|deny|reject from`): a run that does not
+/// name them keeps every one byte for byte; named with a new comment, the comment changes in
+/// place (never a second rule); `remove` takes a host's or an advanced entry's rules out;
+/// named without a comment, the comment there stays.
+#[test]
+fn the_admins_host_rules_are_kept_edited_in_place_and_taken_out_on_request() {
+    let t = ubuntu_root();
+    let rules4 = format!("{OFFICE}{DENY}{OTHERS}{MONITOR8080}{SSH22}");
+    put(t.path(), "/etc/ufw/user.rules", &rules_file(false, &rules4));
+    put(
+        t.path(),
+        "/etc/ufw/user6.rules",
+        &rules_file(true, SCANNER6),
+    );
+    // the SSH rule for the admin's own address (SSH_CONNECTION) goes at the top
+    let admin = "\n### tuple ### allow tcp 22 0.0.0.0/0 any 203.0.113.10 in\n-A ufw-user-input -p tcp --dport 22 -s 203.0.113.10 -j ACCEPT\n";
+    let (_, p) = plan_for(t.path(), "[firewall]\ntcp_ports = [22]\n");
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    assert_eq!(
+        s(&p, "/etc/ufw/user.rules"),
+        rules_file(false, &format!("{admin}{rules4}"))
+    );
+    assert!(change(&p, "/etc/ufw/user6.rules").is_none());
+    real_check_passed(&p);
+    let (_, p) = plan_for(
+        t.path(),
+        r#"[firewall]
+tcp_ports = [22]
+trusted = [{ host = "198.51.100.0/24", comment = "office, 3rd floor" }]
+blocked = [{ host = "2001:db8:bad::/48" }]
+remove = ["192.0.2.66", "tcp:in:d=8080:s=192.0.2.5"]
+"#,
+    );
+    assert!(errors(&p).is_empty(), "{}", problems(&p));
+    let third: String = "office, 3rd floor"
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let office = OFFICE.replace("6f66666963652c20326e6420666c6f6f72", &third);
+    assert_eq!(
+        s(&p, "/etc/ufw/user.rules"),
+        rules_file(false, &format!("{admin}{office}{OTHERS}{SSH22}"))
+    );
+    // the scanner's rule is there (its comment stays): user6.rules is not touched
+    assert!(change(&p, "/etc/ufw/user6.rules").is_none());
+    real_check_passed(&p);
+    // taking out what is not there says so
+    let (_, p) = plan_for(
+        t.path(),
+        "[firewall]\ntcp_ports = [22]\nremove = [\"192.0.2.99\"]\n",
+    );
+    assert!(
+        problems(&p).contains("192.0.2.99 is not in ufw's user rules"),
+        "{}",
+        problems(&p)
+    );
+}

@@ -688,16 +688,8 @@ fn hardened_answers() -> String {
 
 fn second_run(prefill: bool) {
     // Harden the demo with the example answers, headless, and confirm.
-    let mut w = wizard(false, |root| {
-        let a = root.join("../answers.toml");
-        std::fs::write(&a, hardened_answers()).unwrap();
-        // from the same SSH session the wizard then runs in (Env::fixed)
-        let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
-        let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
-        assert!(o.status.success(), "{}", text(&o));
-        let o = pbx(root, &["confirm", "--here"], &[]);
-        assert!(o.status.success(), "{}", text(&o));
-    });
+    // (from the same SSH session the wizard then runs in: Env::fixed)
+    let mut w = wizard(false, |root| harden_headless(root, &hardened_answers()));
     if prefill {
         // the same answers file pre-fills every screen (--answers)
         let r = Root::open(w.root.path()).unwrap();
@@ -1372,7 +1364,7 @@ fn without_apf(root: &std::path::Path, fw: &str) {
             put(
                 root,
                 "/etc/default/ufw",
-                "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\n",
+                "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\nDEFAULT_FORWARD_POLICY=\"DROP\"\nDEFAULT_APPLICATION_POLICY=\"SKIP\"\nMANAGE_BUILTINS=no\n",
             );
             put(
                 root,
@@ -1516,38 +1508,87 @@ fn the_services_screen_waits_for_systemctl_on_the_job_thread() {
     assert!(w.screen().contains("portmap"), "{}", w.screen());
 }
 
-/// The hardened answers with nftables in place of APF and BFD (names are refused there).
-fn hardened_nft_answers() -> String {
+/// The hardened answers with `backend` in place of APF and BFD (names are refused there).
+fn hardened_fw_answers(backend: &str) -> String {
     let a = hardened_answers();
     let start = a.find("[firewall]").unwrap();
     let end = a.find("[apply]").unwrap();
     format!(
-        "{}[firewall]\nbackend = \"nftables\"\ntcp_ports = [80, 443, 5060]\nudp_ports = [5060, \"10000-20000\"]\ntftp = true\ntrust_admin = true\ntrusted = [{{ host = \"198.51.100.9\", comment = \"office VPN\" }}]\nblocked = [{{ host = \"192.0.2.66\", comment = \"SIP scanner\" }}]\n\n{}",
+        "{}[firewall]\nbackend = \"{backend}\"\ntcp_ports = [80, 443, 5060]\nudp_ports = [5060, \"10000-20000\"]\ntftp = true\ntrust_admin = true\ntrusted = [{{ host = \"198.51.100.9\", comment = \"office VPN\" }}, {{ host = \"2001:db8:1::/48\", comment = \"branch (IPv6)\" }}]\nblocked = [{{ host = \"192.0.2.66\", comment = \"SIP scanner\" }}]\n\n{}",
         &a[..start],
         &a[end..]
     )
 }
 
-#[test]
-fn a_second_run_on_nftables_starts_from_the_table_and_changes_nothing() {
-    // Hardened headless with nftables, confirmed; the wizard then starts its Ports and
-    // Hosts screens from what the table's file says (ports, hosts with comments), and
-    // Enter on every screen reaches a review without a change to the table.
-    let mut w = wizard(false, |root| {
-        without_apf(root, "nftables");
-        let a = root.join("../answers.toml");
-        std::fs::write(&a, hardened_nft_answers()).unwrap();
-        let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
-        let o = pbx(root, &["apply", "--answers", a.to_str().unwrap()], &ssh);
-        assert!(o.status.success(), "{}", text(&o));
-        let o = pbx(root, &["confirm", "--here"], &[]);
-        assert!(o.status.success(), "{}", text(&o));
+/// Harden a root laid out for `fw` headless with `answers`, and confirm (the answers file
+/// has a name of its own: tests run at once).
+fn harden_headless(root: &std::path::Path, answers: &str) {
+    let a = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(a.path(), answers).unwrap();
+    let ssh = [("SSH_CONNECTION", "203.0.113.10 50022 192.0.2.5 22")];
+    let o = pbx(
+        root,
+        &["apply", "--answers", a.path().to_str().unwrap()],
+        &ssh,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = pbx(root, &["confirm", "--here"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// The wizard on a root laid out for `fw`, hardened headless with `hardened_fw_answers` and
+/// confirmed; None without root (apply needs useradd), which CI has.
+fn hardened_with(fw: &str) -> Option<W> {
+    let w = wizard(false, |root| {
+        without_apf(root, fw);
+        harden_headless(root, &hardened_fw_answers(fw));
     });
     if w.app.screens.user.valid_keys().is_empty() {
-        // apply needs root (useradd): without it there is nothing to start from
         assert!(!in_ci(), "CI runs as root");
-        return;
+        return None;
     }
+    Some(w)
+}
+
+/// A second run on a root hardened headless with `fw` (and confirmed): the wizard starts
+/// its Ports and Hosts screens from what the backend's files say (ports, hosts with their
+/// comments), and Enter on every screen reaches a review without a change to `files`.
+fn second_run_on(fw: &str, files: &[&str]) {
+    let Some(mut w) = hardened_with(fw) else {
+        return;
+    };
+    // Headless: the same answers again change nothing in the firewall.
+    let again = {
+        let r = Root::open(w.root.path()).unwrap();
+        let sys = System::detect(&r, &Env::fixed()).unwrap();
+        let a = Answers::parse(&hardened_fw_answers(fw), "answers.toml").unwrap();
+        pbx_harden::plan::build(&sys, &a, &mut rand::rng())
+    };
+    assert!(again.refusals().is_empty(), "{fw}: {:?}", again.refusals());
+    let changed: Vec<&str> = again.changes.iter().map(|c| c.path.as_str()).collect();
+    assert!(
+        !changed
+            .iter()
+            .any(|c| files.iter().any(|f| c.starts_with(f))),
+        "{fw}: the same answers again change {changed:?}"
+    );
+    // the wizard as it is, and with the same answers pre-filling every screen (--answers)
+    for prefill in [false, true] {
+        if prefill {
+            let r = Root::open(w.root.path()).unwrap();
+            let sys = System::detect(&r, &Env::fixed()).unwrap();
+            let a = Answers::parse(&hardened_fw_answers(fw), "answers.toml").unwrap();
+            w.app = App::new(sys, Some(a), Theme::new(false, false), 42, NOW);
+            let start = w.app.start();
+            w.run_effects(start);
+        }
+        walk_to_an_unchanged_review(&mut w, fw, files);
+    }
+}
+
+/// From the start, Enter on every screen: the Hosts screen has what the backend holds (the
+/// comments too), and the review changes none of `files`.
+fn walk_to_an_unchanged_review(w: &mut W, fw: &str, files: &[&str]) {
     let hosts: Vec<(String, String, bool)> = w
         .app
         .screens
@@ -1558,15 +1599,21 @@ fn a_second_run_on_nftables_starts_from_the_table_and_changes_nothing() {
         .collect();
     for want in [
         ("198.51.100.9", "office VPN", false),
+        ("2001:db8:1::/48", "branch (IPv6)", false),
         ("192.0.2.66", "SIP scanner", true),
     ] {
         assert!(
             hosts
                 .iter()
                 .any(|(h, c, b)| h == want.0 && c == want.1 && *b == want.2),
-            "{want:?} in {hosts:?}"
+            "{fw}: {want:?} in {hosts:?}"
         );
     }
+    // the admin's own address is "trust my address" on the Ports screen, not a host here
+    assert!(
+        !hosts.iter().any(|(h, _, _)| h == "203.0.113.10"),
+        "{fw}: {hosts:?}"
+    );
     for _ in 0..14 {
         if w.app.current == ScreenId::Review {
             break;
@@ -1574,13 +1621,197 @@ fn a_second_run_on_nftables_starts_from_the_table_and_changes_nothing() {
         let before = w.app.current;
         w.key(Key::Enter);
         if w.app.current == before {
-            panic!("Enter refused on {before:?}:\n{}", w.screen());
+            panic!("{fw}: Enter refused on {before:?}:\n{}", w.screen());
         }
     }
     assert_eq!(w.app.current, ScreenId::Review);
-    let review = review_text(&w);
-    assert!(
-        !review.contains("/etc/nftables.d/pbx-harden.nft"),
-        "the table would change on a rerun:\n{review}"
+    let review = review_text(w);
+    // (a changed file is a heading "PATH (why)" with its diff below)
+    for f in files {
+        assert!(
+            !review.lines().any(|l| l.starts_with(f)),
+            "{fw}: {f} would change on a rerun:\n{review}"
+        );
+    }
+}
+
+#[test]
+fn a_second_run_on_nftables_starts_from_the_table_and_changes_nothing() {
+    second_run_on("nftables", &["/etc/nftables.d/pbx-harden.nft"]);
+}
+
+#[test]
+fn a_second_run_on_firewalld_starts_from_the_zones_and_changes_nothing() {
+    second_run_on(
+        "firewalld",
+        &["/etc/firewalld/zones/", "/etc/firewalld/firewalld.conf"],
     );
+}
+
+#[test]
+fn a_second_run_on_ufw_starts_from_the_user_rules_and_changes_nothing() {
+    second_run_on("ufw", &["/etc/ufw/user.rules", "/etc/ufw/user6.rules"]);
+}
+
+/// On a hardened firewalld or ufw root the Hosts screen lists what the backend holds, with
+/// the comments; a comment edited there changes in place, an entry taken out leaves with its
+/// comment (firewalld's zone file, ufw's rule), nothing else changes.
+#[test]
+fn the_hosts_screen_edits_and_takes_out_what_firewalld_and_ufw_hold() {
+    for fw in ["firewalld", "ufw"] {
+        let Some(mut w) = hardened_with(fw) else {
+            return;
+        };
+        while w.app.current != ScreenId::Hosts {
+            w.key(Key::Enter);
+        }
+        w.snap(&format!("full-fw-{fw}-rerun-17-hosts"));
+        assert!(w.app.screens.hosts.select("198.51.100.9"));
+        w.key(Key::Char('e'));
+        w.key(Key::Ctrl('u')).type_str("office VPN, Lyon");
+        w.key(Key::Enter);
+        assert!(w.app.screens.hosts.select("192.0.2.66"));
+        w.key(Key::Delete);
+        w.key(Key::Enter);
+        let a = w.app.ctx.answers.firewall.clone().unwrap();
+        assert_eq!(a.remove, vec!["192.0.2.66".to_string()], "{fw}");
+        assert_eq!(
+            a.trusted.len(),
+            1,
+            "{fw}: only what changed: {:?}",
+            a.trusted
+        );
+        while w.app.current != ScreenId::Review {
+            w.key(Key::Enter);
+        }
+        let review = review_text(&w);
+        let want: &[&str] = if fw == "firewalld" {
+            &[
+                "-  <!-- office VPN -->",
+                "+  <!-- office VPN, Lyon -->",
+                "-  <!-- SIP scanner -->",
+                "-  <source address=\"192.0.2.66\"/>",
+            ]
+        } else {
+            &[
+                "-### tuple ### allow any any 0.0.0.0/0 any 198.51.100.9 in comment=6f66666963652056504e",
+                "+### tuple ### allow any any 0.0.0.0/0 any 198.51.100.9 in comment=6f66666963652056504e2c204c796f6e",
+                "-### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in comment=534950207363616e6e6572",
+                "--A ufw-user-input -s 192.0.2.66 -j DROP",
+            ]
+        };
+        for l in want {
+            assert!(review.lines().any(|x| x == *l), "{fw}: {l} in\n{review}");
+        }
+        // nothing else of the backend's files changes (but the blank line before a rule)
+        let changed: Vec<&str> = review
+            .lines()
+            .filter(|l| l.starts_with('+') || l.starts_with('-'))
+            .filter(|l| !l.starts_with("+++") && !l.starts_with("---") && l.len() > 1)
+            .collect();
+        assert_eq!(changed.len(), want.len(), "{fw}: {changed:#?}\n{review}");
+        w.no_secret_shown();
+    }
+}
+
+/// What nftables, firewalld or ufw can not hold is refused on the Hosts screen, where it is
+/// typed (it was only refused at Review): a name, and with firewalld a comment holding "--".
+#[test]
+fn the_hosts_screen_refuses_what_the_backend_can_not_hold() {
+    for fw in ["nftables", "firewalld", "ufw"] {
+        let mut w = wizard(false, |r| without_apf(r, fw));
+        w.app.current = ScreenId::Hosts;
+        let effects = w.app.screens.enter(ScreenId::Hosts, &mut w.app.ctx);
+        w.run_effects(effects);
+        w.app.screens.hosts.focus_host();
+        w.type_str("pbx2.example.com").key(Key::Enter);
+        let errors: Vec<String> = w
+            .app
+            .screens
+            .hosts
+            .problems
+            .iter()
+            .filter(|p| p.is_error())
+            .map(|p| p.message.clone())
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("pbx2.example.com is a name")),
+            "{fw}: {errors:?}"
+        );
+        w.key(Key::Enter);
+        assert_eq!(w.app.current, ScreenId::Hosts, "{fw}");
+        assert!(w.screen().contains("is a name"), "{fw}: {}", w.screen());
+        if fw == "firewalld" {
+            assert!(w.app.screens.hosts.select("pbx2.example.com"));
+            w.key(Key::Delete);
+            w.app.screens.hosts.focus_host();
+            w.type_str("192.0.2.60")
+                .key(Key::Tab)
+                .key(Key::Tab)
+                .type_str("Zabbix -- Bob")
+                .key(Key::Enter);
+            let errors: Vec<String> = w
+                .app
+                .screens
+                .hosts
+                .problems
+                .iter()
+                .map(|p| p.message.clone())
+                .collect();
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.contains("192.0.2.60: a comment with \"--\"")),
+                "{errors:?}"
+            );
+        }
+    }
+}
+
+/// A run that chose SSH alone is not taken for a fresh box where pbx-harden's own files tell
+/// (nftables: its table's file; firewalld: the SSH port written as a `<port>`): the Ports
+/// screen then starts from SSH alone, not from the catalog's defaults (which a rerun would
+/// have opened). Without such a file the catalog's defaults are the start, as before.
+#[test]
+fn ssh_alone_is_not_a_fresh_box() {
+    for (fw, chosen) in [
+        ("nftables", true),
+        ("firewalld", true),
+        ("firewalld", false),
+    ] {
+        let w = wizard(false, |root| {
+            without_apf(root, fw);
+            if !chosen {
+                return;
+            }
+            match fw {
+                "nftables" => put(
+                    root,
+                    "/etc/nftables.d/pbx-harden.nft",
+                    "#!/usr/sbin/nft -f\n# Written by pbx-harden (firewall.backend = \"nftables\").\n# tcp_ports: 22\n# udp_ports: \n",
+                ),
+                _ => put(
+                    root,
+                    "/etc/firewalld/zones/public.xml",
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone>\n  <short>Public</short>\n  <port port=\"22\" protocol=\"tcp\"/>\n</zone>\n",
+                ),
+            }
+        });
+        let on: Vec<&str> = w
+            .app
+            .screens
+            .ports
+            .items
+            .iter()
+            .filter(|i| i.on)
+            .map(|i| i.entry.service.as_str())
+            .collect();
+        if chosen {
+            assert_eq!(on, vec!["SSH"], "{fw}");
+        } else {
+            assert!(on.contains(&"HTTPS") && on.contains(&"RTP"), "{fw}: {on:?}");
+        }
+    }
 }

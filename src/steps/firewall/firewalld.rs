@@ -7,7 +7,13 @@
 //!   go, when they list ports), the `ssh` service (22) removed after a move, a rich rule that
 //!   lets the admin's own address reach the SSH port, rich rules for APF-style advanced
 //!   entries;
-//! - trusted hosts as `<source>`s of the `trusted` zone, blocked hosts of the `drop` zone.
+//! - trusted hosts as `<source>`s of the `trusted` zone, blocked hosts of the `drop` zone,
+//!   each host's comment as an XML comment on the line above its source (firewalld has no
+//!   comment field there; its parser skips comments; `firewall-cmd --permanent` drops them
+//!   when it rewrites a zone); `firewall.remove` takes a source out with its comment.
+//!
+//! `previous_ports` / `previous_hosts` read back what the zones hold now: the wizard's Ports
+//! and Hosts screens start from them, so a rerun changes nothing.
 //!
 //! firewalld's rich-rule `limit` counts all sources together, so the per-source SIP rate
 //! limit of the nftables backend is not offered here. The result is judged by the real
@@ -37,9 +43,17 @@ pub struct Zone {
 }
 
 /// The attributes of a one-line element such as `<port port="22" protocol="tcp"/>`.
+/// A hand-written `<source address="x"></source>` (an empty element) counts the same.
 fn element(line: &str) -> Option<(String, Vec<(String, String)>)> {
     let t = line.trim();
-    let body = t.strip_prefix('<')?.strip_suffix("/>")?;
+    let body = match t.strip_suffix("/>") {
+        Some(b) => b.strip_prefix('<')?,
+        None => {
+            let (open, close) = t.strip_prefix('<')?.split_once('>')?;
+            let tag = open.split_whitespace().next()?;
+            (close == format!("</{tag}>")).then_some(open)?
+        }
+    };
     let mut parts = body.splitn(2, char::is_whitespace);
     let tag = parts.next()?.to_string();
     let mut attrs = Vec::new();
@@ -64,6 +78,18 @@ fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The text of an XML comment line `<!-- text -->` (where pbx-harden keeps a host's
+/// comment: on the line above its `<source>`).
+fn comment_line(line: &str) -> Option<String> {
+    let c = line.trim().strip_prefix("<!--")?.strip_suffix("-->")?;
+    (!c.contains("--")).then(|| c.trim().to_string())
+}
+
+/// Can `c` go into an XML comment? (It may not hold `--`.)
+pub fn comment_ok(c: &str) -> bool {
+    !c.contains("--")
+}
+
 impl Zone {
     pub fn parse(bytes: &[u8]) -> Zone {
         let text = String::from_utf8_lossy(bytes);
@@ -76,8 +102,38 @@ impl Zone {
         self.lines.concat().into_bytes()
     }
 
+    /// Is `l` a line of the zone's own (outside rich rules)?
     fn has_line(&self, l: &str) -> bool {
-        self.lines.iter().any(|x| x.trim() == l)
+        let inner = self.in_rules();
+        self.lines
+            .iter()
+            .enumerate()
+            .any(|(i, x)| !inner[i] && x.trim() == l)
+    }
+
+    /// Which lines belong to a rich rule written over several lines (as firewalld writes
+    /// them): their `<source>` and `<port>` are the rule's, not the zone's.
+    fn in_rules(&self) -> Vec<bool> {
+        let mut v = vec![false; self.lines.len()];
+        for (a, b, _) in self.rules() {
+            for x in &mut v[a..=b] {
+                *x = true;
+            }
+        }
+        v
+    }
+
+    /// The zone's own one-line elements (never those inside a rich rule): (line, tag,
+    /// attributes).
+    #[allow(clippy::type_complexity)]
+    fn elements(&self) -> Vec<(usize, String, Vec<(String, String)>)> {
+        let inner = self.in_rules();
+        self.lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !inner[*i])
+            .filter_map(|(i, l)| element(l).map(|(t, a)| (i, t, a)))
+            .collect()
     }
 
     /// Insert `l` before `</zone>` (indented as firewalld writes), unless it is there.
@@ -99,25 +155,77 @@ impl Zone {
         true
     }
 
-    /// Remove every one-line element for which `f` is true; returns what was removed.
-    fn remove_where(&mut self, f: impl Fn(&str, &[(String, String)]) -> bool) -> Vec<String> {
+    /// The rich rules, each as (first line, last line, the rule on one line): pbx-harden
+    /// writes a rule on one line, firewalld (`firewall-cmd --permanent`,
+    /// `firewall-offline-cmd`) rewrites it with one element per line; both are the same rule.
+    fn rules(&self) -> Vec<(usize, usize, String)> {
         let mut out = Vec::new();
-        self.lines.retain(|l| match element(l) {
-            Some((tag, attrs)) if f(&tag, &attrs) => {
-                out.push(l.trim().to_string());
-                false
+        let mut i = 0;
+        while i < self.lines.len() {
+            if !self.lines[i].trim_start().starts_with("<rule") {
+                i += 1;
+                continue;
             }
-            _ => true,
-        });
+            let start = i;
+            let mut one = String::new();
+            while i < self.lines.len() {
+                one.push_str(self.lines[i].trim());
+                i += 1;
+                if one.ends_with("</rule>") {
+                    break;
+                }
+            }
+            out.push((start, i - 1, one));
+        }
         out
     }
 
-    /// The `<port>` elements: (port range, protocol).
-    pub fn ports(&self) -> Vec<(PortRange, String)> {
-        self.lines
+    /// Add a rich rule (on one line) unless the zone has it, in whatever layout.
+    fn add_rule(&mut self, rule: &str) -> bool {
+        if self.rules().iter().any(|(_, _, r)| r == rule) {
+            return false;
+        }
+        self.add(rule)
+    }
+
+    /// Remove a rich rule, in whatever layout; true when it was there.
+    fn remove_rule(&mut self, rule: &str) -> bool {
+        let spans: Vec<(usize, usize)> = self
+            .rules()
+            .into_iter()
+            .filter(|(_, _, r)| r == rule)
+            .map(|(a, b, _)| (a, b))
+            .collect();
+        for (a, b) in spans.iter().rev() {
+            self.lines.drain(*a..=*b);
+        }
+        !spans.is_empty()
+    }
+
+    /// Remove every one-line element of the zone's own for which `f` is true; returns what
+    /// was removed.
+    fn remove_where(&mut self, f: impl Fn(&str, &[(String, String)]) -> bool) -> Vec<String> {
+        let hits: Vec<usize> = self
+            .elements()
+            .into_iter()
+            .filter(|(_, tag, attrs)| f(tag, attrs))
+            .map(|(i, _, _)| i)
+            .collect();
+        let out = hits
             .iter()
-            .filter_map(|l| {
-                let (tag, attrs) = element(l)?;
+            .map(|i| self.lines[*i].trim().to_string())
+            .collect();
+        for i in hits.into_iter().rev() {
+            self.lines.remove(i);
+        }
+        out
+    }
+
+    /// The zone's `<port>` elements: (port range, protocol).
+    pub fn ports(&self) -> Vec<(PortRange, String)> {
+        self.elements()
+            .into_iter()
+            .filter_map(|(_, tag, attrs)| {
                 if tag != "port" {
                     return None;
                 }
@@ -135,33 +243,151 @@ impl Zone {
             .collect()
     }
 
+    /// The values of `key` of the zone's own `tag` elements.
+    fn values(&self, tag: &str, key: &str) -> Vec<(usize, String)> {
+        self.elements()
+            .into_iter()
+            .filter(|(_, t, _)| t == tag)
+            .filter_map(|(i, _, attrs)| attr(&attrs, key).map(|v| (i, v.to_string())))
+            .collect()
+    }
+
     pub fn services(&self) -> Vec<String> {
-        self.lines
-            .iter()
-            .filter_map(|l| {
-                let (tag, attrs) = element(l)?;
-                (tag == "service")
-                    .then(|| attr(&attrs, "name").map(str::to_string))
-                    .flatten()
-            })
+        self.values("service", "name")
+            .into_iter()
+            .map(|(_, v)| v)
             .collect()
     }
 
     pub fn sources(&self) -> Vec<String> {
-        self.lines
-            .iter()
-            .filter_map(|l| {
-                let (tag, attrs) = element(l)?;
-                (tag == "source")
-                    .then(|| attr(&attrs, "address").map(str::to_string))
-                    .flatten()
-            })
+        self.values("source", "address")
+            .into_iter()
+            .map(|(_, v)| v)
             .collect()
     }
 
     pub fn text(&self) -> String {
         self.lines.concat()
     }
+
+    fn eol(&self) -> &'static str {
+        if self.lines.iter().any(|x| x.ends_with("\r\n")) {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    /// The `<source address=…>` elements with the comment on the line above each (an XML
+    /// comment, as pbx-harden writes a host's comment), in file order. Sources by `ipset=`
+    /// or `mac=` are not hosts and are left out (and left alone).
+    pub fn sources_with_comments(&self) -> Vec<(String, Option<String>)> {
+        self.values("source", "address")
+            .into_iter()
+            .map(|(i, a)| {
+                let c = i
+                    .checked_sub(1)
+                    .and_then(|j| comment_line(&self.lines[j]))
+                    .filter(|c| !c.is_empty());
+                (a, c)
+            })
+            .collect()
+    }
+
+    fn source_at(&self, address: &str) -> Option<usize> {
+        self.values("source", "address")
+            .into_iter()
+            .find(|(_, a)| a == address)
+            .map(|(i, _)| i)
+    }
+
+    /// A source with its comment: added before `</zone>` (the comment on the line above)
+    /// when it is not there; when it is, its comment put in or replaced in place (None
+    /// keeps the comment there). True when the file changed.
+    fn set_source(&mut self, address: &str, comment: Option<&str>) -> bool {
+        let eol = self.eol();
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        let Some(i) = self.source_at(address) else {
+            let at = self
+                .lines
+                .iter()
+                .rposition(|x| x.trim() == "</zone>")
+                .unwrap_or(self.lines.len());
+            let mut add = Vec::new();
+            if let Some(c) = comment {
+                add.push(format!("  <!-- {c} -->{eol}"));
+            }
+            add.push(format!("  <source address=\"{address}\"/>{eol}"));
+            self.lines.splice(at..at, add);
+            return true;
+        };
+        let Some(c) = comment else {
+            return false;
+        };
+        let indent: String = self.lines[i]
+            .chars()
+            .take_while(|c| c.is_whitespace())
+            .collect();
+        let line = format!("{indent}<!-- {c} -->{eol}");
+        match i
+            .checked_sub(1)
+            .filter(|j| comment_line(&self.lines[*j]).is_some())
+        {
+            Some(j) if comment_line(&self.lines[j]).as_deref() == Some(c) => false,
+            Some(j) => {
+                self.lines[j] = line;
+                true
+            }
+            None => {
+                self.lines.insert(i, line);
+                true
+            }
+        }
+    }
+
+    /// Remove the sources `f` says (with the comment line above each); returns them.
+    fn remove_sources(&mut self, f: impl Fn(&str) -> bool) -> Vec<String> {
+        let hits: Vec<(usize, String)> = self
+            .values("source", "address")
+            .into_iter()
+            .filter(|(_, a)| f(a))
+            .collect();
+        for (i, _) in hits.iter().rev() {
+            let start = match i.checked_sub(1) {
+                Some(j) if comment_line(&self.lines[j]).is_some() => j,
+                _ => *i,
+            };
+            self.lines.drain(start..=*i);
+        }
+        hits.into_iter().map(|(_, a)| a).collect()
+    }
+}
+
+/// The trusted and blocked hosts as firewalld holds them: the sources of the `trusted` and
+/// `drop` zones (their files under /etc/firewalld/zones), each with the comment on the line
+/// above it: (address, blocked, comment). What the wizard's Hosts screen starts from.
+pub fn previous_hosts(root: &crate::root::Root) -> Vec<(String, bool, Option<String>)> {
+    let mut out = Vec::new();
+    for (zone, blocked) in [("trusted", false), ("drop", true)] {
+        let Ok(Some(bytes)) = root.read(&format!("{ZONES}/{zone}.xml")) else {
+            continue;
+        };
+        for (a, c) in Zone::parse(&bytes).sources_with_comments() {
+            out.push((a, blocked, c));
+        }
+    }
+    out
+}
+
+/// The ports the default zone opens now (its `<port>` elements; services are left alone
+/// and not counted): what the wizard's Ports screen starts from.
+pub fn previous_ports(root: &crate::root::Root) -> Vec<(PortRange, String)> {
+    let zone = default_zone(root);
+    [ZONES, STOCK_ZONES]
+        .iter()
+        .find_map(|d| root.read(&format!("{d}/{zone}.xml")).ok().flatten())
+        .map(|b| Zone::parse(&b).ports())
+        .unwrap_or_default()
 }
 
 fn port_line(r: &PortRange, proto: &str) -> String {
@@ -387,7 +613,7 @@ pub fn live_steps(zone: &str, window: &[u16]) -> (Vec<Action>, Vec<ConfirmStep>)
     (actions, confirm)
 }
 
-fn refuse_names(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
+pub(crate) fn refuse_names(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
     let mut out = Vec::new();
     for i in items {
         let out_only = matches!(&i.entry, Entry::Advanced(a) if a.direction.as_deref() == Some("out") || a.host_flow == Flow::Dest);
@@ -408,11 +634,34 @@ fn refuse_names(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostI
                     i.text
                 ),
             );
+        } else if i.comment.as_deref().is_some_and(|c| !comment_ok(c)) {
+            b.error(
+                key,
+                format!(
+                    "{}: a comment with \"--\" can not be kept in firewalld's zone file (an XML \
+                     comment can not hold it)",
+                    i.text
+                ),
+            );
         } else {
             out.push(i.clone());
         }
     }
     out
+}
+
+/// `firewall.remove`: an address or network leaves the trusted and drop zones (with its
+/// comment), an advanced entry's rich rules leave the default zone.
+fn removal(text: &str) -> Option<(Option<String>, Vec<String>)> {
+    use crate::config::trust::{TrustFormat, parse_entry};
+    match parse_entry(text, TrustFormat::Apf2).ok()? {
+        Entry::Plain(h) => Some((addr(&h), Vec::new())),
+        Entry::Advanced(a) => {
+            let mut rules = advanced_rules(&a, "accept");
+            rules.extend(advanced_rules(&a, "drop"));
+            Some((None, rules))
+        }
+    }
 }
 
 pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
@@ -469,11 +718,14 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
         };
         r.is_some_and(|r| (proto == "tcp" || proto == "udp") && !keep(&r, proto))
     });
-    for r in &tcp {
-        zone.add(&port_line(r, "tcp"));
-    }
-    for r in &udp {
-        zone.add(&port_line(r, "udp"));
+    // A port already there counts however it is written (attributes the other way round,
+    // an empty element): never a second element for it.
+    for (list, proto) in [(&tcp, "tcp"), (&udp, "udp")] {
+        for r in list {
+            if !zone.ports().contains(&(*r, proto.to_string())) {
+                zone.add(&port_line(r, proto));
+            }
+        }
     }
     // After a move the ssh service (22) goes from the file; live, 22 stays open at runtime
     // until confirm.
@@ -487,22 +739,41 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
         let ssh: Vec<String> = ctx.ssh_ports.iter().map(u16::to_string).collect();
         for p in &ssh {
             if let Some(r) = rich(&Host::Ip(a), Some((p, "tcp")), "accept") {
-                zone.add(&r);
+                zone.add_rule(&r);
             }
         }
     }
     for t in &trusted_items {
         if let Entry::Advanced(a) = &t.entry {
             for r in advanced_rules(a, "accept") {
-                zone.add(&r);
+                zone.add_rule(&r);
             }
         }
     }
     for x in &blocked_items {
         if let Entry::Advanced(a) = &x.entry {
             for r in advanced_rules(a, "drop") {
-                zone.add(&r);
+                zone.add_rule(&r);
             }
+        }
+    }
+    // Entries taken out: an advanced entry's rich rules here, a host's source below.
+    let mut gone: Vec<String> = Vec::new();
+    let mut remove_sources: Vec<String> = Vec::new();
+    for r in &spec.remove {
+        match removal(r) {
+            Some((src, rules)) => {
+                remove_sources.extend(src);
+                for rule in rules {
+                    if zone.remove_rule(&rule) && !gone.contains(r) {
+                        gone.push(r.clone());
+                    }
+                }
+            }
+            None => b.warn(
+                "firewall.remove",
+                format!("{r}: not an address, a network or an advanced entry firewalld holds"),
+            ),
         }
     }
     let others: Vec<String> = zone
@@ -522,33 +793,34 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
         );
     }
     // Trusted and blocked hosts: sources of the trusted and drop zones.
-    let mut trusted_plain: Vec<String> = trusted_items
-        .iter()
-        .filter(|t| matches!(t.entry, Entry::Plain(_)))
-        .filter_map(|t| addr(t.entry.host()))
-        .collect();
+    // (address, comment): the comment goes on the line above the source.
+    let plain = |items: &[HostItem]| -> Vec<(String, Option<String>)> {
+        items
+            .iter()
+            .filter(|t| matches!(t.entry, Entry::Plain(_)))
+            .filter_map(|t| addr(t.entry.host()).map(|a| (a, t.comment.clone())))
+            .collect()
+    };
+    let mut trusted_plain = plain(&trusted_items);
     if let Some(a) = spec.trust_admin {
         let s = a.to_string();
-        if !trusted_plain.contains(&s)
+        if !trusted_plain.iter().any(|(x, _)| *x == s)
             && !trusted_items.iter().any(|t| {
                 matches!(t.entry, Entry::Plain(_)) && t.entry.host().covers(a) == Some(true)
             })
         {
-            trusted_plain.push(s);
+            trusted_plain.push((s, None));
         }
     }
-    let blocked_plain: Vec<String> = blocked_items
-        .iter()
-        .filter(|t| matches!(t.entry, Entry::Plain(_)))
-        .filter_map(|t| addr(t.entry.host()))
-        .collect();
+    let blocked_plain = plain(&blocked_items);
     let mut changes: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
     let after = zone.to_bytes();
     if after != setup.zone_before {
         changes.push((setup.zone_file.clone(), setup.zone_before.clone(), after));
     }
-    // A source belongs to one zone: each list goes into its zone and out of the other.
-    if !trusted_plain.is_empty() || !blocked_plain.is_empty() {
+    // A source belongs to one zone: each list goes into its zone and out of the other;
+    // entries taken out leave both.
+    if !trusted_plain.is_empty() || !blocked_plain.is_empty() || !remove_sources.is_empty() {
         for (name, mine, other) in [
             ("trusted", &trusted_plain, &blocked_plain),
             ("drop", &blocked_plain, &trusted_plain),
@@ -561,17 +833,25 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
                 }
             };
             let mut z = Zone::parse(&before);
-            z.remove_where(|tag, attrs| {
-                tag == "source"
-                    && attr(attrs, "address").is_some_and(|a| other.iter().any(|o| o == a))
+            let out = z.remove_sources(|a| {
+                other.iter().any(|(o, _)| o == a) || remove_sources.iter().any(|r| r == a)
             });
-            for s in mine.iter() {
-                z.add(&format!("<source address=\"{s}\"/>"));
+            gone.extend(out.into_iter().filter(|a| remove_sources.contains(a)));
+            for (s, c) in mine.iter() {
+                z.set_source(s, c.as_deref());
             }
             let a = z.to_bytes();
             if a != before {
                 changes.push((path, before, a));
             }
+        }
+    }
+    for r in &spec.remove {
+        if !gone.contains(r) && removal(r).is_some() {
+            b.warn(
+                "firewall.remove",
+                format!("{r} is not in firewalld's trusted or drop zone: nothing to take out"),
+            );
         }
     }
     let check_changes: Vec<(String, Vec<u8>)> = changes
@@ -620,7 +900,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
             ),
         ),
         Some(a) => {
-            let dropped = blocked_plain.iter().any(|s| {
+            let dropped = blocked_plain.iter().any(|(s, _)| {
                 crate::config::trust::parse_host(s).is_ok_and(|h| h.covers(a) == Some(true))
             });
             b.check(
@@ -679,6 +959,9 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
     if !blocked_items.is_empty() {
         s.push(format!("firewalld blocked: {}", hosts_line(&blocked_items)));
     }
+    if !gone.is_empty() {
+        s.push(format!("firewalld: taken out {}", gone.join(", ")));
+    }
 }
 
 #[cfg(test)]
@@ -712,6 +995,113 @@ mod tests {
         );
     }
 
+    // A trusted zone as an admin left it: firewall-cmd's own sources, one hand-written as an
+    // empty element, one with the admin's own comment, an ipset source, a comment that is
+    // not about a source, CRLF line endings from an editor on Windows.
+    const HAND_TRUSTED: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<zone target=\"ACCEPT\">\r\n  <short>Trusted</short>\r\n  <!-- our offices -->\r\n  <description>All network connections are accepted.</description>\r\n  <source address=\"10.0.0.0/8\"/>\r\n  <!-- monitoring, ask Bob -->\r\n  <source address=\"192.0.2.5\" />\r\n  <source address=\"2001:db8:1::/48\"></source>\r\n  <source ipset=\"office-v4\"/>\r\n  <forward/>\r\n</zone>\r\n";
+
+    fn root_with(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::root::Root) {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("etc")).unwrap();
+        for (path, body) in files {
+            let p = t.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
+        let r = crate::root::Root::open(t.path()).unwrap();
+        (t, r)
+    }
+
+    #[test]
+    fn sources_read_back_with_the_comment_above_each() {
+        let z = Zone::parse(HAND_TRUSTED.as_bytes());
+        assert_eq!(
+            z.sources_with_comments(),
+            vec![
+                ("10.0.0.0/8".to_string(), None),
+                (
+                    "192.0.2.5".to_string(),
+                    Some("monitoring, ask Bob".to_string())
+                ),
+                ("2001:db8:1::/48".to_string(), None),
+            ]
+        );
+        let drop = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone target=\"DROP\">\n  <short>Drop</short>\n  <!-- SIP scanner -->\n  <source address=\"192.0.2.66\"/>\n</zone>\n";
+        let public = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone>\n  <short>Public</short>\n  <service name=\"ssh\"/>\n  <port port=\"80\" protocol=\"tcp\"/>\n  <port port=\"10000-20000\" protocol=\"udp\"></port>\n  <source address=\"203.0.113.0/24\"/>\n</zone>\n";
+        let (_t, root) = root_with(&[
+            (CONF, "DefaultZone=external\n"),
+            ("/etc/firewalld/zones/trusted.xml", HAND_TRUSTED),
+            ("/etc/firewalld/zones/drop.xml", drop),
+            ("/usr/lib/firewalld/zones/external.xml", public),
+        ]);
+        // the trusted and drop zones only (a source of the default zone binds it, it is
+        // not a trusted host; nor are the block zone's)
+        let hosts = previous_hosts(&root);
+        assert_eq!(hosts.len(), 4, "{hosts:?}");
+        assert_eq!(
+            hosts[3],
+            (
+                "192.0.2.66".to_string(),
+                true,
+                Some("SIP scanner".to_string())
+            )
+        );
+        // the default zone's ports (its stock copy while there is none under /etc); services
+        // are not ports
+        assert_eq!(
+            previous_ports(&root),
+            vec![
+                (PortRange::one(80), "tcp".to_string()),
+                (
+                    PortRange {
+                        lo: 10000,
+                        hi: 20000
+                    },
+                    "udp".to_string()
+                ),
+            ]
+        );
+        let (_t, empty) = root_with(&[]);
+        assert!(previous_hosts(&empty).is_empty() && previous_ports(&empty).is_empty());
+    }
+
+    #[test]
+    fn a_comment_is_set_in_place_and_leaves_with_its_source() {
+        let mut z = Zone::parse(HAND_TRUSTED.as_bytes());
+        // the same comment, or none: nothing changes
+        assert!(!z.set_source("192.0.2.5", Some("monitoring, ask Bob")));
+        assert!(!z.set_source("192.0.2.5", None));
+        assert!(!z.set_source("10.0.0.0/8", None));
+        assert_eq!(String::from_utf8(z.to_bytes()).unwrap(), HAND_TRUSTED);
+        // a new comment replaces the one above, or goes above (the CRLF kept)
+        assert!(z.set_source("192.0.2.5", Some("monitoring (Zabbix)")));
+        assert!(z.set_source("2001:db8:1::/48", Some("branch")));
+        assert!(z.set_source("198.51.100.9", Some("office VPN")));
+        let want = HAND_TRUSTED
+            .replace("monitoring, ask Bob", "monitoring (Zabbix)")
+            .replace(
+                "  <source address=\"2001:db8:1::/48\"></source>\r\n",
+                "  <!-- branch -->\r\n  <source address=\"2001:db8:1::/48\"></source>\r\n",
+            )
+            .replace(
+                "</zone>",
+                "  <!-- office VPN -->\r\n  <source address=\"198.51.100.9\"/>\r\n</zone>",
+            );
+        assert_eq!(String::from_utf8(z.to_bytes()).unwrap(), want);
+        // a source leaves with the comment above it; "our offices" is not a source's
+        let gone = z.remove_sources(|a| a == "192.0.2.5" || a == "10.0.0.0/8");
+        assert_eq!(gone, vec!["10.0.0.0/8", "192.0.2.5"]);
+        let want = want
+            .replace("  <source address=\"10.0.0.0/8\"/>\r\n", "")
+            .replace(
+                "  <!-- monitoring (Zabbix) -->\r\n  <source address=\"192.0.2.5\" />\r\n",
+                "",
+            );
+        assert_eq!(String::from_utf8(z.to_bytes()).unwrap(), want);
+        assert!(want.contains("<!-- our offices -->") && want.contains("ipset=\"office-v4\""));
+        assert!(!comment_ok("a -- b") && comment_ok("a - b"));
+    }
+
     #[test]
     fn live_steps_reload_before_sshd_and_keep_the_old_port_until_confirm() {
         let (a, c) = live_steps("public", &[22]);
@@ -722,5 +1112,44 @@ mod tests {
         let Action::Command(w) = &a[1] else { panic!() };
         assert!(w.argv[2].ends_with("firewall-cmd --zone=public --add-port=22/tcp"));
         assert_eq!(c.len(), 1);
+    }
+
+    proptest::proptest! {
+        /// Any zone-like text (rules on one line or several, unterminated ones, comments,
+        /// hand-written elements, CRLF): the readers and editors never panic, the text
+        /// round-trips, a rule's own lines are never the zone's, and after every source is
+        /// taken out none is left while every rule stays.
+        #[test]
+        fn zone_edits_never_panic_and_keep_rules(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "<zone>", "</zone>", "<rule family=\"ipv4\">", "</rule>", "<accept/>",
+                "<rule family=\"ipv4\"><source address=\"192.0.2.1\"/><accept/></rule>",
+                "<source address=\"192.0.2.1\"/>", "<source address=\"10.0.0.0/8\" />",
+                "<source address=\"2001:db8::/32\"></source>", "<port port=\"22\" protocol=\"tcp\"/>",
+                "<port protocol=\"udp\" port=\"5060\"></port>", "<!-- office -->",
+                "<!-- a -- b -->", "<!--", "-->", "<service name=\"ssh\"/>", "", "  ", "x",
+            ]), 0..24),
+            crlf in proptest::bool::ANY,
+            comment in "[a-z ,()]{0,12}",
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let text: String = parts.iter().map(|p| format!("  {p}{eol}")).collect();
+            let mut z = Zone::parse(text.as_bytes());
+            proptest::prop_assert_eq!(z.text(), text.clone());
+            let inner = z.in_rules();
+            for (i, _, _) in z.elements() {
+                proptest::prop_assert!(!inner[i]);
+            }
+            let _ = (z.ports(), z.services(), z.sources_with_comments());
+            z.set_source("198.51.100.9", Some(&comment));
+            z.set_source("192.0.2.1", None);
+            z.add_rule("<rule family=\"ipv4\"><source address=\"192.0.2.1\"/><accept/></rule>");
+            let before: Vec<String> = z.rules().into_iter().map(|(_, _, r)| r).collect();
+            z.remove_sources(|_| true);
+            proptest::prop_assert!(z.sources().is_empty(), "{:?}", z.text());
+            let after: Vec<String> = z.rules().into_iter().map(|(_, _, r)| r).collect();
+            proptest::prop_assert_eq!(after, before);
+            z.remove_rule("<rule family=\"ipv4\"><source address=\"192.0.2.1\"/><accept/></rule>");
+        }
     }
 }

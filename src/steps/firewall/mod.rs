@@ -622,10 +622,22 @@ pub fn check(
     let ctx = Ctx::new(&b, fw, &ssh);
     let fmt = fw.apf.as_ref().map_or(TrustFormat::Apf2, |a| a.format);
     let _ = port_lists(&mut b, answers, &ctx);
-    if let Some(fw) = &answers.firewall {
-        let trusted = host_list(&mut b, "firewall.trusted", &fw.trusted, fmt, &ctx, false);
-        let blocked = host_list(&mut b, "firewall.blocked", &fw.blocked, fmt, &ctx, true);
+    if let Some(f) = &answers.firewall {
+        let trusted = host_list(&mut b, "firewall.trusted", &f.trusted, fmt, &ctx, false);
+        let blocked = host_list(&mut b, "firewall.blocked", &f.blocked, fmt, &ctx, true);
         both_trusted_and_blocked(&mut b, &trusted, &blocked);
+        // What the backend in charge can not hold (a name; with firewalld and ufw an
+        // outbound entry; a comment firewalld's XML can not keep) is refused where it is
+        // typed, not only at Review.
+        let mut scratch = Builder::new(sys);
+        let refuse = match backend(&mut scratch, fw, answers) {
+            Some(Backend::Nftables) => nftables::addresses_only,
+            Some(Backend::Firewalld) => firewalld::refuse_names,
+            Some(Backend::Ufw) => ufw::refuse,
+            _ => return b.problems,
+        };
+        refuse(&mut b, "firewall.trusted", &trusted);
+        refuse(&mut b, "firewall.blocked", &blocked);
     }
     b.problems
 }

@@ -645,7 +645,7 @@ pub fn insert_before_ssh(actions: &mut Vec<Action>, new: Vec<Action>) {
 }
 
 /// Items of a trusted/blocked list nft can express; names are refused.
-fn addresses_only(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
+pub(crate) fn addresses_only(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
     let mut out = Vec::new();
     for i in items {
         if let Host::Fqdn(n) = i.entry.host() {

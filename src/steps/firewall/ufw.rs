@@ -10,7 +10,13 @@
 //!   answers' ports are appended as `ufw allow PORT/PROTO` does; SIP ports as `ufw limit`
 //!   (ufw's own limit: a source opening a 6th connection within 30 s is rejected; coarse, and
 //!   trusted hosts pass before it). Port rules open to everyone that the answers leave out go,
-//!   the old SSH port after a move too.
+//!   the old SSH port after a move too;
+//! - a host already there with another comment gets the new one in its tuple line, in place;
+//!   `firewall.remove` takes a host's `allow`/`deny` rules out.
+//!
+//! `previous_ports` / `previous_hosts` read back what the rules hold now (ports open to
+//! everyone; `ufw allow|deny from HOST` rules with their comments): the wizard's Ports and
+//! Hosts screens start from them, so a rerun changes nothing.
 //!
 //! Loopback and established/related traffic are ufw's before.rules, which stay untouched.
 //! The result is judged by ufw itself (`ufw show added` on a scratch root lists every tuple
@@ -118,6 +124,42 @@ fn tuple_fields(line: &str) -> Option<Vec<&str>> {
     Some(t)
 }
 
+/// The comment of a tuple line (`comment=HEX`, the UTF-8 bytes in hex, as ufw writes it).
+fn tuple_comment(line: &str) -> Option<String> {
+    let h = line
+        .trim()
+        .strip_prefix("### tuple ###")?
+        .split_whitespace()
+        .last()?
+        .strip_prefix("comment=")?;
+    if h.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+        .collect();
+    Some(String::from_utf8_lossy(&bytes?).into_owned()).filter(|c| !c.trim().is_empty())
+}
+
+/// A plain host rule (`ufw allow|deny from HOST`, on any interface, every port and
+/// protocol): (host, blocked).
+fn host_of(t: &[&str], v6: bool) -> Option<(String, bool)> {
+    let any = if v6 { "::/0" } else { "0.0.0.0/0" };
+    if t.len() != 7 || t[1] != "any" || t[2] != "any" || t[3] != any || t[4] != "any" {
+        return None;
+    }
+    if t[6] != "in" || t[5] == any {
+        return None;
+    }
+    let blocked = match t[0] {
+        "allow" => false,
+        "deny" => true,
+        _ => return None,
+    };
+    Some((t[5].to_string(), blocked))
+}
+
 /// A user rules file as lines (each with its own line ending), edited block by block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesFile {
@@ -146,9 +188,43 @@ impl RulesFile {
             .collect()
     }
 
-    fn has(&self, r: &Rule) -> bool {
+    /// The line of the rule `r`, whatever its comment.
+    fn find(&self, r: &Rule) -> Option<usize> {
         let t = r.tuple(self.v6);
-        self.lines.iter().any(|l| l.trim_end() == t)
+        let want = tuple_fields(&t);
+        self.lines
+            .iter()
+            .position(|l| tuple_fields(l).is_some() && tuple_fields(l) == want)
+    }
+
+    fn has(&self, r: &Rule) -> bool {
+        self.find(r).is_some()
+    }
+
+    /// The rule is there: its comment becomes `r`'s, in place (no comment in `r` keeps the
+    /// one there). True when the file changed.
+    fn set_comment(&mut self, r: &Rule) -> bool {
+        let (Some(i), Some(_)) = (self.find(r), &r.comment) else {
+            return false;
+        };
+        let t = r.tuple(self.v6);
+        if self.lines[i].trim_end() == t {
+            return false;
+        }
+        let eol = &self.lines[i][self.lines[i].trim_end().len()..];
+        self.lines[i] = format!("{t}{eol}");
+        true
+    }
+
+    /// The plain host rules (`ufw allow|deny from HOST`): (host, blocked, comment).
+    pub fn hosts(&self) -> Vec<(String, bool, Option<String>)> {
+        self.lines
+            .iter()
+            .filter_map(|l| {
+                let (h, b) = host_of(&tuple_fields(l)?, self.v6)?;
+                Some((h, b, tuple_comment(l)))
+            })
+            .collect()
     }
 
     fn block(&self, r: &Rule) -> Vec<String> {
@@ -167,7 +243,7 @@ impl RulesFile {
     /// plan inserted before: `at` counts them).
     fn insert_top(&mut self, r: &Rule, at: &mut usize) -> bool {
         if self.has(r) {
-            return false;
+            return self.set_comment(r);
         }
         let Some(h) = self.header() else {
             return false;
@@ -240,6 +316,39 @@ impl RulesFile {
             })
             .collect()
     }
+}
+
+/// The trusted and blocked hosts ufw holds: the plain host rules of user.rules and
+/// user6.rules with their comments, (host, blocked, comment), in file order. What the
+/// wizard's Hosts screen starts from.
+pub fn previous_hosts(root: &crate::root::Root) -> Vec<(String, bool, Option<String>)> {
+    let mut out: Vec<(String, bool, Option<String>)> = Vec::new();
+    for (path, v6) in [(USER_RULES, false), (USER6_RULES, true)] {
+        if let Ok(Some(b)) = root.read(path) {
+            for h in RulesFile::parse(&b, v6).hosts() {
+                if !out.iter().any(|(x, _, _)| *x == h.0) {
+                    out.push(h);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The ports open to everyone in user.rules and user6.rules (either family): what the
+/// wizard's Ports screen starts from.
+pub fn previous_ports(root: &crate::root::Root) -> Vec<(PortRange, String)> {
+    let mut out: Vec<(PortRange, String)> = Vec::new();
+    for (path, v6) in [(USER_RULES, false), (USER6_RULES, true)] {
+        if let Ok(Some(b)) = root.read(path) {
+            for p in RulesFile::parse(&b, v6).open_ports() {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn parse_range(p: &str) -> Option<PortRange> {
@@ -323,7 +432,7 @@ fn host_rules(i: &HostItem, action: &'static str) -> Vec<(Rule, bool)> {
     }
 }
 
-fn refuse(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
+pub(crate) fn refuse(b: &mut Builder<'_>, key: &str, items: &[HostItem]) -> Vec<HostItem> {
     let mut out = Vec::new();
     for i in items {
         let out_only = matches!(&i.entry, Entry::Advanced(a) if a.direction.as_deref() == Some("out") || a.host_flow == Flow::Dest || a.port_flow == Flow::Source);
@@ -557,15 +666,6 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
         );
         return;
     }
-    if !spec.remove.is_empty() {
-        b.warn(
-            "firewall.remove",
-            format!(
-                "{}: remove takes entries out of APF's trust files; with ufw, delete a rule with                  `ufw delete` (pbx-harden leaves rules with a source alone)",
-                spec.remove.join(", ")
-            ),
-        );
-    }
     let trusted = refuse(b, "firewall.trusted", &spec.trusted);
     let blocked = refuse(b, "firewall.blocked", &spec.blocked);
     if f6.is_none()
@@ -620,6 +720,42 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
                 })
             })
         }));
+    }
+    // Entries taken out: a host's plain rules (allow or deny, any comment), an advanced
+    // entry's rules.
+    for r in &spec.remove {
+        let entry = crate::config::trust::parse_entry(r, crate::config::trust::TrustFormat::Apf2);
+        let Some(item) = entry.ok().map(|entry| HostItem {
+            text: r.clone(),
+            comment: None,
+            entry,
+        }) else {
+            b.warn(
+                "firewall.remove",
+                format!("{r}: not an address, a network or an advanced entry ufw holds"),
+            );
+            continue;
+        };
+        let mut n = 0;
+        for f in std::iter::once(&mut f4).chain(f6.as_mut()) {
+            let v6 = f.v6;
+            let rules: Vec<String> = ["allow", "deny"]
+                .into_iter()
+                .flat_map(|a| host_rules(&item, a))
+                .filter(|(_, x)| *x == v6)
+                .map(|(rule, _)| rule.tuple(v6))
+                .collect();
+            let out =
+                f.remove_where(|t| rules.iter().any(|x| tuple_fields(x).as_deref() == Some(t)));
+            n += out.len();
+            removed.extend(out);
+        }
+        if n == 0 {
+            b.warn(
+                "firewall.remove",
+                format!("{r} is not in ufw's user rules: nothing to take out"),
+            );
+        }
     }
     // A host moved from one list to the other: its rules of the other list go.
     let srcs = |items: &[HostItem]| -> Vec<String> {
@@ -935,6 +1071,112 @@ mod tests {
         );
     }
 
+    // What ufw 0.36.2 wrote for `ufw allow from 198.51.100.0/24 comment 'office, 2nd
+    // floor'`, `ufw deny from 192.0.2.66`, `ufw reject from 192.0.2.77`, `ufw allow in on
+    // eth1 from 10.0.0.0/8`, `ufw allow from 192.0.2.5 to any port 8080 proto tcp`, `ufw deny
+    // from 2001:db8:bad::/48 comment 'scanner'`, `ufw allow 22/tcp`, `ufw limit 5060/udp`,
+    // `ufw allow from 2001:db8:1::/48 to any port 5060 proto udp` (chains left out), and in
+    // user6.rules an 8443/tcp open to everyone over IPv6 only.
+    const ADMIN4: &str = "*filter\n### RULES ###\n\n### tuple ### allow any any 0.0.0.0/0 any 198.51.100.0/24 in comment=6f66666963652c20326e6420666c6f6f72\n-A ufw-user-input -s 198.51.100.0/24 -j ACCEPT\n\n### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in\n-A ufw-user-input -s 192.0.2.66 -j DROP\n\n### tuple ### reject any any 0.0.0.0/0 any 192.0.2.77 in\n-A ufw-user-input -s 192.0.2.77 -j REJECT\n\n### tuple ### allow any any 0.0.0.0/0 any 10.0.0.0/8 in_eth1\n-A ufw-user-input -i eth1 -s 10.0.0.0/8 -j ACCEPT\n\n### tuple ### allow tcp 8080 0.0.0.0/0 any 192.0.2.5 in\n-A ufw-user-input -p tcp --dport 8080 -s 192.0.2.5 -j ACCEPT\n\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\n\n### tuple ### limit udp 5060 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --set\n-A ufw-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --update --seconds 30 --hitcount 6 -j ufw-user-limit\n-A ufw-user-input -p udp --dport 5060 -j ufw-user-limit-accept\n\n### END RULES ###\nCOMMIT\n";
+    const ADMIN6: &str = "*filter\n### RULES ###\n\n### tuple ### deny any any ::/0 any 2001:db8:bad::/48 in comment=7363616e6e6572\n-A ufw6-user-input -s 2001:db8:bad::/48 -j DROP\n\n### tuple ### allow tcp 22 ::/0 any ::/0 in\n-A ufw6-user-input -p tcp --dport 22 -j ACCEPT\n\n### tuple ### limit udp 5060 ::/0 any ::/0 in\n-A ufw6-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --set\n-A ufw6-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --update --seconds 30 --hitcount 6 -j ufw6-user-limit\n-A ufw6-user-input -p udp --dport 5060 -j ufw6-user-limit-accept\n\n### tuple ### allow udp 5060 ::/0 any 2001:db8:1::/48 in\n-A ufw6-user-input -p udp --dport 5060 -s 2001:db8:1::/48 -j ACCEPT\n\n### tuple ### allow tcp 8443 ::/0 any ::/0 in\n-A ufw6-user-input -p tcp --dport 8443 -j ACCEPT\n\n### END RULES ###\nCOMMIT\n";
+
+    fn root_with(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::root::Root) {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("etc")).unwrap();
+        for (path, body) in files {
+            let p = t.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
+        let r = crate::root::Root::open(t.path()).unwrap();
+        (t, r)
+    }
+
+    #[test]
+    fn the_admins_host_rules_read_back_with_their_comments() {
+        let (_t, root) = root_with(&[(USER_RULES, ADMIN4), (USER6_RULES, ADMIN6)]);
+        // plain `allow|deny from HOST` only: reject, an interface rule and port rules are
+        // not hosts (they stay in the files as they are)
+        assert_eq!(
+            previous_hosts(&root),
+            vec![
+                (
+                    "198.51.100.0/24".to_string(),
+                    false,
+                    Some("office, 2nd floor".to_string())
+                ),
+                ("192.0.2.66".to_string(), true, None),
+                (
+                    "2001:db8:bad::/48".to_string(),
+                    true,
+                    Some("scanner".to_string())
+                ),
+            ]
+        );
+        // the ports open to everyone in either family (8443 is in user6.rules only)
+        let ports = previous_ports(&root);
+        assert_eq!(
+            ports,
+            vec![
+                (PortRange::one(22), "tcp".to_string()),
+                (PortRange::one(5060), "udp".to_string()),
+                (PortRange::one(8443), "tcp".to_string()),
+            ]
+        );
+        // no files, nothing: never a panic
+        let (_t, empty) = root_with(&[]);
+        assert!(previous_hosts(&empty).is_empty() && previous_ports(&empty).is_empty());
+    }
+
+    #[test]
+    fn comments_decode_and_odd_ones_are_not_guessed() {
+        let c = |l: &str| tuple_comment(l);
+        assert_eq!(
+            c("### tuple ### allow any any 0.0.0.0/0 any 10.0.0.1 in comment=c3a974c3a9"),
+            Some("été".to_string())
+        );
+        assert_eq!(
+            c("### tuple ### allow any any 0.0.0.0/0 any 10.0.0.1 in comment=abc"),
+            None
+        );
+        assert_eq!(
+            c("### tuple ### allow any any 0.0.0.0/0 any 10.0.0.1 in comment=zz"),
+            None
+        );
+        assert_eq!(
+            c("### tuple ### allow any any 0.0.0.0/0 any 10.0.0.1 in"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_new_comment_replaces_the_old_one_in_place_never_a_second_rule() {
+        let mut f = RulesFile::parse(ADMIN4.as_bytes(), false);
+        let mut r = Rule {
+            action: "allow",
+            proto: "any",
+            port: None,
+            src: Some("198.51.100.0/24".into()),
+            comment: Some("office, 3rd floor".into()),
+        };
+        let mut at = 0;
+        assert!(f.insert_top(&r, &mut at));
+        let out = String::from_utf8(f.to_bytes()).unwrap();
+        assert_eq!(
+            out,
+            ADMIN4.replace(
+                "comment=6f66666963652c20326e6420666c6f6f72",
+                &format!("comment={}", hex("office, 3rd floor"))
+            )
+        );
+        assert_eq!(at, 0);
+        // the same again, or no comment: nothing changes
+        assert!(!f.insert_top(&r, &mut at));
+        r.comment = None;
+        assert!(!f.insert_top(&r, &mut at));
+        assert_eq!(String::from_utf8(f.to_bytes()).unwrap(), out);
+    }
+
     #[test]
     fn live_steps_reload_before_sshd_and_keep_the_old_port_until_confirm() {
         let (a, c) = live_steps(&[22]);
@@ -945,5 +1187,60 @@ mod tests {
         let Action::Command(w) = &a[1] else { panic!() };
         assert!(w.argv[2].contains("iptables -I ufw-user-input -p tcp --dport 22 -j ACCEPT"));
         assert_eq!(c.len(), 1);
+    }
+
+    proptest::proptest! {
+        /// Any rules-file-like text: the readers never panic; a host rule inserted with one
+        /// comment and then another is there once (no second copy), with the second comment; taking it out
+        /// leaves every other line.
+        #[test]
+        fn host_rules_are_there_once_whatever_their_comments(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "### RULES ###", "### END RULES ###", "",
+                "### tuple ### allow any any 0.0.0.0/0 any 198.51.100.9 in comment=6f6c64",
+                "### tuple ### allow any any 0.0.0.0/0 any 198.51.100.9 in",
+                "-A ufw-user-input -s 198.51.100.9 -j ACCEPT",
+                "### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in comment=zz",
+                "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=",
+                "### tuple ### limit udp 5060 0.0.0.0/0 any 0.0.0.0/0 in",
+                "### tuple ###", "COMMIT",
+            ]), 0..20),
+            c1 in "[a-z ,]{1,10}",
+            c2 in "[a-z ,]{1,10}",
+        ) {
+            let text: String = std::iter::once("### RULES ###")
+                .chain(parts.iter().copied())
+                .map(|p| format!("{p}\n"))
+                .collect();
+            let mut f = RulesFile::parse(text.as_bytes(), false);
+            let _ = (f.hosts(), f.open_ports(), f.tuples());
+            let mut r = Rule {
+                action: "allow",
+                proto: "any",
+                port: None,
+                src: Some("198.51.100.9".into()),
+                comment: Some(c1),
+            };
+            let fields = r.tuple(false);
+            let copies = |f: &RulesFile| {
+                f.lines
+                    .iter()
+                    .filter(|l| tuple_fields(l).is_some() && tuple_fields(l) == tuple_fields(&fields))
+                    .count()
+            };
+            let had = copies(&f);
+            let mut at = 0;
+            f.insert_top(&r, &mut at);
+            r.comment = Some(c2.clone());
+            f.insert_top(&r, &mut at);
+            proptest::prop_assert_eq!(copies(&f), had.max(1));
+            let want = r.tuple(false);
+            proptest::prop_assert!(f.lines.iter().any(|l| l.trim_end() == want));
+            let gone = f.remove_where(|t| {
+                t.len() == 7 && t[0] == "allow" && t[5] == "198.51.100.9" && t[1] == "any"
+            });
+            proptest::prop_assert!(!gone.is_empty());
+            proptest::prop_assert!(!f.hosts().iter().any(|(h, b, _)| h == "198.51.100.9" && !b));
+        }
     }
 }

@@ -120,8 +120,8 @@ impl State {
         let ssh_port = sys.current_ssh_ports().first().copied().unwrap_or(22);
         let catalog = ports::catalog(&sys.firewall.asterisk, sys.rtp, ssh_port);
         let pre = prefill.and_then(|a| a.firewall.as_ref());
-        // What APF (or pbx-harden's nftables table) opens now (reconfiguration starts from
-        // it), as ranges.
+        // What the backend opens now (reconfiguration starts from it), as ranges: APF's
+        // lists, pbx-harden's nftables table, firewalld's default zone, ufw's user rules.
         let now = |key: &str| -> Vec<PortRange> {
             sys.firewall
                 .apf
@@ -135,23 +135,43 @@ impl State {
                 })
                 .unwrap_or_default()
         };
-        let (now_tcp, now_udp) = if ctx.fw_backend.0 == Backend::Nftables {
-            // our own table: the lists its last run wrote into the file's header
-            match sys.root.read(nftables::NFT_FILE) {
+        let split = |l: Vec<(PortRange, String)>| -> (Vec<PortRange>, Vec<PortRange>) {
+            let of = |p: &str| l.iter().filter(|x| x.1 == p).map(|x| x.0).collect();
+            (of("tcp"), of("udp"))
+        };
+        // (tcp, udp, fresh): fresh when it is known that no run chose these ports yet
+        let (now_tcp, now_udp, known_fresh) = match ctx.fw_backend.0 {
+            // our own table: the lists its last run wrote into the file's header (no file:
+            // no run yet)
+            Backend::Nftables => match sys.root.read(nftables::NFT_FILE) {
                 Ok(Some(b)) => {
                     let (t, u) = nftables::previous_lists(&String::from_utf8_lossy(&b));
-                    (t.unwrap_or_default(), u.unwrap_or_default())
+                    (t.unwrap_or_default(), u.unwrap_or_default(), Some(false))
                 }
-                _ => (Vec::new(), Vec::new()),
+                _ => (Vec::new(), Vec::new(), Some(true)),
+            },
+            // the default zone's ports (a run always writes the SSH port as one: none, no
+            // run yet; a stock zone opens ssh as a service)
+            Backend::Firewalld => {
+                let (t, u) = split(firewalld::previous_ports(&sys.root));
+                let fresh = t.is_empty() && u.is_empty();
+                (t, u, Some(fresh))
             }
-        } else {
-            (now("IG_TCP_CPORTS"), now("IG_UDP_CPORTS"))
+            // the ports ufw's user rules open to everyone
+            Backend::Ufw => {
+                let (t, u) = split(crate::steps::firewall::ufw::previous_ports(&sys.root));
+                (t, u, None)
+            }
+            _ => (now("IG_TCP_CPORTS"), now("IG_UDP_CPORTS"), None),
         };
-        // A fresh APF opens SSH only: then the catalog's defaults are the starting point.
-        let fresh = now_tcp
-            .iter()
-            .all(|r| sys.current_ssh_ports().iter().any(|p| r.contains(*p)))
-            && now_udp.is_empty();
+        // A fresh APF (or ufw) opens SSH only: then the catalog's defaults are the starting
+        // point. (A run that chose SSH alone looks the same there.)
+        let fresh = known_fresh.unwrap_or_else(|| {
+            now_tcp
+                .iter()
+                .all(|r| sys.current_ssh_ports().iter().any(|p| r.contains(*p)))
+                && now_udp.is_empty()
+        });
         let mut items: Vec<Item> = Vec::new();
         let mut custom_tcp: Vec<PortRange> = Vec::new();
         let mut custom_udp: Vec<PortRange> = Vec::new();

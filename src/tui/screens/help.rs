@@ -60,7 +60,10 @@ pub fn text(s: ScreenId, field: Option<&str>) -> String {
              deny_hosts.rules (blocked: nothing), with their comments; BFD's bans are among \
              the blocked. In the list, e edits an entry and Del takes it out. Below, give an \
              address, a network (192.0.2.0/24) or a host name, trusted or blocked, and a \
-             comment, then Enter. Entries left as they are stay as they are."
+             comment, then Enter. Entries left as they are stay as they are. With nftables, \
+             firewalld or ufw the list is what that firewall holds (pbx-harden's table, the \
+             trusted and drop zones, ufw's allow and deny rules from a host), and host names \
+             are refused there (addresses and networks only)."
         }
         ScreenId::Protection => {
             "APF's settings and brute-force protection. BFD (or fail2ban) bans an address \
@@ -153,8 +156,9 @@ fn field_text(s: ScreenId, field: &str) -> Option<&'static str> {
         }
         (ScreenId::Hosts, "comment") => {
             "Comment: one line, up to 200 characters, written the way apf -a writes it (a \
-             pasted line break becomes a space). Editing an entry with its comment left empty \
-             keeps the comment it has."
+             pasted line break becomes a space); with ufw in the rule itself, with firewalld \
+             on the line above the host in the zone file (so no \"--\" there). Editing an \
+             entry with its comment left empty keeps the comment it has."
         }
         (ScreenId::Ports, "admin") => {
             "Trust my address: the address this session comes from is never blocked and never \

@@ -1,12 +1,16 @@
 //! Trusted and blocked hosts: the entries of APF's allow_hosts.rules and deny_hosts.rules
 //! as they are, with their comments (a list that scrolls), editable and removable, and new
-//! entries with a comment (with nftables, firewalld or FreePBX's module the same answers, new
-//! entries only; FreePBX's are advice); every entry checked by the plan's own rules (`firewall::check`).
+//! entries with a comment. With nftables, firewalld and ufw the list starts from what the
+//! backend holds: the hosts in the nftables table's header, the sources of firewalld's
+//! trusted and drop zones (a comment on the line above each), ufw's `allow|deny from HOST`
+//! rules (their comments); with FreePBX's module new entries only, as advice. Every entry is
+//! checked by the plan's own rules (`firewall::check`).
 //!
 //! What the answers get: entries added or changed here, or named by the answers file, in
 //! `trusted` / `blocked` (with their comments); entries taken out, in `remove`. Entries of
 //! the files left as they are stay out of the answers (a second run changes nothing, and the
-//! saved answers do not copy every BFD ban to the next server).
+//! saved answers do not copy every BFD ban to the next server). nftables is the exception:
+//! its table is rewritten from the answers, so there every entry goes into them.
 
 use std::cell::Cell;
 
@@ -77,23 +81,28 @@ pub struct State {
 }
 
 fn read_file(ctx: &Ctx, name: &str) -> Vec<(String, Option<String>)> {
-    if rewrites_all(ctx) {
+    use crate::steps::firewall::facts::Backend;
+    use crate::steps::firewall::{firewalld, nftables, ufw};
+    let blocked = name == "deny_hosts.rules";
+    let root = &ctx.sys.root;
+    let of_backend = match ctx.fw_backend.0 {
         // nftables: the hosts of the table's last run, from its header
-        let blocked = name == "deny_hosts.rules";
-        return match ctx
-            .sys
-            .root
-            .read(crate::steps::firewall::nftables::NFT_FILE)
-        {
-            Ok(Some(bytes)) => {
-                crate::steps::firewall::nftables::previous_hosts(&String::from_utf8_lossy(&bytes))
-                    .into_iter()
-                    .filter(|(_, b, _)| *b == blocked)
-                    .map(|(h, _, c)| (h, c))
-                    .collect()
-            }
+        Backend::Nftables => Some(match root.read(nftables::NFT_FILE) {
+            Ok(Some(bytes)) => nftables::previous_hosts(&String::from_utf8_lossy(&bytes)),
             _ => Vec::new(),
-        };
+        }),
+        // firewalld: the sources of the trusted and drop zones
+        Backend::Firewalld => Some(firewalld::previous_hosts(root)),
+        // ufw: its plain host rules (`ufw allow|deny from HOST`)
+        Backend::Ufw => Some(ufw::previous_hosts(root)),
+        _ => None,
+    };
+    if let Some(list) = of_backend {
+        return list
+            .into_iter()
+            .filter(|(_, b, _)| *b == blocked)
+            .map(|(h, _, c)| (h, c))
+            .collect();
     }
     let Some(apf) = &ctx.sys.firewall.apf else {
         return Vec::new();
