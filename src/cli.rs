@@ -20,6 +20,7 @@ use crate::system::{Env, System};
 
 /// `pbx-harden audit`: exit 0 when clean, 1 with findings, 2 on any error.
 fn audit_cmd(dir: &std::path::Path, format: AuditFormat) -> i32 {
+    secrets::warm_zxcvbn();
     let report = open_root(dir)
         .and_then(|root| System::detect(&root, &Env::from_process()))
         .map(|sys| crate::audit::audit(&sys));
@@ -172,6 +173,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             format,
             target,
         } => json_errors(format, "plan", || {
+            secrets::warm_zxcvbn();
             let root = target_root(&top, &target)?;
             recover_overdue(&root);
             let answers = Answers::load(&answers)?;
@@ -198,6 +200,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             confirm_timeout,
             target,
         } => json_errors(format, "apply", || {
+            secrets::warm_zxcvbn();
             let root = target_root(&top, &target)?;
             let answers = Answers::load(&answers)?;
             let timeout = confirm_timeout

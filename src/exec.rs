@@ -250,6 +250,43 @@ fn read_capped(mut r: impl Read) -> Vec<u8> {
     out
 }
 
+/// Wait for `child` to exit, at most `timeout`; `None` when it is still running (still
+/// ours to kill and reap). Woken the moment it exits (polling with a sleep cost up to a
+/// quarter of each command's time): a thread waits for the exit without reaping it
+/// (`WNOWAIT`), and the child is reaped here.
+fn wait_timeout(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let pid = child.id() as nix::libc::id_t;
+    std::thread::spawn(move || {
+        // SAFETY: waitid fills the siginfo_t we pass; WNOWAIT leaves the child unreaped.
+        let mut info: nix::libc::siginfo_t = unsafe { std::mem::zeroed() };
+        loop {
+            let r = unsafe {
+                nix::libc::waitid(
+                    nix::libc::P_PID,
+                    pid,
+                    &mut info,
+                    nix::libc::WEXITED | nix::libc::WNOWAIT,
+                )
+            };
+            if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        let _ = done_tx.send(());
+    });
+    let exited = done_rx.recv_timeout(timeout).is_ok();
+    match child.try_wait()? {
+        Some(s) => Ok(Some(s)),
+        None if !exited => Ok(None),
+        // the waiter gave up (it cannot wait for this child): wait here
+        None => child.wait().map(Some),
+    }
+}
+
 /// Run `argv` under `limits`.
 pub fn run_with(argv: &[String], stdin: Option<&Secret>, limits: &Limits) -> Result<Output> {
     let (prog, args) = argv
@@ -328,33 +365,9 @@ pub fn run_with(argv: &[String], stdin: Option<&Secret>, limits: &Limits) -> Res
             .write_all(input.expose().as_bytes())
             .and_then(|_| pipe.write_all(b"\n"));
     }
-    // Woken the moment the command exits (polling with a growing sleep cost up to a
-    // quarter of each command's time): a thread waits for the exit without reaping it
-    // (`WNOWAIT`), so the child stays ours to kill at the timeout and to reap here.
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let pid = child.id() as nix::libc::id_t;
-    std::thread::spawn(move || {
-        // SAFETY: waitid fills the siginfo_t we pass; WNOWAIT leaves the child unreaped.
-        let mut info: nix::libc::siginfo_t = unsafe { std::mem::zeroed() };
-        loop {
-            let r = unsafe {
-                nix::libc::waitid(
-                    nix::libc::P_PID,
-                    pid,
-                    &mut info,
-                    nix::libc::WEXITED | nix::libc::WNOWAIT,
-                )
-            };
-            if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-                break;
-            }
-        }
-        let _ = done_tx.send(());
-    });
-    let exited = done_rx.recv_timeout(limits.timeout).is_ok();
-    let status = match child.try_wait() {
+    let status = match wait_timeout(&mut child, limits.timeout) {
         Ok(Some(s)) => s,
-        Ok(None) if !exited => {
+        Ok(None) => {
             let _ = child.kill();
             let _ = child.wait();
             return Err(fail(format!(
@@ -362,8 +375,6 @@ pub fn run_with(argv: &[String], stdin: Option<&Secret>, limits: &Limits) -> Res
                 humantime::format_duration(limits.timeout)
             )));
         }
-        // the waiter gave up (it cannot wait for this child): wait here
-        Ok(None) => child.wait().map_err(|e| fail(e.to_string()))?,
         Err(e) => return Err(fail(e.to_string())),
     };
     // The output ends when the pipes close; a daemon the command left behind may hold
@@ -504,22 +515,18 @@ pub fn run_sshd(argv: &[String], euid: u32) -> std::result::Result<Output, Strin
         };
         let out_t = read(child.stdout.take().map(|p| Box::new(p) as _));
         let err_t = read(child.stderr.take().map(|p| Box::new(p) as _));
-        let start = std::time::Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(st)) => break st,
-                Ok(None) if start.elapsed() > SSHD_TIMEOUT => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!(
-                        "sshd {} did not finish within {} s and was stopped",
-                        args.first().map(String::as_str).unwrap_or(""),
-                        SSHD_TIMEOUT.as_secs()
-                    ));
-                }
-                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
-                Err(e) => return Err(format!("{}: {e}", sshd.display())),
+        let status = match wait_timeout(&mut child, SSHD_TIMEOUT) {
+            Ok(Some(st)) => st,
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "sshd {} did not finish within {} s and was stopped",
+                    args.first().map(String::as_str).unwrap_or(""),
+                    SSHD_TIMEOUT.as_secs()
+                ));
             }
+            Err(e) => return Err(format!("{}: {e}", sshd.display())),
         };
         let stdout = out_t.join().unwrap_or_default();
         let stderr = err_t.join().unwrap_or_default();

@@ -546,7 +546,9 @@ impl<W: Write> FrugalBackend<W> {
         let new: Vec<u64> = (0..h).map(|y| hash(next, y)).collect();
         // (saving, up, k, top, bottom)
         let mut best: Option<(usize, bool, usize, usize, usize)> = None;
-        for k in 1..=(h / 2).min(8) {
+        // any shift that leaves rows in common (a burst of progress lines moves a list by
+        // more than half the screen)
+        for k in 1..=h - 2 {
             for up in [true, false] {
                 // rows y of `next` equal to rows y+k (up) or y-k (down) of the screen
                 let src = |y: usize| if up { y + k } else { y - k };

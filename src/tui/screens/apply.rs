@@ -81,11 +81,27 @@ impl State {
             ));
             out.push(Line::from(""));
         }
+        // The newest steps that fit, wrapped here (a step can take two rows: counting
+        // steps as rows let the list run past the bottom, where the newest were cut off).
+        // Paths under --root show as on the target, as "wrote /etc/..." does: a command's
+        // line is the review's without the root's directory in front of each path.
         let room = h.saturating_sub(out.len());
-        let skip = self.steps.len().saturating_sub(room);
-        for s in self.steps.iter().skip(skip) {
-            out.push(Line::from(format!("{} {s}", t.bullet())));
+        let prefix =
+            (!ctx.sys.root.is_live()).then(|| format!("{}/", ctx.sys.root.dir().display()));
+        let mut rows: Vec<String> = Vec::new();
+        for s in self.steps.iter().rev() {
+            let s = match &prefix {
+                Some(p) => s.replace(p.as_str(), "/"),
+                None => s.clone(),
+            };
+            let mut r = super::wrap(&format!("{} {s}", t.bullet()), area.width as usize);
+            if rows.len() + r.len() > room {
+                break;
+            }
+            r.reverse();
+            rows.extend(r);
         }
+        out.extend(rows.into_iter().rev().map(Line::from));
         f.render_widget(Paragraph::new(lines(out)).wrap(Wrap { trim: false }), area);
     }
 }
