@@ -324,7 +324,7 @@ fn the_demo_profile_answers_as_the_real_programs_do() {
     }
 }
 
-/// Probe, plan, verify: `plan::draft` runs no real tool (sshd -t/-T waits in
+/// Probe, plan, verify: once the facts are found, `plan::draft` runs no command at all (sshd -t/-T waits in
 /// `Plan::unverified`), `verify::run` runs it and puts its checks where the SSH step asked,
 /// so the verified draft is the plan `plan::build` makes.
 #[test]
@@ -337,7 +337,19 @@ fn the_draft_runs_no_tool_and_verify_adds_the_checks_in_place() {
     let rng = || rand::rngs::StdRng::seed_from_u64(7);
     let sshd_runs = |s: &SshdStand| s.0.lock().unwrap().iter().filter(|a| a[1] == "-t").count();
 
+    // The probe: every fact found (the slow ones are found when first asked for).
+    let _ = (
+        sys.ssh.force(),
+        sys.services.force(),
+        sys.extensions.force(),
+    );
+    s.0.lock().unwrap().clear();
     let mut draft = plan::draft(&sys, &a, &mut rng());
+    assert_eq!(
+        *s.0.lock().unwrap(),
+        Vec::<Vec<String>>::new(),
+        "the draft ran commands"
+    );
     assert_eq!(sshd_runs(&s), 0, "the draft ran sshd");
     assert!(!draft.unverified.is_empty());
     assert!(

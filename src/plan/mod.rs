@@ -67,7 +67,7 @@ pub fn draft<R: Rng + ?Sized>(sys: &System, answers: &Answers, rng: &mut R) -> P
     // the SSH step's outcome (the port, moved or not) goes to the firewall step.
     steps::services::plan(&mut b, &sys.services, &answers.for_services());
     steps::user::plan(&mut b, &answers.for_user(), rng);
-    let ssh = steps::ssh::plan(&mut b, &answers.for_ssh());
+    let ssh = steps::ssh::plan(&mut b, sys.ssh.force(), &answers.for_ssh());
     let asterisk = answers.for_asterisk();
     steps::asterisk::plan(&mut b, &sys.extensions, &asterisk, rng);
     steps::asterisk::doors::plan(&mut b, &asterisk, rng);

@@ -28,6 +28,9 @@ pub struct System {
     pub services: Lazy<services::Inventory>,
     /// SIP/IAX peers and their secrets.
     pub extensions: Lazy<extensions::Scan>,
+    /// How sshd runs, SELinux's SSH ports, the OpenSSH release (found on first use: on the
+    /// live system it asks systemctl, semanage, sshd and ssh).
+    pub ssh: Lazy<crate::steps::ssh::facts::Facts>,
 }
 
 impl std::ops::Deref for System {
@@ -62,6 +65,10 @@ impl System {
             extensions: {
                 let r = host.root.clone();
                 Lazy::new(move || extensions::scan(&r))
+            },
+            ssh: {
+                let h = host.clone();
+                Lazy::new(move || crate::steps::ssh::facts::detect(&h))
             },
             host,
         }

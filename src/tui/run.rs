@@ -142,6 +142,7 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                     }
                 }
                 wake(&waker);
+                let _ = s.ssh.force();
                 let _ = s.services.force();
                 let _ = s.extensions.force();
                 wake(&waker);

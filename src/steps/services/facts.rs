@@ -105,6 +105,10 @@ pub struct Inventory {
     pub services: Vec<Service>,
     /// Why the inventory may be incomplete.
     pub notes: Vec<String>,
+    /// The units (services, sockets, paths) that run now, on the live system with systemd
+    /// (`systemctl list-units`); an `Also=` unit without a unit file of its own is looked
+    /// up here.
+    pub active_units: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Inventory {
@@ -237,6 +241,7 @@ fn systemd_inventory(root: &Root, run: &dyn Runner) -> Inventory {
             evidence,
         });
     }
+    inv.active_units = active;
     inv
 }
 

@@ -165,7 +165,7 @@ fn plan_systemd(b: &mut Builder<'_>, inv: &Inventory, svc: &Service, unit: &str,
     if root.is_live() {
         let mut undo = vec![argv(&["systemctl", "daemon-reload"])];
         for u in &units {
-            // The inventory knows services; an `Also=` socket or path is asked directly.
+            // The inventory knows what runs: the services, and every socket and path unit.
             let was_active = match inv
                 .services
                 .iter()
@@ -173,11 +173,7 @@ fn plan_systemd(b: &mut Builder<'_>, inv: &Inventory, svc: &Service, unit: &str,
                 .and_then(|s| s.active)
             {
                 Some(a) => a,
-                None => b
-                    .sys
-                    .runner
-                    .run(&argv(&["systemctl", "is-active", "--quiet", u]), None)
-                    .is_ok_and(|o| o.ok()),
+                None => inv.active_units.as_ref().is_some_and(|a| a.contains(u)),
             };
             if was_active {
                 undo.push(argv(&["systemctl", "start", u]));

@@ -743,13 +743,23 @@ fn set_winning(cfg: &mut SshdConfig, keyword: &str, args: &[String]) {
 /// Apply the baseline and modern crypto to `cfg` (the SSH part's edited configuration),
 /// with their warnings, the host-key command and the moduli edit. True when sshd must be
 /// restarted for something outside sshd_config (a new host key, new moduli).
-pub fn plan(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) -> bool {
+pub fn plan(
+    b: &mut Builder<'_>,
+    facts: &super::facts::Facts,
+    answers: &Answers,
+    cfg: &mut SshdConfig,
+) -> bool {
     let (actions, files) = (b.actions.len(), b.current(MODULI).ok().flatten());
-    plan_inner(b, answers, cfg);
+    plan_inner(b, facts, answers, cfg);
     b.actions.len() != actions || b.current(MODULI).ok().flatten() != files
 }
 
-fn plan_inner(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
+fn plan_inner(
+    b: &mut Builder<'_>,
+    facts: &super::facts::Facts,
+    answers: &Answers,
+    cfg: &mut SshdConfig,
+) {
     let Some(s) = &answers.ssh else {
         return;
     };
@@ -759,8 +769,7 @@ fn plan_inner(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
     if !baseline && !modern_on && !regen {
         return;
     }
-    let sys = b.sys;
-    let t = detect(sys);
+    let t = facts.target.clone();
     if t.version.is_none() {
         b.warn(
             "ssh.baseline",
@@ -819,7 +828,7 @@ fn plan_inner(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
         }
     }
     if modern_on {
-        modern_crypto(b, s, cfg, &t);
+        modern_crypto(b, facts, s, cfg, &t);
     } else if regen {
         rsa_host_key(b, cfg, &t, true, false);
     }
@@ -827,6 +836,7 @@ fn plan_inner(b: &mut Builder<'_>, answers: &Answers, cfg: &mut SshdConfig) {
 
 fn modern_crypto(
     b: &mut Builder<'_>,
+    facts: &super::facts::Facts,
     s: &crate::steps::ssh::answers::SshAnswers,
     cfg: &mut SshdConfig,
     t: &Target,
@@ -993,7 +1003,7 @@ fn modern_crypto(
             ),
         );
     }
-    admin_client_check(b, &effective);
+    admin_client_check(b, facts, &effective);
 }
 
 /// The RSA host key: a warning below 3072 bits, a new 4096-bit key when the admin agreed.
@@ -1129,14 +1139,14 @@ fn moduli(b: &mut Builder<'_>, cfg: &SshdConfig, t: &Target) -> bool {
 
 /// The admin's client, when the log of the current connection names it (sshd logs the
 /// client's version at LogLevel DEBUG): does it share an algorithm of every kind?
-fn admin_client_check(b: &mut Builder<'_>, lists: &BTreeMap<Kind, Vec<String>>) {
+fn admin_client_check(
+    b: &mut Builder<'_>,
+    facts: &super::facts::Facts,
+    lists: &BTreeMap<Kind, Vec<String>>,
+) {
     let sys = b.sys;
     let name = "your SSH client can still connect";
-    let conn: Option<(String, u16)> = sys.env.ssh_connection.as_deref().and_then(|c| {
-        let mut f = c.split_whitespace();
-        Some((f.next()?.to_string(), f.next()?.parse().ok()?))
-    });
-    let Some((ip, port)) = conn else {
+    if admin_connection(&sys.env).is_none() {
         b.check(
             name,
             CheckStatus::Warn(
@@ -1146,7 +1156,7 @@ fn admin_client_check(b: &mut Builder<'_>, lists: &BTreeMap<Kind, Vec<String>>) 
         );
         return;
     };
-    let version = client_version_from_logs(sys, &ip, port);
+    let version = facts.admin_client.force().clone();
     let profile = version.as_deref().and_then(client_profile);
     match (version, profile) {
         (Some(v), Some(offered)) => {
@@ -1184,6 +1194,18 @@ fn admin_client_check(b: &mut Builder<'_>, lists: &BTreeMap<Kind, Vec<String>>) 
 /// sshd logs `Connection from IP port P` (LogLevel VERBOSE) and then `Remote protocol
 /// version 2.0, remote software version X` (LogLevel DEBUG); find the version for this
 /// connection in the last 4 MiB of auth.log / secure, or (live, without them) the journal.
+/// SSH_CONNECTION's client address and port.
+fn admin_connection(env: &crate::host::Env) -> Option<(String, u16)> {
+    let mut f = env.ssh_connection.as_deref()?.split_whitespace();
+    Some((f.next()?.to_string(), f.next()?.parse().ok()?))
+}
+
+/// The version of the admin's SSH client (`SSH_CONNECTION`), when sshd's log names it.
+pub fn admin_client_version(sys: &Host) -> Option<String> {
+    let (ip, port) = admin_connection(&sys.env)?;
+    client_version_from_logs(sys, &ip, port)
+}
+
 fn client_version_from_logs(sys: &Host, ip: &str, port: u16) -> Option<String> {
     let mut texts: Vec<String> = ["/var/log/auth.log", "/var/log/secure"]
         .iter()
@@ -1309,8 +1331,8 @@ pub struct WizardFacts {
     pub modern_met: bool,
 }
 
-pub fn wizard_facts(sys: &Host) -> WizardFacts {
-    let t = detect(sys);
+pub fn wizard_facts(sys: &Host, facts: &super::facts::Facts) -> WizardFacts {
+    let t = facts.target.clone();
     let baseline = baseline_for(&t);
     let left_out = BASELINE
         .iter()
@@ -1333,16 +1355,9 @@ pub fn wizard_facts(sys: &Host) -> WizardFacts {
         .filter(|c| cut_off_by(c, &lists).is_some())
         .map(|c| c.short.to_string())
         .collect();
-    let admin_cut = sys
-        .env
-        .ssh_connection
-        .as_deref()
-        .and_then(|c| {
-            let mut f = c.split_whitespace();
-            let ip = f.next()?;
-            let port: u16 = f.next()?.parse().ok()?;
-            client_version_from_logs(sys, ip, port)
-        })
+    let admin_cut = facts
+        .admin_client
+        .force()
         .as_deref()
         .and_then(client_profile)
         .is_some_and(|o| {

@@ -11,6 +11,7 @@ use rand::{Rng, RngExt};
 
 pub mod baseline;
 pub mod check;
+pub mod facts;
 
 use crate::config::sshd::SshdConfig;
 use crate::host::{Host, Init};
@@ -273,36 +274,23 @@ pub fn parse_listen(s: &str) -> Vec<u16> {
     out
 }
 
-/// Is `port` already labelled ssh_port_t (SELinux)?
-fn selinux_labelled(run: &dyn crate::exec::Runner, port: u16) -> bool {
-    run.run(&crate::exec::argv(&["semanage", "port", "-l", "-C"]), None)
-        .map(|o| {
-            o.stdout.lines().any(|l| {
-                l.starts_with("ssh_port_t")
-                    && l.split_whitespace()
-                        .skip(2)
-                        .any(|p| p.trim_end_matches(',') == port.to_string())
-            })
-        })
-        .unwrap_or(false)
-        || port == 22
-}
-
 fn yes_no(b: bool) -> String {
     if b { "yes".into() } else { "no".into() }
 }
 
 /// The SSH step; its outcome (the port after the plan, moved or not) is what the firewall
 /// step opens.
-pub fn plan(b: &mut Builder<'_>, answers: &Answers) -> SshOutcome {
-    plan_sshd(b, answers);
+/// The SSH step: `facts` (how sshd runs, SELinux's labels, the OpenSSH release) and the
+/// `[ssh]`/`[user]` answers; it hands on the port, moved or not.
+pub fn plan(b: &mut Builder<'_>, facts: &facts::Facts, answers: &Answers) -> SshOutcome {
+    plan_sshd(b, facts, answers);
     SshOutcome {
         port: b.summary.ssh_port,
         moved: b.summary.ssh_port_changed,
     }
 }
 
-fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
+fn plan_sshd(b: &mut Builder<'_>, facts: &facts::Facts, answers: &Answers) {
     let Some(s) = &answers.ssh else {
         return;
     };
@@ -397,7 +385,7 @@ fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
     }
 
     // True when it replaces a host key or edits the moduli: sshd is restarted for those too.
-    let baseline_restart = baseline::plan(b, answers, &mut cfg);
+    let baseline_restart = baseline::plan(b, facts, answers, &mut cfg);
 
     if b.has_errors_for("ssh") {
         return;
@@ -427,16 +415,14 @@ fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
     });
 
     if (!changed.is_empty() || baseline_restart)
-        && let Some(svc) = ssh_service(sys)
+        && let Some(svc) = facts.service.clone()
     {
         if let SshService::Socket {
-            socket,
-            generated: false,
-            ..
+            generated: false, ..
         } = &svc
             && let Some(p) = b.summary.ssh_port
         {
-            let now = socket_ports(&*sys.runner, socket);
+            let now = facts.socket_ports.clone();
             let ours = sys.root.exists(SOCKET_DROPIN);
             if now != vec![p] || ours {
                 b.write(
@@ -453,7 +439,7 @@ fn plan_sshd(b: &mut Builder<'_>, answers: &Answers) {
         if let Some(p) = b.summary.ssh_port
             && b.summary.ssh_port_changed
             && sys.selinux_enforcing
-            && !selinux_labelled(&*sys.runner, p)
+            && !facts.selinux_labelled(p)
         {
             b.actions.push(Action::SelinuxSshPort { port: p });
         }

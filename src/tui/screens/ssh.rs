@@ -85,7 +85,7 @@ impl State {
 
     pub fn enter(&mut self, ctx: &mut Ctx) {
         if self.facts.is_none() {
-            let w = crate::steps::ssh::baseline::wizard_facts(&ctx.sys);
+            let w = crate::steps::ssh::baseline::wizard_facts(&ctx.sys, ctx.sys.ssh.force());
             self.facts = Some(Facts {
                 baseline: w.baseline,
                 left_out: w.left_out,
