@@ -643,6 +643,21 @@ impl Root {
     }
 }
 
+/// A scratch root for unit tests: a temporary directory with `etc/` and `files` (target path,
+/// content) written under it.
+#[cfg(test)]
+pub(crate) fn test_root(files: &[(&str, &str)]) -> (tempfile::TempDir, Root) {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("etc")).unwrap();
+    for (path, body) in files {
+        let p = t.path().join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    let r = Root::open(t.path()).unwrap();
+    (t, r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

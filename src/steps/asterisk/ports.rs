@@ -324,17 +324,7 @@ pub fn log_file(root: &Root, hostname: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn root_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Root) {
-        let t = tempfile::tempdir().unwrap();
-        for (p, c) in files {
-            let h = t.path().join(p.trim_start_matches('/'));
-            std::fs::create_dir_all(h.parent().unwrap()).unwrap();
-            std::fs::write(h, c).unwrap();
-        }
-        std::fs::create_dir_all(t.path().join("etc")).unwrap();
-        let r = Root::open(t.path()).unwrap();
-        (t, r)
-    }
+    use crate::root::test_root as root_with;
 
     #[test]
     fn chan_sip_with_includes_and_tls() {

@@ -1021,17 +1021,7 @@ mod tests {
     // not about a source, CRLF line endings from an editor on Windows.
     const HAND_TRUSTED: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<zone target=\"ACCEPT\">\r\n  <short>Trusted</short>\r\n  <!-- our offices -->\r\n  <description>All network connections are accepted.</description>\r\n  <source address=\"10.0.0.0/8\"/>\r\n  <!-- monitoring, ask Bob -->\r\n  <source address=\"192.0.2.5\" />\r\n  <source address=\"2001:db8:1::/48\"></source>\r\n  <source ipset=\"office-v4\"/>\r\n  <forward/>\r\n</zone>\r\n";
 
-    fn root_with(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::root::Root) {
-        let t = tempfile::tempdir().unwrap();
-        std::fs::create_dir(t.path().join("etc")).unwrap();
-        for (path, body) in files {
-            let p = t.path().join(path.trim_start_matches('/'));
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        }
-        let r = crate::root::Root::open(t.path()).unwrap();
-        (t, r)
-    }
+    use crate::root::test_root as root_with;
 
     #[test]
     fn sources_read_back_with_the_comment_above_each() {

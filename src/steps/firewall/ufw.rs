@@ -1148,17 +1148,7 @@ mod tests {
     const ADMIN4: &str = "*filter\n### RULES ###\n\n### tuple ### allow any any 0.0.0.0/0 any 198.51.100.0/24 in comment=6f66666963652c20326e6420666c6f6f72\n-A ufw-user-input -s 198.51.100.0/24 -j ACCEPT\n\n### tuple ### deny any any 0.0.0.0/0 any 192.0.2.66 in\n-A ufw-user-input -s 192.0.2.66 -j DROP\n\n### tuple ### reject any any 0.0.0.0/0 any 192.0.2.77 in\n-A ufw-user-input -s 192.0.2.77 -j REJECT\n\n### tuple ### allow any any 0.0.0.0/0 any 10.0.0.0/8 in_eth1\n-A ufw-user-input -i eth1 -s 10.0.0.0/8 -j ACCEPT\n\n### tuple ### allow tcp 8080 0.0.0.0/0 any 192.0.2.5 in\n-A ufw-user-input -p tcp --dport 8080 -s 192.0.2.5 -j ACCEPT\n\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\n\n### tuple ### limit udp 5060 0.0.0.0/0 any 0.0.0.0/0 in\n-A ufw-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --set\n-A ufw-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --update --seconds 30 --hitcount 6 -j ufw-user-limit\n-A ufw-user-input -p udp --dport 5060 -j ufw-user-limit-accept\n\n### END RULES ###\nCOMMIT\n";
     const ADMIN6: &str = "*filter\n### RULES ###\n\n### tuple ### deny any any ::/0 any 2001:db8:bad::/48 in comment=7363616e6e6572\n-A ufw6-user-input -s 2001:db8:bad::/48 -j DROP\n\n### tuple ### allow tcp 22 ::/0 any ::/0 in\n-A ufw6-user-input -p tcp --dport 22 -j ACCEPT\n\n### tuple ### limit udp 5060 ::/0 any ::/0 in\n-A ufw6-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --set\n-A ufw6-user-input -p udp --dport 5060 -m conntrack --ctstate NEW -m recent --update --seconds 30 --hitcount 6 -j ufw6-user-limit\n-A ufw6-user-input -p udp --dport 5060 -j ufw6-user-limit-accept\n\n### tuple ### allow udp 5060 ::/0 any 2001:db8:1::/48 in\n-A ufw6-user-input -p udp --dport 5060 -s 2001:db8:1::/48 -j ACCEPT\n\n### tuple ### allow tcp 8443 ::/0 any ::/0 in\n-A ufw6-user-input -p tcp --dport 8443 -j ACCEPT\n\n### END RULES ###\nCOMMIT\n";
 
-    fn root_with(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::root::Root) {
-        let t = tempfile::tempdir().unwrap();
-        std::fs::create_dir(t.path().join("etc")).unwrap();
-        for (path, body) in files {
-            let p = t.path().join(path.trim_start_matches('/'));
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        }
-        let r = crate::root::Root::open(t.path()).unwrap();
-        (t, r)
-    }
+    use crate::root::test_root as root_with;
 
     #[test]
     fn the_admins_host_rules_read_back_with_their_comments() {
