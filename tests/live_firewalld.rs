@@ -189,15 +189,6 @@ fn firewalld_rollback_and_a_reboot_in_the_window_give_back_files_and_runtime() {
     );
 }
 
-/// Failed SSH logins as `USER` from `src` (one failure each: sshpass gives up at the second
-/// password prompt).
-fn fail_logins(net: &Net, src: Option<&str>, n: usize) {
-    for _ in 0..n {
-        let o = net.ssh_from(src, USER, "not the password", PORT, "true");
-        assert!(!o.status.success(), "{}", common::text(&o));
-    }
-}
-
 #[test]
 fn fail2ban_bans_through_firewalld() {
     let t = Instant::now();
@@ -230,8 +221,8 @@ fn fail2ban_bans_through_firewalld() {
         b.sh("fail2ban-client status sshd").status.success()
     });
     // The trusted host fails as often as the attacker, first.
-    fail_logins(&net, Some(&trusted), 4);
-    fail_logins(&net, None, 4);
+    net.fail_logins(Some(&trusted), USER, PORT, 4);
+    net.fail_logins(None, USER, PORT, 4);
     let rich = || {
         String::from_utf8_lossy(&b.sh("firewall-cmd --list-rich-rules 2>/dev/null").stdout)
             .into_owned()

@@ -418,6 +418,20 @@ impl Net {
         .output()
         .unwrap()
     }
+
+    /// `n` failed SSH logins as `user` from `src` (one failure each: sshpass gives up at the
+    /// second password prompt), for fail2ban to count.
+    pub fn fail_logins(&self, src: Option<&str>, user: &str, port: u16, n: usize) {
+        for _ in 0..n {
+            let o = self.ssh_from(src, user, "not the password", port, "true");
+            assert!(
+                !o.status.success(),
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
 }
 
 impl Drop for Net {
