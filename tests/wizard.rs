@@ -48,6 +48,27 @@ fn wizard(basic: bool, setup: impl FnOnce(&std::path::Path)) -> W {
 }
 
 impl W {
+    /// The Hosts screen lists each of `want` (host, comment, blocked); all it lists.
+    fn assert_hosts(&self, want: &[(&str, &str, bool)], what: &str) -> Vec<(String, String, bool)> {
+        let hosts: Vec<(String, String, bool)> = self
+            .app
+            .screens
+            .hosts
+            .entries
+            .iter()
+            .map(|e| (e.host.clone(), e.comment.clone(), e.blocked))
+            .collect();
+        for want in want {
+            assert!(
+                hosts
+                    .iter()
+                    .any(|(h, c, b)| h == want.0 && c == want.1 && *b == want.2),
+                "{what}: {want:?} in {hosts:?}"
+            );
+        }
+        hosts
+    }
+
     fn run_effects(&mut self, effects: Vec<pbx_harden::tui::app::Effect>) {
         let mut queue = effects;
         while let Some(e) = queue.pop() {
@@ -713,26 +734,14 @@ fn second_run(prefill: bool) {
     assert_eq!(u.valid_keys().len(), 1, "prefilled: {prefill}");
     assert!(u.no_password, "prefilled: {prefill}");
     // The hosts screen from the trust files, with their comments.
-    let hosts: Vec<(String, String, bool)> = w
-        .app
-        .screens
-        .hosts
-        .entries
-        .iter()
-        .map(|e| (e.host.clone(), e.comment.clone(), e.blocked))
-        .collect();
-    for want in [
-        ("pbx2.example.com", "IAX trunk to the branch office", false),
-        ("198.51.100.0/24", "SIP scanner", true),
-        ("203.0.113.77", "{bfd.sshd}", true),
-    ] {
-        assert!(
-            hosts
-                .iter()
-                .any(|(h, c, b)| h == want.0 && c == want.1 && *b == want.2),
-            "{want:?} in {hosts:?}"
-        );
-    }
+    w.assert_hosts(
+        &[
+            ("pbx2.example.com", "IAX trunk to the branch office", false),
+            ("198.51.100.0/24", "SIP scanner", true),
+            ("203.0.113.77", "{bfd.sshd}", true),
+        ],
+        &format!("prefilled: {prefill}"),
+    );
     // Enter on every screen (Welcome .. Protection) reaches a review with no change.
     for _ in 0..14 {
         if w.app.current == ScreenId::Review {
@@ -1615,26 +1624,14 @@ fn second_run_on(fw: &str, files: &[&str]) {
 /// From the start, Enter on every screen: the Hosts screen has what the backend holds (the
 /// comments too), and the review changes none of `files`.
 fn walk_to_an_unchanged_review(w: &mut W, fw: &str, files: &[&str]) {
-    let hosts: Vec<(String, String, bool)> = w
-        .app
-        .screens
-        .hosts
-        .entries
-        .iter()
-        .map(|e| (e.host.clone(), e.comment.clone(), e.blocked))
-        .collect();
-    for want in [
-        ("198.51.100.9", "office VPN", false),
-        ("2001:db8:1::/48", "branch (IPv6)", false),
-        ("192.0.2.66", "SIP scanner", true),
-    ] {
-        assert!(
-            hosts
-                .iter()
-                .any(|(h, c, b)| h == want.0 && c == want.1 && *b == want.2),
-            "{fw}: {want:?} in {hosts:?}"
-        );
-    }
+    let hosts = w.assert_hosts(
+        &[
+            ("198.51.100.9", "office VPN", false),
+            ("2001:db8:1::/48", "branch (IPv6)", false),
+            ("192.0.2.66", "SIP scanner", true),
+        ],
+        fw,
+    );
     // the admin's own address is "trust my address" on the Ports screen, not a host here
     assert!(
         !hosts.iter().any(|(h, _, _)| h == "203.0.113.10"),
