@@ -25,6 +25,7 @@ use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
@@ -98,9 +99,26 @@ pub struct Resolved {
     pub kind: Option<Kind>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Root {
     dir: PathBuf,
+    /// A descriptor of `dir` (`O_PATH`), opened on first use and shared by the clones:
+    /// every resolution starts from it instead of opening the directory again.
+    fd: Arc<OnceLock<Arc<OwnedFd>>>,
+}
+
+impl PartialEq for Root {
+    fn eq(&self, other: &Root) -> bool {
+        self.dir == other.dir
+    }
+}
+
+impl Eq for Root {}
+
+impl std::fmt::Debug for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Root").field("dir", &self.dir).finish()
+    }
 }
 
 /// One component still to resolve, and the link it came from (for the escape check).
@@ -136,7 +154,7 @@ fn open_dir_at(dir: BorrowedFd<'_>, name: &OsStr) -> std::result::Result<OwnedFd
 /// A walk's result, with the descriptors a safe open needs.
 struct Walked {
     res: Resolved,
-    root_fd: OwnedFd,
+    root_fd: Arc<OwnedFd>,
     /// Directory holding the last component, when it exists.
     parent: Option<OwnedFd>,
     /// Name of the last component in `parent`.
@@ -169,14 +187,19 @@ impl Root {
                 given.display()
             )));
         }
-        Ok(Root { dir })
+        Ok(Root::at(dir))
+    }
+
+    fn at(dir: PathBuf) -> Root {
+        Root {
+            dir,
+            fd: Arc::new(OnceLock::new()),
+        }
     }
 
     /// The live system.
     pub fn live() -> Root {
-        Root {
-            dir: PathBuf::from("/"),
-        }
+        Root::at(PathBuf::from("/"))
     }
 
     /// True when the target is the running system: only then are services restarted.
@@ -238,13 +261,17 @@ impl Root {
         Ok(self.resolve_final(target)?.kind)
     }
 
-    fn open_root(&self) -> Result<OwnedFd> {
-        nix::fcntl::open(
+    fn open_root(&self) -> Result<Arc<OwnedFd>> {
+        if let Some(fd) = self.fd.get() {
+            return Ok(fd.clone());
+        }
+        let fd = nix::fcntl::open(
             &self.dir,
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| Error::io(&self.dir, to_io(e)))
+        .map_err(|e| Error::io(&self.dir, to_io(e)))?;
+        Ok(self.fd.get_or_init(|| Arc::new(fd)).clone())
     }
 
     fn target_of(names: &[OsString]) -> String {
@@ -273,7 +300,11 @@ impl Root {
     /// gives the root descriptor back for the walk that follows links; so do an ending `/`
     /// and a `..` after a missing part, which the kernel and the walk read differently. What it returns is what the
     /// walk would (the path has no link: lexical `..` is the real one).
-    fn walk_fast(&self, target: &str, root_fd: OwnedFd) -> std::result::Result<Walked, OwnedFd> {
+    fn walk_fast(
+        &self,
+        target: &str,
+        root_fd: Arc<OwnedFd>,
+    ) -> std::result::Result<Walked, Arc<OwnedFd>> {
         if target.ends_with('/') && target.len() > 1 {
             return Err(root_fd);
         }
@@ -328,7 +359,7 @@ impl Root {
     /// descriptor of a directory reached without a link (`AT_SYMLINK_NOFOLLOW`,
     /// `O_NOFOLLOW`); links are read with `readlinkat` and their content is resolved the same
     /// way.
-    fn walk_links(&self, target: &str, follow_last: bool, root_fd: OwnedFd) -> Result<Walked> {
+    fn walk_links(&self, target: &str, follow_last: bool, root_fd: Arc<OwnedFd>) -> Result<Walked> {
         let mut stack: Vec<(OsString, OwnedFd)> = Vec::new();
         let mut pending: VecDeque<Pending> = split(OsStr::new(target), None).into();
         let mut links: Vec<String> = Vec::new();
@@ -459,27 +490,34 @@ impl Root {
             .unwrap_or(false)
     }
 
-    /// Open the regular file a walk found: `openat2` inside the root with no link allowed,
-    /// else `openat` with `O_NOFOLLOW` from the directory the walk reached. Never blocks.
-    fn open_file(&self, w: &Walked) -> std::result::Result<OwnedFd, Errno> {
-        let flags = OFlag::O_RDONLY
-            | OFlag::O_NONBLOCK
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_NOCTTY
-            | OFlag::O_CLOEXEC;
-        let rel = w.res.real.trim_start_matches('/');
-        let how = nix::fcntl::OpenHow::new().flags(flags).resolve(
+    const READ_FLAGS: OFlag = OFlag::O_RDONLY
+        .union(OFlag::O_NONBLOCK)
+        .union(OFlag::O_NOFOLLOW)
+        .union(OFlag::O_NOCTTY)
+        .union(OFlag::O_CLOEXEC);
+
+    fn in_root_how(flags: OFlag) -> nix::fcntl::OpenHow {
+        nix::fcntl::OpenHow::new().flags(flags).resolve(
             nix::fcntl::ResolveFlag::RESOLVE_IN_ROOT
                 | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
                 | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
-        );
-        match nix::fcntl::openat2(w.root_fd.as_fd(), rel, how) {
+        )
+    }
+
+    /// Open the regular file a walk found: `openat2` inside the root with no link allowed,
+    /// else `openat` with `O_NOFOLLOW` from the directory the walk reached. Never blocks.
+    fn open_file(&self, w: &Walked) -> std::result::Result<OwnedFd, Errno> {
+        let rel = w.res.real.trim_start_matches('/');
+        match nix::fcntl::openat2(w.root_fd.as_fd(), rel, Self::in_root_how(Self::READ_FLAGS)) {
             Ok(fd) => Ok(fd),
             Err(Errno::ENOSYS | Errno::EPERM | Errno::E2BIG | Errno::EINVAL) => {
                 match (&w.parent, &w.leaf) {
-                    (Some(dir), Some(name)) => {
-                        nix::fcntl::openat(dir.as_fd(), name.as_os_str(), flags, Mode::empty())
-                    }
+                    (Some(dir), Some(name)) => nix::fcntl::openat(
+                        dir.as_fd(),
+                        name.as_os_str(),
+                        Self::READ_FLAGS,
+                        Mode::empty(),
+                    ),
                     _ => Err(Errno::EISDIR),
                 }
             }
@@ -487,10 +525,34 @@ impl Root {
         }
     }
 
+    /// The common case of `read` in fewer system calls: a plain path (no `.`, `..` or
+    /// empty part) that names a regular file with no link on the way. `fstatat` looks
+    /// first, so nothing but a regular file is ever opened; the open then refuses any link
+    /// (`RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS`). Anything else (a link, nothing there,
+    /// another kind, an old kernel) is `None`: the full walk decides, and names the reason.
+    fn open_plain_file<'t>(&self, target: &'t str) -> Option<(OwnedFd, &'t str)> {
+        let rel = target.strip_prefix('/')?;
+        if rel.is_empty()
+            || rel
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return None;
+        }
+        let root_fd = self.open_root().ok()?;
+        let st =
+            nix::sys::stat::fstatat(root_fd.as_fd(), rel, AtFlags::AT_SYMLINK_NOFOLLOW).ok()?;
+        if Kind::of(st.st_mode) != Kind::File {
+            return None;
+        }
+        let fd =
+            nix::fcntl::openat2(root_fd.as_fd(), rel, Self::in_root_how(Self::READ_FLAGS)).ok()?;
+        Some((fd, target))
+    }
+
     /// Read a file; `Ok(None)` when it does not exist. Only regular files of at most
     /// [`MAX_FILE_BYTES`] are read; anything else is an error naming the file.
     pub fn read(&self, target: &str) -> Result<Option<Vec<u8>>> {
-        let w = self.walk(target, true)?;
         let shown = self.display(target);
         let not_regular = |k: Kind| {
             Error::invalid(format!(
@@ -498,22 +560,29 @@ impl Root {
                 k.describe()
             ))
         };
-        match w.res.kind {
-            None => return Ok(None),
-            Some(Kind::File) => {}
-            Some(k) => return Err(not_regular(k)),
-        }
-        let fd = match self.open_file(&w) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => return Ok(None),
-            Err(e) => return Err(Error::io(&w.res.host, to_io(e))),
+        // (the open file, its host path for messages, its target path with no link)
+        let (fd, host, real) = match self.open_plain_file(target) {
+            Some((fd, real)) => (fd, self.join_raw(Path::new(real)), real.to_string()),
+            None => {
+                let w = self.walk(target, true)?;
+                match w.res.kind {
+                    None => return Ok(None),
+                    Some(Kind::File) => {}
+                    Some(k) => return Err(not_regular(k)),
+                }
+                match self.open_file(&w) {
+                    Ok(fd) => (fd, w.res.host, w.res.real),
+                    Err(Errno::ENOENT) => return Ok(None),
+                    Err(e) => return Err(Error::io(&w.res.host, to_io(e))),
+                }
+            }
         };
-        let st = nix::sys::stat::fstat(&fd).map_err(|e| Error::io(&w.res.host, to_io(e)))?;
+        let st = nix::sys::stat::fstat(&fd).map_err(|e| Error::io(&host, to_io(e)))?;
         let kind = Kind::of(st.st_mode);
         if kind != Kind::File {
             return Err(not_regular(kind));
         }
-        let cap = if w.res.real.starts_with("/proc/") {
+        let cap = if real.starts_with("/proc/") {
             MAX_PROC_BYTES
         } else {
             MAX_FILE_BYTES
@@ -527,11 +596,13 @@ impl Root {
         if st.st_size as u64 > cap {
             return Err(too_big());
         }
-        let mut buf = Vec::new();
+        // Sized from fstat: one read for the file and one to see its end (a file that grows
+        // meanwhile is still read to its end, up to the cap).
+        let mut buf = Vec::with_capacity((st.st_size.max(0) as u64).min(cap) as usize + 1);
         fs::File::from(fd)
             .take(cap + 1)
             .read_to_end(&mut buf)
-            .at(&w.res.host)?;
+            .at(&host)?;
         if buf.len() as u64 > cap {
             return Err(too_big());
         }
