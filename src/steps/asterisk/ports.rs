@@ -200,124 +200,126 @@ pub fn detect(root: &Root, hostname: &str) -> AsteriskPorts {
         let port = get("port").and_then(|v| v.parse().ok()).unwrap_or(5038);
         a.ami = Some((port, get("enabled").is_some_and(|v| yes(&v))));
     }
-    match log_file(root, hostname) {
+    let logger = Logger::read(root, hostname);
+    match logger.log_file() {
         Ok(p) => a.log = Some(p),
         Err(e) => a.log_problem = Some(e),
     }
-    if let Some(f) = log_files(root, hostname) {
+    if let Some(f) = logger.log_files() {
         a.security_log = f
             .iter()
             .find(|(_, name, _, security)| *security && name != "console")
             .map(|(p, ..)| p.clone());
         if a.security_log.is_none() && !f.iter().any(|(_, name, ..)| name == "security") {
-            a.security_log_new = Some(channel_path(root, hostname, "security"));
+            a.security_log_new = Some(logger.channel_path("security"));
         }
     }
     a
 }
 
-/// `astlogdir` of asterisk.conf (default /var/log/asterisk).
-fn logdir(root: &Root) -> String {
-    read_conf(root, "asterisk.conf")
-        .and_then(|a| {
-            a.into_iter()
-                .find(|(s, k, _)| s.eq_ignore_ascii_case("directories") && k == "astlogdir")
-                .map(|(_, _, v)| v)
-        })
-        .unwrap_or_else(|| "/var/log/asterisk".into())
+/// logger.conf (with its includes) and what places its files: `astlogdir` of asterisk.conf
+/// (default /var/log/asterisk), `appendhostname`. Each file read once.
+struct Logger {
+    conf: Option<Vec<(String, String, String)>>,
+    logdir: String,
+    append_host: Option<String>,
 }
 
-/// The file a logger.conf channel `name` writes: relative to astlogdir, `.HOSTNAME` with
-/// `appendhostname = yes`.
-fn channel_path(root: &Root, hostname: &str, name: &str) -> String {
-    let append_host = read_conf(root, "logger.conf").is_some_and(|c| {
-        c.iter()
-            .any(|(s, k, v)| s.eq_ignore_ascii_case("general") && k == "appendhostname" && yes(v))
-    });
-    let mut path = if name.starts_with('/') {
-        name.to_string()
-    } else {
-        format!("{}/{name}", logdir(root).trim_end_matches('/'))
-    };
-    if append_host {
-        path = format!("{path}.{hostname}");
+impl Logger {
+    fn read(root: &Root, hostname: &str) -> Logger {
+        let conf = read_conf(root, "logger.conf");
+        let logdir = read_conf(root, "asterisk.conf")
+            .and_then(|a| {
+                a.into_iter()
+                    .find(|(s, k, _)| s.eq_ignore_ascii_case("directories") && k == "astlogdir")
+                    .map(|(_, _, v)| v)
+            })
+            .unwrap_or_else(|| "/var/log/asterisk".into());
+        let append_host = conf
+            .as_ref()
+            .is_some_and(|c| {
+                c.iter().any(|(s, k, v)| {
+                    s.eq_ignore_ascii_case("general") && k == "appendhostname" && yes(v)
+                })
+            })
+            .then(|| hostname.to_string());
+        Logger {
+            conf,
+            logdir,
+            append_host,
+        }
     }
-    path
-}
 
-/// Every channel of logger.conf's [logfiles] but syslog ones: (file, channel name, has
-/// notice, has security). None without logger.conf.
-fn log_files(root: &Root, hostname: &str) -> Option<Vec<(String, String, bool, bool)>> {
-    let conf = read_conf(root, "logger.conf")?;
-    let mut out = Vec::new();
-    for (s, name, levels) in &conf {
-        if !s.eq_ignore_ascii_case("logfiles") || name.starts_with("syslog") {
-            continue;
-        }
-        let levels = levels.rsplit(']').next().unwrap_or("").to_ascii_lowercase();
-        let has = |l: &str| levels.split(',').any(|x| x.trim() == l || x.trim() == "*");
-        out.push((
-            channel_path(root, hostname, name),
-            name.clone(),
-            has("notice"),
-            has("security"),
-        ));
-    }
-    Some(out)
-}
-
-/// The file of logger.conf that carries the NOTICE / SECURITY lines fail2ban's asterisk
-/// filter matches: one with `security` and `notice` if there is one, else `notice`, else
-/// `security`. Names are relative to `astlogdir` (asterisk.conf, default /var/log/asterisk);
-/// `appendhostname = yes` adds `.HOSTNAME`.
-pub fn log_file(root: &Root, hostname: &str) -> Result<String, String> {
-    let Some(conf) = read_conf(root, "logger.conf") else {
-        return Err(format!("there is no {CONF_DIR}/logger.conf"));
-    };
-    let logdir = read_conf(root, "asterisk.conf")
-        .and_then(|a| {
-            a.into_iter()
-                .find(|(s, k, _)| s.eq_ignore_ascii_case("directories") && k == "astlogdir")
-                .map(|(_, _, v)| v)
-        })
-        .unwrap_or_else(|| "/var/log/asterisk".into());
-    let append_host = conf
-        .iter()
-        .any(|(s, k, v)| s.eq_ignore_ascii_case("general") && k == "appendhostname" && yes(v));
-    let mut best: Option<(u8, String)> = None;
-    for (s, name, levels) in &conf {
-        if !s.eq_ignore_ascii_case("logfiles") {
-            continue;
-        }
-        if name == "console" || name.starts_with("syslog") {
-            continue;
-        }
-        let levels = levels.rsplit(']').next().unwrap_or("").to_ascii_lowercase();
-        let has = |l: &str| levels.split(',').any(|x| x.trim() == l || x.trim() == "*");
-        let score = match (has("notice"), has("security")) {
-            (true, true) => 3,
-            (true, false) => 2,
-            (false, true) => 1,
-            _ => 0,
+    /// The file a logger.conf channel `name` writes: relative to astlogdir, `.HOSTNAME`
+    /// with `appendhostname = yes`.
+    fn channel_path(&self, name: &str) -> String {
+        let mut path = if name.starts_with('/') {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.logdir.trim_end_matches('/'))
         };
-        if score > 0 && best.as_ref().is_none_or(|(b, _)| score > *b) {
-            let mut path = if name.starts_with('/') {
-                name.clone()
-            } else {
-                format!("{}/{name}", logdir.trim_end_matches('/'))
-            };
-            if append_host {
-                path = format!("{path}.{hostname}");
-            }
-            best = Some((score, path));
+        if let Some(h) = &self.append_host {
+            path = format!("{path}.{h}");
         }
+        path
     }
-    best.map(|(_, p)| p).ok_or_else(|| {
-        format!(
-            "{CONF_DIR}/logger.conf writes no log file with notice or security messages \
-             (add e.g. \"messages => notice,warning,error\" under [logfiles])"
-        )
-    })
+
+    /// Every channel of logger.conf's [logfiles] but syslog ones: (file, channel name, has
+    /// notice, has security). None without logger.conf.
+    fn log_files(&self) -> Option<Vec<(String, String, bool, bool)>> {
+        let conf = self.conf.as_ref()?;
+        let mut out = Vec::new();
+        for (s, name, levels) in conf {
+            if !s.eq_ignore_ascii_case("logfiles") || name.starts_with("syslog") {
+                continue;
+            }
+            let levels = levels.rsplit(']').next().unwrap_or("").to_ascii_lowercase();
+            let has = |l: &str| levels.split(',').any(|x| x.trim() == l || x.trim() == "*");
+            out.push((
+                self.channel_path(name),
+                name.clone(),
+                has("notice"),
+                has("security"),
+            ));
+        }
+        Some(out)
+    }
+
+    /// The file of logger.conf that carries the NOTICE / SECURITY lines fail2ban's
+    /// asterisk filter matches: one with `security` and `notice` if there is one, else
+    /// `notice`, else `security`.
+    fn log_file(&self) -> Result<String, String> {
+        let Some(conf) = &self.conf else {
+            return Err(format!("there is no {CONF_DIR}/logger.conf"));
+        };
+        let mut best: Option<(u8, &str)> = None;
+        for (s, name, levels) in conf {
+            if !s.eq_ignore_ascii_case("logfiles") {
+                continue;
+            }
+            if name == "console" || name.starts_with("syslog") {
+                continue;
+            }
+            let levels = levels.rsplit(']').next().unwrap_or("").to_ascii_lowercase();
+            let has = |l: &str| levels.split(',').any(|x| x.trim() == l || x.trim() == "*");
+            let score = match (has("notice"), has("security")) {
+                (true, true) => 3,
+                (true, false) => 2,
+                (false, true) => 1,
+                _ => 0,
+            };
+            if score > 0 && best.as_ref().is_none_or(|(b, _)| score > *b) {
+                best = Some((score, name));
+            }
+        }
+        best.map(|(_, name)| self.channel_path(name))
+            .ok_or_else(|| {
+                format!(
+                    "{CONF_DIR}/logger.conf writes no log file with notice or security messages \
+                 (add e.g. \"messages => notice,warning,error\" under [logfiles])"
+                )
+            })
+    }
 }
 
 #[cfg(test)]
