@@ -72,9 +72,82 @@ impl std::fmt::Display for Found {
 pub const FREEPBX_MODULE: &str = "/var/www/html/admin/modules/firewall/module.xml";
 pub const UFW_CONF: &str = "/etc/ufw/ufw.conf";
 
+/// The links that start units at boot, listed once for every unit asked about: systemd's
+/// `/etc/systemd/system/*.wants` and `*.requires` (in that order, each sorted) and the SysV
+/// run-level directories.
+struct BootLinks {
+    systemd: Vec<String>,
+    sysv: Vec<String>,
+}
+
+const RC_DIRS: [&str; 4] = [
+    "/etc/rc.d/rc3.d",
+    "/etc/rc3.d",
+    "/etc/rc.d/rc2.d",
+    "/etc/rc2.d",
+];
+
+impl BootLinks {
+    fn scan(root: &Root) -> BootLinks {
+        let dir = "/etc/systemd/system";
+        let units = root.list_dir(dir).unwrap_or_default();
+        let mut systemd = Vec::new();
+        for kind in [".wants", ".requires"] {
+            for d in units
+                .iter()
+                .filter(|d| d.ends_with(kind) && !d.starts_with('.'))
+            {
+                for n in root.list_dir(&format!("{dir}/{d}")).unwrap_or_default() {
+                    systemd.push(format!("{dir}/{d}/{n}"));
+                }
+            }
+        }
+        // (`/etc/rc3.d` is a link to `rc.d/rc3.d` on Red Hat systems: listed once, under
+        // the name met first)
+        let mut sysv = Vec::new();
+        let mut listed = Vec::new();
+        for d in RC_DIRS {
+            let Ok(r) = root.resolve_final(d) else {
+                continue;
+            };
+            if r.kind != Some(crate::root::Kind::Dir) || listed.contains(&r.real) {
+                continue;
+            }
+            for n in root.list_dir(&r.real).unwrap_or_default() {
+                sysv.push(format!("{d}/{n}"));
+            }
+            listed.push(r.real);
+        }
+        BootLinks { systemd, sysv }
+    }
+}
+
+/// The last component of a path.
+fn leaf(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// Whether a link counts as there, as glob(3) sees it: dangling links do not; one that
+/// cannot be resolved safely does (reading it says why).
+fn there(root: &Root, p: &str) -> bool {
+    root.resolve_final(p)
+        .map(|r| r.kind.is_some())
+        .unwrap_or(true)
+}
+
+/// `S` + two digits + `name`: a SysV start link.
+fn sysv_start(link: &str, name: &str) -> bool {
+    let b = link.as_bytes();
+    b.len() == name.len() + 3
+        && b[0] == b'S'
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_digit()
+        && &link[3..] == name
+}
+
 /// Why a unit counts as on: an enabling link (systemd `*.wants`, an alias, SysV `S` links),
 /// or running now. None when it is off or masked.
-fn unit_on(root: &Root, name: &str, aliases: &[&str]) -> Option<String> {
+fn unit_on(root: &Root, boot: &BootLinks, name: &str, aliases: &[&str]) -> Option<String> {
     let unit = format!("{name}.service");
     let masked = std::fs::read_link(root.host_nofollow(&format!("/etc/systemd/system/{unit}")))
         .is_ok_and(|t| t == std::path::Path::new("/dev/null"));
@@ -84,13 +157,12 @@ fn unit_on(root: &Root, name: &str, aliases: &[&str]) -> Option<String> {
     if root.is_live() && root.exists(&format!("/run/systemd/units/invocation:{unit}")) {
         return Some(format!("{unit} is running"));
     }
-    for pat in [
-        format!("/etc/systemd/system/*.wants/{unit}"),
-        format!("/etc/systemd/system/*.requires/{unit}"),
-    ] {
-        if let Some(l) = root.glob(&pat).into_iter().next() {
-            return Some(format!("{unit} is enabled: {l}"));
-        }
+    if let Some(l) = boot
+        .systemd
+        .iter()
+        .find(|l| leaf(l) == unit && there(root, l))
+    {
+        return Some(format!("{unit} is enabled: {l}"));
     }
     for a in aliases {
         let p = format!("/etc/systemd/system/{a}");
@@ -98,21 +170,10 @@ fn unit_on(root: &Root, name: &str, aliases: &[&str]) -> Option<String> {
             return Some(format!("{unit} is enabled: {p}"));
         }
     }
-    for dir in [
-        "/etc/rc.d/rc3.d",
-        "/etc/rc3.d",
-        "/etc/rc.d/rc2.d",
-        "/etc/rc2.d",
-    ] {
-        if let Some(l) = root
-            .glob(&format!("{dir}/S[0-9][0-9]{name}"))
-            .into_iter()
-            .next()
-        {
-            return Some(format!("{name} starts at boot: {l}"));
-        }
-    }
-    None
+    boot.sysv
+        .iter()
+        .find(|l| sysv_start(leaf(l), name) && there(root, l))
+        .map(|l| format!("{name} starts at boot: {l}"))
 }
 
 fn freepbx_running() -> bool {
@@ -132,6 +193,7 @@ fn freepbx_running() -> bool {
 /// The managers in charge of the target, in order of precedence.
 pub fn detect(root: &Root) -> Vec<Found> {
     let mut out = Vec::new();
+    let boot = BootLinks::scan(root);
     if root.exists(FREEPBX_MODULE) {
         out.push(Found {
             manager: Manager::Freepbx,
@@ -153,6 +215,7 @@ pub fn detect(root: &Root) -> Vec<Found> {
     }
     if let Some(r) = unit_on(
         root,
+        &boot,
         "firewalld",
         &["dbus-org.fedoraproject.FirewallD1.service"],
     ) {
@@ -173,7 +236,7 @@ pub fn detect(root: &Root) -> Vec<Found> {
             reason: format!("ENABLED=yes in {UFW_CONF}"),
         });
     }
-    if let Some(r) = unit_on(root, "nftables", &[]) {
+    if let Some(r) = unit_on(root, &boot, "nftables", &[]) {
         out.push(Found {
             manager: Manager::Nftables,
             reason: r,
