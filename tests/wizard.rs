@@ -1804,7 +1804,7 @@ fn ssh_alone_is_not_a_fresh_box() {
         ("firewalld", true),
         ("firewalld", false),
     ] {
-        let w = wizard(false, |root| {
+        let mut w = wizard(false, |root| {
             without_apf(root, fw);
             if !chosen {
                 return;
@@ -1822,6 +1822,8 @@ fn ssh_alone_is_not_a_fresh_box() {
                 ),
             }
         });
+        // (the screen is built when it is first entered)
+        w.app.screens.enter(ScreenId::Ports, &mut w.app.ctx);
         let on: Vec<&str> = w
             .app
             .screens

@@ -153,6 +153,21 @@ impl<T> Lazy<T> {
     }
 }
 
+impl<T: Default + Send + Sync + 'static> Default for Lazy<T> {
+    fn default() -> Lazy<T> {
+        Lazy::new(T::default)
+    }
+}
+
+/// Two facts are equal when their values are (found for the comparison).
+impl<T: PartialEq> PartialEq for Lazy<T> {
+    fn eq(&self, other: &Lazy<T>) -> bool {
+        self.force() == other.force()
+    }
+}
+
+impl<T: Eq> Eq for Lazy<T> {}
+
 impl<T: std::fmt::Debug> std::fmt::Debug for Lazy<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.cell.get() {
@@ -219,8 +234,9 @@ pub struct Host {
     pub admin: Option<AdminConnection>,
     /// The sshd configuration, or why it could not be read.
     pub sshd: std::result::Result<SshdConfig, String>,
-    /// The sshd binary of the host, used for `sshd -t` / `-T`.
-    pub sshd_binary: Option<PathBuf>,
+    /// The sshd binary of the host, used for `sshd -t` / `-T` (found on first use: only the
+    /// SSH step's checks ask).
+    pub sshd_binary: Lazy<Option<PathBuf>>,
     pub selinux_enforcing: bool,
     /// Where the probe's and the plan's commands go (the real programs unless a test or a
     /// machine profile says otherwise); `apply` always runs the real ones.
@@ -252,7 +268,10 @@ impl Host {
             interfaces: net::interfaces(root),
             admin: net::admin_connection(env.ssh_connection.as_deref(), env.ssh_client.as_deref()),
             sshd,
-            sshd_binary: runner.find_program("sshd"),
+            sshd_binary: {
+                let runner = runner.clone();
+                Lazy::new(move || runner.find_program("sshd"))
+            },
             selinux_enforcing: selinux_enforcing(root),
             runner,
         })

@@ -72,8 +72,16 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
     let mut terminal = ratatui::Terminal::new(backend).map_err(|e| Error::io("/dev/tty", e))?;
     terminal.backend_mut().write_raw(Tty::enter_sequence(mode));
     terminal.clear().map_err(|e| Error::io("/dev/tty", e))?;
+    // The slow facts found after the first frame, on the job thread: handles shared with
+    // the app's System (cloning the System itself copies every fact).
+    let (ssh, services, extensions, asterisk) = (
+        sys.ssh.clone(),
+        sys.services.clone(),
+        sys.extensions.clone(),
+        sys.firewall.asterisk.clone(),
+    );
     let mut app = App::new(
-        sys.clone(),
+        sys,
         opts.prefill,
         Theme::new(mode.basic, mode.dumb),
         rand::random(),
@@ -97,7 +105,9 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
         // after 30 s without a key, so Confirm's first frame showed more time than the
         // timeout itself (5:39 for 5m, found by hand).
         app.ctx.now = now();
-        if let Err(e) = terminal.draw(|f| app.view(f)) {
+        if let Err(e) = terminal.draw(|f| {
+            app.view(f);
+        }) {
             exit_note = Some(format!("the terminal went away ({e})"));
             break;
         }
@@ -125,8 +135,11 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
             // After the first frame: the slow facts (systemctl's inventory, zxcvbn over every
             // extension secret) on a thread, shared with the app through the System.
             warmed = true;
-            let (s, waker) = (
-                sys.clone(),
+            let (ssh, services, extensions, asterisk, waker) = (
+                ssh.clone(),
+                services.clone(),
+                extensions.clone(),
+                asterisk.clone(),
                 tty.waker
                     .try_clone()
                     .map_err(|e| Error::io("socketpair", e))?,
@@ -142,9 +155,10 @@ pub fn run(opts: WizardOptions) -> Result<i32> {
                     }
                 }
                 wake(&waker);
-                let _ = s.ssh.force();
-                let _ = s.services.force();
-                let _ = s.extensions.force();
+                let _ = ssh.force();
+                let _ = asterisk.force();
+                let _ = services.force();
+                let _ = extensions.force();
                 wake(&waker);
             });
         }

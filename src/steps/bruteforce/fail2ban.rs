@@ -278,7 +278,7 @@ pub fn plan(
     {
         ignore.push(admin.to_string());
     }
-    let ast = &ctx.fw.asterisk;
+    let ast = ctx.fw.asterisk.force();
     // The file the [asterisk] jail reads: the security channel (added when there is none), or
     // the file with notices (below); it must exist when fail2ban starts.
     let mut ast_logs: Vec<String> = Vec::new();

@@ -537,7 +537,7 @@ fn egress(
     if full && conf.get("EGF").as_deref() == Some("1") {
         let eg_udp = conf.get("EG_UDP_CPORTS").unwrap_or_default();
         let eg_tcp = conf.get("EG_TCP_CPORTS").unwrap_or_default();
-        for p in &fw.asterisk.sip_udp {
+        for p in &fw.asterisk.force().sip_udp {
             if !ports::apf_list_opens(&eg_udp, *p) {
                 b.warn(
                     "apf.egress_udp_ports",
@@ -1156,7 +1156,7 @@ fn checks(
 /// twin, the same rule for UDP. Returns the new file and the number of lines added.
 /// The APF port tokens `apf.tos` marks with TOS_16: SIP (UDP and TCP), IAX, the RTP range.
 pub fn tos_tokens(sys: &crate::host::Host, fw: &FirewallInfo) -> Vec<String> {
-    let ast = &fw.asterisk;
+    let ast = fw.asterisk.force();
     let mut tokens: Vec<String> = Vec::new();
     for p in ast.sip_udp.iter().chain(&ast.sip_tcp) {
         let t = p.to_string();

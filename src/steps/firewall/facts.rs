@@ -10,6 +10,7 @@ pub use crate::steps::asterisk::ports as asterisk;
 use std::net::IpAddr;
 
 use crate::config::trust::TrustFormat;
+use crate::host::Lazy;
 use crate::root::Root;
 pub use asterisk::AsteriskPorts;
 
@@ -67,8 +68,9 @@ pub struct FirewallInfo {
     pub interfaces: Vec<String>,
     /// Addresses of this host (loopback always counts as local too).
     pub local_addrs: Vec<IpAddr>,
-    /// What Asterisk listens on, and its log file for fail2ban.
-    pub asterisk: AsteriskPorts,
+    /// What Asterisk listens on, and its log file for fail2ban: read on first use (the
+    /// wizard's Welcome does not show it; its job thread reads it after the first frame).
+    pub asterisk: Lazy<AsteriskPorts>,
     /// A `wget` under the root (APF downloads its block lists with it).
     pub wget: bool,
     /// The target's host name (this system's, or the one an offline disk names).
@@ -150,7 +152,10 @@ pub fn detect(root: &Root) -> FirewallInfo {
         }),
         interfaces: interfaces(root),
         local_addrs: local_addrs(root),
-        asterisk: asterisk::detect(root, &hostname),
+        asterisk: {
+            let (root, hostname) = (root.clone(), hostname.clone());
+            Lazy::new(move || asterisk::detect(&root, &hostname))
+        },
         wget: ["/usr/bin/wget", "/bin/wget", "/usr/local/bin/wget"]
             .iter()
             .any(|p| root.exists(p)),

@@ -331,7 +331,7 @@ fn port_lists(
         return (None, None);
     };
     let sys = b.sys;
-    let ast = &ctx.fw.asterisk;
+    let ast = ctx.fw.asterisk.force();
     let catalog = ports::catalog(ast, sys.rtp, ctx.ssh_port());
     let lists = [
         (Proto::Tcp, &fw.tcp_ports, "firewall.tcp_ports"),

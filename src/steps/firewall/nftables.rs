@@ -732,7 +732,7 @@ pub fn plan(b: &mut Builder<'_>, answers: &Answers, ctx: &Ctx, spec: &Spec) {
             entry: Entry::Plain(Host::Ip(admin)),
         });
     }
-    let ast = &ctx.fw.asterisk;
+    let ast = ctx.fw.asterisk.force();
     let open_udp = |p: &u16| udp.iter().any(|r| r.contains(*p));
     let open_tcp = |p: &u16| tcp.iter().any(|r| r.contains(*p));
     let rs = Ruleset {

@@ -718,7 +718,7 @@ pub fn plan(b: &mut Builder<'_>, ctx: &Ctx, spec: &Spec) {
     let (tcp, udp) = super::inbound_lists(spec, ctx, &have);
     let old = ctx.ports_left();
     // SIP ports: `limit` (per source), answers' SIP ports only.
-    let ast = &ctx.fw.asterisk;
+    let ast = ctx.fw.asterisk.force();
     let sip = |r: &PortRange, proto: &str| {
         r.lo == r.hi
             && match proto {

@@ -312,7 +312,7 @@ pub fn detect(sys: &Host) -> Target {
     };
     let root = &sys.root;
     if root.is_live()
-        && let Some(bin) = &sys.sshd_binary
+        && let Some(bin) = sys.sshd_binary.force()
         && let Some(v) = run_text(&*sys.runner, &[&bin.display().to_string(), "-V"])
             .as_deref()
             .and_then(parse_version)

@@ -36,6 +36,9 @@ enum Focus {
 }
 
 pub struct State {
+    /// The prefilled `[firewall]` until the screen is first entered: it is built then (its
+    /// catalog needs Asterisk's ports, which the first frame does not).
+    pending: Option<Option<FirewallAnswers>>,
     /// The first line (who opens the ports, and where), found once: never while drawing.
     heading: String,
     pub items: Vec<Item>,
@@ -115,11 +118,25 @@ pub fn heading(sys: &System, backend: Backend) -> String {
 }
 
 impl State {
-    pub fn new(ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
+    /// The screen before it is first entered (`build` then fills it).
+    pub fn new(_ctx: &mut Ctx, prefill: Option<&Answers>) -> State {
+        State {
+            pending: Some(prefill.and_then(|a| a.firewall.clone())),
+            heading: String::new(),
+            items: Vec::new(),
+            tcp: TextField::new(""),
+            udp: TextField::new(""),
+            trust_admin: false,
+            focus: 0,
+            problems: Vec::new(),
+            ssh_port: 22,
+        }
+    }
+
+    fn build(ctx: &Ctx, pre: Option<&FirewallAnswers>) -> State {
         let sys = &ctx.sys;
         let ssh_port = sys.current_ssh_ports().first().copied().unwrap_or(22);
-        let catalog = ports::catalog(&sys.firewall.asterisk, sys.rtp, ssh_port);
-        let pre = prefill.and_then(|a| a.firewall.as_ref());
+        let catalog = ports::catalog(sys.firewall.asterisk.force(), sys.rtp, ssh_port);
         // What the backend opens now (reconfiguration starts from it), as ranges: APF's
         // lists, pbx-harden's nftables table, firewalld's default zone, ufw's user rules.
         let now = |key: &str| -> Vec<PortRange> {
@@ -221,7 +238,8 @@ impl State {
                 }
             }
         }
-        let mut s = State {
+        State {
+            pending: None,
             heading: heading(&ctx.sys, ctx.fw_backend.0),
             items,
             tcp: TextField::new(&join(
@@ -236,9 +254,7 @@ impl State {
             focus: 0,
             problems: Vec::new(),
             ssh_port,
-        };
-        s.focus = 0;
-        s
+        }
     }
 
     /// The focused field, for its help.
@@ -288,8 +304,11 @@ impl State {
         v
     }
 
-    /// The SSH port chosen on the SSH screen.
+    /// Built on first entry; then the SSH port chosen on the SSH screen.
     pub fn enter(&mut self, ctx: &mut Ctx) {
+        if let Some(pre) = self.pending.take() {
+            *self = State::build(ctx, pre.as_ref());
+        }
         let port = ctx
             .answers
             .ssh

@@ -312,7 +312,7 @@ fn effective_lists(
     cfg: &SshdConfig,
     t: &Target,
 ) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
-    let bin = sys.sshd_binary.as_ref()?;
+    let bin = sys.sshd_binary.force().as_ref()?;
     if !sys.root.is_live() {
         let o = sys
             .runner
