@@ -9,7 +9,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -126,6 +126,24 @@ pub struct App {
     pub status: Option<(String, bool)>,
     pub quit_prompt: bool,
     pub quit: bool,
+}
+
+/// The frame's rows: the title (2), the screen's body (the rest), the status line and the
+/// key line (1 each) at the bottom. Plain arithmetic: solving constraints for four fixed
+/// rows was a third of the first draw.
+fn frame_rows(area: Rect) -> [Rect; 4] {
+    let row = |y: u16, height: u16| Rect { y, height, ..area };
+    let bottom = area.bottom();
+    let title_h = area.height.min(2);
+    let keys_h = area.height.saturating_sub(title_h).min(1);
+    let status_h = area.height.saturating_sub(title_h + keys_h).min(1);
+    let body_h = area.height - title_h - keys_h - status_h;
+    [
+        row(area.y, title_h),
+        row(area.y + title_h, body_h),
+        row(bottom - keys_h - status_h, status_h),
+        row(bottom - keys_h, keys_h),
+    ]
 }
 
 impl App {
@@ -300,13 +318,7 @@ impl App {
 
     pub fn view(&self, f: &mut Frame) {
         let area = f.area();
-        let [title, body, status, keys] = Layout::vertical([
-            Constraint::Length(2),
-            Constraint::Min(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(area);
+        let [title, body, status, keys] = frame_rows(area);
         let flow = self.flow();
         let n = flow
             .iter()
@@ -410,4 +422,33 @@ impl App {
 pub fn fmt_countdown(secs: u64) -> String {
     let d = Duration::from_secs(secs);
     format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::layout::{Constraint, Layout};
+
+    #[test]
+    fn the_frame_rows_are_the_layout_they_replace() {
+        for (x, y) in [(0, 0), (3, 5)] {
+            for width in [0, 1, 40, 80, 200] {
+                for height in 0..=80 {
+                    let area = Rect::new(x, y, width, height);
+                    let rows = frame_rows(area);
+                    assert_eq!(rows.iter().map(|r| r.height).sum::<u16>(), height);
+                    if height >= 5 {
+                        let solved: [Rect; 4] = Layout::vertical([
+                            Constraint::Length(2),
+                            Constraint::Min(1),
+                            Constraint::Length(1),
+                            Constraint::Length(1),
+                        ])
+                        .areas(area);
+                        assert_eq!(rows, solved, "{area:?}");
+                    }
+                }
+            }
+        }
+    }
 }
