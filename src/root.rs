@@ -675,15 +675,19 @@ impl Root {
         let mut out: Vec<String> = cands
             .into_iter()
             .filter(|p| !p.is_empty())
-            .filter(|p| {
-                self.walk(p, true)
-                    .map(|w| w.res.kind.is_some())
-                    .unwrap_or(true)
-            })
+            .filter(|p| self.glob_keeps(p))
             .collect();
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Whether `glob` keeps a path it matched: something is there (a dangling link is not),
+    /// or it cannot be resolved safely (reading it then says why).
+    pub fn glob_keeps(&self, path: &str) -> bool {
+        self.walk(path, true)
+            .map(|w| w.res.kind.is_some())
+            .unwrap_or(true)
     }
 
     /// Target path of a host path inside the root.

@@ -127,14 +127,6 @@ fn leaf(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
 
-/// Whether a link counts as there, as glob(3) sees it: dangling links do not; one that
-/// cannot be resolved safely does (reading it says why).
-fn there(root: &Root, p: &str) -> bool {
-    root.resolve_final(p)
-        .map(|r| r.kind.is_some())
-        .unwrap_or(true)
-}
-
 /// `S` + two digits + `name`: a SysV start link.
 fn sysv_start(link: &str, name: &str) -> bool {
     let b = link.as_bytes();
@@ -160,7 +152,7 @@ fn unit_on(root: &Root, boot: &BootLinks, name: &str, aliases: &[&str]) -> Optio
     if let Some(l) = boot
         .systemd
         .iter()
-        .find(|l| leaf(l) == unit && there(root, l))
+        .find(|l| leaf(l) == unit && root.glob_keeps(l))
     {
         return Some(format!("{unit} is enabled: {l}"));
     }
@@ -172,7 +164,7 @@ fn unit_on(root: &Root, boot: &BootLinks, name: &str, aliases: &[&str]) -> Optio
     }
     boot.sysv
         .iter()
-        .find(|l| sysv_start(leaf(l), name) && there(root, l))
+        .find(|l| sysv_start(leaf(l), name) && root.glob_keeps(l))
         .map(|l| format!("{name} starts at boot: {l}"))
 }
 
