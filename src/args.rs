@@ -58,7 +58,9 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// `--root` of a command that works on a target system.
+// `--root` of a command that works on a target system. A comment, not a doc comment: the
+// doc comment of a flattened struct is its `about`, and in a deferred subcommand (below)
+// that replaced the subcommand's own.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Target {
     /// The target system's root directory: "/" (the default) is this system, the only one
@@ -67,7 +69,12 @@ pub struct Target {
     pub root: Option<PathBuf>,
 }
 
+// The commands' options are built only for the command given (`defer`): the wizard's
+// start-up does not build them all. (The man page and the completions build them all; only
+// clap's own `help firstboot <command>` entries are no longer in them: clap copies its
+// `help` tree before a deferred command has its subcommands.)
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Validate an answers file and print every change as a diff, and every command; change nothing
     #[command(

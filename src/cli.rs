@@ -972,9 +972,16 @@ mod tests {
             }
             missing.push(format!("{path} --{}", a.get_id()));
         }
+        let mut seen = std::collections::BTreeSet::new();
         for s in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-            if s.get_about().is_none() {
-                missing.push(format!("{path} {}", s.get_name()));
+            match s.get_about() {
+                None => missing.push(format!("{path} {}", s.get_name())),
+                // Each command's own: a flattened struct's doc comment once replaced them
+                // all in the deferred commands.
+                Some(about) if !seen.insert(about.to_string()) => {
+                    missing.push(format!("{path} {}: about shared: {about}", s.get_name()))
+                }
+                Some(_) => {}
             }
             walk(s, &format!("{path} {}", s.get_name()), missing);
         }
