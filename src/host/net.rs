@@ -192,27 +192,38 @@ pub fn services(root: &Root) -> BTreeMap<u16, String> {
     out
 }
 
-/// Network interfaces of the target: /sys/class/net (live or captured), minus `lo`.
+/// Network interfaces of the target, without `lo`: /sys/class/net (live or captured), else
+/// the network scripts of an offline disk (Red Hat ifcfg-*, Debian /etc/network/interfaces).
 pub fn interfaces(root: &Root) -> Vec<String> {
     let mut names: Vec<String> = root
         .list_dir("/sys/class/net")
         .unwrap_or_default()
         .into_iter()
-        .filter(|n| n != "lo" && !n.starts_with('.'))
+        .filter(|n| !n.starts_with('.'))
         .collect();
     if names.is_empty() {
-        // An offline disk: interfaces named by the network scripts.
+        // An offline disk: interfaces named by the network scripts (Red Hat) or
+        // /etc/network/interfaces (Debian).
         for f in root
             .list_dir("/etc/sysconfig/network-scripts")
             .unwrap_or_default()
         {
-            if let Some(n) = f.strip_prefix("ifcfg-")
-                && n != "lo"
-            {
+            if let Some(n) = f.strip_prefix("ifcfg-") {
                 names.push(n.to_string());
             }
         }
+        if let Ok(Some(t)) = root.read_text("/etc/network/interfaces") {
+            for l in t.lines() {
+                let mut w = l.split_whitespace();
+                if w.next() == Some("iface")
+                    && let Some(n) = w.next()
+                {
+                    names.push(n.to_string());
+                }
+            }
+        }
     }
+    names.retain(|n| n != "lo" && !n.is_empty());
     names.sort();
     names.dedup();
     names

@@ -60,7 +60,7 @@ impl System {
         let init = host.init;
         let run = host.runner.clone();
         System {
-            firewall: firewall::detect(&host.root),
+            firewall: firewall::detect(&host.root, host.interfaces.clone()),
             services: Lazy::new(move || services::detect_with(&root, init, &*run)),
             extensions: {
                 let r = host.root.clone();

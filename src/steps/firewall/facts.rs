@@ -36,8 +36,9 @@ pub struct ApfInfo {
     pub binary: bool,
     /// conf.apf's effective top-level values (the wizard starts from them).
     pub vars: std::collections::BTreeMap<String, String>,
-    /// Lines the seed's UDP TOS change would add to internals/functions.apf (0: not needed).
-    pub udp_tos_patch_lines: usize,
+    /// Lines the seed's UDP TOS change would add to internals/functions.apf (0: not needed);
+    /// counted on first use (the Protection screen, its plan).
+    pub udp_tos_patch_lines: Lazy<usize>,
 }
 
 /// BFD as installed.
@@ -141,7 +142,9 @@ impl Backend {
     }
 }
 
-pub fn detect(root: &Root) -> FirewallInfo {
+/// What is installed under `root`; `interfaces` are the host's (`crate::host::net::interfaces`,
+/// listed once for both).
+pub fn detect(root: &Root, interfaces: Vec<String>) -> FirewallInfo {
     let hostname = hostname(root);
     FirewallInfo {
         apf: detect_apf(root),
@@ -150,7 +153,7 @@ pub fn detect(root: &Root) -> FirewallInfo {
             jail_local: root.exists(JAIL_LOCAL),
             jail_conf: root.exists("/etc/fail2ban/jail.conf"),
         }),
-        interfaces: interfaces(root),
+        interfaces,
         local_addrs: local_addrs(root),
         asterisk: {
             let (root, hostname) = (root.clone(), hostname.clone());
@@ -195,11 +198,18 @@ fn detect_apf(root: &Root) -> Option<ApfInfo> {
         .trim_end_matches('/')
         .to_string();
     let binary = root.exists(&format!("{install_path}/apf"));
-    let udp_tos_patch_lines = root
-        .read(&format!("{install_path}/internals/functions.apf"))
-        .ok()
-        .flatten()
-        .map_or(0, |f| udp_tos_patch(&f).1);
+    let udp_tos_patch_lines = {
+        let (root, functions) = (
+            root.clone(),
+            format!("{install_path}/internals/functions.apf"),
+        );
+        Lazy::new(move || {
+            root.read(&functions)
+                .ok()
+                .flatten()
+                .map_or(0, |f| udp_tos_patch(&f).1)
+        })
+    };
     Some(ApfInfo {
         version,
         format,
@@ -265,41 +275,6 @@ fn hostname(root: &Root) -> String {
         }
     }
     "localhost".into()
-}
-
-/// Interfaces: /sys/class/net (the kernel's own list on the live system), else the network
-/// scripts of an offline disk (RedHat ifcfg-*, Debian /etc/network/interfaces).
-pub fn interfaces(root: &Root) -> Vec<String> {
-    let mut names: Vec<String> = root
-        .list_dir("/sys/class/net")
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    if names.is_empty() {
-        for f in root
-            .list_dir("/etc/sysconfig/network-scripts")
-            .unwrap_or_default()
-        {
-            if let Some(n) = f.strip_prefix("ifcfg-") {
-                names.push(n.to_string());
-            }
-        }
-        if let Ok(Some(t)) = root.read_text("/etc/network/interfaces") {
-            for l in t.lines() {
-                let mut w = l.split_whitespace();
-                if w.next() == Some("iface")
-                    && let Some(n) = w.next()
-                {
-                    names.push(n.to_string());
-                }
-            }
-        }
-    }
-    names.retain(|n| n != "lo" && !n.is_empty());
-    names.sort();
-    names.dedup();
-    names
 }
 
 /// Addresses of this host: `ip -o addr` live; the network scripts of an offline disk.
