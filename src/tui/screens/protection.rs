@@ -161,7 +161,7 @@ impl State {
                 v.push(F::Iface);
             }
             v.extend([F::TrustedIfaces, F::Trim, F::Egress, F::Dshield, F::Tos]);
-            if a.udp_tos_patch_lines > 0 {
+            if *a.udp_tos_patch_lines.force() > 0 {
                 v.push(F::TosPatch);
             }
         }
@@ -322,7 +322,8 @@ impl State {
                 egress_filtering: Some(self.egress),
                 dshield: Some(self.dshield),
                 tos: Some(self.tos),
-                tos_udp_patch: (a.udp_tos_patch_lines > 0 && self.tos).then_some(self.tos_patch),
+                tos_udp_patch: (*a.udp_tos_patch_lines.force() > 0 && self.tos)
+                    .then_some(self.tos_patch),
                 ..ctx.answers.apf.clone().unwrap_or_default()
             });
         }
@@ -421,7 +422,7 @@ impl State {
                     format!(
                         "{} the seed's UDP TOS change to functions.apf ({} lines)",
                         t.check(self.tos_patch),
-                        a.udp_tos_patch_lines
+                        a.udp_tos_patch_lines.force()
                     ),
                     st(F::TosPatch),
                 )));

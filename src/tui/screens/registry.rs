@@ -248,6 +248,14 @@ impl Screen for protection::State {
     fn applies(&self, ctx: &Ctx) -> bool {
         protection::State::applies(self, ctx)
     }
+    fn enter(&mut self, ctx: &mut Ctx) -> Vec<Effect> {
+        // The lines the seed's UDP TOS change would add: read here (one small file), never
+        // while drawing.
+        if let Some(a) = &ctx.sys.firewall.apf {
+            a.udp_tos_patch_lines.force();
+        }
+        Vec::new()
+    }
     fn store(&self, ctx: &mut Ctx) {
         protection::State::store(self, ctx)
     }
