@@ -92,6 +92,16 @@ fn the_deb_holds_the_static_binary_man_page_completions_unit_and_docs() {
         !headers.contains("NEEDED"),
         "dynamic dependencies:\n{headers}"
     );
+    // Position-independent (its address is randomised), with its relocations packed
+    // (.cargo/config.toml: what keeps start-up at whiptail's).
+    assert!(
+        headers.contains("DYN (Position-Independent Executable"),
+        "not position-independent:\n{headers}"
+    );
+    assert!(
+        headers.contains("(RELR)"),
+        "relocations not packed:\n{headers}"
+    );
     let v = out(Command::new(&bin).arg("--version"));
     assert!(v.contains("x86_64-unknown-linux-musl"), "{v}");
     let man = out(Command::new("zcat").arg(x.path().join("usr/share/man/man8/pbx-harden.8.gz")));
