@@ -624,16 +624,27 @@ impl Root {
             return Ok(Vec::new());
         }
         let host = w.res.host;
-        let rd = match fs::read_dir(&host) {
-            Ok(rd) => rd,
+        use rustix::fs::{Dir, Mode, OFlags};
+        let dir = rustix::fs::open(
+            &host,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(io::Error::from)
+        .and_then(|fd| Dir::new(fd).map_err(io::Error::from));
+        let dir = match dir {
+            Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) if e.kind() == io::ErrorKind::NotADirectory => return Ok(Vec::new()),
             Err(e) => return Err(Error::io(host, e)),
         };
         let mut names = Vec::new();
-        for entry in rd {
-            let entry = entry.at(&host)?;
-            names.push(entry.file_name().to_string_lossy().into_owned());
+        for entry in dir {
+            let entry = entry.map_err(io::Error::from).at(&host)?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                names.push(String::from_utf8_lossy(name).into_owned());
+            }
         }
         names.sort();
         Ok(names)
