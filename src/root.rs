@@ -623,15 +623,25 @@ impl Root {
         if w.res.kind != Some(Kind::Dir) {
             return Ok(Vec::new());
         }
+        // Opened from the walk's root descriptor by the link-free path it found, not again
+        // from the host's `/` (a directory swapped for a link meanwhile is refused); by the
+        // host path only where openat2 is missing (kernels before 5.6).
         let host = w.res.host;
-        use rustix::fs::{Dir, Mode, OFlags};
-        let dir = rustix::fs::open(
-            &host,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(io::Error::from)
-        .and_then(|fd| Dir::new(fd).map_err(io::Error::from));
+        let rel = w.res.real.trim_start_matches('/');
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let opened = match nix::fcntl::openat2(
+            w.root_fd.as_fd(),
+            if rel.is_empty() { "." } else { rel },
+            Self::in_root_how(flags),
+        ) {
+            Err(Errno::ENOSYS | Errno::EPERM | Errno::E2BIG | Errno::EINVAL) => {
+                nix::fcntl::open(&host, flags, Mode::empty())
+            }
+            r => r,
+        };
+        let dir = opened
+            .map_err(to_io)
+            .and_then(|fd| rustix::fs::Dir::new(fd).map_err(io::Error::from));
         let dir = match dir {
             Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
